@@ -1,0 +1,32 @@
+//! Everything on the wire between stackwire processes, in one crate, so that no
+//! wire format is written twice.
+//!
+//! - `pb`: the prost types generated from `proto/stackwire.proto`.
+//! - `frame`: gRPC's 5-byte length prefix, with a maximum checked before allocation.
+//! - `rpc_client` / `rpc_server`: request/response envelopes multiplexed by call id
+//!   over one TCP connection; status codes in `status` use gRPC's numbers.
+//! - `methods`: every method path.
+//! - `http`: forms, query strings and `HttpResponse` builders used on both sides
+//!   of the balancer → service hop.
+//! - `logger`, `clock`, `ids`: the worker-log format and the request id (JID)
+//!   that ties one request's lines together across processes.
+//! - `signals`: SIGTERM/SIGHUP delivered as channel messages.
+
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/stackwire.rs"));
+}
+
+pub mod clock;
+pub mod frame;
+pub mod http;
+pub mod ids;
+pub mod logger;
+pub mod methods;
+pub mod rpc_client;
+pub mod rpc_server;
+pub mod signals;
+pub mod status;
+
+pub use rpc_client::{Connection, RpcError};
+pub use rpc_server::{CallContext, Handler, ServerConfig, ServerHandle};
+pub use status::{Code, Status};

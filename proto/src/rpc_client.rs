@@ -1,0 +1,261 @@
+//! A blocking RPC client that multiplexes many calls over one TCP connection.
+//!
+//! Callers on any thread write a `Request` envelope (under a short write lock)
+//! and park on their own channel; one reader thread per connection reads
+//! `Response` envelopes and hands each to the waiter registered under its
+//! call id. So a connection is opened once and kept, calls complete out of
+//! order, and a slow call never blocks a fast one behind it.
+//!
+//! A connection that breaks fails every waiting call with `Unavailable` and is
+//! marked dead; pools (registry_agent's `ServiceClient`, the balancer) drop
+//! dead connections and dial again.
+
+use crate::frame::{self, FrameError, ReadOutcome};
+use crate::pb::{Request, Response};
+use crate::status::{Code, Status};
+use prost::Message;
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    #[error("connect to {addr}: {source}")]
+    Connect { addr: SocketAddr, source: std::io::Error },
+    #[error("connection lost before the reply")]
+    ConnectionLost,
+    #[error("no reply within {0:?}")]
+    DeadlineExceeded(Duration),
+    #[error("reply could not be decoded: {0}")]
+    Decode(#[from] prost::DecodeError),
+    #[error("{0}")]
+    Status(#[from] Status),
+    #[error("no live instance of {0}")]
+    NoInstance(String),
+}
+
+impl RpcError {
+    /// The status code a caller should report for this failure.
+    pub fn code(&self) -> Code {
+        match self {
+            RpcError::Connect { .. } | RpcError::ConnectionLost | RpcError::NoInstance(_) => Code::Unavailable,
+            RpcError::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            RpcError::Decode(_) => Code::Internal,
+            RpcError::Status(s) => s.code,
+        }
+    }
+
+    /// True when the request certainly never reached a handler, so any
+    /// method may be retried on another instance.
+    pub fn never_sent(&self) -> bool {
+        matches!(self, RpcError::Connect { .. } | RpcError::NoInstance(_))
+    }
+
+    /// The error as a `Status`, for passing on to our own caller.
+    pub fn to_status(&self) -> Status {
+        match self {
+            RpcError::Status(s) => s.clone(),
+            other => Status::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+/// Called once with the outcome of a call, on the connection's reader thread
+/// (or the caller's thread if the write itself failed). Must not block.
+pub type Completion = Box<dyn FnOnce(Result<Response, RpcError>) + Send>;
+
+struct Inner {
+    addr: SocketAddr,
+    writer: Mutex<TcpStream>,
+    pending: Mutex<HashMap<u64, Completion>>,
+    next_id: AtomicU64,
+    dead: AtomicBool,
+    in_flight: AtomicUsize,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Wakes the reader thread, which holds only a weak reference.
+        if let Ok(w) = self.writer.get_mut() {
+            let _ = w.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// A shared handle to one multiplexed connection. Cheap to clone.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+impl Connection {
+    /// Dials `addr` and starts the reader thread.
+    pub fn connect(addr: SocketAddr, timeout: Duration, max_message: usize) -> Result<Connection, RpcError> {
+        let stream =
+            TcpStream::connect_timeout(&addr, timeout).map_err(|source| RpcError::Connect { addr, source })?;
+        let _ = stream.set_nodelay(true);
+        let reader = stream.try_clone().map_err(|source| RpcError::Connect { addr, source })?;
+        let inner = Arc::new(Inner {
+            addr,
+            writer: Mutex::new(stream),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            dead: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name(format!("rpc-read-{addr}"))
+            .spawn(move || read_loop(reader, weak, max_message))
+            .map_err(|source| RpcError::Connect { addr, source })?;
+        Ok(Connection { inner })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.inner.dead.load(Ordering::Acquire)
+    }
+
+    /// Calls started on this connection and not yet completed.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Sends a call and returns at once; `done` runs when the reply arrives or
+    /// the connection dies. Returns the call id (for `cancel`).
+    pub fn start(&self, method: &str, request_id: &str, timeout: Duration, payload: Vec<u8>, done: Completion) -> u64 {
+        let call_id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        if self.is_dead() {
+            done(Err(RpcError::ConnectionLost));
+            return call_id;
+        }
+        let req = Request {
+            call_id,
+            method: method.to_string(),
+            timeout_ms: timeout.as_millis() as u64,
+            request_id: request_id.to_string(),
+            payload,
+        };
+        let bytes = frame::encode_message(&req);
+        self.inner.in_flight.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.pending).insert(call_id, done);
+        let wrote = lock(&self.inner.writer).write_all(&bytes);
+        if wrote.is_err() {
+            self.kill();
+        }
+        call_id
+    }
+
+    /// Forgets a call whose caller stopped waiting; a late reply is dropped.
+    pub fn cancel(&self, call_id: u64) {
+        if lock(&self.inner.pending).remove(&call_id).is_some() {
+            self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends a call and waits for its reply up to `timeout`.
+    pub fn call(&self, method: &str, request_id: &str, timeout: Duration, payload: Vec<u8>) -> Result<Response, RpcError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let id = self.start(
+            method,
+            request_id,
+            timeout,
+            payload,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        match rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(_) => {
+                self.cancel(id);
+                Err(RpcError::DeadlineExceeded(timeout))
+            }
+        }
+    }
+
+    /// A typed call: encodes `req`, checks the status, decodes the reply.
+    pub fn unary<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        request_id: &str,
+        timeout: Duration,
+        req: &Req,
+    ) -> Result<Resp, RpcError> {
+        let resp = self.call(method, request_id, timeout, req.encode_to_vec())?;
+        decode_reply(resp)
+    }
+
+    /// Marks the connection dead and fails every waiting call.
+    pub fn kill(&self) {
+        fail_all(&self.inner);
+    }
+}
+
+/// Checks a reply's status and decodes its payload.
+pub fn decode_reply<Resp: Message + Default>(resp: Response) -> Result<Resp, RpcError> {
+    if resp.status != Code::Ok as u32 {
+        return Err(RpcError::Status(Status::new(Code::from_u32(resp.status), resp.message)));
+    }
+    Ok(Resp::decode(resp.payload.as_slice())?)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking completion must not wedge every later call.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn fail_all(inner: &Inner) {
+    inner.dead.store(true, Ordering::Release);
+    let _ = lock(&inner.writer).shutdown(Shutdown::Both);
+    let waiters: Vec<Completion> = lock(&inner.pending).drain().map(|(_, c)| c).collect();
+    for done in waiters {
+        inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+        done(Err(RpcError::ConnectionLost));
+    }
+}
+
+fn read_loop(mut stream: TcpStream, weak: std::sync::Weak<Inner>, max_message: usize) {
+    let mut buf = Vec::new();
+    loop {
+        let outcome = frame::read_frame(&mut stream, &mut buf, max_message);
+        let Some(inner) = weak.upgrade() else { return };
+        match outcome {
+            Ok(ReadOutcome::Frame) => match Response::decode(buf.as_slice()) {
+                Ok(resp) => {
+                    let waiter = lock(&inner.pending).remove(&resp.call_id);
+                    if let Some(done) = waiter {
+                        inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        done(Ok(resp));
+                    } else if resp.call_id == 0 {
+                        // The server rejected the connection as a whole.
+                        log::warn!(target: "rpc", "{} closed the connection: {}", inner.addr, resp.message);
+                        fail_all(&inner);
+                        return;
+                    }
+                }
+                Err(e) => {
+                    log::warn!(target: "rpc", "undecodable reply from {}: {e}", inner.addr);
+                    fail_all(&inner);
+                    return;
+                }
+            },
+            Ok(ReadOutcome::Idle) => continue,
+            Ok(ReadOutcome::Closed) | Err(FrameError::Io(_)) | Err(FrameError::Truncated) => {
+                fail_all(&inner);
+                return;
+            }
+            Err(e) => {
+                log::warn!(target: "rpc", "bad frame from {}: {e}", inner.addr);
+                fail_all(&inner);
+                return;
+            }
+        }
+    }
+}

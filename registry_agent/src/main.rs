@@ -1,0 +1,64 @@
+//! `registry_agent list` prints every live instance; `registry_agent watch`
+//! prints the listing again whenever it changes. Both read STACKWIRE_REDIS_URL.
+
+use registry_agent::{Directory, RegistryConfig};
+use std::time::Duration;
+
+fn usage() -> ! {
+    eprintln!("usage: registry_agent list|watch\n  env: STACKWIRE_REDIS_URL (required), STACKWIRE_REGISTRY_PREFIX");
+    std::process::exit(2)
+}
+
+fn print(services: &std::collections::BTreeMap<String, Vec<registry_agent::InstanceRecord>>) {
+    let now = proto::clock::now_ms();
+    for (service, instances) in services {
+        println!("{service} ({} live)", instances.len());
+        for r in instances {
+            println!(
+                "  {:<28} {:<21} pid {:<7} load {:<4} beat {:>5} ms ago  ttl {} ms",
+                r.id,
+                r.addr,
+                r.pid,
+                r.load,
+                now - r.last_heartbeat_ms,
+                r.ttl_ms
+            );
+        }
+    }
+}
+
+fn main() {
+    let cmd = std::env::args().nth(1).unwrap_or_default();
+    let cfg = match RegistryConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("registry_agent: {e}");
+            std::process::exit(2)
+        }
+    };
+    match cmd.as_str() {
+        "list" => match registry_agent::list_once(&cfg) {
+            Ok(services) => print(&services),
+            Err(e) => {
+                eprintln!("registry_agent: {e}");
+                std::process::exit(1)
+            }
+        },
+        "watch" => {
+            let dir = Directory::start(cfg);
+            let mut shown: Option<u64> = None;
+            loop {
+                let snap = match shown {
+                    None => dir.snapshot(),
+                    Some(v) => dir.wait_newer(v, Duration::from_secs(5)),
+                };
+                if shown != Some(snap.version) {
+                    shown = Some(snap.version);
+                    println!("--- {} (version {})", proto::clock::iso8601(snap.read_at_ms), snap.version);
+                    print(&snap.services);
+                }
+            }
+        }
+        _ => usage(),
+    }
+}

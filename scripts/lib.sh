@@ -1,0 +1,440 @@
+# shellcheck shell=bash
+# Common functions for the stackwire scripts (sourced, never run).
+#
+# They set up what the Rust binaries and tests need on a bare Debian machine,
+# running as root: Debian packages, a data directory ($SW_VAR) that the
+# `postgres` user can reach, and private PostgreSQL and Redis instances on
+# non-default ports, so the system's own clusters (5432/6379) are never used.
+#
+#   sw_install_deps [pkg...]  apt-get install what is missing; check cargo
+#   sw_init_var               choose/create $SW_VAR (+ log/, run/, secrets)
+#   sw_start_postgres NAME PORT [fast]   cluster in $SW_VAR/NAME
+#   sw_stop_postgres NAME
+#   sw_start_redis NAME PORT [fast]      redis in $SW_VAR/NAME
+#   sw_stop_redis NAME
+#   sw_wait_for [-t SECS] [-m MSG] CMD...   poll CMD until it succeeds
+#   sw_start_proc NAME OUT ERR CMD...    nohup CMD, pid in $SW_VAR/run/NAME.pid
+#   sw_stop_proc NAME                    TERM, wait, KILL after ~10 s
+#
+# sw_start_postgres exports STACKWIRE_DATABASE_URL and sw_start_redis exports
+# STACKWIRE_REDIS_URL; child processes inherit them.
+
+# Resolve the checkout from this file's own location.
+SW_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+export SW_REPO
+
+# rustup installs cargo here; non-login shells (CI, sudo) often lack it.
+for _sw_d in /root/.cargo/bin "${HOME:-/root}/.cargo/bin"; do
+    if [[ -d $_sw_d && :$PATH: != *":$_sw_d:"* ]]; then
+        PATH="$_sw_d:$PATH"
+    fi
+done
+unset _sw_d
+export PATH
+
+sw_log() { printf '[stackwire] %s\n' "$*" >&2; }
+sw_die() {
+    printf '[stackwire] ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Packages
+# ---------------------------------------------------------------------------
+
+# Directory holding initdb/pg_ctl (newest installed major version), or "".
+sw_pg_bindir() {
+    if [[ -n ${SW_PG_BINDIR:-} ]]; then
+        printf '%s\n' "$SW_PG_BINDIR"
+        return
+    fi
+    local d best=""
+    for d in /usr/lib/postgresql/*/bin; do
+        [[ -x $d/initdb && -x $d/pg_ctl ]] && best=$d
+    done
+    # The glob sorts 10 < 9 lexically; pick the highest number explicitly.
+    if [[ -n $best ]]; then
+        best=$(for d in /usr/lib/postgresql/*/bin; do
+            [[ -x $d/initdb ]] && printf '%s\n' "$d"
+        done | sort -t/ -k5,5n | tail -n1)
+    fi
+    printf '%s\n' "$best"
+}
+
+_sw_apt_updated=0
+_sw_apt_install() {
+    local out
+    out=$(mktemp)
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ $_sw_apt_updated == 0 ]]; then
+        sw_log "apt-get update"
+        apt-get update -qq >"$out" 2>&1 || {
+            cat "$out" >&2
+            rm -f "$out"
+            sw_die "apt-get update failed"
+        }
+        _sw_apt_updated=1
+    fi
+    sw_log "apt-get install $*"
+    apt-get install -y -qq --no-install-recommends "$@" >"$out" 2>&1 || {
+        cat "$out" >&2
+        rm -f "$out"
+        sw_die "apt-get install $* failed"
+    }
+    rm -f "$out"
+}
+
+# sw_install_deps [extra-package...]
+# Installs redis-server, redis-sentinel, postgresql, protobuf-compiler, curl
+# and any extra packages (e.g. wrk, python3) that are missing, then checks
+# for cargo.
+sw_install_deps() {
+    local missing=() pkg
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v redis-cli >/dev/null || missing+=(redis-tools)
+    command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+    [[ -n $(sw_pg_bindir) ]] && command -v psql >/dev/null || missing+=(postgresql)
+    command -v protoc >/dev/null || missing+=(protobuf-compiler)
+    command -v curl >/dev/null || missing+=(curl)
+    for pkg in "$@"; do
+        case $pkg in
+        python3) command -v python3 >/dev/null || missing+=(python3) ;;
+        *) command -v "$pkg" >/dev/null || dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
+        esac
+    done
+    if ((${#missing[@]})); then
+        [[ $(id -u) == 0 ]] || sw_die "missing packages (${missing[*]}); run as root or install them"
+        _sw_apt_install "${missing[@]}"
+    fi
+    [[ -n $(sw_pg_bindir) ]] || sw_die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
+    getent passwd postgres >/dev/null || sw_die "user 'postgres' does not exist (is the postgresql package installed?)"
+    command -v cargo >/dev/null ||
+        sw_die "cargo not found: install a Rust toolchain with rustup (looked in PATH, /root/.cargo/bin, \$HOME/.cargo/bin)"
+}
+
+# ---------------------------------------------------------------------------
+# Data directory
+# ---------------------------------------------------------------------------
+
+# True when user $1 can search every directory down to (and including) $2.
+_sw_user_can_reach() {
+    local user=$1 dir=$2
+    if getent passwd "$user" >/dev/null; then
+        runuser -u "$user" -- test -x "$dir" 2>/dev/null &&
+            runuser -u "$user" -- sh -c 'cd "$1"' sh "$dir" 2>/dev/null
+        return
+    fi
+    # No such user yet: fall back to the mode bits (world-searchable path).
+    local p=$dir
+    while :; do
+        [[ -d $p ]] || return 1
+        [[ $(stat -c %A "$p") == ?????????[xt] ]] || return 1
+        [[ $p == / ]] && return 0
+        p=$(dirname "$p")
+    done
+}
+
+# Chooses $SW_VAR: $SW_VAR if already set, else $REPO/var when the postgres
+# user can reach $REPO, else /var/lib/stackwire/<checkout>-<sha1 of path>.
+sw_choose_var() {
+    if [[ -n ${SW_VAR:-} ]]; then
+        SW_VAR_REASON="from the environment"
+    elif _sw_user_can_reach postgres "$SW_REPO"; then
+        SW_VAR="$SW_REPO/var"
+        SW_VAR_REASON="inside the checkout"
+    else
+        local hash
+        hash=$(printf '%s' "$SW_REPO" | sha1sum | cut -c1-10)
+        SW_VAR="/var/lib/stackwire/$(basename "$SW_REPO")-$hash"
+        SW_VAR_REASON="the checkout $SW_REPO is not reachable by user postgres"
+    fi
+    export SW_VAR SW_VAR_REASON
+}
+
+# sw_init_var: choose and create $SW_VAR with log/ and run/ and a secrets file.
+sw_init_var() {
+    sw_choose_var
+    mkdir -p "$SW_VAR/log" "$SW_VAR/run"
+    # The postgres user needs to traverse $SW_VAR to reach its cluster dirs.
+    chmod 755 "$SW_VAR" "$SW_VAR/log"
+    [[ $SW_VAR == /var/lib/stackwire/* ]] && chmod 755 /var/lib/stackwire
+    sw_log "data directory: $SW_VAR ($SW_VAR_REASON)"
+    sw_secrets
+}
+
+# Creates $SW_VAR/secrets once (random hex passwords, mode 600) and loads
+# SW_PG_PASSWORD and SW_REDIS_PASSWORD from it.
+sw_secrets() {
+    local f="$SW_VAR/secrets"
+    if [[ ! -s $f ]]; then
+        (
+            umask 077
+            printf 'pg_password=%s\nredis_password=%s\n' \
+                "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" \
+                "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >"$f.tmp"
+            mv "$f.tmp" "$f"
+        )
+    fi
+    chmod 600 "$f"
+    SW_PG_PASSWORD=$(sed -n 's/^pg_password=//p' "$f")
+    SW_REDIS_PASSWORD=$(sed -n 's/^redis_password=//p' "$f")
+    [[ $SW_PG_PASSWORD =~ ^[0-9a-f]{16,}$ && $SW_REDIS_PASSWORD =~ ^[0-9a-f]{16,}$ ]] ||
+        sw_die "$f is malformed; delete it (and the clusters under $SW_VAR) to regenerate"
+}
+
+_sw_need_var() {
+    [[ -n ${SW_VAR:-} && -n ${SW_PG_PASSWORD:-} ]] || sw_init_var
+}
+
+# ---------------------------------------------------------------------------
+# Polling
+# ---------------------------------------------------------------------------
+
+# sw_wait_for [-t SECONDS] [-m MESSAGE] CMD...
+# Runs CMD (quietly) every 0.2 s until it succeeds; fails after the timeout
+# (default 30 s) with MESSAGE.
+sw_wait_for() {
+    local timeout=30 msg=""
+    while (($#)); do
+        case $1 in
+        -t) timeout=$2; shift 2 ;;
+        -m) msg=$2; shift 2 ;;
+        --) shift; break ;;
+        *) break ;;
+        esac
+    done
+    local deadline=$((SECONDS + timeout))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            sw_log "ERROR: timed out after ${timeout}s waiting for: ${msg:-$*}"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------
+
+_sw_pg() { runuser -u postgres -- "$(sw_pg_bindir)/$1" "${@:2}"; }
+
+# psql as the superuser over the cluster's own unix socket (trust auth).
+_sw_pg_psql() {
+    local dir=$1 port=$2
+    shift 2
+    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@"
+}
+
+# sw_start_postgres NAME PORT [fast]
+# Private cluster in $SW_VAR/NAME on 127.0.0.1:PORT with role and database
+# `stackwire`; exports STACKWIRE_DATABASE_URL. "fast" turns off fsync (tests).
+sw_start_postgres() {
+    local name=$1 port=$2 fast=${3:-}
+    _sw_need_var
+    local dir="$SW_VAR/$name" log="$SW_VAR/log/$name.log"
+
+    if [[ ! -f $dir/PG_VERSION ]]; then
+        sw_log "initdb $dir"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        chown postgres:postgres "$dir"
+        chmod 700 "$dir"
+        local locale=C
+        locale -a 2>/dev/null | grep -qix 'c\.utf-\?8' && locale=C.UTF-8
+        _sw_pg initdb -D "$dir" -U postgres --encoding=UTF8 --locale="$locale" \
+            --auth-local=trust --auth-host=scram-sha-256 >"$SW_VAR/log/$name.initdb.log" 2>&1 ||
+            {
+                cat "$SW_VAR/log/$name.initdb.log" >&2
+                sw_die "initdb failed for $dir"
+            }
+        echo "include_if_exists = 'stackwire.conf'" >>"$dir/postgresql.conf"
+    fi
+
+    # Rewritten each start so a changed port takes effect.
+    {
+        echo "# written by scripts/lib.sh; changes are overwritten"
+        echo "listen_addresses = '127.0.0.1'"
+        echo "port = $port"
+        echo "unix_socket_directories = '${dir//\'/\'\'}'"
+        echo "unix_socket_permissions = 0700"
+        if [[ $fast == fast ]]; then
+            echo "fsync = off"
+            echo "synchronous_commit = off"
+            echo "full_page_writes = off"
+        fi
+    } >"$dir/stackwire.conf"
+    chown postgres:postgres "$dir/stackwire.conf"
+
+    if _sw_pg pg_ctl status -D "$dir" >/dev/null 2>&1; then
+        sw_log "postgres $name already running"
+    else
+        touch "$log"
+        chown postgres:postgres "$log"
+        sw_log "starting postgres $name on 127.0.0.1:$port"
+        if ! _sw_pg pg_ctl start -D "$dir" -l "$log" -w -t 60 >/dev/null; then
+            tail -n 20 "$log" >&2
+            sw_die "postgres $name failed to start (log: $log)"
+        fi
+    fi
+    sw_wait_for -t 60 -m "postgres $name accepting connections on 127.0.0.1:$port" \
+        pg_isready -q -h 127.0.0.1 -p "$port" ||
+        sw_die "postgres $name is not ready on port $port (running with another port? log: $log)"
+
+    # Role and database, idempotently; the password is (re)set from secrets.
+    _sw_pg_psql "$dir" "$port" <<SQL || sw_die "could not create role/database stackwire in $name"
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'stackwire') THEN
+    CREATE ROLE stackwire;
+  END IF;
+END \$\$;
+ALTER ROLE stackwire WITH LOGIN CREATEDB PASSWORD '$SW_PG_PASSWORD';
+SELECT 'CREATE DATABASE stackwire OWNER stackwire'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'stackwire')\gexec
+SQL
+
+    STACKWIRE_DATABASE_URL="postgresql://stackwire:$SW_PG_PASSWORD@127.0.0.1:$port/stackwire"
+    export STACKWIRE_DATABASE_URL
+}
+
+# sw_stop_postgres NAME: fast shutdown; harmless if not running.
+sw_stop_postgres() {
+    local name=$1
+    _sw_need_var
+    local dir="$SW_VAR/$name"
+    [[ -f $dir/PG_VERSION && -n $(sw_pg_bindir) ]] || return 0
+    if _sw_pg pg_ctl status -D "$dir" >/dev/null 2>&1; then
+        sw_log "stopping postgres $name"
+        _sw_pg pg_ctl stop -D "$dir" -m fast -w -t 60 >/dev/null ||
+            sw_log "WARNING: pg_ctl stop failed for $dir"
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------
+
+_sw_redis_cli() {
+    local port=$1
+    shift
+    REDISCLI_AUTH=$SW_REDIS_PASSWORD redis-cli -h 127.0.0.1 -p "$port" "$@"
+}
+
+_sw_redis_ping() { [[ $(_sw_redis_cli "$1" ping 2>/dev/null) == PONG ]]; }
+
+# Pid from a pid file if that process is alive, else fails.
+_sw_live_pid() {
+    local f=$1 pid
+    [[ -s $f ]] || return 1
+    pid=$(head -n1 "$f")
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    printf '%s\n' "$pid"
+}
+
+# sw_start_redis NAME PORT [fast]
+# Private redis on 127.0.0.1:PORT, data in $SW_VAR/NAME; exports
+# STACKWIRE_REDIS_URL. "fast" disables RDB snapshots (tests).
+sw_start_redis() {
+    local name=$1 port=$2 fast=${3:-}
+    _sw_need_var
+    local dir="$SW_VAR/$name"
+    local conf="$dir/redis.conf" pidfile="$dir/redis.pid" log="$SW_VAR/log/$name.log"
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+
+    if _sw_live_pid "$pidfile" >/dev/null && _sw_redis_ping "$port"; then
+        sw_log "redis $name already running"
+    else
+        (
+            umask 077
+            {
+                echo "# written by scripts/lib.sh; changes are overwritten"
+                echo "bind 127.0.0.1"
+                echo "port $port"
+                echo "protected-mode yes"
+                echo "daemonize yes"
+                echo "pidfile \"$pidfile\""
+                echo "logfile \"$log\""
+                echo "dir \"$dir\""
+                echo "requirepass $SW_REDIS_PASSWORD"
+                echo "appendonly no"
+                [[ $fast == fast ]] && echo 'save ""'
+            } >"$conf"
+        )
+        sw_log "starting redis $name on 127.0.0.1:$port"
+        redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
+    fi
+    if ! sw_wait_for -t 30 -m "redis $name answering PONG on 127.0.0.1:$port" _sw_redis_ping "$port"; then
+        [[ -f $log ]] && tail -n 20 "$log" >&2
+        sw_die "redis $name is not ready (log: $log)"
+    fi
+    STACKWIRE_REDIS_URL="redis://:$SW_REDIS_PASSWORD@127.0.0.1:$port/"
+    export STACKWIRE_REDIS_URL
+}
+
+# sw_stop_redis NAME: SHUTDOWN NOSAVE via the pid file's port, else kill.
+sw_stop_redis() {
+    local name=$1
+    _sw_need_var
+    local dir="$SW_VAR/$name" pid port
+    pid=$(_sw_live_pid "$dir/redis.pid") || return 0
+    sw_log "stopping redis $name"
+    port=$(sed -n 's/^port //p' "$dir/redis.conf" 2>/dev/null)
+    [[ -n $port ]] && _sw_redis_cli "$port" shutdown nosave >/dev/null 2>&1 || true
+    if ! sw_wait_for -t 10 -m "redis $name to exit" _sw_pid_gone "$pid"; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/redis.pid"
+}
+
+# ---------------------------------------------------------------------------
+# Application processes
+# ---------------------------------------------------------------------------
+
+_sw_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# sw_proc_pid NAME: pid of the live process recorded in $SW_VAR/run/NAME.pid.
+# A recycled pid is ignored: /proc/PID/comm must match the NAME.cmd file.
+sw_proc_pid() {
+    local name=$1 pid comm want
+    pid=$(_sw_live_pid "$SW_VAR/run/$name.pid") || return 1
+    if [[ -s $SW_VAR/run/$name.comm && -r /proc/$pid/comm ]]; then
+        comm=$(cat "/proc/$pid/comm")
+        want=$(cat "$SW_VAR/run/$name.comm")
+        [[ $comm == "$want" ]] || return 1
+    fi
+    printf '%s\n' "$pid"
+}
+
+# sw_start_proc NAME STDOUT STDERR CMD...
+# Starts CMD with nohup in its own session unless NAME is already running.
+sw_start_proc() {
+    local name=$1 out=$2 err=$3 pid
+    shift 3
+    if pid=$(sw_proc_pid "$name"); then
+        sw_log "$name already running (pid $pid)"
+        return 0
+    fi
+    [[ -x $1 ]] || sw_die "$1 not found or not executable"
+    # setsid: a Ctrl-C in the calling terminal must not reach the service.
+    setsid nohup "$@" </dev/null >>"$out" 2>>"$err" &
+    pid=$!
+    echo "$pid" >"$SW_VAR/run/$name.pid"
+    basename "$1" | cut -c1-15 >"$SW_VAR/run/$name.comm"
+    sw_log "started $name (pid $pid): $*"
+}
+
+# sw_stop_proc NAME: TERM, wait up to ~10 s, then KILL.
+sw_stop_proc() {
+    local name=$1 pid
+    if pid=$(sw_proc_pid "$name"); then
+        sw_log "stopping $name (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! sw_wait_for -t "${SW_STOP_TIMEOUT:-10}" -m "$name (pid $pid) to exit" _sw_pid_gone "$pid"; then
+            sw_log "killing $name (pid $pid)"
+            kill -KILL "$pid" 2>/dev/null || true
+            sw_wait_for -t 5 _sw_pid_gone "$pid" || true
+        fi
+    fi
+    rm -f "$SW_VAR/run/$name.pid" "$SW_VAR/run/$name.comm"
+}
