@@ -14,7 +14,7 @@
 #   sw_stop_redis NAME
 #   sw_wait_for [-t SECS] [-m MSG] CMD...   poll CMD until it succeeds
 #   sw_start_proc NAME OUT ERR CMD...    nohup CMD, pid in $SW_VAR/run/NAME.pid
-#   sw_stop_proc NAME                    TERM, wait, KILL after ~10 s
+#   sw_stop_proc NAME [quiet]            TERM, wait, KILL after ~10 s
 #
 # sw_start_postgres exports STACKWIRE_DATABASE_URL and sw_start_redis exports
 # STACKWIRE_REDIS_URL; child processes inherit them.
@@ -48,17 +48,12 @@ sw_pg_bindir() {
         printf '%s\n' "$SW_PG_BINDIR"
         return
     fi
-    local d best=""
+    local d
     for d in /usr/lib/postgresql/*/bin; do
-        [[ -x $d/initdb && -x $d/pg_ctl ]] && best=$d
-    done
-    # The glob sorts 10 < 9 lexically; pick the highest number explicitly.
-    if [[ -n $best ]]; then
-        best=$(for d in /usr/lib/postgresql/*/bin; do
-            [[ -x $d/initdb ]] && printf '%s\n' "$d"
-        done | sort -t/ -k5,5n | tail -n1)
-    fi
-    printf '%s\n' "$best"
+        if [[ -x $d/initdb && -x $d/pg_ctl ]]; then
+            printf '%s\n' "$d"
+        fi
+    done | sort -V | tail -n1
 }
 
 _sw_apt_updated=0
@@ -84,6 +79,19 @@ _sw_apt_install() {
     rm -f "$out"
 }
 
+# sw_need_cmds CMD[:PACKAGE]...: apt-get install the packages whose command
+# is missing (PACKAGE defaults to CMD).
+sw_need_cmds() {
+    local missing=() spec
+    for spec in "$@"; do
+        command -v "${spec%%:*}" >/dev/null || missing+=("${spec#*:}")
+    done
+    if ((${#missing[@]})); then
+        [[ $(id -u) == 0 ]] || sw_die "missing packages (${missing[*]}); run as root or install them"
+        _sw_apt_install "${missing[@]}"
+    fi
+}
+
 # sw_install_deps [extra-package...]
 # Installs redis-server, redis-sentinel, postgresql, protobuf-compiler, curl
 # and any extra packages (e.g. wrk, python3) that are missing, then checks
@@ -93,7 +101,9 @@ sw_install_deps() {
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v redis-cli >/dev/null || missing+=(redis-tools)
     command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
-    [[ -n $(sw_pg_bindir) ]] && command -v psql >/dev/null || missing+=(postgresql)
+    if [[ -z $(sw_pg_bindir) ]] || ! command -v psql >/dev/null; then
+        missing+=(postgresql)
+    fi
     command -v protoc >/dev/null || missing+=(protobuf-compiler)
     command -v curl >/dev/null || missing+=(curl)
     for pkg in "$@"; do
@@ -120,8 +130,8 @@ sw_install_deps() {
 _sw_user_can_reach() {
     local user=$1 dir=$2
     if getent passwd "$user" >/dev/null; then
-        runuser -u "$user" -- test -x "$dir" 2>/dev/null &&
-            runuser -u "$user" -- sh -c 'cd "$1"' sh "$dir" 2>/dev/null
+        # access(2) also needs search permission on every parent directory.
+        (cd / && runuser -u "$user" -- test -x "$dir") 2>/dev/null
         return
     fi
     # No such user yet: fall back to the mode bits (world-searchable path).
@@ -157,7 +167,13 @@ sw_init_var() {
     mkdir -p "$SW_VAR/log" "$SW_VAR/run"
     # The postgres user needs to traverse $SW_VAR to reach its cluster dirs.
     chmod 755 "$SW_VAR" "$SW_VAR/log"
-    [[ $SW_VAR == /var/lib/stackwire/* ]] && chmod 755 /var/lib/stackwire
+    if [[ $SW_VAR == /var/lib/stackwire/* ]]; then
+        chmod 755 /var/lib/stackwire
+        # So that `. var/env` and var/log work from the checkout all the same.
+        if [[ ! -e $SW_REPO/var || -L $SW_REPO/var ]]; then
+            ln -sfn "$SW_VAR" "$SW_REPO/var"
+        fi
+    fi
     sw_log "data directory: $SW_VAR ($SW_VAR_REASON)"
     sw_secrets
 }
@@ -190,15 +206,16 @@ _sw_need_var() {
 # Polling
 # ---------------------------------------------------------------------------
 
-# sw_wait_for [-t SECONDS] [-m MESSAGE] CMD...
+# sw_wait_for [-t SECONDS] [-m MESSAGE] [-q] CMD...
 # Runs CMD (quietly) every 0.2 s until it succeeds; fails after the timeout
-# (default 30 s) with MESSAGE.
+# (default 30 s) with MESSAGE (no message with -q).
 sw_wait_for() {
-    local timeout=30 msg=""
+    local timeout=30 msg="" quiet=""
     while (($#)); do
         case $1 in
         -t) timeout=$2; shift 2 ;;
         -m) msg=$2; shift 2 ;;
+        -q) quiet=1; shift ;;
         --) shift; break ;;
         *) break ;;
         esac
@@ -206,7 +223,7 @@ sw_wait_for() {
     local deadline=$((SECONDS + timeout))
     until "$@" >/dev/null 2>&1; do
         if ((SECONDS >= deadline)); then
-            sw_log "ERROR: timed out after ${timeout}s waiting for: ${msg:-$*}"
+            [[ -n $quiet ]] || sw_log "ERROR: timed out after ${timeout}s waiting for: ${msg:-$*}"
             return 1
         fi
         sleep 0.2
@@ -217,13 +234,19 @@ sw_wait_for() {
 # PostgreSQL
 # ---------------------------------------------------------------------------
 
-_sw_pg() { runuser -u postgres -- "$(sw_pg_bindir)/$1" "${@:2}"; }
+# Runs a PostgreSQL server tool as user postgres, from / (root's cwd may be
+# unreadable to postgres).
+_sw_pg() {
+    local bin
+    bin=$(sw_pg_bindir)
+    (cd / && runuser -u postgres -- "$bin/$1" "${@:2}")
+}
 
 # psql as the superuser over the cluster's own unix socket (trust auth).
 _sw_pg_psql() {
     local dir=$1 port=$2
     shift 2
-    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@"
+    (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@")
 }
 
 # sw_start_postgres NAME PORT [fast]
@@ -267,8 +290,16 @@ sw_start_postgres() {
     chown postgres:postgres "$dir/stackwire.conf"
 
     if _sw_pg pg_ctl status -D "$dir" >/dev/null 2>&1; then
-        sw_log "postgres $name already running"
-    else
+        # Line 4 of postmaster.pid is the port it listens on.
+        if [[ $(sed -n 4p "$dir/postmaster.pid" 2>/dev/null) != "$port" ]]; then
+            sw_log "postgres $name runs on another port: restarting it on $port"
+            _sw_pg pg_ctl stop -D "$dir" -m fast -w -t 60 >/dev/null ||
+                sw_die "could not stop postgres $name (data: $dir)"
+        else
+            sw_log "postgres $name already running"
+        fi
+    fi
+    if ! _sw_pg pg_ctl status -D "$dir" >/dev/null 2>&1; then
         touch "$log"
         chown postgres:postgres "$log"
         sw_log "starting postgres $name on 127.0.0.1:$port"
@@ -278,7 +309,7 @@ sw_start_postgres() {
         fi
     fi
     sw_wait_for -t 60 -m "postgres $name accepting connections on 127.0.0.1:$port" \
-        pg_isready -q -h 127.0.0.1 -p "$port" ||
+        "$(sw_pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" ||
         sw_die "postgres $name is not ready on port $port (running with another port? log: $log)"
 
     # Role and database, idempotently; the password is (re)set from secrets.
@@ -322,12 +353,21 @@ _sw_redis_cli() {
 
 _sw_redis_ping() { [[ $(_sw_redis_cli "$1" ping 2>/dev/null) == PONG ]]; }
 
-# Pid from a pid file if that process is alive, else fails.
+# One-letter state of a process (R, S, Z, ...) or "" if there is none.
+_sw_pid_state() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    printf '%s\n' "${stat%% *}"
+}
+
+# Pid from a pid file if that process is alive (not a zombie), else fails.
 _sw_live_pid() {
     local f=$1 pid
     [[ -s $f ]] || return 1
     pid=$(head -n1 "$f")
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    _sw_pid_gone "$pid" && return 1
     printf '%s\n' "$pid"
 }
 
@@ -345,6 +385,8 @@ sw_start_redis() {
     if _sw_live_pid "$pidfile" >/dev/null && _sw_redis_ping "$port"; then
         sw_log "redis $name already running"
     else
+        # Alive but not answering on this port with this password: replace it.
+        sw_stop_redis "$name"
         (
             umask 077
             {
@@ -358,14 +400,14 @@ sw_start_redis() {
                 echo "dir \"$dir\""
                 echo "requirepass $SW_REDIS_PASSWORD"
                 echo "appendonly no"
-                [[ $fast == fast ]] && echo 'save ""'
+                if [[ $fast == fast ]]; then echo 'save ""'; fi
             } >"$conf"
         )
         sw_log "starting redis $name on 127.0.0.1:$port"
         redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
     fi
     if ! sw_wait_for -t 30 -m "redis $name answering PONG on 127.0.0.1:$port" _sw_redis_ping "$port"; then
-        [[ -f $log ]] && tail -n 20 "$log" >&2
+        if [[ -f $log ]]; then tail -n 20 "$log" >&2; fi
         sw_die "redis $name is not ready (log: $log)"
     fi
     STACKWIRE_REDIS_URL="redis://:$SW_REDIS_PASSWORD@127.0.0.1:$port/"
@@ -380,8 +422,11 @@ sw_stop_redis() {
     pid=$(_sw_live_pid "$dir/redis.pid") || return 0
     sw_log "stopping redis $name"
     port=$(sed -n 's/^port //p' "$dir/redis.conf" 2>/dev/null)
-    [[ -n $port ]] && _sw_redis_cli "$port" shutdown nosave >/dev/null 2>&1 || true
-    if ! sw_wait_for -t 10 -m "redis $name to exit" _sw_pid_gone "$pid"; then
+    if [[ -n $port ]]; then
+        _sw_redis_cli "$port" shutdown nosave >/dev/null 2>&1 || true
+    fi
+    if ! sw_wait_for -q -t 10 _sw_pid_gone "$pid"; then
+        sw_log "redis $name (pid $pid) did not shut down: killing it"
         kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$dir/redis.pid"
@@ -391,17 +436,28 @@ sw_stop_redis() {
 # Application processes
 # ---------------------------------------------------------------------------
 
-_sw_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# A zombie counts as gone: here the parent (often pid 1) may not reap it.
+_sw_pid_gone() {
+    ! kill -0 "$1" 2>/dev/null || [[ $(_sw_pid_state "$1") == Z ]]
+}
+
+# Start time of a process (clock ticks since boot, /proc/PID/stat field 22);
+# it survives exec, so it tells a recycled pid from the one we started.
+_sw_pid_starttime() {
+    local stat fields
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    # Fields after "(comm) " start at field 3, so field 22 is index 19 here.
+    read -ra fields <<<"${stat##*) }"
+    printf '%s\n' "${fields[19]}"
+}
 
 # sw_proc_pid NAME: pid of the live process recorded in $SW_VAR/run/NAME.pid.
-# A recycled pid is ignored: /proc/PID/comm must match the NAME.cmd file.
+# A recycled pid is ignored: its start time must match NAME.start.
 sw_proc_pid() {
-    local name=$1 pid comm want
+    local name=$1 pid
     pid=$(_sw_live_pid "$SW_VAR/run/$name.pid") || return 1
-    if [[ -s $SW_VAR/run/$name.comm && -r /proc/$pid/comm ]]; then
-        comm=$(cat "/proc/$pid/comm")
-        want=$(cat "$SW_VAR/run/$name.comm")
-        [[ $comm == "$want" ]] || return 1
+    if [[ -s $SW_VAR/run/$name.start ]]; then
+        [[ $(_sw_pid_starttime "$pid") == "$(cat "$SW_VAR/run/$name.start")" ]] || return 1
     fi
     printf '%s\n' "$pid"
 }
@@ -417,24 +473,25 @@ sw_start_proc() {
     fi
     [[ -x $1 ]] || sw_die "$1 not found or not executable"
     # setsid: a Ctrl-C in the calling terminal must not reach the service.
-    setsid nohup "$@" </dev/null >>"$out" 2>>"$err" &
-    pid=$!
+    # Started from a subshell (no job control there, so setsid does not fork
+    # and $! is the service itself); the service is then adopted by init.
+    pid=$(setsid nohup "$@" </dev/null >>"$out" 2>>"$err" & echo "$!")
     echo "$pid" >"$SW_VAR/run/$name.pid"
-    basename "$1" | cut -c1-15 >"$SW_VAR/run/$name.comm"
+    _sw_pid_starttime "$pid" >"$SW_VAR/run/$name.start" || true
     sw_log "started $name (pid $pid): $*"
 }
 
-# sw_stop_proc NAME: TERM, wait up to ~10 s, then KILL.
+# sw_stop_proc NAME [quiet]: TERM, wait up to ~10 s, then KILL.
 sw_stop_proc() {
     local name=$1 pid
     if pid=$(sw_proc_pid "$name"); then
-        sw_log "stopping $name (pid $pid)"
+        [[ ${2:-} == quiet ]] || sw_log "stopping $name (pid $pid)"
         kill -TERM "$pid" 2>/dev/null || true
-        if ! sw_wait_for -t "${SW_STOP_TIMEOUT:-10}" -m "$name (pid $pid) to exit" _sw_pid_gone "$pid"; then
-            sw_log "killing $name (pid $pid)"
+        if ! sw_wait_for -q -t "${SW_STOP_TIMEOUT:-10}" _sw_pid_gone "$pid"; then
+            sw_log "$name (pid $pid) ignored TERM for ${SW_STOP_TIMEOUT:-10}s: killing it"
             kill -KILL "$pid" 2>/dev/null || true
             sw_wait_for -t 5 _sw_pid_gone "$pid" || true
         fi
     fi
-    rm -f "$SW_VAR/run/$name.pid" "$SW_VAR/run/$name.comm"
+    rm -f "$SW_VAR/run/$name.pid" "$SW_VAR/run/$name.start"
 }

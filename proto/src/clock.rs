@@ -46,10 +46,7 @@ fn parts(ms: i64) -> Parts {
 /// `2018-11-22T00:57:10.560Z`
 pub fn iso8601(ms: i64) -> String {
     let p = parts(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        p.year, p.month, p.day, p.hour, p.min, p.sec, p.milli
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", p.year, p.month, p.day, p.hour, p.min, p.sec, p.milli)
 }
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -73,7 +73,13 @@ impl log::Log for Logger {
                         record.level(),
                         record.args()
                     ),
-                    None => format!("{ts} {} TID-{tid} {} {}: {}\n", self.pid, record.target(), record.level(), record.args()),
+                    None => format!(
+                        "{ts} {} TID-{tid} {} {}: {}\n",
+                        self.pid,
+                        record.target(),
+                        record.level(),
+                        record.args()
+                    ),
                 }
             })
         });

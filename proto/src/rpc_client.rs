@@ -94,8 +94,7 @@ pub struct Connection {
 impl Connection {
     /// Dials `addr` and starts the reader thread.
     pub fn connect(addr: SocketAddr, timeout: Duration, max_message: usize) -> Result<Connection, RpcError> {
-        let stream =
-            TcpStream::connect_timeout(&addr, timeout).map_err(|source| RpcError::Connect { addr, source })?;
+        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|source| RpcError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
         let reader = stream.try_clone().map_err(|source| RpcError::Connect { addr, source })?;
         let inner = Arc::new(Inner {
@@ -160,7 +159,13 @@ impl Connection {
     }
 
     /// Sends a call and waits for its reply up to `timeout`.
-    pub fn call(&self, method: &str, request_id: &str, timeout: Duration, payload: Vec<u8>) -> Result<Response, RpcError> {
+    pub fn call(
+        &self,
+        method: &str,
+        request_id: &str,
+        timeout: Duration,
+        payload: Vec<u8>,
+    ) -> Result<Response, RpcError> {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let id = self.start(
             method,

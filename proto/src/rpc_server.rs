@@ -18,9 +18,9 @@
 
 use crate::frame::{self, FrameError, ReadOutcome};
 use crate::logger::JobScope;
+use crate::methods;
 use crate::pb::{health_check_response::ServingStatus, HealthCheckResponse, Request, Response};
 use crate::status::{Code, Status};
-use crate::methods;
 use prost::Message;
 use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -141,13 +141,11 @@ pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, config: ServerCon
         let handler = handler.clone();
         let h = handle.clone();
         let class = config.worker_class.clone();
-        std::thread::Builder::new()
-            .name(format!("rpc-worker-{i}"))
-            .spawn(move || {
-                for job in rx.iter() {
-                    run_job(&*handler, &h, &class, job);
-                }
-            })?;
+        std::thread::Builder::new().name(format!("rpc-worker-{i}")).spawn(move || {
+            for job in rx.iter() {
+                run_job(&*handler, &h, &class, job);
+            }
+        })?;
     }
     let connections = Arc::new(AtomicUsize::new(0));
     let h = handle.clone();
@@ -244,7 +242,8 @@ fn run_job(handler: &dyn Handler, h: &ServerHandle, class: &str, job: Job) {
     let _scope = JobScope::enter(if req.request_id.is_empty() { "-" } else { &req.request_id });
     let deadline = (req.timeout_ms > 0).then(|| received + Duration::from_millis(req.timeout_ms));
     let result = if req.method == methods::HEALTH_CHECK {
-        let status = if h.draining.load(Ordering::Acquire) { ServingStatus::NotServing } else { ServingStatus::Serving };
+        let status =
+            if h.draining.load(Ordering::Acquire) { ServingStatus::NotServing } else { ServingStatus::Serving };
         Ok(HealthCheckResponse { status: status as i32 }.encode_to_vec())
     } else if deadline.is_some_and(|d| Instant::now() >= d) {
         Err(Status::new(Code::DeadlineExceeded, "deadline passed while queued"))

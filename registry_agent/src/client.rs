@@ -66,7 +66,13 @@ impl ServiceClient {
         Ok(c)
     }
 
-    pub fn call(&self, method: &str, request_id: &str, timeout: Duration, payload: Vec<u8>) -> Result<Response, RpcError> {
+    pub fn call(
+        &self,
+        method: &str,
+        request_id: &str,
+        timeout: Duration,
+        payload: Vec<u8>,
+    ) -> Result<Response, RpcError> {
         let mut last = RpcError::NoInstance(self.service.clone());
         for addr in self.candidates().into_iter().take(3) {
             let conn = match self.connection(addr) {

@@ -14,7 +14,11 @@ pub(crate) fn connect(cfg: &RegistryConfig) -> Result<redis::Connection, Registr
 }
 
 /// Writes the record whole with its TTL and indexes it, atomically.
-pub(crate) fn write(con: &mut redis::Connection, cfg: &RegistryConfig, rec: &InstanceRecord) -> Result<(), RegistryError> {
+pub(crate) fn write(
+    con: &mut redis::Connection,
+    cfg: &RegistryConfig,
+    rec: &InstanceRecord,
+) -> Result<(), RegistryError> {
     let json = serde_json::to_string(rec)?;
     redis::pipe()
         .atomic()
@@ -36,7 +40,12 @@ pub(crate) fn write(con: &mut redis::Connection, cfg: &RegistryConfig, rec: &Ins
     Ok(())
 }
 
-pub(crate) fn remove(con: &mut redis::Connection, cfg: &RegistryConfig, service: &str, id: &str) -> Result<(), RegistryError> {
+pub(crate) fn remove(
+    con: &mut redis::Connection,
+    cfg: &RegistryConfig,
+    service: &str,
+    id: &str,
+) -> Result<(), RegistryError> {
     redis::pipe()
         .atomic()
         .cmd("DEL")

@@ -1,1 +1,351 @@
+//! The black-box test harness: starts a whole stackwire cluster of the real
+//! binaries and talks to it over real sockets, the way a user and an operator
+//! would.
+//!
+//! `scripts/test.sh` starts one Redis and one PostgreSQL on test ports and
+//! passes them in `STACKWIRE_TEST_REDIS_URL` and `STACKWIRE_TEST_DATABASE_URL`,
+//! with the built binaries in `STACKWIRE_BIN_DIR`. Every `Cluster` gets its own
+//! registry prefix and its own database, so tests run in parallel without
+//! seeing each other. Every process logs to its own file under
+//! `target/test-logs/<cluster>/`, and readiness is always polled (a log line, a
+//! catalog listing), never slept for.
 
+pub mod http;
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use http::{HttpClient, Reply};
+
+/// Where the test Redis, PostgreSQL and binaries are.
+#[derive(Clone, Debug)]
+pub struct TestEnv {
+    pub redis_url: String,
+    pub database_url: String,
+    pub bin_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+impl TestEnv {
+    /// Panics with instructions when run outside scripts/test.sh: a black-box
+    /// test that silently skipped would pass with the feature missing.
+    pub fn get() -> TestEnv {
+        let var = |k: &str| {
+            std::env::var(k)
+                .unwrap_or_else(|_| panic!("{k} is not set: run the integration tests through scripts/test.sh"))
+        };
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        TestEnv {
+            redis_url: var("STACKWIRE_TEST_REDIS_URL"),
+            database_url: var("STACKWIRE_TEST_DATABASE_URL"),
+            bin_dir: std::env::var("STACKWIRE_BIN_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| root.join("target/debug")),
+            log_dir: std::env::var("STACKWIRE_TEST_LOG_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| root.join("target/test-logs")),
+        }
+    }
+}
+
+/// Polls `f` every 20 ms until it returns Some or `limit` passes.
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() >= end {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One running process of ours.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+    pub log: PathBuf,
+    /// The address it reported in its `listening on` line.
+    pub addr: SocketAddr,
+}
+
+impl Proc {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) with a pid we spawned.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How many of each service a cluster starts with.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub questions: usize,
+    pub answers: usize,
+    pub comments: usize,
+    pub webuis: usize,
+}
+
+impl Default for Shape {
+    fn default() -> Shape {
+        Shape { questions: 2, answers: 2, comments: 2, webuis: 2 }
+    }
+}
+
+/// A whole stackwire: services, webui and one balancer, on a private registry
+/// prefix and a private database.
+pub struct Cluster {
+    pub name: String,
+    pub env: TestEnv,
+    pub prefix: String,
+    pub db_name: String,
+    pub db_url: String,
+    pub dir: PathBuf,
+    pub procs: Vec<Proc>,
+    pub balancer: Option<Proc>,
+}
+
+impl Cluster {
+    /// Starts the cluster and waits until the balancer's catalog shows every instance.
+    pub fn start(name: &str, shape: Shape) -> Cluster {
+        let env = TestEnv::get();
+        let tag = format!("{name}_{}", std::process::id());
+        let dir = env.log_dir.join(&tag);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("log dir");
+        let db_name = format!("sw_{}", tag.replace('-', "_"));
+        let db_url = create_database(&env.database_url, &db_name);
+        let mut c = Cluster {
+            name: name.to_string(),
+            prefix: format!("test-{tag}"),
+            env,
+            db_name,
+            db_url,
+            dir,
+            procs: Vec::new(),
+            balancer: None,
+        };
+        for _ in 0..shape.questions {
+            c.start_service("question");
+        }
+        for _ in 0..shape.answers {
+            c.start_service("answer");
+        }
+        for _ in 0..shape.comments {
+            c.start_service("comment");
+        }
+        for _ in 0..shape.webuis {
+            c.start_webui();
+        }
+        c.start_balancer();
+        let expect = [
+            ("Question", shape.questions),
+            ("Answer", shape.answers),
+            ("Comment", shape.comments),
+            ("WebUI", shape.webuis),
+        ];
+        wait_for("every instance in /webserv/services", Duration::from_secs(20), || {
+            let cat = c.catalog();
+            expect.iter().all(|(n, k)| c.instance_count(&cat, n) == *k).then_some(())
+        });
+        c
+    }
+
+    fn command(&self, bin: &str) -> Command {
+        let mut cmd = Command::new(self.env.bin_dir.join(bin));
+        cmd.env("STACKWIRE_REDIS_URL", &self.env.redis_url)
+            .env("STACKWIRE_REGISTRY_PREFIX", &self.prefix)
+            .env("STACKWIRE_DATABASE_URL", &self.db_url)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn spawn(&self, label: &str, mut cmd: Command, stdout: Option<&Path>) -> Proc {
+        let log = self.dir.join(format!("{label}.log"));
+        cmd.stderr(File::create(&log).expect("log file"));
+        match stdout {
+            Some(p) => cmd.stdout(File::create(p).expect("stdout file")),
+            None => cmd.stdout(Stdio::null()),
+        };
+        let mut child =
+            cmd.spawn().unwrap_or_else(|e| panic!("cannot start {label}: {e} (built? run scripts/test.sh)"));
+        let addr = wait_for(&format!("{label} to log `listening on`"), Duration::from_secs(20), || {
+            if let Ok(Some(st)) = child.try_wait() {
+                panic!(
+                    "{label} exited with {st} before listening; log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            listening_addr(&std::fs::read_to_string(&log).unwrap_or_default())
+        });
+        Proc { name: label.to_string(), child, log, addr }
+    }
+
+    /// Starts one more instance of `question`, `answer` or `comment`; returns its index in `procs`.
+    pub fn start_service(&mut self, service: &str) -> usize {
+        let n = self.procs.iter().filter(|p| p.name.starts_with(service)).count() + 1;
+        let mut cmd = self.command("service");
+        cmd.args(["--service", service, "--listen", "127.0.0.1:0"]);
+        let p = self.spawn(&format!("{service}-{n}"), cmd, None);
+        self.procs.push(p);
+        self.procs.len() - 1
+    }
+
+    pub fn start_webui(&mut self) -> usize {
+        let n = self.procs.iter().filter(|p| p.name.starts_with("webui")).count() + 1;
+        let mut cmd = self.command("webui");
+        cmd.args(["--listen", "127.0.0.1:0"]);
+        let p = self.spawn(&format!("webui-{n}"), cmd, None);
+        self.procs.push(p);
+        self.procs.len() - 1
+    }
+
+    fn start_balancer(&mut self) {
+        let mut cmd = self.command("balancer");
+        cmd.args(["--listen", "127.0.0.1:0"]);
+        let access = self.dir.join("balancer.access.log");
+        let p = self.spawn("balancer", cmd, Some(&access));
+        self.balancer = Some(p);
+    }
+
+    pub fn balancer(&self) -> &Proc {
+        self.balancer.as_ref().expect("balancer running")
+    }
+
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("balancer.access.log")).unwrap_or_default()
+    }
+
+    pub fn http(&self) -> HttpClient {
+        HttpClient::new(self.balancer().addr)
+    }
+
+    pub fn catalog(&self) -> serde_json::Value {
+        let r = self.http().get("/webserv/services");
+        assert_eq!(r.status, 200, "catalog: {}", r.text());
+        r.json()
+    }
+
+    /// Instances listed under the service with display name `name`.
+    pub fn instance_count(&self, catalog: &serde_json::Value, name: &str) -> usize {
+        catalog_service(catalog, name).and_then(|s| s["instances"].as_array()).map(|a| a.len()).unwrap_or(0)
+    }
+
+    /// Instance ids of a service in the catalog.
+    pub fn instance_addrs(&self, name: &str) -> Vec<String> {
+        let cat = self.catalog();
+        catalog_service(&cat, name)
+            .and_then(|s| s["instances"].as_array())
+            .map(|a| a.iter().filter_map(|i| i["addr"].as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn procs_named(&self, prefix: &str) -> Vec<&Proc> {
+        self.procs.iter().filter(|p| p.name.starts_with(prefix)).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.balancer.take();
+        for p in &self.procs {
+            // SIGCONT first, so a test that stopped a process cannot leave it frozen.
+            p.signal(libc::SIGCONT);
+        }
+        self.procs.clear();
+        drop_database(&self.env.database_url, &self.db_name);
+    }
+}
+
+pub fn catalog_service<'a>(catalog: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    catalog["services"].as_array()?.iter().find(|s| s["name"] == name)
+}
+
+/// The address from the first `listening on IP:PORT` line.
+pub fn listening_addr(log: &str) -> Option<SocketAddr> {
+    log.lines().find_map(|l| {
+        let rest = &l[l.find("listening on ")? + "listening on ".len()..];
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    // postgresql://user:pw@host:port/dbname[?params]
+    let (base, params) = match url.split_once('?') {
+        Some((b, p)) => (b, Some(p)),
+        None => (url, None),
+    };
+    let cut = base.rfind('/').expect("database URL has a path");
+    let mut out = format!("{}/{db}", &base[..cut]);
+    if let Some(p) = params {
+        out.push('?');
+        out.push_str(p);
+    }
+    out
+}
+
+fn create_database(admin_url: &str, db: &str) -> String {
+    let mut c = postgres::Client::connect(admin_url, postgres::NoTls).expect("connect to the test PostgreSQL");
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).expect("drop old test database");
+    c.batch_execute(&format!("CREATE DATABASE {db}")).expect("create test database");
+    with_database(admin_url, db)
+}
+
+fn drop_database(admin_url: &str, db: &str) {
+    if let Ok(mut c) = postgres::Client::connect(admin_url, postgres::NoTls) {
+        let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn finds_the_listening_line() {
+        let log =
+            "x INFO: starting\n2026-01-01T00:00:00.000Z 1 TID-a service INFO: listening on 127.0.0.1:4321 (question)\n";
+        assert_eq!(listening_addr(log), Some("127.0.0.1:4321".parse().unwrap()));
+        assert_eq!(listening_addr("nothing"), None);
+    }
+    #[test]
+    fn swaps_the_database_name() {
+        assert_eq!(with_database("postgresql://u:p@h:1/stackwire", "x"), "postgresql://u:p@h:1/x");
+        assert_eq!(
+            with_database("postgresql://u:p@h:1/db?sslmode=disable", "x"),
+            "postgresql://u:p@h:1/x?sslmode=disable"
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! Command-line flags.
+//!
+//! Every value is checked here, before anything starts, and a bad one stops
+//! the process with a message naming the flag and what was wrong with it, so
+//! that a typo in a deployment script fails loudly instead of running with a
+//! default nobody chose. `--flag value` and `--flag=value` are both accepted.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: balancer [--listen ADDR] [--upstream http://HOST:PORT]... [--routes FILE] [--workers N]
+                [--header-timeout-ms MS] [--idle-timeout-ms MS] [--upstream-timeout-ms MS]
+                [--drain-timeout-ms MS] [--max-connections N]
+
+The stackwire HTTP edge. Without --upstream it runs in registry mode: services are
+found in the Redis registry named by STACKWIRE_REDIS_URL (STACKWIRE_REGISTRY_PREFIX
+namespaces it). With --upstream it forwards plain HTTP/1.1 to the given servers.
+
+  --listen ADDR              address to listen on (default 0.0.0.0:8080; port 0 = any)
+  --upstream URL             static upstream http://HOST:PORT (repeatable)
+  --routes FILE              route table, `PREFIX SERVICE` per line (reloaded on SIGHUP)
+  --workers N                worker threads (default 32)
+  --header-timeout-ms MS     whole request head must arrive within this (default 10000)
+  --idle-timeout-ms MS       close idle keep-alive connections after this (default 60000)
+  --upstream-timeout-ms MS   answer 504 when the upstream takes longer (default 30000)
+  --drain-timeout-ms MS      on SIGTERM, wait this long for requests in flight (default 10000)
+  --max-connections N        client connections; more are closed at once (default 10000)
+  --help                     this text
+
+Signals: SIGTERM/SIGINT stop accepting, finish requests in flight, exit 0;
+SIGHUP reloads the --routes file. Access log on stdout, everything else on stderr.";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("help requested")]
+    Help,
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("unknown argument {0:?}")]
+    Unknown(String),
+    #[error("{flag} {value:?}: {reason}")]
+    BadValue { flag: String, value: String, reason: String },
+}
+
+/// A static upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamUrl {
+    /// As given, for logs.
+    pub url: String,
+    /// `HOST:PORT`, the Host header when the client sent none.
+    pub authority: String,
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub upstreams: Vec<UpstreamUrl>,
+    pub routes: Option<PathBuf>,
+    pub workers: usize,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub upstream_timeout: Duration,
+    pub drain_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            upstreams: Vec::new(),
+            routes: None,
+            workers: 32,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            upstream_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+        }
+    }
+}
+
+fn bad(flag: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::BadValue { flag: flag.into(), value: value.into(), reason: reason.into() }
+}
+
+fn resolve(flag: &str, value: &str, hostport: &str) -> Result<SocketAddr, ConfigError> {
+    match hostport.to_socket_addrs() {
+        Ok(mut it) => it.next().ok_or_else(|| bad(flag, value, "resolves to no address")),
+        Err(e) => Err(bad(flag, value, format!("not HOST:PORT ({e})"))),
+    }
+}
+
+fn number(flag: &str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    match value.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(bad(flag, value, format!("expected a whole number from {min} to {max}"))),
+    }
+}
+
+fn millis(flag: &str, value: &str) -> Result<Duration, ConfigError> {
+    number(flag, value, 1, 86_400_000).map(Duration::from_millis)
+}
+
+/// `http://HOST:PORT` with an optional trailing `/`.
+pub fn parse_upstream(value: &str) -> Result<UpstreamUrl, ConfigError> {
+    let flag = "--upstream";
+    let Some(rest) = value.strip_prefix("http://") else {
+        return Err(bad(flag, value, "must start with http://"));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+        return Err(bad(flag, value, "expected http://HOST:PORT with no path"));
+    }
+    let hostport = if authority.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']')) {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let addr = resolve(flag, value, &hostport)?;
+    Ok(UpstreamUrl { url: value.to_string(), authority: authority.to_string(), addr })
+}
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigError> {
+    let mut c = Config::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            return Err(ConfigError::Help);
+        }
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        const FLAGS: [&str; 9] = [
+            "--listen",
+            "--upstream",
+            "--routes",
+            "--workers",
+            "--header-timeout-ms",
+            "--idle-timeout-ms",
+            "--upstream-timeout-ms",
+            "--drain-timeout-ms",
+            "--max-connections",
+        ];
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(ConfigError::Unknown(arg));
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => args.next().ok_or_else(|| ConfigError::MissingValue(flag.clone()))?,
+        };
+        let v = value.as_str();
+        match flag.as_str() {
+            "--listen" => c.listen = resolve(&flag, v, v)?,
+            "--upstream" => c.upstreams.push(parse_upstream(v)?),
+            "--routes" if v.is_empty() => return Err(bad(&flag, v, "empty path")),
+            "--routes" => c.routes = Some(PathBuf::from(v)),
+            "--workers" => c.workers = number(&flag, v, 1, 1024)? as usize,
+            "--header-timeout-ms" => c.header_timeout = millis(&flag, v)?,
+            "--idle-timeout-ms" => c.idle_timeout = millis(&flag, v)?,
+            "--upstream-timeout-ms" => c.upstream_timeout = millis(&flag, v)?,
+            "--drain-timeout-ms" => c.drain_timeout = millis(&flag, v)?,
+            _ => c.max_connections = number(&flag, v, 1, 1_000_000)? as usize,
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Config, ConfigError> {
+        parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = p(&[]).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn every_flag_in_both_forms() {
+        let c = p(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream=http://127.0.0.1:9001",
+            "--upstream",
+            "http://127.0.0.1:9002/",
+            "--routes",
+            "/etc/routes",
+            "--workers=4",
+            "--header-timeout-ms",
+            "1000",
+            "--idle-timeout-ms=2000",
+            "--upstream-timeout-ms",
+            "3000",
+            "--drain-timeout-ms",
+            "4000",
+            "--max-connections",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(c.listen.port(), 0);
+        let ports: Vec<u16> = c.upstreams.iter().map(|u| u.addr.port()).collect();
+        assert_eq!(ports, [9001, 9002]);
+        assert_eq!(c.upstreams[1].authority, "127.0.0.1:9002");
+        assert_eq!(c.routes, Some(PathBuf::from("/etc/routes")));
+        assert_eq!(c.workers, 4);
+        assert_eq!(c.header_timeout, Duration::from_secs(1));
+        assert_eq!(c.idle_timeout, Duration::from_secs(2));
+        assert_eq!(c.upstream_timeout, Duration::from_secs(3));
+        assert_eq!(c.drain_timeout, Duration::from_secs(4));
+        assert_eq!(c.max_connections, 5);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        assert_eq!(p(&["--help"]), Err(ConfigError::Help));
+        assert_eq!(p(&["--workers"]), Err(ConfigError::MissingValue("--workers".into())));
+        assert_eq!(p(&["--frobnicate"]), Err(ConfigError::Unknown("--frobnicate".into())));
+        for (flag, value) in [
+            ("--workers", "0"),
+            ("--workers", "many"),
+            ("--header-timeout-ms", "-5"),
+            ("--listen", "nonsense"),
+            ("--upstream", "https://127.0.0.1:1"),
+            ("--upstream", "http://127.0.0.1:1/path"),
+            ("--upstream", "http://"),
+            ("--max-connections", "0"),
+        ] {
+            let e = p(&[flag, value]).unwrap_err();
+            assert!(matches!(&e, ConfigError::BadValue { flag: f, .. } if f == flag), "{flag} {value}: {e:?}");
+            assert!(e.to_string().contains(value), "{e}");
+        }
+    }
+}

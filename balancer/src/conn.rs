@@ -1,0 +1,505 @@
+//! One client connection as an explicit state machine.
+//!
+//! ```text
+//!            ┌──────────── keep-alive: next (possibly pipelined) request ───────────┐
+//!            ▼                                                                      │
+//!   ReadingHead ──head──▶ ReadingBody ──body──▶ Dispatching ──▶ Waiting ──reply──▶ Writing
+//!        │                     │                    │(queue full: 503)               │
+//!        └──framing error──────┴──▶ Writing (status, Connection: close) ──▶ Lingering ──▶ Closed
+//! ```
+//!
+//! Readiness follows Sōzu: the socket is registered once for both directions,
+//! edge-triggered, and the connection keeps `ready` — the readiness the kernel
+//! has reported and we have not yet used up (a read or write that returned
+//! `WouldBlock` clears its bit). What we *want* depends on the state: bytes
+//! only while reading a request, the socket's write side only while output is
+//! pending. Acting on `ready & wanted` means backpressure costs no system
+//! call: while a request is in flight or its response is still being written
+//! we simply do not read, the kernel buffers fill, and TCP pushes back on the
+//! client. It also keeps pipelining honest: the next buffered request is
+//! parsed only after the previous response has been written, so responses
+//! leave in request order without any reordering machinery.
+//!
+//! Every buffer is bounded: the input buffer holds at most a head's worth (or
+//! 64 KiB while a body is drained into the body buffer, itself capped at
+//! 1 MiB by the framing rules), and output holds one response.
+//!
+//! Timers are checked by `tick`, which the event loop calls every 100 ms: the
+//! whole head must arrive within the header timeout counted from its first
+//! byte (so a byte every few seconds does not keep a slowloris alive), a body
+//! must keep moving, an idle keep-alive connection is closed, and a request
+//! whose upstream has not answered by its deadline gets a 504.
+
+use crate::access_log::{AccessLog, Entry};
+use crate::http1::{self, BodyReader, Head, Request, Response, MAX_BODY, MAX_HEAD};
+use crate::workers::Cancel;
+use mio::event::Event;
+use mio::net::TcpStream;
+use proto::logger::JobScope;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+
+const READ: u8 = 1;
+const WRITE: u8 = 2;
+/// Most input buffered while a body is being decoded out of it.
+const BODY_INPUT: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+/// After an error response: how long, and how much, we keep reading and
+/// discarding so the client sees our response instead of a reset.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Timeouts every connection obeys.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub upstream_timeout: Duration,
+}
+
+/// What the event loop lends a connection while driving it.
+pub struct Env<'a> {
+    pub now: Instant,
+    pub limits: &'a Limits,
+    pub access: &'a mut AccessLog,
+    pub draining: bool,
+}
+
+pub enum Outcome {
+    /// Nothing more to do until the next event.
+    Idle,
+    /// A whole request, with its request id; the loop must call `wait` or `respond`.
+    Dispatch(Box<Request>, String),
+    Closed,
+}
+
+enum State {
+    ReadingHead,
+    ReadingBody { head: Head, reader: BodyReader },
+    Dispatching,
+    Waiting { seq: u64, deadline: Instant, cancel: Option<Cancel> },
+    Writing,
+    Lingering { until: Instant, discarded: usize },
+    Closed,
+}
+
+/// The request being served, for its response and access-log line.
+struct Current {
+    request_line: String,
+    keep_alive: bool,
+    is_head: bool,
+    request_id: String,
+    started: Instant,
+}
+
+pub struct Conn {
+    pub sock: TcpStream,
+    pub peer: SocketAddr,
+    state: State,
+    ready: u8,
+    inbuf: Vec<u8>,
+    body: Vec<u8>,
+    out: Vec<u8>,
+    out_pos: usize,
+    /// `inbuf` holds bytes not yet looked at by the parser.
+    fresh: bool,
+    current: Option<Current>,
+    /// First byte of the request being read.
+    head_started: Option<Instant>,
+    last_io: Instant,
+    close_after: bool,
+    linger_after: bool,
+    /// Responses completed on this connection.
+    served: u32,
+    /// The last request answered 504, whose cancel handle may still arrive.
+    timed_out: Option<u64>,
+}
+
+enum ReadResult {
+    Data,
+    Eof,
+    NotNow,
+    Failed,
+}
+
+enum Parsed {
+    NeedMore,
+    Request(Request),
+    Responded,
+}
+
+impl Conn {
+    pub fn new(sock: TcpStream, peer: SocketAddr, now: Instant) -> Conn {
+        Conn {
+            sock,
+            peer,
+            state: State::ReadingHead,
+            // Optimistic: a fresh socket can be written, and may already hold bytes.
+            ready: READ | WRITE,
+            inbuf: Vec::new(),
+            body: Vec::new(),
+            out: Vec::new(),
+            out_pos: 0,
+            fresh: false,
+            current: None,
+            head_started: None,
+            last_io: now,
+            close_after: false,
+            linger_after: false,
+            served: 0,
+            timed_out: None,
+        }
+    }
+
+    pub fn on_event(&mut self, ev: &Event) {
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            self.ready |= READ;
+        }
+        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+            self.ready |= WRITE;
+        }
+    }
+
+    /// Between requests with nothing buffered: safe to close when draining.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::ReadingHead) && self.inbuf.is_empty() && self.out_pos == self.out.len()
+    }
+
+    /// Runs the state machine as far as the socket and buffers allow.
+    pub fn drive(&mut self, env: &mut Env<'_>) -> Outcome {
+        loop {
+            let mut progressed = match self.flush_output(env.now) {
+                Ok(p) => p,
+                Err(()) => self.close(),
+            };
+            if self.out_pos == self.out.len() && matches!(self.state, State::Writing) {
+                self.response_sent(env.now);
+                progressed = true;
+            }
+            if matches!(self.state, State::Closed) {
+                return Outcome::Closed;
+            }
+            if self.fresh {
+                self.fresh = false;
+                match self.parse(env) {
+                    Parsed::Request(req) => {
+                        let id = self.current.as_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+                        return Outcome::Dispatch(Box::new(req), id);
+                    }
+                    Parsed::Responded => progressed = true,
+                    // Parsing may have queued output (an interim 100 Continue);
+                    // the socket is already writable, so no new edge will come
+                    // to flush it: loop once more instead of waiting.
+                    Parsed::NeedMore => progressed |= self.out_pos < self.out.len(),
+                }
+            }
+            match self.read_input(env.now) {
+                ReadResult::Data => progressed = true,
+                ReadResult::Eof => {
+                    if !matches!(self.state, State::Lingering { .. }) && !self.inbuf.is_empty() {
+                        log::debug!(target: "balancer", "{}: closed in the middle of a request", self.peer);
+                    }
+                    self.close();
+                }
+                ReadResult::Failed => {
+                    self.close();
+                }
+                ReadResult::NotNow => {}
+            }
+            if !progressed && !matches!(self.state, State::Closed) {
+                return Outcome::Idle;
+            }
+        }
+    }
+
+    fn close(&mut self) -> bool {
+        self.state = State::Closed;
+        true
+    }
+
+    /// The request was handed to a worker as `seq`.
+    pub fn wait(&mut self, seq: u64, deadline: Instant) {
+        self.state = State::Waiting { seq, deadline, cancel: None };
+    }
+
+    /// Keeps the way to forget call `seq` while we wait for it. If `seq` already
+    /// timed out (the handle arrived late), hands it back to be run now.
+    pub fn set_cancel(&mut self, seq: u64, c: Cancel) -> Option<Cancel> {
+        match &mut self.state {
+            State::Waiting { seq: s, cancel, .. } if *s == seq => {
+                *cancel = Some(c);
+                None
+            }
+            _ if self.timed_out == Some(seq) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The reply for `seq` arrived; false if nobody is waiting for it any more.
+    pub fn complete(&mut self, seq: u64, resp: Response, env: &mut Env<'_>) -> bool {
+        match &self.state {
+            State::Waiting { seq: s, .. } if *s == seq => {
+                self.respond(resp, env);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Queues the response to the current request and logs it.
+    pub fn respond(&mut self, resp: Response, env: &mut Env<'_>) {
+        let cur = self.current.take().unwrap_or_else(|| Current {
+            request_line: "-".into(),
+            keep_alive: false,
+            is_head: false,
+            request_id: proto::ids::new_request_id(),
+            started: env.now,
+        });
+        let keep = cur.keep_alive && !self.close_after && !env.draining;
+        let bytes = http1::write_response(&mut self.out, &resp, &cur.request_id, keep, cur.is_head);
+        env.access.record(&Entry {
+            client: self.peer.ip(),
+            request_line: &cur.request_line,
+            status: resp.status,
+            bytes,
+            secs: env.now.saturating_duration_since(cur.started).as_secs_f64(),
+        });
+        self.close_after |= !keep;
+        self.state = State::Writing;
+    }
+
+    /// Checks the timers; returns a cancel to run on a worker, if a call timed out.
+    /// `changed` tells the caller to drive the connection.
+    pub fn tick(&mut self, env: &mut Env<'_>) -> (bool, Option<Cancel>) {
+        let now = env.now;
+        let lim = *env.limits;
+        let since_io = now.saturating_duration_since(self.last_io);
+        let quiet = self.out_pos == self.out.len();
+        match &mut self.state {
+            State::ReadingHead => match self.head_started {
+                Some(t) if now.saturating_duration_since(t) >= lim.header_timeout => {
+                    let ms = lim.header_timeout.as_millis();
+                    self.fail(408, &format!("request head not received within {ms} ms"), env);
+                    (true, None)
+                }
+                // A connection that never sent a byte gets the header timeout,
+                // not the keep-alive one: holding sockets open costs nothing
+                // to an attacker and a descriptor to us.
+                None if quiet && (env.draining || since_io >= self.idle_limit(&lim)) => (self.close(), None),
+                _ => (false, None),
+            },
+            State::ReadingBody { .. } if since_io >= lim.header_timeout => {
+                let ms = lim.header_timeout.as_millis();
+                self.fail(408, &format!("request body stalled for {ms} ms"), env);
+                (true, None)
+            }
+            State::Waiting { seq, deadline, cancel } if now >= *deadline => {
+                self.timed_out = Some(*seq);
+                let cancel = cancel.take();
+                let msg = format!("no reply from upstream within {} ms", lim.upstream_timeout.as_millis());
+                let _jid = self.current.as_ref().map(|c| JobScope::enter(&c.request_id));
+                log::warn!(target: "balancer", "{}: {msg}; answering 504", self.peer);
+                self.respond(Response::error(504, &msg), env);
+                (true, cancel)
+            }
+            State::Writing if since_io >= lim.idle_timeout => (self.close(), None),
+            State::Lingering { until, .. } if now >= *until => (self.close(), None),
+            _ => (false, None),
+        }
+    }
+
+    fn idle_limit(&self, lim: &Limits) -> Duration {
+        if self.served == 0 {
+            lim.header_timeout
+        } else {
+            lim.idle_timeout
+        }
+    }
+
+    /// Answers a request we refuse, then closes.
+    fn fail(&mut self, status: u16, reason: &str, env: &mut Env<'_>) {
+        log::info!(target: "balancer", "{}: {reason}; answering {status} and closing", self.peer);
+        if self.current.is_none() {
+            self.current = Some(Current {
+                request_line: first_line(&self.inbuf),
+                keep_alive: false,
+                is_head: false,
+                request_id: proto::ids::new_request_id(),
+                started: self.head_started.unwrap_or(env.now),
+            });
+        }
+        self.close_after = true;
+        self.linger_after = true;
+        self.inbuf.clear();
+        self.respond(Response::error(status, reason), env);
+    }
+
+    fn parse(&mut self, env: &mut Env<'_>) -> Parsed {
+        if matches!(self.state, State::ReadingHead) {
+            if self.inbuf.is_empty() {
+                return Parsed::NeedMore;
+            }
+            let (head, n) = match http1::parse_head(&self.inbuf) {
+                Ok(Some(found)) => found,
+                Ok(None) => return Parsed::NeedMore,
+                Err(e) => {
+                    self.fail(e.status(), &e.to_string(), env);
+                    return Parsed::Responded;
+                }
+            };
+            self.inbuf.drain(..n);
+            let request_id = match head.header("x-request-id") {
+                Some(v) if proto::ids::is_valid_request_id(v) => String::from_utf8_lossy(v).into_owned(),
+                _ => proto::ids::new_request_id(),
+            };
+            self.current = Some(Current {
+                request_line: head.request_line(),
+                keep_alive: head.keep_alive,
+                is_head: head.is_head(),
+                request_id,
+                started: self.head_started.unwrap_or(env.now),
+            });
+            let Some(reader) = BodyReader::new(head.body) else {
+                self.state = State::Dispatching;
+                return Parsed::Request(Request { head, body: Vec::new() });
+            };
+            if head.expect_continue && self.inbuf.is_empty() {
+                self.out.extend_from_slice(CONTINUE);
+            }
+            if let http1::BodyKind::Length(n) = head.body {
+                self.body.reserve(n.min(BODY_INPUT));
+            }
+            self.state = State::ReadingBody { head, reader };
+        }
+        let State::ReadingBody { reader, .. } = &mut self.state else {
+            return Parsed::NeedMore;
+        };
+        match reader.feed(&self.inbuf, &mut self.body, MAX_BODY) {
+            Ok((n, done)) => {
+                self.inbuf.drain(..n);
+                if !done {
+                    return Parsed::NeedMore;
+                }
+            }
+            Err(e) => {
+                self.fail(e.status(), &e.to_string(), env);
+                return Parsed::Responded;
+            }
+        }
+        let State::ReadingBody { head, .. } = std::mem::replace(&mut self.state, State::Dispatching) else {
+            return Parsed::NeedMore;
+        };
+        Parsed::Request(Request { head, body: std::mem::take(&mut self.body) })
+    }
+
+    /// How much input we are willing to hold in this state (0: do not read).
+    fn read_cap(&self) -> usize {
+        match self.state {
+            State::ReadingHead => MAX_HEAD + 1,
+            State::ReadingBody { .. } | State::Lingering { .. } => BODY_INPUT,
+            _ => 0,
+        }
+    }
+
+    fn read_input(&mut self, now: Instant) -> ReadResult {
+        let cap = self.read_cap();
+        if self.ready & READ == 0 || self.inbuf.len() >= cap {
+            return ReadResult::NotNow;
+        }
+        let mut buf = [0u8; READ_CHUNK];
+        let want = READ_CHUNK.min(cap - self.inbuf.len());
+        match self.sock.read(&mut buf[..want]) {
+            Ok(0) => ReadResult::Eof,
+            Ok(n) => {
+                self.last_io = now;
+                if let State::Lingering { discarded, .. } = &mut self.state {
+                    *discarded += n;
+                    if *discarded > LINGER_BYTES {
+                        return ReadResult::Eof;
+                    }
+                    return ReadResult::Data;
+                }
+                if matches!(self.state, State::ReadingHead) && self.inbuf.is_empty() {
+                    self.head_started.get_or_insert(now);
+                }
+                self.inbuf.extend_from_slice(&buf[..n]);
+                self.fresh = true;
+                ReadResult::Data
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.ready &= !READ;
+                ReadResult::NotNow
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => ReadResult::Data,
+            Err(e) => {
+                log::debug!(target: "balancer", "{}: read: {e}", self.peer);
+                ReadResult::Failed
+            }
+        }
+    }
+
+    /// Writes pending output; Ok(true) if bytes moved.
+    fn flush_output(&mut self, now: Instant) -> Result<bool, ()> {
+        let mut moved = false;
+        while self.out_pos < self.out.len() && self.ready & WRITE != 0 {
+            match self.sock.write(&self.out[self.out_pos..]) {
+                Ok(0) => return Err(()),
+                Ok(n) => {
+                    self.out_pos += n;
+                    self.last_io = now;
+                    moved = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.ready &= !WRITE,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!(target: "balancer", "{}: write: {e}", self.peer);
+                    return Err(());
+                }
+            }
+        }
+        if self.out_pos == self.out.len() && self.out_pos > 0 {
+            self.out.clear();
+            self.out_pos = 0;
+            if self.out.capacity() > 256 * 1024 {
+                self.out = Vec::new();
+            }
+        }
+        Ok(moved)
+    }
+
+    /// The whole response is on the wire: close, or wait for the next request.
+    fn response_sent(&mut self, now: Instant) {
+        self.served = self.served.saturating_add(1);
+        if self.close_after {
+            // Unread input (a pipelined request we will not serve) would turn
+            // our close into a reset that can destroy the response in flight.
+            if self.linger_after || !self.inbuf.is_empty() {
+                let _ = self.sock.shutdown(Shutdown::Write);
+                self.state = State::Lingering { until: now + LINGER, discarded: 0 };
+            } else {
+                self.state = State::Closed;
+            }
+            return;
+        }
+        self.state = State::ReadingHead;
+        if self.body.capacity() > BODY_INPUT {
+            self.body = Vec::new();
+        }
+        self.last_io = now;
+        self.head_started = (!self.inbuf.is_empty()).then_some(now);
+        self.fresh = !self.inbuf.is_empty();
+    }
+}
+
+/// The request line for the access log of a request that never parsed.
+fn first_line(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&c| c == b'\r' || c == b'\n').unwrap_or(buf.len()).min(200);
+    let line = String::from_utf8_lossy(&buf[..end]);
+    if line.split(' ').count() == 3 && !line.is_empty() {
+        line.into_owned()
+    } else {
+        "-".to_string()
+    }
+}

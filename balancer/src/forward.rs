@@ -1,0 +1,161 @@
+//! What crosses the balancer: which headers go on, which stop here, and what
+//! the balancer adds.
+//!
+//! Hop-by-hop headers describe one connection, not the request, so they end
+//! at every proxy (RFC 9110 §7.6.1): `Connection`, `Keep-Alive`,
+//! `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`, and
+//! any header the `Connection` header names. We forward the decoded body with
+//! our own `Content-Length`, add `X-Forwarded-For` (appending to a client's
+//! list) and `X-Forwarded-Proto: http`, and replace any `X-Request-Id` with
+//! the one we settled on, so the service logs the same JID we do.
+//!
+//! Upstream responses lose their hop-by-hop headers the same way before we
+//! write our own framing (see `http1::write_response`).
+
+use crate::http1::{Request, Response};
+use proto::pb;
+use std::net::SocketAddr;
+
+const HOP_BY_HOP: [&str; 7] =
+    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/// `headers` without the hop-by-hop ones and those `Connection` names.
+pub fn end_to_end(headers: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    let named: Vec<String> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, v)| v.split(|&c| c == b','))
+        .map(|t| String::from_utf8_lossy(t.trim_ascii()).to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    headers
+        .iter()
+        .filter(|(n, _)| {
+            let lower = n.to_ascii_lowercase();
+            !HOP_BY_HOP.contains(&lower.as_str()) && !named.contains(&lower)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The headers an upstream receives for `req`.
+pub fn request_headers(req: &Request, client: SocketAddr, request_id: &str) -> Vec<(String, Vec<u8>)> {
+    let mut prior: Vec<u8> = Vec::new();
+    let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(req.head.headers.len() + 4);
+    for (name, value) in end_to_end(&req.head.headers) {
+        if name.eq_ignore_ascii_case("x-forwarded-for") {
+            if !prior.is_empty() {
+                prior.extend_from_slice(b", ");
+            }
+            prior.extend_from_slice(value.trim_ascii());
+        } else if !["content-length", "x-request-id", "x-forwarded-proto"].iter().any(|o| name.eq_ignore_ascii_case(o))
+        {
+            out.push((name, value));
+        }
+    }
+    if !prior.is_empty() {
+        prior.extend_from_slice(b", ");
+    }
+    prior.extend_from_slice(client.ip().to_string().as_bytes());
+    out.push(("X-Forwarded-For".into(), prior));
+    out.push(("X-Forwarded-Proto".into(), b"http".to_vec()));
+    out.push(("X-Request-Id".into(), request_id.as_bytes().to_vec()));
+    if req.head.body != crate::http1::BodyKind::None || !req.body.is_empty() {
+        out.push(("Content-Length".into(), req.body.len().to_string().into_bytes()));
+    }
+    out
+}
+
+/// The RPC payload for `/stackwire.Web/Handle`.
+pub fn http_request(req: Request, client: SocketAddr, request_id: &str) -> pb::HttpRequest {
+    let headers =
+        request_headers(&req, client, request_id).into_iter().map(|(name, value)| pb::Header { name, value }).collect();
+    pb::HttpRequest {
+        method: req.head.method,
+        path: req.head.path,
+        query: req.head.query,
+        headers,
+        body: req.body,
+        client_addr: client.to_string(),
+        request_id: request_id.to_string(),
+    }
+}
+
+/// A service's reply as a response we can write; nonsense statuses are 502.
+pub fn from_http_response(r: pb::HttpResponse) -> Response {
+    if !(200..=599).contains(&r.status) {
+        log::warn!(target: "balancer", "upstream sent status {}; answering 502", r.status);
+        return Response::error(502, "upstream sent an invalid status");
+    }
+    Response {
+        status: r.status as u16,
+        headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+        body: r.body,
+        head_length: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http1::parse_head;
+
+    fn req(raw: &str, body: &[u8]) -> Request {
+        let (head, _) = parse_head(raw.as_bytes()).unwrap().unwrap();
+        Request { head, body: body.to_vec() }
+    }
+
+    fn names(h: &[(String, Vec<u8>)]) -> Vec<String> {
+        h.iter().map(|(n, _)| n.to_ascii_lowercase()).collect()
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_stop_here() {
+        let r = req(
+            "POST /x HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\n\
+             X-Secret: s\r\nTE: trailers\r\nUpgrade: ws\r\nProxy-Connection: x\r\nTrailer: y\r\n\
+             Transfer-Encoding: chunked\r\nX-Keep: k\r\nX-Request-Id: theirs\r\n\r\n",
+            b"abc",
+        );
+        let client: SocketAddr = "10.0.0.9:5555".parse().unwrap();
+        let h = request_headers(&r, client, "ours");
+        assert_eq!(
+            names(&h),
+            ["host", "x-keep", "x-forwarded-for", "x-forwarded-proto", "x-request-id", "content-length"]
+        );
+        let get = |n: &str| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
+        assert_eq!(get("x-forwarded-for").unwrap(), b"10.0.0.9");
+        assert_eq!(get("x-forwarded-proto").unwrap(), b"http");
+        assert_eq!(get("x-request-id").unwrap(), b"ours");
+        assert_eq!(get("content-length").unwrap(), b"3");
+    }
+
+    #[test]
+    fn forwarded_for_appends_to_the_clients_list() {
+        let r = req("GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n", b"");
+        let h = request_headers(&r, "127.0.0.1:1".parse().unwrap(), "id");
+        let xff = h.iter().find(|(k, _)| k == "X-Forwarded-For").unwrap();
+        assert_eq!(xff.1, b"1.2.3.4, 127.0.0.1");
+        assert!(!names(&h).contains(&"content-length".to_string()), "no body, no length");
+    }
+
+    #[test]
+    fn the_rpc_request_carries_everything() {
+        let r = req("PUT /a%20b?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n", b"hi");
+        let p = http_request(r, "127.0.0.1:9".parse().unwrap(), "rid");
+        assert_eq!((p.method.as_str(), p.path.as_str(), p.query.as_str()), ("PUT", "/a b", "x=1"));
+        assert_eq!(
+            (p.body.as_slice(), p.client_addr.as_str(), p.request_id.as_str()),
+            (&b"hi"[..], "127.0.0.1:9", "rid")
+        );
+        assert_eq!(p.header("content-length"), Some(&b"2"[..]));
+    }
+
+    #[test]
+    fn invalid_upstream_status_is_502() {
+        let r = from_http_response(pb::HttpResponse { status: 42, headers: vec![], body: vec![] });
+        assert_eq!(r.status, 502);
+        let r = from_http_response(pb::HttpResponse { status: 201, headers: vec![], body: b"x".to_vec() });
+        assert_eq!((r.status, r.body.as_slice()), (201, &b"x"[..]));
+    }
+}

@@ -1,0 +1,217 @@
+//! The worker pool, and the messages that flow back to the event loop.
+//!
+//! The event loop must never wait, so everything that might (picking an
+//! instance under a lock, dialing, a blocking HTTP exchange in static mode,
+//! reading the registry snapshot for the catalog) happens on a fixed pool of
+//! worker threads fed by a bounded crossbeam channel. The loop only
+//! `try_send`s: a full queue is an immediate 503, not a stall.
+//!
+//! A job carries the connection's token and a sequence number unique to the
+//! request. Whoever finishes the request (the worker itself, or an RPC reader
+//! thread running the completion) sends `LoopMsg::Done` back and wakes the
+//! loop through its `mio::Waker`; the loop checks the sequence number, so a
+//! reply that arrives after a timeout, or for a connection whose token has
+//! since been reused, is dropped instead of being written to a stranger.
+//!
+//! `Done` is a drop guard: a job that ends without a reply (a panic, a
+//! cancelled RPC) still produces one, so no connection waits forever.
+//!
+//! Worker lines carry the request id (`JID-…`) through `JobScope`:
+//! `Balancer::Worker … INFO: start` when a worker takes a job and
+//! `done: 0.009 sec` when its response is ready, on whichever thread that is.
+
+use crate::http1::{Request, Response};
+use crate::routes::{RouteTable, Target};
+use crossbeam_channel::{Receiver, Sender};
+use mio::Waker;
+use proto::logger::JobScope;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Log target of worker lines.
+pub const WORKER: &str = "Balancer::Worker";
+
+/// Forgets a call whose client stopped waiting; runs on a worker.
+pub type Cancel = Box<dyn FnOnce() + Send>;
+
+/// Everything the event loop receives from other threads.
+pub enum LoopMsg {
+    Done {
+        token: usize,
+        seq: u64,
+        response: Response,
+    },
+    /// The call for `seq` is on the wire; `cancel` forgets it.
+    Started {
+        token: usize,
+        seq: u64,
+        cancel: Cancel,
+    },
+    /// SIGTERM/SIGINT: stop accepting, drain, exit.
+    Stop,
+    /// SIGHUP: a freshly loaded route table.
+    Routes(Arc<RouteTable>),
+}
+
+/// Sends to the event loop and wakes it.
+#[derive(Clone)]
+pub struct Notifier {
+    tx: Sender<LoopMsg>,
+    waker: Arc<Waker>,
+}
+
+impl Notifier {
+    pub fn new(tx: Sender<LoopMsg>, waker: Arc<Waker>) -> Notifier {
+        Notifier { tx, waker }
+    }
+
+    pub fn send(&self, msg: LoopMsg) {
+        if self.tx.send(msg).is_ok() {
+            if let Err(e) = self.waker.wake() {
+                log::error!(target: "balancer", "cannot wake the event loop: {e}");
+            }
+        }
+    }
+
+    /// Queues without waking: for messages that only matter when the loop
+    /// wakes for another reason (a timer, a reply).
+    pub fn send_quiet(&self, msg: LoopMsg) {
+        let _ = self.tx.send(msg);
+    }
+}
+
+/// One request, handed from the event loop to a worker.
+pub struct RequestJob {
+    pub token: usize,
+    pub seq: u64,
+    pub request: Request,
+    pub client: SocketAddr,
+    pub request_id: String,
+    pub target: Target,
+    /// When the event loop answers 504 on its own.
+    pub deadline: Instant,
+    pub dispatched: Instant,
+}
+
+pub enum Job {
+    Request(Box<RequestJob>),
+    Cancel(Cancel),
+}
+
+/// Tells the event loop a call started (see `LoopMsg::Started`).
+pub struct Announcer {
+    notifier: Notifier,
+    token: usize,
+    seq: u64,
+}
+
+impl Announcer {
+    pub fn started(&self, cancel: Cancel) {
+        self.notifier.send_quiet(LoopMsg::Started { token: self.token, seq: self.seq, cancel });
+    }
+}
+
+/// The obligation to answer one request, exactly once.
+pub struct Done {
+    notifier: Notifier,
+    token: usize,
+    seq: u64,
+    request_id: String,
+    dispatched: Instant,
+    sent: bool,
+}
+
+impl Done {
+    pub fn new(notifier: Notifier, job: &RequestJob) -> Done {
+        Done {
+            notifier,
+            token: job.token,
+            seq: job.seq,
+            request_id: job.request_id.clone(),
+            dispatched: job.dispatched,
+            sent: false,
+        }
+    }
+
+    pub fn announcer(&self) -> Announcer {
+        Announcer { notifier: self.notifier.clone(), token: self.token, seq: self.seq }
+    }
+
+    pub fn finish(mut self, response: Response) {
+        self.sent = true;
+        let _scope = JobScope::enter(&self.request_id);
+        let secs = self.dispatched.elapsed().as_secs_f64();
+        log::info!(target: WORKER, "done: {secs:.3} sec");
+        let msg = LoopMsg::Done { token: self.token, seq: self.seq, response };
+        self.notifier.send(msg);
+    }
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if self.sent {
+            return;
+        }
+        let _scope = JobScope::enter(&self.request_id);
+        let secs = self.dispatched.elapsed().as_secs_f64();
+        log::info!(target: WORKER, "fail: {secs:.3} sec no reply");
+        let response = Response::error(502, "the upstream reply was lost");
+        self.notifier.send(LoopMsg::Done { token: self.token, seq: self.seq, response });
+    }
+}
+
+/// Where requests go: static HTTP upstreams or registry services.
+pub trait Upstream: Send + Sync + 'static {
+    /// Forwards `job`; `done` is finished now or later by another thread.
+    fn forward(&self, job: RequestJob, done: Done);
+    /// The catalog document.
+    fn catalog(&self) -> serde_json::Value;
+}
+
+/// Starts `n` workers; returns the job queue.
+pub fn start(n: usize, queue: usize, upstream: Arc<dyn Upstream>, notifier: Notifier) -> std::io::Result<Sender<Job>> {
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(queue);
+    for i in 0..n.max(1) {
+        let rx = rx.clone();
+        let up = upstream.clone();
+        let nt = notifier.clone();
+        std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || run(rx, &*up, &nt))?;
+    }
+    Ok(tx)
+}
+
+fn run(rx: Receiver<Job>, upstream: &dyn Upstream, notifier: &Notifier) {
+    for job in rx.iter() {
+        let job = match job {
+            Job::Cancel(cancel) => {
+                cancel();
+                continue;
+            }
+            Job::Request(j) => *j,
+        };
+        let _scope = JobScope::enter(&job.request_id);
+        log::info!(target: WORKER, "start");
+        let done = Done::new(notifier.clone(), &job);
+        if Instant::now() >= job.deadline {
+            done.finish(Response::error(504, "the request waited too long for a worker"));
+            continue;
+        }
+        // A bug must cost one request, not a worker; `done` answers on unwind.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match job.target {
+            Target::Catalog => done.finish(serve_catalog(upstream, &job.request)),
+            Target::Service(_) => upstream.forward(job, done),
+        }));
+        if outcome.is_err() {
+            log::error!(target: WORKER, "worker panicked; answered 502");
+        }
+    }
+}
+
+fn serve_catalog(upstream: &dyn Upstream, req: &Request) -> Response {
+    if req.head.method != "GET" && req.head.method != "HEAD" {
+        return Response::error(405, "use GET").with_header("Allow", "GET, HEAD");
+    }
+    let body = upstream.catalog().to_string().into_bytes();
+    Response::new(200, "application/json", body)
+}

@@ -1,0 +1,180 @@
+//! The RPC server and client over real sockets: calls multiplex on one
+//! connection and complete out of order; a peer sending garbage, an oversized
+//! length prefix or a truncated frame is answered with an error and cut off,
+//! while every other connection keeps being served.
+
+use prost::Message;
+use proto::frame;
+use proto::pb::{health_check_response::ServingStatus, HealthCheckRequest, HealthCheckResponse, Request, Response};
+use proto::{CallContext, Code, Connection, Handler, ServerConfig, Status};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `/test/Echo` returns the payload; `/test/Sleep` sleeps payload[0]*10 ms first.
+struct Echo;
+
+impl Handler for Echo {
+    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
+        match ctx.method {
+            "/test/Echo" => Ok(payload.to_vec()),
+            "/test/Sleep" => {
+                std::thread::sleep(Duration::from_millis(payload.first().copied().unwrap_or(0) as u64 * 10));
+                Ok(payload.to_vec())
+            }
+            "/test/RequestId" => Ok(ctx.request_id.as_bytes().to_vec()),
+            other => Err(Status::new(Code::Unimplemented, format!("no method {other}"))),
+        }
+    }
+}
+
+fn start() -> proto::ServerHandle {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut cfg = ServerConfig::new("Test::Worker");
+    cfg.max_message = 64 * 1024;
+    cfg.frame_timeout = Duration::from_millis(500);
+    proto::rpc_server::serve(listener, Arc::new(Echo), cfg).unwrap()
+}
+
+fn connect(h: &proto::ServerHandle) -> Connection {
+    Connection::connect(h.local_addr(), Duration::from_secs(1), 1 << 20).unwrap()
+}
+
+const T: Duration = Duration::from_secs(5);
+
+#[test]
+fn echo_status_and_request_id_travel() {
+    let h = start();
+    let c = connect(&h);
+    let r = c.call("/test/Echo", "rid", T, b"hello".to_vec()).unwrap();
+    assert_eq!(r.status, 0);
+    assert_eq!(r.payload, b"hello");
+    let r = c.call("/test/RequestId", "JID-abc", T, Vec::new()).unwrap();
+    assert_eq!(r.payload, b"JID-abc");
+    let r = c.call("/test/Nope", "rid", T, Vec::new()).unwrap();
+    assert_eq!(Code::from_u32(r.status), Code::Unimplemented);
+    assert!(r.message.contains("/test/Nope"));
+}
+
+#[test]
+fn calls_multiplex_and_complete_out_of_order() {
+    let h = start();
+    let c = connect(&h);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    // A slow call first, then a fast one on the same connection.
+    for (tag, delay) in [("slow", 30u8), ("fast", 0u8)] {
+        let tx = tx.clone();
+        c.start("/test/Sleep", "rid", T, vec![delay], Box::new(move |r| tx.send((tag, r)).unwrap()));
+    }
+    let first = rx.recv_timeout(T).unwrap();
+    let second = rx.recv_timeout(T).unwrap();
+    assert_eq!(first.0, "fast", "the fast call must not wait behind the slow one");
+    assert_eq!(second.0, "slow");
+    assert_eq!(first.1.unwrap().payload, vec![0]);
+    assert_eq!(c.in_flight(), 0);
+}
+
+#[test]
+fn health_check_reports_serving_then_not_serving() {
+    let h = start();
+    let c = connect(&h);
+    let check = |c: &Connection| {
+        let r: HealthCheckResponse =
+            c.unary(proto::methods::HEALTH_CHECK, "", T, &HealthCheckRequest { service: String::new() }).unwrap();
+        r.status
+    };
+    assert_eq!(check(&c), ServingStatus::Serving as i32);
+    h.drain();
+    assert_eq!(check(&c), ServingStatus::NotServing as i32);
+}
+
+/// Reads the single rejection a server sends before it closes.
+fn read_rejection(s: &mut TcpStream) -> Option<Response> {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    let (range, _) = frame::decode(&all, 1 << 20).ok()??;
+    Response::decode(&all[range]).ok()
+}
+
+fn healthy_after(h: &proto::ServerHandle, c: &Connection) {
+    let r = c.call("/test/Echo", "rid", T, b"still here".to_vec()).unwrap();
+    assert_eq!(r.payload, b"still here");
+    // And a brand-new connection is accepted too.
+    let fresh = connect(h);
+    assert_eq!(fresh.call("/test/Echo", "rid", T, b"x".to_vec()).unwrap().payload, b"x");
+}
+
+#[test]
+fn garbage_is_rejected_and_others_keep_working() {
+    let h = start();
+    let good = connect(&h);
+    let mut bad = TcpStream::connect(h.local_addr()).unwrap();
+    bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    // 'G' = 0x47 is not a valid compressed flag.
+    let r = read_rejection(&mut bad).expect("an error reply before the close");
+    assert_eq!(Code::from_u32(r.status), Code::InvalidArgument);
+    assert_eq!(r.call_id, 0);
+    healthy_after(&h, &good);
+}
+
+#[test]
+fn undecodable_envelope_is_rejected() {
+    let h = start();
+    let good = connect(&h);
+    let mut bad = TcpStream::connect(h.local_addr()).unwrap();
+    let mut out = Vec::new();
+    frame::encode_into(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], &mut out);
+    bad.write_all(&out).unwrap();
+    let r = read_rejection(&mut bad).expect("an error reply before the close");
+    assert_eq!(Code::from_u32(r.status), Code::InvalidArgument);
+    healthy_after(&h, &good);
+}
+
+#[test]
+fn oversized_prefix_is_refused_without_allocating() {
+    let h = start();
+    let good = connect(&h);
+    let mut bad = TcpStream::connect(h.local_addr()).unwrap();
+    // Claims 4 GiB - 1; the server's maximum is 64 KiB.
+    bad.write_all(&[0, 0xff, 0xff, 0xff, 0xff]).unwrap();
+    let r = read_rejection(&mut bad).expect("an error reply before the close");
+    assert_eq!(Code::from_u32(r.status), Code::ResourceExhausted);
+    assert!(r.message.contains("exceeds"), "{}", r.message);
+    healthy_after(&h, &good);
+}
+
+#[test]
+fn truncated_frame_is_cut_off_after_the_frame_timeout() {
+    let h = start();
+    let good = connect(&h);
+    let mut bad = TcpStream::connect(h.local_addr()).unwrap();
+    let req = Request { call_id: 7, method: "/test/Echo".into(), payload: vec![1; 100], ..Default::default() };
+    let framed = frame::encode_message(&req);
+    bad.write_all(&framed[..framed.len() / 2]).unwrap();
+    let began = Instant::now();
+    let r = read_rejection(&mut bad).expect("an error reply before the close");
+    assert_eq!(Code::from_u32(r.status), Code::InvalidArgument);
+    assert!(began.elapsed() < Duration::from_secs(4), "cut off near the 500 ms frame timeout");
+    healthy_after(&h, &good);
+}
+
+#[test]
+fn server_going_away_fails_waiting_calls_instead_of_hanging() {
+    // A server that accepts, reads the request, and closes without answering.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        let _ = s.read(&mut buf);
+    });
+    let c = Connection::connect(addr, Duration::from_secs(1), 1 << 20).unwrap();
+    let began = Instant::now();
+    let err = c.call("/test/Echo", "rid", Duration::from_secs(10), b"x".to_vec()).unwrap_err();
+    assert!(matches!(err, proto::RpcError::ConnectionLost), "{err:?}");
+    assert!(began.elapsed() < Duration::from_secs(5));
+    assert!(c.is_dead());
+    assert_eq!(c.in_flight(), 0);
+}

@@ -1,0 +1,132 @@
+//! The registry against a real Redis (STACKWIRE_TEST_REDIS_URL, started by
+//! scripts/test.sh): records carry what the catalog needs, expire when beats
+//! stop, vanish at once on deregistration, come back whole after being lost,
+//! and reach a Directory within a second.
+
+use registry_agent::{Agent, Descriptor, Directory, MethodDesc, RegistryConfig};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn cfg(name: &str) -> RegistryConfig {
+    let url = std::env::var("STACKWIRE_TEST_REDIS_URL").expect("STACKWIRE_TEST_REDIS_URL: run through scripts/test.sh");
+    let mut c = RegistryConfig::new(&url);
+    c.prefix = format!("ra-test-{name}-{}", std::process::id());
+    c.ttl = Duration::from_millis(600);
+    c.heartbeat = Duration::from_millis(200);
+    c.resync = Duration::from_millis(200);
+    c
+}
+
+fn descriptor() -> Descriptor {
+    Descriptor {
+        name: "Echo".into(),
+        title: "Webservice: Echoing".into(),
+        methods: vec![MethodDesc::new("/test.Echo/Say", "Msg", "Msg")],
+        routes: vec!["GET /echo".into()],
+    }
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn record_carries_address_descriptor_and_load() {
+    let c = cfg("record");
+    let load = Arc::new(AtomicU64::new(0));
+    let l = load.clone();
+    let agent =
+        Agent::start(c.clone(), "echo", addr(1111), descriptor(), Arc::new(move || l.load(Ordering::Relaxed))).unwrap();
+    let listed = registry_agent::list_once(&c).unwrap();
+    let recs = &listed["echo"];
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].addr, "127.0.0.1:1111");
+    assert_eq!(recs[0].pid, std::process::id());
+    assert_eq!(recs[0].ttl_ms, 600);
+    assert_eq!(recs[0].descriptor, descriptor());
+    assert_eq!(recs[0].id, agent.instance_id());
+
+    // The next beats report the new load.
+    load.store(7, Ordering::Relaxed);
+    let seen =
+        poll(Duration::from_secs(2), || (registry_agent::list_once(&c).unwrap()["echo"][0].load == 7).then_some(()));
+    assert!(seen.is_some(), "load reported by heartbeat");
+    agent.deregister();
+    assert!(registry_agent::list_once(&c).unwrap()["echo"].is_empty(), "deregistration is immediate");
+}
+
+#[test]
+fn an_instance_that_stops_beating_expires_after_its_ttl() {
+    let c = cfg("expiry");
+    let agent = Agent::start(c.clone(), "echo", addr(2222), descriptor(), Arc::new(|| 0)).unwrap();
+    // Still there after several TTLs while it beats.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(registry_agent::list_once(&c).unwrap()["echo"].len(), 1, "kept alive by heartbeats");
+    // Dropping without deregistering stops the beats, like a frozen process.
+    drop(agent);
+    let stopped = Instant::now();
+    let gone = poll(Duration::from_secs(3), || registry_agent::list_once(&c).unwrap()["echo"].is_empty().then_some(()));
+    assert!(gone.is_some(), "expired");
+    assert!(stopped.elapsed() <= Duration::from_millis(600 + 300), "expired after {:?}", stopped.elapsed());
+}
+
+#[test]
+fn a_vanished_record_is_rewritten_whole_at_the_next_beat() {
+    let c = cfg("heal");
+    let agent = Agent::start(c.clone(), "echo", addr(3333), descriptor(), Arc::new(|| 0)).unwrap();
+    let client = redis::Client::open(c.url.as_str()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    // As if Redis lost everything (a restart or a failover).
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}:*", c.prefix)).query(&mut con).unwrap();
+    assert!(!keys.is_empty());
+    redis::cmd("DEL").arg(&keys).query::<()>(&mut con).unwrap();
+    assert!(!registry_agent::list_once(&c).unwrap().contains_key("echo"));
+    let back = poll(Duration::from_secs(2), || registry_agent::list_once(&c).unwrap().get("echo").cloned());
+    let back = back.expect("record rewritten");
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].descriptor, descriptor(), "rewritten whole, descriptor included");
+    agent.deregister();
+}
+
+#[test]
+fn a_directory_sees_registrations_within_a_second() {
+    let mut c = cfg("watch");
+    // Make the periodic resync slow, so only the pub/sub event can be fast.
+    c.resync = Duration::from_secs(5);
+    let dir = Directory::start(c.clone());
+    let v0 = dir.snapshot().version;
+    let began = Instant::now();
+    let agent = Agent::start(c.clone(), "echo", addr(4444), descriptor(), Arc::new(|| 0)).unwrap();
+    let snap = dir.wait_newer(v0, Duration::from_secs(3));
+    assert_eq!(snap.instances("echo").len(), 1, "seen through the event channel");
+    assert!(began.elapsed() < Duration::from_secs(1), "seen after {:?}", began.elapsed());
+    let v1 = snap.version;
+    agent.deregister();
+    let snap = dir.wait_newer(v1, Duration::from_secs(3));
+    assert!(snap.instances("echo").is_empty(), "deregistration seen");
+}
+
+#[test]
+fn a_bad_url_is_a_clear_error_not_a_hang() {
+    let mut c = cfg("bad");
+    c.url = "redis://127.0.0.1:1/".into();
+    let began = Instant::now();
+    let err = Agent::start(c, "echo", addr(5555), descriptor(), Arc::new(|| 0)).err().expect("refused");
+    assert!(err.to_string().contains("redis"), "{err}");
+    assert!(began.elapsed() < Duration::from_secs(3));
+}

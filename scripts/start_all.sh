@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Starts the whole stackwire system on this machine (Debian, as root): a
+# private PostgreSQL and Redis on non-default ports, the question/answer/
+# comment services, the web UI instances and the HTTP balancer, all in the
+# background with logs and pid files under $SW_VAR. Safe to run again:
+# whatever is already running is left alone.
+#
+# Settings (environment): SW_PG_PORT (15432), SW_REDIS_PORT (16379),
+# SW_HTTP_PORT (8080), SW_QUESTIONS, SW_ANSWERS, SW_COMMENTS, SW_WEBUIS (2
+# each), SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+pg_port=${SW_PG_PORT:-15432}
+redis_port=${SW_REDIS_PORT:-16379}
+http_port=${SW_HTTP_PORT:-8080}
+n_question=${SW_QUESTIONS:-2}
+n_answer=${SW_ANSWERS:-2}
+n_comment=${SW_COMMENTS:-2}
+n_webui=${SW_WEBUIS:-2}
+
+sw_install_deps python3
+sw_init_var
+sw_start_postgres pg "$pg_port"
+sw_start_redis redis "$redis_port"
+
+# For an operator: `. $SW_VAR/env` then start one more instance by hand.
+(
+    umask 077
+    {
+        echo "# written by scripts/start_all.sh"
+        printf 'export STACKWIRE_REDIS_URL=%q\n' "$STACKWIRE_REDIS_URL"
+        printf 'export STACKWIRE_DATABASE_URL=%q\n' "$STACKWIRE_DATABASE_URL"
+    } >"$SW_VAR/env"
+)
+
+sw_log "cargo build --release --workspace --bins"
+cargo build --release --workspace --bins
+bin="${CARGO_TARGET_DIR:-$SW_REPO/target}/release"
+log="$SW_VAR/log"
+
+started=()
+start() { # start NAME STDOUT CMD...
+    local name=$1 out=$2
+    shift 2
+    sw_start_proc "$name" "$out" "$log/$name.log" "$@"
+    started+=("$name")
+}
+
+for ((i = 1; i <= n_question; i++)); do
+    start "question-$i" /dev/null "$bin/service" --service question --listen "127.0.0.1:$((7100 + i))"
+done
+for ((i = 1; i <= n_answer; i++)); do
+    start "answer-$i" /dev/null "$bin/service" --service answer --listen "127.0.0.1:$((7200 + i))"
+done
+for ((i = 1; i <= n_comment; i++)); do
+    start "comment-$i" /dev/null "$bin/service" --service comment --listen "127.0.0.1:$((7300 + i))"
+done
+for ((i = 1; i <= n_webui; i++)); do
+    start "webui-$i" /dev/null "$bin/webui" --listen "127.0.0.1:$((7400 + i))"
+done
+start balancer "$log/balancer.access.log" "$bin/balancer" --listen "0.0.0.0:$http_port"
+
+# Has every service registered (as seen by the balancer) and is every process
+# still alive? Exit 2 from the checker means "a process died".
+services_url="http://127.0.0.1:$http_port/webserv/services"
+all_registered() {
+    local name
+    for name in "${started[@]}"; do
+        if ! sw_proc_pid "$name" >/dev/null; then
+            dead=$name
+            return 2
+        fi
+    done
+    curl -fsS --max-time 2 "$services_url" 2>/dev/null | python3 -c '
+import json, sys
+want = dict(zip(["Question", "Answer", "Comment", "WebUI"], map(int, sys.argv[1:])))
+try:
+    services = json.load(sys.stdin)["services"]
+except Exception:
+    sys.exit(1)
+have = {s.get("name"): len(s.get("instances") or []) for s in services}
+sys.exit(0 if all(have.get(k, 0) >= n for k, n in want.items()) else 1)
+' "$n_question" "$n_answer" "$n_comment" "$n_webui"
+}
+
+sw_log "waiting for all instances to register ($services_url)"
+timeout=${SW_START_TIMEOUT:-60}
+deadline=$((SECONDS + timeout))
+dead=""
+while :; do
+    rc=0
+    all_registered || rc=$?
+    if ((rc == 0)); then
+        break
+    elif ((rc == 2)); then
+        sw_log "ERROR: $dead exited; last lines of $log/$dead.log:"
+        tail -n 20 "$log/$dead.log" >&2 || true
+        exit 1
+    elif ((SECONDS >= deadline)); then
+        sw_log "ERROR: not all instances registered within ${timeout}s; the balancer reports:"
+        curl -sS --max-time 2 "$services_url" >&2 || true
+        echo >&2
+        sw_log "logs: $log"
+        exit 1
+    fi
+    sleep 0.5
+done
+
+echo
+echo "stackwire is up: http://127.0.0.1:$http_port/"
+echo "  logs:      $log/ (balancer access log: $log/balancer.access.log)"
+echo "  pid files: $SW_VAR/run/"
+echo "  env:       . $SW_VAR/env   (URLs of the private Redis and PostgreSQL)"
+echo "  stop:      scripts/stop_all.sh"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Stops everything scripts/start_all.sh started, front to back: the balancer,
+# the web UIs, the services (TERM, then KILL after ~10 s), then the private
+# Redis and PostgreSQL. Harmless when nothing is running. The test instances
+# of scripts/test.sh are not touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+sw_choose_var
+if [[ ! -d $SW_VAR ]]; then
+    sw_log "nothing to stop ($SW_VAR does not exist)"
+    exit 0
+fi
+sw_log "data directory: $SW_VAR"
+sw_secrets
+
+# stop_group NAME...: TERM all of them, then wait for (or KILL) each.
+stop_group() {
+    local name pid
+    for name in "$@"; do
+        if pid=$(sw_proc_pid "$name"); then
+            sw_log "stopping $name (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for name in "$@"; do
+        sw_stop_proc "$name" quiet
+    done
+}
+
+# Balancer first so no new requests come in, then the web UIs, then the rest.
+webuis=() others=()
+for f in "$SW_VAR"/run/*.pid; do
+    [[ -f $f ]] || continue
+    name=$(basename "$f" .pid)
+    case $name in
+    balancer) ;;
+    webui-*) webuis+=("$name") ;;
+    *) others+=("$name") ;;
+    esac
+done
+stop_group balancer
+stop_group "${webuis[@]}"
+stop_group "${others[@]}"
+
+sw_stop_redis redis
+sw_stop_postgres pg
+sw_log "stopped"

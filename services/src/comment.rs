@@ -1,0 +1,166 @@
+//! The comment service: stores short comments on answers and lists the
+//! comments of many answers in one call.
+//!
+//! As with answers, the parent lives in another service: before storing a
+//! comment we ask the answer service (`AnswerService/Exists`), so "answer 7
+//! does not exist" is a NOT_FOUND, and the foreign key on `comments.answer_id`
+//! turns a parent deleted between check and insert into the same NOT_FOUND.
+//!
+//! `ListForAnswers` takes every answer id of a thread at once so that a page
+//! costs one call and one query however many answers it has. The number of
+//! ids per call is capped ([`MAX_IDS`]); a caller over the cap gets
+//! INVALID_ARGUMENT rather than an unbounded query, and the question service
+//! splits a larger thread into calls under the cap.
+//!
+//! HTTP (through `Web/Handle`): `POST /webserv/comment` with `answer_id` and
+//! `body` → 201 with the comment.
+
+use crate::db::Db;
+use crate::fields::{self, FieldError};
+use crate::rpc::{self, Dependency};
+use crate::store;
+use crate::web::{self, Body};
+use proto::methods::*;
+use proto::pb::{Comment, CommentList, CreateComment, Exists, HttpRequest, HttpResponse, Id, Ids};
+use proto::{CallContext, Handler, Status};
+use registry_agent::Directory;
+
+pub const PREFIX: &str = "/webserv/comment";
+
+/// Most answer ids one `ListForAnswers` call may carry.
+pub const MAX_IDS: usize = 1000;
+
+pub struct CommentService {
+    db: Db,
+    answers: Dependency,
+}
+
+fn no_answer(id: i64) -> Status {
+    Status::not_found(format!("answer {id} does not exist"))
+}
+
+impl CommentService {
+    pub fn new(db: Db, directory: Directory) -> CommentService {
+        CommentService { db, answers: Dependency::new(directory, "answer") }
+    }
+
+    pub fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Comment, Status> {
+        let answer_id = fields::check_id("answer_id", req.answer_id)?;
+        let body = fields::clean_text(fields::COMMENT_BODY, &req.body)?;
+        let found: Exists = self.answers.call(ctx, ANSWER_EXISTS, &Id { id: answer_id })?;
+        if !found.exists {
+            return Err(no_answer(answer_id));
+        }
+        let mut conn = self.db.conn_for(ctx)?;
+        let comment = store::insert_comment(&mut conn, answer_id, &body).map_err(|e| {
+            if e.is_foreign_key_violation() {
+                no_answer(answer_id)
+            } else {
+                e.to_status()
+            }
+        })?;
+        log::info!(target: "Comment::Worker", "created comment {} on answer {answer_id}", comment.id);
+        Ok(comment)
+    }
+
+    pub fn list_for_answers(&self, ctx: &CallContext<'_>, req: Ids) -> Result<CommentList, Status> {
+        let ids = check_ids(req.ids)?;
+        if ids.is_empty() {
+            return Ok(CommentList::default());
+        }
+        let mut conn = self.db.conn_for(ctx)?;
+        let comments = store::comments_for_answers(&mut conn, &ids).map_err(|e| e.to_status())?;
+        Ok(CommentList { comments })
+    }
+
+    fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
+        if let Err(resp) = route(&req) {
+            return resp;
+        }
+        let create = match Body::read(&req) {
+            Ok(body) => create_request(&body, ctx.request_id),
+            Err(e) => return e.response(),
+        };
+        match create.map_err(Status::from).and_then(|c| self.create(ctx, c)) {
+            Ok(c) => HttpResponse::json(201, &web::comment_json(&c)),
+            Err(s) => web::status_response(&s),
+        }
+    }
+}
+
+impl Handler for CommentService {
+    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
+        match ctx.method {
+            COMMENT_CREATE => rpc::unary(payload, "CreateComment", |r| self.create(ctx, r)),
+            COMMENT_LIST_FOR_ANSWERS => rpc::unary(payload, "Ids", |r| self.list_for_answers(ctx, r)),
+            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
+            other => Err(rpc::unimplemented(other)),
+        }
+    }
+}
+
+/// The ids to look up: at most [`MAX_IDS`], sorted, without duplicates or
+/// ids that cannot exist (≤ 0).
+pub fn check_ids(mut ids: Vec<i64>) -> Result<Vec<i64>, Status> {
+    if ids.len() > MAX_IDS {
+        return Err(Status::invalid(format!("ids must hold at most {MAX_IDS} answer ids, not {}", ids.len())));
+    }
+    ids.retain(|&id| id > 0);
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// `POST /webserv/comment` is the only route; anything else under the prefix is 404.
+pub fn route(req: &HttpRequest) -> Result<(), HttpResponse> {
+    match web::below(&req.path, PREFIX).as_deref() {
+        Some([]) => web::allow(req, &["POST"]),
+        _ => Err(web::not_found(req)),
+    }
+}
+
+/// A `CreateComment` from a form or JSON body.
+pub fn create_request(body: &Body, request_id: &str) -> Result<CreateComment, FieldError> {
+    Ok(CreateComment {
+        answer_id: body.id("answer_id")?,
+        body: body.text("body")?.to_string(),
+        request_id: request_id.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, path: &str) -> HttpRequest {
+        HttpRequest { method: method.into(), path: path.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn only_post_on_the_prefix_is_served() {
+        assert_eq!(route(&req("POST", "/webserv/comment")), Ok(()));
+        let r = route(&req("PUT", "/webserv/comment")).unwrap_err();
+        assert_eq!(r.status, 405);
+        assert!(r.headers.iter().any(|h| h.name == "Allow" && h.value == b"POST"));
+        assert_eq!(route(&req("GET", "/webserv/comment/5")).unwrap_err().status, 404);
+    }
+
+    #[test]
+    fn id_lists_are_capped_and_cleaned() {
+        assert_eq!(check_ids(vec![3, 1, 3, 0, -5, 2]), Ok(vec![1, 2, 3]));
+        assert_eq!(check_ids((1..=MAX_IDS as i64).collect()).map(|v| v.len()), Ok(MAX_IDS));
+        let e = check_ids((0..=MAX_IDS as i64).collect()).unwrap_err();
+        assert_eq!(e.code, proto::Code::InvalidArgument);
+        assert!(e.message.starts_with("ids must hold at most 1000"), "{}", e.message);
+    }
+
+    #[test]
+    fn create_request_reads_json_ids() {
+        let body = Body::Json(serde_json::from_str(r#"{"answer_id": 4, "body": "nice"}"#).unwrap());
+        let c = create_request(&body, "j").unwrap();
+        assert_eq!((c.answer_id, c.body.as_str()), (4, "nice"));
+        let body = Body::Json(serde_json::from_str(r#"{"body": "nice"}"#).unwrap());
+        assert_eq!(create_request(&body, "j").unwrap_err().to_string(), "answer_id is required");
+        assert_eq!(no_answer(4).message, "answer 4 does not exist");
+    }
+}

@@ -1,0 +1,190 @@
+//! `service --service question|answer|comment [--listen IP:PORT]`: runs one of
+//! the three services as its own process.
+//!
+//! Start-up, in an order chosen so that a process is never visible before it
+//! can answer: block signals (before any thread exists, so every thread
+//! inherits the mask), read the flags and environment, prepare the database
+//! (pool and migrations), bind and start the RPC server, and only then
+//! register in the registry and print `listening on ADDR`, the line scripts
+//! and tests wait for. A missing setting exits 2 with the variable's name; an
+//! unreachable database or registry exits 1 with what was tried.
+//!
+//! Shutdown on SIGTERM or SIGINT: health checks turn NOT_SERVING (balancers
+//! stop choosing us), the registry record is removed (peers stop calling us),
+//! new connections are refused (a peer with a stale view fails over at once
+//! rather than mid-call), and calls already running finish; once nothing has
+//! been in flight for a short settling period, or after 10 s at most, the
+//! process exits 0. A second signal cuts the wait short.
+
+use crossbeam_channel::Receiver;
+use proto::rpc_server::{self, ServerConfig, ServerHandle};
+use proto::signals::Signal;
+use proto::Handler;
+use registry_agent::{Agent, Directory, RegistryConfig, RegistryError};
+use services::args::{self, Args, Command, ServiceKind};
+use services::db::{Db, DbConfig, DbError};
+use services::{answer::AnswerService, comment::CommentService, descriptor, question::QuestionService};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long start-up waits for PostgreSQL (it may still be starting).
+const STARTUP_DB_WAIT: Duration = Duration::from_secs(15);
+/// Longest a shutdown waits for running calls.
+const DRAIN_MAX: Duration = Duration::from_secs(10);
+/// How long the server must have been idle before we exit: peers' views of the
+/// registry catch up within this on an event, so late calls are not cut off.
+const SETTLE: Duration = Duration::from_millis(200);
+
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("{0}")]
+    RegistryConfig(RegistryError),
+    #[error("cannot register in the registry: {0}")]
+    Register(RegistryError),
+    #[error("{0}")]
+    DbConfig(DbError),
+    #[error("database {at}: {source}")]
+    Db { at: String, source: DbError },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot start the RPC server: {0}")]
+    Serve(std::io::Error),
+}
+
+impl StartError {
+    /// 2 for a setting the operator must fix, 1 for a failure that may pass.
+    fn exit_code(&self) -> i32 {
+        match self {
+            StartError::RegistryConfig(_) | StartError::DbConfig(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn main() {
+    let signals = proto::signals::block();
+    proto::logger::init();
+    let argv: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let args = match args::parse(&argv) {
+        Ok(Command::Run(a)) => a,
+        Ok(Command::Help) => {
+            print!("{}", args::USAGE);
+            std::process::exit(0);
+        }
+        Err(e) => {
+            eprintln!("service: {e}\n\n{}", args::USAGE);
+            std::process::exit(2);
+        }
+    };
+    let class = args.service.main_class();
+    match run(args, &signals) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            log::error!(target: class, "{e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}
+
+fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
+    let kind = args.service;
+    let class = kind.main_class();
+    let registry = RegistryConfig::from_env().map_err(StartError::RegistryConfig)?;
+    let db_cfg = DbConfig::from_env(&format!("stackwire-{}", kind.registry_name())).map_err(StartError::DbConfig)?;
+    let at = db_cfg.describe();
+    let db = Db::new(&db_cfg).map_err(|source| StartError::Db { at: at.clone(), source })?;
+    let applied = db.migrate(STARTUP_DB_WAIT).map_err(|source| StartError::Db { at: at.clone(), source })?;
+    if applied.is_empty() {
+        log::info!(target: class, "database {at}: schema up to date");
+    } else {
+        log::info!(target: class, "database {at}: applied migrations {applied:?}");
+    }
+
+    let directory = Directory::start(registry.clone());
+    let handler: Arc<dyn Handler> = match kind {
+        ServiceKind::Question => Arc::new(QuestionService::new(db, directory)),
+        ServiceKind::Answer => Arc::new(AnswerService::new(db, directory)),
+        ServiceKind::Comment => Arc::new(CommentService::new(db, directory)),
+    };
+    let listener = TcpListener::bind(args.listen).map_err(|source| StartError::Bind { addr: args.listen, source })?;
+    let server =
+        rpc_server::serve(listener, handler, ServerConfig::new(kind.worker_class())).map_err(StartError::Serve)?;
+    let addr = server.local_addr();
+    let load = server.clone();
+    let agent = Agent::start(
+        registry,
+        kind.registry_name(),
+        advertised(addr),
+        descriptor::descriptor(kind),
+        Arc::new(move || load.in_flight() as u64),
+    )
+    .map_err(StartError::Register)?;
+    log::info!(target: class, "listening on {addr}");
+
+    let signal = wait_for_stop(signals, class);
+    log::info!(target: class, "{signal:?}: draining");
+    server.drain();
+    agent.deregister();
+    server.stop_accepting();
+    if wait_quiet(&server, signals, DRAIN_MAX, class) {
+        log::info!(target: class, "idle; exiting");
+    } else {
+        log::warn!(target: class, "exiting with {} calls still running", server.in_flight());
+    }
+    Ok(())
+}
+
+/// The address peers should dial: the bound one, except that a wildcard bind
+/// (0.0.0.0 or ::) is reachable on this host through loopback.
+fn advertised(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        _ => addr,
+    }
+}
+
+/// Blocks until SIGTERM or SIGINT; SIGHUP has nothing to reload here.
+fn wait_for_stop(signals: &Receiver<Signal>, class: &str) -> Signal {
+    loop {
+        match signals.recv() {
+            Ok(Signal::Hangup) => log::info!(target: class, "SIGHUP: nothing to reload"),
+            Ok(s) => return s,
+            Err(_) => {
+                // No signal thread: nothing can ask us to stop but SIGKILL.
+                log::error!(target: class, "signal delivery is broken; serving until killed");
+                loop {
+                    std::thread::park();
+                }
+            }
+        }
+    }
+}
+
+/// Waits until no call has run for [`SETTLE`], `max` passes, or a second
+/// signal arrives. Returns whether the server was idle at the end.
+fn wait_quiet(server: &ServerHandle, signals: &Receiver<Signal>, max: Duration, class: &str) -> bool {
+    let end = Instant::now() + max;
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if server.in_flight() == 0 {
+            if now.duration_since(*idle_since.get_or_insert(now)) >= SETTLE {
+                return true;
+            }
+        } else {
+            idle_since = None;
+        }
+        if now >= end {
+            return server.in_flight() == 0;
+        }
+        // The poll interval doubles as the wait for a second signal.
+        if let Ok(s) = signals.recv_timeout(Duration::from_millis(10)) {
+            if s != Signal::Hangup {
+                log::warn!(target: class, "second {s:?}: not waiting any longer");
+                return server.in_flight() == 0;
+            }
+        }
+    }
+}

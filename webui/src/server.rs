@@ -1,0 +1,187 @@
+//! The webui process: an RPC server whose one method serves pages, registered
+//! in the service registry so balancers find it, shut down without dropping
+//! a page a visitor is waiting for.
+//!
+//! Start-up order matters: bind first (so `--listen 127.0.0.1:0` yields the
+//! real port), serve, then register, and only then log `listening on`, which
+//! is what scripts and tests wait for, so by then a balancer can find us.
+//! Shutdown on SIGTERM/SIGINT is the reverse: health checks turn NOT_SERVING,
+//! the registry record goes, calls already running may finish (up to
+//! [`DRAIN_WAIT`]), and the process exits 0.
+
+use crate::backend::{Backend, Call, RpcBackend};
+use crate::{html, pages, routes};
+use prost::Message;
+use proto::methods;
+use proto::pb::{HttpRequest, HttpResponse};
+use proto::signals::Signal;
+use proto::{CallContext, Handler, ServerConfig, Status};
+use registry_agent::{Agent, Descriptor, Directory, MethodDesc, RegistryConfig, RegistryError};
+use std::net::TcpListener;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long calls already running may take to finish after a stop signal.
+pub const DRAIN_WAIT: Duration = Duration::from_secs(10);
+
+/// Log target of the worker lines.
+pub const WORKER_CLASS: &str = "WebUI::Worker";
+
+/// Why the process could not start (it then exits non-zero).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot start the RPC server: {0}")]
+    Serve(std::io::Error),
+    #[error("registry: {0}")]
+    Registry(#[from] RegistryError),
+}
+
+/// Command-line options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub listen: String,
+}
+
+pub const USAGE: &str = "usage: webui [--listen ADDR]   (default 127.0.0.1:0; env STACKWIRE_REDIS_URL)";
+
+impl Args {
+    /// Parses `--listen ADDR` / `--listen=ADDR`; `Ok(None)` for `--help`.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, StartError> {
+        let mut listen = "127.0.0.1:0".to_string();
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            if a == "--help" || a == "-h" {
+                return Ok(None);
+            } else if a == "--listen" {
+                listen = it.next().ok_or_else(|| StartError::Usage("--listen needs an address".into()))?;
+            } else if let Some(v) = a.strip_prefix("--listen=") {
+                listen = v.to_string();
+            } else {
+                return Err(StartError::Usage(format!("unknown argument {a:?}")));
+            }
+        }
+        Ok(Some(Args { listen }))
+    }
+}
+
+/// What the registry (and the balancer's catalog) says about us.
+pub fn descriptor() -> Descriptor {
+    Descriptor {
+        name: "WebUI".into(),
+        title: "Web pages".into(),
+        // Bare message names, as the other services list theirs.
+        methods: vec![
+            MethodDesc::new(methods::WEB_HANDLE, "HttpRequest", "HttpResponse"),
+            MethodDesc::new(methods::HEALTH_CHECK, "HealthCheckRequest", "HealthCheckResponse"),
+        ],
+        routes: routes::ROUTES.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+/// The RPC handler: `WEB_HANDLE` only (the server answers health checks itself).
+pub struct WebHandler {
+    backend: Arc<dyn Backend>,
+}
+
+impl WebHandler {
+    pub fn new(backend: Arc<dyn Backend>) -> WebHandler {
+        WebHandler { backend }
+    }
+
+    fn page(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> HttpResponse {
+        // The envelope's id is the one in our log lines; fall back to the
+        // balancer's copy in the request, and make one only if both are missing.
+        let request_id = [ctx.request_id, req.request_id.as_str()]
+            .into_iter()
+            .find(|id| proto::ids::is_valid_request_id(id.as_bytes()))
+            .map(str::to_string)
+            .unwrap_or_else(proto::ids::new_request_id);
+        let call = Call { request_id, deadline: ctx.deadline };
+        // A bug in one page must cost that page, not a worker thread of the pool.
+        match catch_unwind(AssertUnwindSafe(|| routes::handle(&*self.backend, &call, req))) {
+            Ok(resp) => resp,
+            Err(_) => {
+                log::error!(target: WORKER_CLASS, "page {} {} panicked", req.method.escape_debug(), req.path.escape_debug());
+                html::response(500, pages::internal_error())
+            }
+        }
+    }
+}
+
+impl Handler for WebHandler {
+    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
+        if ctx.method != methods::WEB_HANDLE {
+            return Err(Status::new(proto::Code::Unimplemented, format!("no method {}", ctx.method)));
+        }
+        let req = HttpRequest::decode(payload).map_err(|e| Status::invalid(format!("undecodable HttpRequest: {e}")))?;
+        let resp = self.page(ctx, &req);
+        // Escaped so a path with a line break cannot forge a log line.
+        log::info!(target: WORKER_CLASS, "{} {} -> {}", req.method.escape_debug(), req.path.escape_debug(), resp.status);
+        Ok(resp.encode_to_vec())
+    }
+}
+
+/// Runs the webui until SIGTERM or SIGINT; returns after a clean shutdown.
+pub fn run(args: &Args, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), StartError> {
+    let cfg = RegistryConfig::from_env()?;
+    let listener =
+        TcpListener::bind(&args.listen).map_err(|source| StartError::Bind { addr: args.listen.clone(), source })?;
+    let directory = Directory::start(cfg.clone());
+    let handler = Arc::new(WebHandler::new(Arc::new(RpcBackend::new(directory))));
+    let server =
+        proto::rpc_server::serve(listener, handler, ServerConfig::new(WORKER_CLASS)).map_err(StartError::Serve)?;
+    let addr = server.local_addr();
+    let load_server = server.clone();
+    let agent = Agent::start(cfg, "webui", addr, descriptor(), Arc::new(move || load_server.in_flight() as u64))?;
+    log::info!(target: "webui", "listening on {addr}");
+
+    loop {
+        match signals.recv() {
+            Ok(Signal::Terminate) | Ok(Signal::Interrupt) | Err(_) => break,
+            // Nothing to reload: the registry view refreshes itself.
+            Ok(Signal::Hangup) => log::info!(target: "webui", "SIGHUP ignored: nothing to reload"),
+        }
+    }
+    log::info!(target: "webui", "stopping: draining {} call(s) in flight", server.in_flight());
+    server.drain();
+    agent.deregister();
+    if !server.wait_idle(DRAIN_WAIT) {
+        log::warn!(target: "webui", "{} call(s) still running after {DRAIN_WAIT:?}; exiting anyway", server.in_flight());
+    }
+    server.stop_accepting();
+    log::info!(target: "webui", "stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: &[&str]) -> Result<Option<Args>, StartError> {
+        Args::parse(v.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn arguments() {
+        assert_eq!(parse(&[]).unwrap(), Some(Args { listen: "127.0.0.1:0".into() }));
+        assert_eq!(parse(&["--listen", "0.0.0.0:7401"]).unwrap(), Some(Args { listen: "0.0.0.0:7401".into() }));
+        assert_eq!(parse(&["--listen=127.0.0.1:9"]).unwrap(), Some(Args { listen: "127.0.0.1:9".into() }));
+        assert_eq!(parse(&["--help"]).unwrap(), None);
+        assert!(matches!(parse(&["--listen"]), Err(StartError::Usage(_))));
+        assert!(matches!(parse(&["--port", "1"]), Err(StartError::Usage(_))));
+    }
+
+    #[test]
+    fn descriptor_names_the_service_and_its_routes() {
+        let d = descriptor();
+        assert_eq!((d.name.as_str(), d.title.as_str()), ("WebUI", "Web pages"));
+        assert!(d.methods.iter().any(|m| m.name == methods::WEB_HANDLE));
+        assert!(d.routes.contains(&"GET /questions/{id}".to_string()));
+        assert!(d.routes.contains(&"POST /answers/{id}/comments".to_string()));
+    }
+}
