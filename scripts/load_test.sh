@@ -54,10 +54,13 @@ qid=$(post /webserv/question 'title=Load+test&body=Hello')
 aid=$(post /webserv/answer "question_id=$qid&body=Load+test+answer")
 cid=$(post /webserv/comment "answer_id=$aid&body=Load+test+comment")
 sw_log "question $qid, answer $aid, comment $cid"
+# The answer POSTs go to a question of their own, so that repeated runs keep
+# measuring the same small page instead of one that grows by thousands of answers.
+sink=$(post /webserv/question 'title=Load+test+answers&body=Answers+posted+by+wrk+land+here')
 
 cat >"$tmp/post_answer.lua" <<LUA
 wrk.method = "POST"
-wrk.body = "question_id=$qid&body=load+answer"
+wrk.body = "question_id=$sink&body=load+answer"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 LUA
 

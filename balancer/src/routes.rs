@@ -55,6 +55,10 @@ impl Default for RouteTable {
             ("/webserv/question", Target::Service("question".into())),
             ("/webserv/answer", Target::Service("answer".into())),
             ("/webserv/comment", Target::Service("comment".into())),
+            ("/webserv/user", Target::Service("user".into())),
+            ("/webserv/vote", Target::Service("vote".into())),
+            ("/webserv/search", Target::Service("question".into())),
+            ("/webserv/tags", Target::Service("question".into())),
             ("/webserv/services", Target::Catalog),
             ("/", Target::Service("webui".into())),
         ] {
@@ -152,6 +156,10 @@ mod tests {
         assert_eq!(t.lookup("/webserv/answer").cloned(), svc("answer"));
         assert_eq!(t.lookup("/webserv/comment/").cloned(), svc("comment"));
         assert_eq!(t.lookup("/webserv/services").cloned(), Some(Target::Catalog));
+        assert_eq!(t.lookup("/webserv/user/alice").cloned(), svc("user"));
+        assert_eq!(t.lookup("/webserv/vote").cloned(), svc("vote"));
+        assert_eq!(t.lookup("/webserv/search").cloned(), svc("question"));
+        assert_eq!(t.lookup("/webserv/tags").cloned(), svc("question"));
         assert_eq!(t.lookup("/").cloned(), svc("webui"));
         assert_eq!(t.lookup("/questions/3").cloned(), svc("webui"));
         assert_eq!(t.lookup("/webserv").cloned(), svc("webui"));

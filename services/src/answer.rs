@@ -127,6 +127,7 @@ pub fn create_request(body: &Body, request_id: &str) -> Result<CreateAnswer, Fie
         question_id: body.id("question_id")?,
         body: body.text("body")?.to_string(),
         request_id: request_id.to_string(),
+        ..Default::default()
     })
 }
 

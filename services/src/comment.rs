@@ -125,6 +125,7 @@ pub fn create_request(body: &Body, request_id: &str) -> Result<CreateComment, Fi
         answer_id: body.id("answer_id")?,
         body: body.text("body")?.to_string(),
         request_id: request_id.to_string(),
+        ..Default::default()
     })
 }
 

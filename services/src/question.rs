@@ -163,6 +163,7 @@ pub fn create_request(body: &Body, request_id: &str) -> Result<CreateQuestion, F
         title: body.text("title")?.to_string(),
         body: body.text("body")?.to_string(),
         request_id: request_id.to_string(),
+        ..Default::default()
     })
 }
 
@@ -179,7 +180,7 @@ pub fn list_request(req: &HttpRequest) -> Result<ListQuestions, FieldError> {
             .ok_or(FieldError::OutOfRange { field: "per_page", max: fields::MAX_PER_PAGE })?,
         None => fields::DEFAULT_PER_PAGE,
     };
-    Ok(ListQuestions { page, per_page })
+    Ok(ListQuestions { page, per_page, ..Default::default() })
 }
 
 /// Hangs each comment under its answer, keeping the answers' order (oldest
@@ -193,7 +194,7 @@ pub fn assemble_thread(question: Question, answers: Vec<Answer>, comments: Vec<C
         .into_iter()
         .map(|a| AnswerWithComments { comments: by_answer.remove(&a.id).unwrap_or_default(), answer: Some(a) })
         .collect();
-    Thread { question: Some(question), answers }
+    Thread { question: Some(question), answers, ..Default::default() }
 }
 
 #[cfg(test)]
@@ -225,9 +226,18 @@ mod tests {
 
     #[test]
     fn list_query_parameters() {
-        assert_eq!(list_request(&req("GET", PREFIX, "")), Ok(ListQuestions { page: 1, per_page: 20 }));
-        assert_eq!(list_request(&req("GET", PREFIX, "page=3")), Ok(ListQuestions { page: 3, per_page: 20 }));
-        assert_eq!(list_request(&req("GET", PREFIX, "page=2&per_page=5")), Ok(ListQuestions { page: 2, per_page: 5 }));
+        assert_eq!(
+            list_request(&req("GET", PREFIX, "")),
+            Ok(ListQuestions { page: 1, per_page: 20, ..Default::default() })
+        );
+        assert_eq!(
+            list_request(&req("GET", PREFIX, "page=3")),
+            Ok(ListQuestions { page: 3, per_page: 20, ..Default::default() })
+        );
+        assert_eq!(
+            list_request(&req("GET", PREFIX, "page=2&per_page=5")),
+            Ok(ListQuestions { page: 2, per_page: 5, ..Default::default() })
+        );
         assert_eq!(
             list_request(&req("GET", PREFIX, "page=0")).unwrap_err().to_string(),
             "page must be a positive integer"

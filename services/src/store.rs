@@ -19,15 +19,21 @@ use proto::pb::{Answer, Comment, Question};
 const CREATED_MS: &str = "floor(extract(epoch FROM created_at) * 1000)::bigint";
 
 fn question(row: &Row) -> Question {
-    Question { id: row.get(0), title: row.get(1), body: row.get(2), created_at_ms: row.get(3) }
+    Question { id: row.get(0), title: row.get(1), body: row.get(2), created_at_ms: row.get(3), ..Default::default() }
 }
 
 fn answer(row: &Row) -> Answer {
-    Answer { id: row.get(0), question_id: row.get(1), body: row.get(2), created_at_ms: row.get(3) }
+    Answer {
+        id: row.get(0),
+        question_id: row.get(1),
+        body: row.get(2),
+        created_at_ms: row.get(3),
+        ..Default::default()
+    }
 }
 
 fn comment(row: &Row) -> Comment {
-    Comment { id: row.get(0), answer_id: row.get(1), body: row.get(2), created_at_ms: row.get(3) }
+    Comment { id: row.get(0), answer_id: row.get(1), body: row.get(2), created_at_ms: row.get(3), ..Default::default() }
 }
 
 // ---- questions -------------------------------------------------------------

@@ -239,16 +239,23 @@ mod tests {
 
     #[test]
     fn json_shapes_match_the_contract() {
-        let q = Question { id: 1, title: "T".into(), body: "B".into(), created_at_ms: 1_542_848_230_560 };
+        let q = Question {
+            id: 1,
+            title: "T".into(),
+            body: "B".into(),
+            created_at_ms: 1_542_848_230_560,
+            ..Default::default()
+        };
         assert_eq!(
             question_json(&q),
             json!({"id": 1, "title": "T", "body": "B", "created_at": "2018-11-22T00:57:10.560Z"})
         );
-        let a = Answer { id: 2, question_id: 1, body: "A".into(), created_at_ms: 0 };
-        let c = Comment { id: 3, answer_id: 2, body: "C".into(), created_at_ms: 0 };
+        let a = Answer { id: 2, question_id: 1, body: "A".into(), created_at_ms: 0, ..Default::default() };
+        let c = Comment { id: 3, answer_id: 2, body: "C".into(), created_at_ms: 0, ..Default::default() };
         let t = Thread {
             question: Some(q.clone()),
             answers: vec![AnswerWithComments { answer: Some(a), comments: vec![c] }],
+            ..Default::default()
         };
         assert_eq!(
             thread_json(&t),

@@ -215,9 +215,11 @@ fn services_end_to_end() {
     let q3: Question =
         unary(&q, QUESTION_CREATE, &CreateQuestion { title: "Third".into(), body: "b".into(), ..Default::default() })
             .unwrap();
-    let p1: QuestionPage = unary(&q, QUESTION_LIST, &ListQuestions { page: 1, per_page: 2 }).unwrap();
+    let p1: QuestionPage =
+        unary(&q, QUESTION_LIST, &ListQuestions { page: 1, per_page: 2, ..Default::default() }).unwrap();
     assert_eq!((p1.questions.iter().map(|q| q.id).collect::<Vec<_>>(), p1.has_more), (vec![q3.id, q2], true));
-    let p2: QuestionPage = unary(&q, QUESTION_LIST, &ListQuestions { page: 2, per_page: 2 }).unwrap();
+    let p2: QuestionPage =
+        unary(&q, QUESTION_LIST, &ListQuestions { page: 2, per_page: 2, ..Default::default() }).unwrap();
     assert_eq!((p2.questions.iter().map(|q| q.id).collect::<Vec<_>>(), p2.has_more, p2.page), (vec![q1], false, 2));
     let (status, json, _) = support::web(&q, "GET", "/webserv/question", "page=1", None, "");
     assert_eq!(status, 200, "{json}");

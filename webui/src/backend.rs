@@ -122,7 +122,7 @@ fn unary<Req: prost::Message, Resp: prost::Message + Default>(
 
 impl Backend for RpcBackend {
     fn list_questions(&self, call: &Call, page: u32) -> Result<QuestionPage, BackendError> {
-        let req = ListQuestions { page, per_page: PER_PAGE };
+        let req = ListQuestions { page, per_page: PER_PAGE, ..Default::default() };
         unary(&self.question, "question", methods::QUESTION_LIST, call, &req)
     }
 
@@ -137,13 +137,22 @@ impl Backend for RpcBackend {
     }
 
     fn create_question(&self, call: &Call, title: &str, body: &str) -> Result<Question, BackendError> {
-        let req =
-            CreateQuestion { title: title.to_string(), body: body.to_string(), request_id: call.request_id.clone() };
+        let req = CreateQuestion {
+            title: title.to_string(),
+            body: body.to_string(),
+            request_id: call.request_id.clone(),
+            ..Default::default()
+        };
         unary(&self.question, "question", methods::QUESTION_CREATE, call, &req)
     }
 
     fn create_answer(&self, call: &Call, question_id: i64, body: &str) -> Result<Answer, BackendError> {
-        let req = CreateAnswer { question_id, body: body.to_string(), request_id: call.request_id.clone() };
+        let req = CreateAnswer {
+            question_id,
+            body: body.to_string(),
+            request_id: call.request_id.clone(),
+            ..Default::default()
+        };
         unary(&self.answer, "answer", methods::ANSWER_CREATE, call, &req)
     }
 
@@ -152,7 +161,12 @@ impl Backend for RpcBackend {
     }
 
     fn create_comment(&self, call: &Call, answer_id: i64, body: &str) -> Result<Comment, BackendError> {
-        let req = CreateComment { answer_id, body: body.to_string(), request_id: call.request_id.clone() };
+        let req = CreateComment {
+            answer_id,
+            body: body.to_string(),
+            request_id: call.request_id.clone(),
+            ..Default::default()
+        };
         unary(&self.comment, "comment", methods::COMMENT_CREATE, call, &req)
     }
 }

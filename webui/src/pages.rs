@@ -276,22 +276,37 @@ mod tests {
                 title: "<script>alert(1)</script>".into(),
                 body: "line one\nline \"two\" & 'three'".into(),
                 created_at_ms: 1_542_848_230_560,
+                ..Default::default()
             }),
             answers: vec![
                 AnswerWithComments {
-                    answer: Some(Answer { id: 11, question_id: 7, body: "<b>bold?</b>".into(), created_at_ms: 1 }),
+                    answer: Some(Answer {
+                        id: 11,
+                        question_id: 7,
+                        body: "<b>bold?</b>".into(),
+                        created_at_ms: 1,
+                        ..Default::default()
+                    }),
                     comments: vec![Comment {
                         id: 21,
                         answer_id: 11,
                         body: "<img src=x onerror=alert(2)>".into(),
                         created_at_ms: 2,
+                        ..Default::default()
                     }],
                 },
                 AnswerWithComments {
-                    answer: Some(Answer { id: 12, question_id: 7, body: "plain".into(), created_at_ms: 3 }),
+                    answer: Some(Answer {
+                        id: 12,
+                        question_id: 7,
+                        body: "plain".into(),
+                        created_at_ms: 3,
+                        ..Default::default()
+                    }),
                     comments: vec![],
                 },
             ],
+            ..Default::default()
         }
     }
 
@@ -372,7 +387,13 @@ mod tests {
     fn questions(n: i64) -> Vec<Question> {
         (1..=n)
             .rev()
-            .map(|id| Question { id, title: format!("Q{id} <&>"), body: String::new(), created_at_ms: id })
+            .map(|id| Question {
+                id,
+                title: format!("Q{id} <&>"),
+                body: String::new(),
+                created_at_ms: id,
+                ..Default::default()
+            })
             .collect()
     }
 

@@ -78,14 +78,21 @@ impl Backend for Fake {
 
     fn create_question(&self, _: &Call, title: &str, body: &str) -> Result<Question, BackendError> {
         let mut s = self.check_create("question")?;
-        let q = Question { id: s.next_id, title: title.into(), body: body.into(), created_at_ms: s.next_id };
-        s.threads.push(Thread { question: Some(q.clone()), answers: vec![] });
+        let q = Question {
+            id: s.next_id,
+            title: title.into(),
+            body: body.into(),
+            created_at_ms: s.next_id,
+            ..Default::default()
+        };
+        s.threads.push(Thread { question: Some(q.clone()), answers: vec![], ..Default::default() });
         Ok(q)
     }
 
     fn create_answer(&self, _: &Call, question_id: i64, body: &str) -> Result<Answer, BackendError> {
         let mut s = self.check_create("answer")?;
-        let a = Answer { id: s.next_id, question_id, body: body.into(), created_at_ms: s.next_id };
+        let a =
+            Answer { id: s.next_id, question_id, body: body.into(), created_at_ms: s.next_id, ..Default::default() };
         let t = s.threads.iter_mut().find(|t| t.question.as_ref().is_some_and(|q| q.id == question_id));
         let t = t.ok_or_else(|| BackendError::NotFound(format!("question {question_id}")))?;
         t.answers.push(AnswerWithComments { answer: Some(a.clone()), comments: vec![] });
@@ -103,7 +110,7 @@ impl Backend for Fake {
 
     fn create_comment(&self, _: &Call, answer_id: i64, body: &str) -> Result<Comment, BackendError> {
         let mut s = self.check_create("comment")?;
-        let c = Comment { id: s.next_id, answer_id, body: body.into(), created_at_ms: s.next_id };
+        let c = Comment { id: s.next_id, answer_id, body: body.into(), created_at_ms: s.next_id, ..Default::default() };
         let a = answers_mut(&mut s).find(|a| a.answer.as_ref().is_some_and(|a| a.id == answer_id));
         a.ok_or_else(|| BackendError::NotFound(format!("answer {answer_id}")))?.comments.push(c.clone());
         Ok(c)

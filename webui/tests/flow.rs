@@ -66,14 +66,14 @@ impl Services {
                         comments: d.comments.iter().filter(|c| c.answer_id == a.id).cloned().collect(),
                     })
                     .collect();
-                Thread { question: Some(q), answers }.encode_to_vec()
+                Thread { question: Some(q), answers, ..Default::default() }.encode_to_vec()
             }
             QUESTION_CREATE => {
                 let r: CreateQuestion = decode(payload)?;
                 if r.title.contains("forbidden") {
                     return Err(Status::invalid("title must not say forbidden"));
                 }
-                let q = Question { id, title: r.title, body: r.body, created_at_ms: now };
+                let q = Question { id, title: r.title, body: r.body, created_at_ms: now, ..Default::default() };
                 d.questions.push(q.clone());
                 q.encode_to_vec()
             }
@@ -82,7 +82,8 @@ impl Services {
                 if !d.questions.iter().any(|q| q.id == r.question_id) {
                     return Err(Status::not_found(format!("question {}", r.question_id)));
                 }
-                let a = Answer { id, question_id: r.question_id, body: r.body, created_at_ms: now };
+                let a =
+                    Answer { id, question_id: r.question_id, body: r.body, created_at_ms: now, ..Default::default() };
                 d.answers.push(a.clone());
                 a.encode_to_vec()
             }
@@ -96,7 +97,7 @@ impl Services {
                 if !d.answers.iter().any(|a| a.id == r.answer_id) {
                     return Err(Status::not_found(format!("answer {}", r.answer_id)));
                 }
-                let c = Comment { id, answer_id: r.answer_id, body: r.body, created_at_ms: now };
+                let c = Comment { id, answer_id: r.answer_id, body: r.body, created_at_ms: now, ..Default::default() };
                 d.comments.push(c.clone());
                 c.encode_to_vec()
             }
