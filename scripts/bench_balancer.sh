@@ -10,7 +10,8 @@
 # keep-alive clients are held open against each proxy and its RSS is read.
 # Prints a table and the ratios stackwire/nginx and stackwire/HAProxy.
 #
-# Env: ROUNDS (3), DURATION (10s), CONNS (50), IDLE (10000).
+# Env: ROUNDS (3), DURATION (10s), CONNS (50), IDLE (10000), BUILD (1; 0 uses the
+# release binaries already built), SW_ARGS (extra balancer flags, e.g. --loops 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -23,8 +24,16 @@ IDLE=${IDLE:-10000}
 B1=19001 B2=19002 P_NGINX=19100 P_HAPROXY=19200 P_SW=19300 P_SWRPC=19400 P_REDIS=19379
 
 sw_install_deps nginx haproxy wrk redis-server python3
-ulimit -n 65536 || sw_die "need ulimit -n 65536 for $IDLE idle connections"
-cargo build --release -p balancer -p tests --bins >/dev/null 2>&1 || cargo build --release -p balancer -p tests --bins
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running distorts the numbers)"
+# Each side of IDLE connections needs a descriptor per connection; take what
+# the hard limit allows (containers often cap it below 65536).
+hard=$(ulimit -Hn)
+[[ $hard == unlimited ]] && hard=65536
+ulimit -n "$((hard < 65536 ? hard : 65536))"
+(($(ulimit -n) >= IDLE + 1000)) || sw_die "need ulimit -n >= $((IDLE + 1000)) for $IDLE idle connections (hard limit $hard)"
+if [[ ${BUILD:-1} == 1 ]]; then
+    cargo build --release -p balancer -p tests --bins >/dev/null 2>&1 || cargo build --release -p balancer -p tests --bins
+fi
 work=$(mktemp -d /tmp/sw-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -66,7 +75,11 @@ nginx_conf nginx-proxy "upstream be { least_conn; server 127.0.0.1:$B1; server 1
 cat >"$work/haproxy.cfg" <<CONF
 global
     nbthread 2
-    maxconn 30000
+    maxconn $((IDLE + 2000))
+    # HAProxy reserves two descriptors per connection; under a container's
+    # hard limit it must start anyway (idle clients need only one each).
+    ulimit-n $(ulimit -n)
+    no strict-limits
     pidfile $work/haproxy.pid
 defaults
     mode http
@@ -85,8 +98,9 @@ backend be
 CONF
 haproxy -D -f "$work/haproxy.cfg"
 
+# shellcheck disable=SC2086 # SW_ARGS is a list of extra flags
 ./target/release/balancer --listen 127.0.0.1:$P_SW --upstream http://127.0.0.1:$B1 --upstream http://127.0.0.1:$B2 \
-    >/dev/null 2>"$work/sw.log" &
+    ${SW_ARGS:-} >/dev/null 2>"$work/sw.log" &
 pids+=($!)
 
 redis-server --port $P_REDIS --bind 127.0.0.1 --save '' --requirepass bench --daemonize yes --logfile "$work/redis.log"
@@ -95,7 +109,8 @@ for _ in 1 2; do
     ./target/release/rpc_echo --listen 127.0.0.1:0 --service webui 2>>"$work/echo.log" &
     pids+=($!)
 done
-./target/release/balancer --listen 127.0.0.1:$P_SWRPC >/dev/null 2>"$work/swrpc.log" &
+# shellcheck disable=SC2086
+./target/release/balancer --listen 127.0.0.1:$P_SWRPC ${SW_ARGS:-} >/dev/null 2>"$work/swrpc.log" &
 pids+=($!)
 
 for p in $B1 $P_NGINX $P_HAPROXY $P_SW $P_SWRPC; do
@@ -110,20 +125,6 @@ to_ms() { # wrk latency like 1.23ms / 456.00us / 1.02s
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
 }
 
-for r in $(seq "$ROUNDS"); do
-    for n in "${names[@]}"; do
-        out=$(wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:${PORT[$n]}/")
-        rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
-        p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-        errs=$(awk '/Non-2xx|Socket errors/ { print }' <<<"$out")
-        printf 'round %d %-14s %10s req/s  p99 %8s ms %s\n' "$r" "$n" "$rps" "$p99" "$errs"
-        RPS[$n]="${RPS[$n]:-} $rps"
-        P99[$n]="${P99[$n]:-} $p99"
-    done
-done
-
-median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
 rss_kib() { # total VmRSS of the given pids
     local t=0 p
     for p in "$@"; do
@@ -136,8 +137,44 @@ proc_pids() { # name port -> pids serving it
         nginx) pgrep -f "nginx.*$work/nginx-proxy.conf" | tr '\n' ' '; pgrep -P "$(cat "$work/nginx-proxy.pid")" | tr '\n' ' ' ;;
         haproxy) cat "$work/haproxy.pid" ;;
         stackwire) echo "${pids[0]}" ;;
+        stackwire-rpc) echo "${pids[3]}" ;;
+        direct) cat "$work/nginx-backend.pid"; pgrep -P "$(cat "$work/nginx-backend.pid")" | tr '\n' ' ' ;;
     esac
 }
+cpu_ticks() { # user+system clock ticks used so far by the given pids (all threads)
+    local t=0 p
+    for p in "$@"; do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo $t
+}
+HZ=$(getconf CLK_TCK)
+
+# CPU is the proxy's own (its processes' user + system time) per request, in
+# microseconds: what each request costs it, independent of how the two cores
+# were shared with wrk and the backend during the run.
+declare -A CPU
+for r in $(seq "$ROUNDS"); do
+    for n in "${names[@]}"; do
+        # shellcheck disable=SC2046
+        t0=$(cpu_ticks $(proc_pids "$n" | tr ' ' '\n' | sort -u))
+        out=$(wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:${PORT[$n]}/")
+        # shellcheck disable=SC2046
+        t1=$(cpu_ticks $(proc_pids "$n" | tr ' ' '\n' | sort -u))
+        rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
+        reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+        cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
+        p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+        errs=$(awk '/Non-2xx|Socket errors/ { print }' <<<"$out")
+        printf 'round %d %-14s %10s req/s  p99 %8s ms  cpu %6s us/req %s\n' "$r" "$n" "$rps" "$p99" "$cpu" "$errs"
+        RPS[$n]="${RPS[$n]:-} $rps"
+        P99[$n]="${P99[$n]:-} $p99"
+        CPU[$n]="${CPU[$n]:-} $cpu"
+    done
+done
+
+median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
 declare -A RSS
 for n in nginx haproxy stackwire; do
     # shellcheck disable=SC2046
@@ -153,9 +190,9 @@ for n in nginx haproxy stackwire; do
 done
 
 echo
-printf '%-14s %12s %10s\n' proxy "req/s(med)" "p99 ms(med)"
+printf '%-14s %12s %12s %16s\n' proxy "req/s(med)" "p99 ms(med)" "cpu us/req(med)"
 for n in "${names[@]}"; do
-    printf '%-14s %12s %10s\n' "$n" "$(median "${RPS[$n]}")" "$(median "${P99[$n]}")"
+    printf '%-14s %12s %12s %16s\n' "$n" "$(median "${RPS[$n]}")" "$(median "${P99[$n]}")" "$(median "${CPU[$n]}")"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 sw=$(median "${RPS[stackwire]}") swp=$(median "${P99[stackwire]}")
@@ -165,4 +202,5 @@ echo
 echo "ratios (stackwire static HTTP upstreams):"
 echo "  req/s  stackwire/nginx   = $(ratio "$sw" "$ng")   stackwire/HAProxy = $(ratio "$sw" "$ha")"
 echo "  p99    stackwire/nginx   = $(ratio "$swp" "$ngp")   stackwire/HAProxy = $(ratio "$swp" "$hap")   (lower is better)"
+echo "  cpu/req stackwire/nginx = $(ratio "$(median "${CPU[stackwire]}")" "$(median "${CPU[nginx]}")")   stackwire/HAProxy = $(ratio "$(median "${CPU[stackwire]}")" "$(median "${CPU[haproxy]}")")   (lower is better)"
 echo "  RSS with $IDLE idle clients: stackwire/nginx = $(ratio "${RSS[stackwire]}" "${RSS[nginx]}")  stackwire/HAProxy = $(ratio "${RSS[stackwire]}" "${RSS[haproxy]}")"

@@ -12,12 +12,18 @@
 #   sw_stop_postgres NAME
 #   sw_start_redis NAME PORT [fast]      redis in $SW_VAR/NAME
 #   sw_stop_redis NAME
+#   sw_start_redis_ha NAME PRIMARY REPLICA "S1 S2 S3" [fast]
+#                                        primary + replica + 3 Sentinels
+#   sw_stop_redis_ha NAME
+#   sw_redis_primary NAME                host:port Sentinel reports now
 #   sw_wait_for [-t SECS] [-m MSG] CMD...   poll CMD until it succeeds
 #   sw_start_proc NAME OUT ERR CMD...    nohup CMD, pid in $SW_VAR/run/NAME.pid
 #   sw_stop_proc NAME [quiet]            TERM, wait, KILL after ~10 s
 #
 # sw_start_postgres exports STACKWIRE_DATABASE_URL and sw_start_redis exports
-# STACKWIRE_REDIS_URL; child processes inherit them.
+# STACKWIRE_REDIS_URL; sw_start_redis_ha exports STACKWIRE_REDIS_SENTINELS,
+# STACKWIRE_REDIS_MASTER and STACKWIRE_REDIS_PASSWORD (and STACKWIRE_REDIS_URL
+# for the first primary, for tools); child processes inherit them.
 
 # Resolve the checkout from this file's own location.
 SW_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -432,6 +438,9 @@ sw_stop_redis() {
     rm -f "$dir/redis.pid"
 }
 
+# Replicated Redis (sw_start_redis_ha, sw_stop_redis_ha, sw_redis_primary):
+# scripts/lib_ha.sh, sourced at the end of this file.
+
 # ---------------------------------------------------------------------------
 # Application processes
 # ---------------------------------------------------------------------------
@@ -495,3 +504,6 @@ sw_stop_proc() {
     fi
     rm -f "$SW_VAR/run/$name.pid" "$SW_VAR/run/$name.start"
 }
+
+# shellcheck source=scripts/lib_ha.sh
+. "$SW_REPO/scripts/lib_ha.sh"

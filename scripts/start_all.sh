@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Starts the whole stackwire system on this machine (Debian, as root): a
 # private PostgreSQL and Redis on non-default ports, the question/answer/
-# comment services, the web UI instances and the HTTP balancer, all in the
+# comment/user/vote services, the web UI instances and the HTTP balancer, all in the
 # background with logs and pid files under $SW_VAR. Safe to run again:
 # whatever is already running is left alone.
 #
+# The registry is a replicated Redis: a primary (SW_REDIS_PORT, 16379), one
+# replica (SW_REDIS_REPLICA_PORT, 16380) and three Sentinels
+# (SW_SENTINEL_PORTS, "26380 26381 26382"), every node with a password; every
+# process finds the primary through the Sentinels. Two balancers share the
+# public port SW_HTTP_PORT (8080) through SO_REUSEPORT and each also listens
+# on a port of its own (SW_HTTP_PORT+1 and +2, or SW_BALANCER_PORTS), and
+# serves /metrics and /healthz on loopback (SW_ADMIN_PORT 9090, then 9091).
+#
 # Settings (environment): SW_PG_PORT (15432), SW_REDIS_PORT (16379),
-# SW_HTTP_PORT (8080), SW_QUESTIONS, SW_ANSWERS, SW_COMMENTS, SW_WEBUIS (2
-# each), SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset).
+# SW_HTTP_PORT (8080), SW_QUESTIONS, SW_ANSWERS, SW_COMMENTS, SW_WEBUIS,
+# SW_USERS, SW_VOTES (2 each), SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -20,11 +28,25 @@ n_question=${SW_QUESTIONS:-2}
 n_answer=${SW_ANSWERS:-2}
 n_comment=${SW_COMMENTS:-2}
 n_webui=${SW_WEBUIS:-2}
+n_user=${SW_USERS:-2}
+n_vote=${SW_VOTES:-2}
+redis_replica_port=${SW_REDIS_REPLICA_PORT:-$((redis_port + 1))}
+sentinel_ports=${SW_SENTINEL_PORTS:-26380 26381 26382}
+read -ra balancer_ports <<<"${SW_BALANCER_PORTS:-$((http_port + 1)) $((http_port + 2))}"
+# Balancer N serves GET /metrics and /healthz on loopback port SW_ADMIN_PORT + N - 1.
+admin_port=${SW_ADMIN_PORT:-9090}
 
 sw_install_deps python3
 sw_init_var
 sw_start_postgres pg "$pg_port"
-sw_start_redis redis "$redis_port"
+# A single Redis from an older start_all.sh would hold the primary's port.
+sw_stop_redis redis
+sw_start_redis_ha redis "$redis_port" "$redis_replica_port" "$sentinel_ports"
+# A stopped SO_REUSEPORT balancer hands the connections still queued on its
+# listener to the other one instead of resetting them (Linux >= 5.14).
+if [[ -w /proc/sys/net/ipv4/tcp_migrate_req ]]; then
+    echo 1 >/proc/sys/net/ipv4/tcp_migrate_req || true
+fi
 
 # For an operator: `. $SW_VAR/env` then start one more instance by hand.
 (
@@ -32,6 +54,9 @@ sw_start_redis redis "$redis_port"
     {
         echo "# written by scripts/start_all.sh"
         printf 'export STACKWIRE_REDIS_URL=%q\n' "$STACKWIRE_REDIS_URL"
+        printf 'export STACKWIRE_REDIS_SENTINELS=%q\n' "$STACKWIRE_REDIS_SENTINELS"
+        printf 'export STACKWIRE_REDIS_MASTER=%q\n' "$STACKWIRE_REDIS_MASTER"
+        printf 'export STACKWIRE_REDIS_PASSWORD=%q\n' "$STACKWIRE_REDIS_PASSWORD"
         printf 'export STACKWIRE_DATABASE_URL=%q\n' "$STACKWIRE_DATABASE_URL"
     } >"$SW_VAR/env"
 )
@@ -58,10 +83,20 @@ done
 for ((i = 1; i <= n_comment; i++)); do
     start "comment-$i" /dev/null "$bin/service" --service comment --listen "127.0.0.1:$((7300 + i))"
 done
+for ((i = 1; i <= n_user; i++)); do
+    start "user-$i" /dev/null "$bin/service" --service user --listen "127.0.0.1:$((7500 + i))"
+done
+for ((i = 1; i <= n_vote; i++)); do
+    start "vote-$i" /dev/null "$bin/service" --service vote --listen "127.0.0.1:$((7600 + i))"
+done
 for ((i = 1; i <= n_webui; i++)); do
     start "webui-$i" /dev/null "$bin/webui" --listen "127.0.0.1:$((7400 + i))"
 done
-start balancer "$log/balancer.access.log" "$bin/balancer" --listen "0.0.0.0:$http_port"
+for ((i = 1; i <= ${#balancer_ports[@]}; i++)); do
+    start "balancer-$i" "$log/balancer-$i.access.log" "$bin/balancer" \
+        --listen "127.0.0.1:${balancer_ports[i - 1]}" --shared-listen "0.0.0.0:$http_port" \
+        --admin "127.0.0.1:$((admin_port + i - 1))"
+done
 
 # Has every service registered (as seen by the balancer) and is every process
 # still alive? Exit 2 from the checker means "a process died".
@@ -76,14 +111,14 @@ all_registered() {
     done
     curl -fsS --max-time 2 "$services_url" 2>/dev/null | python3 -c '
 import json, sys
-want = dict(zip(["Question", "Answer", "Comment", "WebUI"], map(int, sys.argv[1:])))
+want = dict(zip(["Question", "Answer", "Comment", "WebUI", "User", "Vote", "Balancer"], map(int, sys.argv[1:])))
 try:
     services = json.load(sys.stdin)["services"]
 except Exception:
     sys.exit(1)
 have = {s.get("name"): len(s.get("instances") or []) for s in services}
 sys.exit(0 if all(have.get(k, 0) >= n for k, n in want.items()) else 1)
-' "$n_question" "$n_answer" "$n_comment" "$n_webui"
+' "$n_question" "$n_answer" "$n_comment" "$n_webui" "$n_user" "$n_vote" "${#balancer_ports[@]}"
 }
 
 sw_log "waiting for all instances to register ($services_url)"
@@ -111,7 +146,9 @@ done
 
 echo
 echo "stackwire is up: http://127.0.0.1:$http_port/"
-echo "  logs:      $log/ (balancer access log: $log/balancer.access.log)"
+echo "  balancers: http://127.0.0.1:${balancer_ports[0]}/ and :${balancer_ports[1]:-} (each alone); status: http://127.0.0.1:$http_port/status"
+echo "  metrics:   http://127.0.0.1:$admin_port/metrics (balancer 1; N is on port $admin_port + N - 1), /healthz"
+echo "  logs:      $log/ (balancer access logs: $log/balancer-N.access.log)"
 echo "  pid files: $SW_VAR/run/"
 echo "  env:       . $SW_VAR/env   (URLs of the private Redis and PostgreSQL)"
 echo "  stop:      scripts/stop_all.sh"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Stops everything scripts/start_all.sh started, front to back: the balancer,
+# Stops everything scripts/start_all.sh started, front to back: the balancers,
 # the web UIs, the services (TERM, then KILL after ~10 s), then the private
-# Redis and PostgreSQL. Harmless when nothing is running. The test instances
+# Redis (Sentinels first, so no failover starts, then both data nodes) and
+# PostgreSQL. Harmless when nothing is running. The test instances
 # of scripts/test.sh are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,20 +32,21 @@ stop_group() {
 }
 
 # Balancer first so no new requests come in, then the web UIs, then the rest.
-webuis=() others=()
+balancers=() webuis=() others=()
 for f in "$SW_VAR"/run/*.pid; do
     [[ -f $f ]] || continue
     name=$(basename "$f" .pid)
     case $name in
-    balancer) ;;
+    balancer*) balancers+=("$name") ;;
     webui-*) webuis+=("$name") ;;
     *) others+=("$name") ;;
     esac
 done
-stop_group balancer
+stop_group "${balancers[@]}"
 stop_group "${webuis[@]}"
 stop_group "${others[@]}"
 
-sw_stop_redis redis
+sw_stop_redis_ha redis
+sw_stop_redis redis # a single Redis from an older start_all.sh
 sw_stop_postgres pg
 sw_log "stopped"

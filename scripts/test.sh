@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
-# shellcheck disable=SC2119 # no extra packages
-sw_install_deps
+# chromium + chromium-driver: tests/tests/browser.rs drives headless Chromium.
+sw_install_deps chromium chromium-driver
 sw_init_var
 
 # shellcheck disable=SC2317 # invoked by the trap
@@ -32,6 +32,10 @@ sw_start_redis test-redis "${SW_TEST_REDIS_PORT:-26379}" fast
 sw_start_postgres test-pg "${SW_TEST_PG_PORT:-25432}" fast
 
 export STACKWIRE_TEST_REDIS_URL=$STACKWIRE_REDIS_URL
+# Tests reach the test Redis by URL; a Sentinel setting inherited from an
+# operator's `. var/env` would send their processes to the start_all registry.
+# (tests/tests/failover.rs and chaos.rs start a replicated Redis of their own.)
+unset STACKWIRE_REDIS_SENTINELS STACKWIRE_REDIS_MASTER STACKWIRE_REDIS_PASSWORD
 export STACKWIRE_TEST_DATABASE_URL=$STACKWIRE_DATABASE_URL
 export STACKWIRE_BIN_DIR="${CARGO_TARGET_DIR:-$SW_REPO/target}/debug"
 export STACKWIRE_TEST_LOG_DIR="${CARGO_TARGET_DIR:-$SW_REPO/target}/test-logs"

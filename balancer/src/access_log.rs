@@ -4,13 +4,21 @@
 //! `127.0.0.1 - - [21/Nov/2018:19:57:10 +0000] "GET /perform HTTP/1.1" 200 20 0.0015`
 //!
 //! The event loop writes every line, so the log must cost no system call per
-//! request: lines go into a large `BufWriter` and the loop flushes it once at
-//! the end of each iteration, however many responses that iteration produced.
-//! The CLF timestamp only changes once a second, so it is formatted once a
-//! second. The request line comes from the client; quotes, backslashes and
+//! request: lines go into a buffer that the loop writes out when it holds
+//! 16 KiB or at its 100 ms tick, whichever comes first (so a line is never
+//! more than a tick late), under the stream's lock so that lines from
+//! several loops never interleave. The CLF
+//! timestamp only changes once a second, so it is formatted once a second.
+//! The request line comes from the client; quotes, backslashes and
 //! non-printable bytes are escaped so that no client can forge or break a line.
+//!
+//! Requests the loop proxies itself (static HTTP upstreams) never visit a
+//! worker thread, but their `Balancer::Worker … JID-… INFO: start` and
+//! `done: 0.009 sec` lines are part of the log contract, so the loop writes
+//! them here in exactly the format `proto::logger` uses, buffered the same
+//! way and flushed to stderr with the access log.
 
-use std::io::{BufWriter, Stdout, Write};
+use std::io::Write;
 use std::net::IpAddr;
 
 /// One finished response.
@@ -25,24 +33,61 @@ pub struct Entry<'a> {
     pub secs: f64,
 }
 
-/// Writes one line, newline included.
-pub fn write_line(out: &mut impl Write, when: &str, e: &Entry<'_>) -> std::io::Result<()> {
-    write!(out, "{} - - [{when}] \"", e.client)?;
+/// Writes one line, newline included. Hand-formatted (no `fmt`): the
+/// event loop writes one per request.
+pub fn write_line(out: &mut Vec<u8>, when: &str, client: &str, e: &Entry<'_>) {
+    out.extend_from_slice(client.as_bytes());
+    out.extend_from_slice(b" - - [");
+    out.extend_from_slice(when.as_bytes());
+    out.extend_from_slice(b"] \"");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &c in e.request_line.as_bytes() {
         match c {
-            b'"' => out.write_all(b"\\\"")?,
-            b'\\' => out.write_all(b"\\\\")?,
-            0x20..=0x7e => out.write_all(&[c])?,
-            _ => write!(out, "\\x{c:02x}")?,
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(&[b'\\', b'x', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]),
         }
     }
-    writeln!(out, "\" {} {} {:.4}", e.status, e.bytes, e.secs)
+    out.extend_from_slice(b"\" ");
+    crate::http1::push_decimal(out, e.status as u64);
+    out.push(b' ');
+    crate::http1::push_decimal(out, e.bytes as u64);
+    out.push(b' ');
+    push_fixed(out, e.secs, 4);
+    out.push(b'\n');
+}
+
+/// `secs` with `places` decimals, as `{:.N}` would print it.
+pub fn push_fixed(out: &mut Vec<u8>, secs: f64, places: u32) {
+    let scale = 10u64.pow(places);
+    let t = (secs.max(0.0) * scale as f64).round() as u64;
+    crate::http1::push_decimal(out, t / scale);
+    out.push(b'.');
+    let mut frac = t % scale;
+    let mut digits = [b'0'; 9];
+    let places = (places as usize).min(digits.len());
+    for d in digits[..places].iter_mut().rev() {
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    out.extend_from_slice(&digits[..places]);
 }
 
 pub struct AccessLog {
-    out: BufWriter<Stdout>,
+    out: Vec<u8>,
     second: i64,
     when: String,
+    /// Worker lines for stderr.
+    err: Vec<u8>,
+    /// Millisecond and ISO-8601 text of the last worker line.
+    err_ms: i64,
+    err_when: String,
+    /// `PID TID-xxx`, computed on the loop's own thread at first use.
+    who: String,
+    /// The last client address and its text (keep-alive: the same many times).
+    client: Option<IpAddr>,
+    client_text: String,
 }
 
 impl Default for AccessLog {
@@ -53,7 +98,17 @@ impl Default for AccessLog {
 
 impl AccessLog {
     pub fn new() -> AccessLog {
-        AccessLog { out: BufWriter::with_capacity(64 * 1024, std::io::stdout()), second: -1, when: String::new() }
+        AccessLog {
+            out: Vec::with_capacity(64 * 1024),
+            second: -1,
+            when: String::new(),
+            err: Vec::new(),
+            err_ms: -1,
+            err_when: String::new(),
+            who: String::new(),
+            client: None,
+            client_text: String::new(),
+        }
     }
 
     pub fn record(&mut self, e: &Entry<'_>) {
@@ -62,16 +117,89 @@ impl AccessLog {
             self.second = now.div_euclid(1000);
             self.when = proto::clock::clf(now);
         }
-        // A closed stdout must not stop the balancer.
-        let _ = write_line(&mut self.out, &self.when, e);
+        if self.client != Some(e.client) {
+            self.client = Some(e.client);
+            self.client_text = e.client.to_string();
+        }
+        write_line(&mut self.out, &self.when, &self.client_text, e);
     }
 
-    /// Called once per event-loop iteration.
-    pub fn flush(&mut self) {
-        if !self.out.buffer().is_empty() {
-            let _ = self.out.flush();
+    /// A `Balancer::Worker` line for request `jid`, if INFO is enabled.
+    pub fn worker_line(&mut self, jid: &str, msg: &str) {
+        if log::max_level() < log::LevelFilter::Info {
+            return;
+        }
+        self.worker_prefix(jid);
+        self.err.extend_from_slice(msg.as_bytes());
+        self.err.push(b'\n');
+    }
+
+    /// The worker `done: 0.009 sec` line.
+    pub fn worker_done(&mut self, jid: &str, secs: f64) {
+        if log::max_level() < log::LevelFilter::Info {
+            return;
+        }
+        self.worker_prefix(jid);
+        self.err.extend_from_slice(b"done: ");
+        push_fixed(&mut self.err, secs, 3);
+        self.err.extend_from_slice(b" sec\n");
+    }
+
+    fn worker_prefix(&mut self, jid: &str) {
+        let now = proto::clock::now_ms();
+        if now != self.err_ms {
+            self.err_ms = now;
+            self.err_when = proto::clock::iso8601(now);
+        }
+        if self.who.is_empty() {
+            self.who = format!("{} TID-{}", std::process::id(), tid36());
+        }
+        for part in
+            [self.err_when.as_str(), " ", self.who.as_str(), " ", crate::workers::WORKER, " JID-", jid, " INFO: "]
+        {
+            self.err.extend_from_slice(part.as_bytes());
         }
     }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.out.len() + self.err.len()
+    }
+
+    /// Writes everything out. A closed stdout or stderr must not stop the
+    /// balancer, so errors are dropped with the lines.
+    pub fn flush(&mut self) {
+        if !self.out.is_empty() {
+            let _ = std::io::stdout().lock().write_all(&self.out);
+            self.out.clear();
+            if self.out.capacity() > 1 << 20 {
+                self.out = Vec::with_capacity(64 * 1024);
+            }
+        }
+        if !self.err.is_empty() {
+            let _ = std::io::stderr().lock().write_all(&self.err);
+            self.err.clear();
+            if self.err.capacity() > 1 << 20 {
+                self.err = Vec::new();
+            }
+        }
+    }
+}
+
+/// This thread's kernel id in base 36, as `proto::logger` prints it.
+fn tid36() -> String {
+    // SAFETY: gettid has no preconditions.
+    let mut n = unsafe { libc::syscall(libc::SYS_gettid) } as u64;
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -80,8 +208,19 @@ mod tests {
 
     fn line(e: &Entry<'_>) -> String {
         let mut v = Vec::new();
-        write_line(&mut v, "21/Nov/2018:19:57:10 +0000", e).unwrap();
+        write_line(&mut v, "21/Nov/2018:19:57:10 +0000", &e.client.to_string(), e);
         String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn fixed_point_matches_fmt() {
+        for secs in [0.0, 0.00151, 0.0004999, 0.9999, 1.5, 12.34567, 0.1, 7.0005001] {
+            for places in [3u32, 4] {
+                let mut v = Vec::new();
+                push_fixed(&mut v, secs, places);
+                assert_eq!(String::from_utf8(v).unwrap(), format!("{secs:.*}", places as usize), "{secs}");
+            }
+        }
     }
 
     #[test]

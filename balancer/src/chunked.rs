@@ -91,7 +91,7 @@ impl ChunkedDecoder {
                     self.st = if left == 0 { St::DataCr } else { St::Data { remaining: left } };
                     continue;
                 }
-                St::Size { value, digits } => match hex(c) {
+                St::Size { value, digits } => match proto::http::hex_digit(c) {
                     Some(d) => {
                         if digits >= 16 {
                             return Err(FramingError::BadChunkSize);
@@ -142,15 +142,6 @@ impl ChunkedDecoder {
             i += 1;
         }
         Ok(i)
-    }
-}
-
-fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 

@@ -10,15 +10,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const USAGE: &str = "\
-usage: balancer [--listen ADDR] [--upstream http://HOST:PORT]... [--routes FILE] [--workers N]
+usage: balancer [--listen ADDR] [--shared-listen ADDR] [--upstream http://HOST:PORT]... [--routes FILE] [--workers N]
                 [--header-timeout-ms MS] [--idle-timeout-ms MS] [--upstream-timeout-ms MS]
-                [--drain-timeout-ms MS] [--max-connections N]
+                [--drain-timeout-ms MS] [--max-connections N] [--connect-timeout-ms MS]
+                [--loops N] [--balance p2c-ewma|round-robin|least-inflight] [--admin ADDR]
+                [--config FILE]
 
 The stackwire HTTP edge. Without --upstream it runs in registry mode: services are
 found in the Redis registry named by STACKWIRE_REDIS_URL (STACKWIRE_REGISTRY_PREFIX
 namespaces it). With --upstream it forwards plain HTTP/1.1 to the given servers.
 
   --listen ADDR              address to listen on (default 0.0.0.0:8080; port 0 = any)
+  --shared-listen ADDR       also listen here with SO_REUSEPORT, shared with other balancers
   --upstream URL             static upstream http://HOST:PORT (repeatable)
   --routes FILE              route table, `PREFIX SERVICE` per line (reloaded on SIGHUP)
   --workers N                worker threads (default 32)
@@ -27,7 +30,19 @@ namespaces it). With --upstream it forwards plain HTTP/1.1 to the given servers.
   --upstream-timeout-ms MS   answer 504 when the upstream takes longer (default 30000)
   --drain-timeout-ms MS      on SIGTERM, wait this long for requests in flight (default 10000)
   --max-connections N        client connections; more are closed at once (default 10000)
+  --connect-timeout-ms MS    give up connecting to an upstream after this: 504 (default 1000)
+  --loops N                  event loops, each with its own SO_REUSEPORT socket (default: one per core)
+  --balance NAME             p2c-ewma (power of two choices on Peak-EWMA latency), round-robin
+                             or least-inflight (default p2c-ewma)
+  --admin ADDR               serve GET /metrics (Prometheus) and GET /healthz here (default: off)
+  --config FILE              `key = value` lines, keys as the flags without `--` (e.g.
+                             `upstream = http://127.0.0.1:9001`, repeatable keys repeated)
   --help                     this text
+
+Every flag can also come from the environment as STACKWIRE_BALANCER_<FLAG> (e.g.
+STACKWIRE_BALANCER_IDLE_TIMEOUT_MS=5000; a list of upstreams separated by commas or spaces)
+or from the --config file (or STACKWIRE_BALANCER_CONFIG). Flags win over the environment,
+which wins over the file; a repeatable flag from a stronger source replaces the whole list.
 
 Signals: SIGTERM/SIGINT stop accepting, finish requests in flight, exit 0;
 SIGHUP reloads the --routes file. Access log on stdout, everything else on stderr.";
@@ -57,6 +72,8 @@ pub struct UpstreamUrl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// A second address, bound with SO_REUSEPORT so that several balancers share it.
+    pub shared_listen: Option<SocketAddr>,
     pub upstreams: Vec<UpstreamUrl>,
     pub routes: Option<PathBuf>,
     pub workers: usize,
@@ -65,12 +82,19 @@ pub struct Config {
     pub upstream_timeout: Duration,
     pub drain_timeout: Duration,
     pub max_connections: usize,
+    pub connect_timeout: Duration,
+    /// Event loops; 0 means one per core.
+    pub loops: usize,
+    pub balance: crate::ewma::Balance,
+    /// Where to serve /metrics and /healthz.
+    pub admin: Option<SocketAddr>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            shared_listen: None,
             upstreams: Vec::new(),
             routes: None,
             workers: 32,
@@ -79,6 +103,10 @@ impl Default for Config {
             upstream_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            connect_timeout: Duration::from_secs(1),
+            loops: 0,
+            balance: crate::ewma::Balance::P2cEwma,
+            admin: None,
         }
     }
 }
@@ -135,8 +163,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigErr
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        const FLAGS: [&str; 9] = [
+        const FLAGS: &[&str] = &[
             "--listen",
+            "--shared-listen",
             "--upstream",
             "--routes",
             "--workers",
@@ -145,6 +174,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigErr
             "--upstream-timeout-ms",
             "--drain-timeout-ms",
             "--max-connections",
+            "--connect-timeout-ms",
+            "--loops",
+            "--balance",
+            "--admin",
         ];
         if !FLAGS.contains(&flag.as_str()) {
             return Err(ConfigError::Unknown(arg));
@@ -156,6 +189,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigErr
         let v = value.as_str();
         match flag.as_str() {
             "--listen" => c.listen = resolve(&flag, v, v)?,
+            "--shared-listen" => c.shared_listen = Some(resolve(&flag, v, v)?),
             "--upstream" => c.upstreams.push(parse_upstream(v)?),
             "--routes" if v.is_empty() => return Err(bad(&flag, v, "empty path")),
             "--routes" => c.routes = Some(PathBuf::from(v)),
@@ -164,6 +198,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigErr
             "--idle-timeout-ms" => c.idle_timeout = millis(&flag, v)?,
             "--upstream-timeout-ms" => c.upstream_timeout = millis(&flag, v)?,
             "--drain-timeout-ms" => c.drain_timeout = millis(&flag, v)?,
+            "--connect-timeout-ms" => c.connect_timeout = millis(&flag, v)?,
+            "--loops" => c.loops = number(&flag, v, 1, 256)? as usize,
+            "--balance" => {
+                let names = crate::ewma::Balance::NAMES;
+                c.balance = crate::ewma::Balance::parse(v).ok_or_else(|| bad(&flag, v, format!("expected {names}")))?
+            }
+            "--admin" => c.admin = Some(resolve(&flag, v, v)?),
             _ => c.max_connections = number(&flag, v, 1, 1_000_000)? as usize,
         }
     }
@@ -190,6 +231,7 @@ mod tests {
         let c = p(&[
             "--listen",
             "127.0.0.1:0",
+            "--shared-listen=127.0.0.1:8080",
             "--upstream=http://127.0.0.1:9001",
             "--upstream",
             "http://127.0.0.1:9002/",
@@ -208,6 +250,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.shared_listen, Some(SocketAddr::from(([127, 0, 0, 1], 8080))));
         let ports: Vec<u16> = c.upstreams.iter().map(|u| u.addr.port()).collect();
         assert_eq!(ports, [9001, 9002]);
         assert_eq!(c.upstreams[1].authority, "127.0.0.1:9002");

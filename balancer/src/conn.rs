@@ -1,37 +1,56 @@
 //! One client connection as an explicit state machine.
 //!
 //! ```text
-//!            ┌──────────── keep-alive: next (possibly pipelined) request ───────────┐
-//!            ▼                                                                      │
-//!   ReadingHead ──head──▶ ReadingBody ──body──▶ Dispatching ──▶ Waiting ──reply──▶ Writing
-//!        │                     │                    │(queue full: 503)               │
+//!            ┌──────────── keep-alive: next (possibly pipelined) request ───────────────┐
+//!            ▼                                                                          │
+//!   ReadingHead ──head──▶ ReadingBody ──body──▶ Dispatching ─┬─▶ Waiting (worker) ─reply─▶ Writing
+//!        │                     │                    │        └─▶ Proxying (upstream in   │
+//!        │                     │                    │            this loop, streamed) ──▶┘
 //!        └──framing error──────┴──▶ Writing (status, Connection: close) ──▶ Lingering ──▶ Closed
 //! ```
 //!
 //! Readiness follows Sōzu: the socket is registered once for both directions,
 //! edge-triggered, and the connection keeps `ready` — the readiness the kernel
 //! has reported and we have not yet used up (a read or write that returned
-//! `WouldBlock` clears its bit). What we *want* depends on the state: bytes
-//! only while reading a request, the socket's write side only while output is
-//! pending. Acting on `ready & wanted` means backpressure costs no system
-//! call: while a request is in flight or its response is still being written
-//! we simply do not read, the kernel buffers fill, and TCP pushes back on the
-//! client. It also keeps pipelining honest: the next buffered request is
-//! parsed only after the previous response has been written, so responses
-//! leave in request order without any reordering machinery.
+//! `WouldBlock` clears its bit, and so does a short read: on Linux an
+//! edge-triggered socket reports every new arrival, so a read that did not
+//! fill the buffer has taken everything there was, and trying again would
+//! only cost a system call that says so — except when the peer's FIN was
+//! reported along with the data, which only a further read turns into EOF). What we *want* depends on the
+//! state: bytes only while reading a request, the socket's write side only
+//! while output is pending. Acting on `ready & wanted` means backpressure
+//! costs no system call: while a request is in flight or its response is
+//! still being written we simply do not read, the kernel buffers fill, and
+//! TCP pushes back on the client. It also keeps pipelining honest: the next
+//! buffered request is parsed only after the previous response has been
+//! written, so responses leave in request order without any reordering.
+//!
+//! A response reaches the connection whole (`respond`, from a worker or
+//! from us) or streamed by the event loop from a static HTTP upstream
+//! (`stream_head` / `stream_data` / `stream_end`, never held whole: the loop
+//! stops reading the upstream while more than a bounded amount of output is
+//! waiting for this client); that side lives in `respond.rs`.
 //!
 //! Every buffer is bounded: the input buffer holds at most a head's worth (or
 //! 64 KiB while a body is drained into the body buffer, itself capped at
-//! 1 MiB by the framing rules), and output holds one response.
+//! 1 MiB by the framing rules), and output holds one response (or, streamed,
+//! what the upstream sent beyond the high-water mark in one read).
 //!
 //! Timers are checked by `tick`, which the event loop calls every 100 ms: the
 //! whole head must arrive within the header timeout counted from its first
 //! byte (so a byte every few seconds does not keep a slowloris alive), a body
 //! must keep moving, an idle keep-alive connection is closed, and a request
-//! whose upstream has not answered by its deadline gets a 504.
+//! whose worker has not answered by its deadline gets a 504 (upstreams in the
+//! loop have their own deadlines, checked on their side).
+//!
+//! Every response also feeds the metrics (per service and status, latency)
+//! and the access log; requests the loop proxies itself also get the
+//! `Balancer::Worker … start` / `done` lines a worker would have written.
 
-use crate::access_log::{AccessLog, Entry};
+use crate::access_log::AccessLog;
 use crate::http1::{self, BodyReader, Head, Request, Response, MAX_BODY, MAX_HEAD};
+use crate::metrics::{self, GaugeGuard, Timeout};
+use crate::respond::{Current, Stream};
 use crate::workers::Cancel;
 use mio::event::Event;
 use mio::net::TcpStream;
@@ -70,51 +89,62 @@ pub struct Env<'a> {
 pub enum Outcome {
     /// Nothing more to do until the next event.
     Idle,
-    /// A whole request, with its request id; the loop must call `wait` or `respond`.
+    /// A whole request, with its request id; the loop must call `wait`,
+    /// `proxying` or `respond`.
     Dispatch(Box<Request>, String),
     Closed,
 }
 
-enum State {
+pub(crate) enum State {
     ReadingHead,
-    ReadingBody { head: Head, reader: BodyReader },
+    ReadingBody {
+        head: Head,
+        reader: BodyReader,
+    },
     Dispatching,
-    Waiting { seq: u64, deadline: Instant, cancel: Option<Cancel> },
+    Waiting {
+        seq: u64,
+        deadline: Instant,
+        cancel: Option<Cancel>,
+    },
+    /// An upstream connection of this loop (`Conn::up`) produces the response.
+    Proxying,
     Writing,
-    Lingering { until: Instant, discarded: usize },
+    Lingering {
+        until: Instant,
+        discarded: usize,
+    },
     Closed,
-}
-
-/// The request being served, for its response and access-log line.
-struct Current {
-    request_line: String,
-    keep_alive: bool,
-    is_head: bool,
-    request_id: String,
-    started: Instant,
 }
 
 pub struct Conn {
     pub sock: TcpStream,
     pub peer: SocketAddr,
-    state: State,
+    /// The upstream connection (an index in the loop's table) serving the
+    /// current request, while `Proxying`.
+    pub up: Option<usize>,
+    pub(crate) state: State,
     ready: u8,
     inbuf: Vec<u8>,
     body: Vec<u8>,
-    out: Vec<u8>,
+    pub(crate) out: Vec<u8>,
     out_pos: usize,
     /// `inbuf` holds bytes not yet looked at by the parser.
     fresh: bool,
-    current: Option<Current>,
+    pub(crate) current: Option<Current>,
+    pub(crate) stream: Option<Stream>,
     /// First byte of the request being read.
     head_started: Option<Instant>,
     last_io: Instant,
-    close_after: bool,
+    pub(crate) close_after: bool,
     linger_after: bool,
     /// Responses completed on this connection.
     served: u32,
     /// The last request answered 504, whose cancel handle may still arrive.
     timed_out: Option<u64>,
+    /// The client's FIN (or an error) has been reported.
+    hup: bool,
+    _open: GaugeGuard,
 }
 
 enum ReadResult {
@@ -135,6 +165,7 @@ impl Conn {
         Conn {
             sock,
             peer,
+            up: None,
             state: State::ReadingHead,
             // Optimistic: a fresh socket can be written, and may already hold bytes.
             ready: READ | WRITE,
@@ -144,12 +175,15 @@ impl Conn {
             out_pos: 0,
             fresh: false,
             current: None,
+            stream: None,
             head_started: None,
             last_io: now,
             close_after: false,
             linger_after: false,
             served: 0,
             timed_out: None,
+            hup: false,
+            _open: GaugeGuard::new(&metrics::get().client_connections),
         }
     }
 
@@ -157,6 +191,7 @@ impl Conn {
         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
             self.ready |= READ;
         }
+        self.hup |= ev.is_read_closed() || ev.is_error();
         if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
             self.ready |= WRITE;
         }
@@ -165,6 +200,11 @@ impl Conn {
     /// Between requests with nothing buffered: safe to close when draining.
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::ReadingHead) && self.inbuf.is_empty() && self.out_pos == self.out.len()
+    }
+
+    /// Output bytes not yet accepted by the socket.
+    pub fn out_pending(&self) -> usize {
+        self.out.len() - self.out_pos
     }
 
     /// Runs the state machine as far as the socket and buffers allow.
@@ -219,9 +259,21 @@ impl Conn {
         true
     }
 
+    /// Gives up on the connection (an upstream broke in the middle of a
+    /// streamed response: the client must see the truncation).
+    pub fn abort(&mut self) {
+        self.state = State::Closed;
+    }
+
     /// The request was handed to a worker as `seq`.
     pub fn wait(&mut self, seq: u64, deadline: Instant) {
         self.state = State::Waiting { seq, deadline, cancel: None };
+    }
+
+    /// An upstream connection of the loop now produces the response.
+    pub fn proxying(&mut self, up: usize) {
+        self.up = Some(up);
+        self.state = State::Proxying;
     }
 
     /// Keeps the way to forget call `seq` while we wait for it. If `seq` already
@@ -248,28 +300,6 @@ impl Conn {
         }
     }
 
-    /// Queues the response to the current request and logs it.
-    pub fn respond(&mut self, resp: Response, env: &mut Env<'_>) {
-        let cur = self.current.take().unwrap_or_else(|| Current {
-            request_line: "-".into(),
-            keep_alive: false,
-            is_head: false,
-            request_id: proto::ids::new_request_id(),
-            started: env.now,
-        });
-        let keep = cur.keep_alive && !self.close_after && !env.draining;
-        let bytes = http1::write_response(&mut self.out, &resp, &cur.request_id, keep, cur.is_head);
-        env.access.record(&Entry {
-            client: self.peer.ip(),
-            request_line: &cur.request_line,
-            status: resp.status,
-            bytes,
-            secs: env.now.saturating_duration_since(cur.started).as_secs_f64(),
-        });
-        self.close_after |= !keep;
-        self.state = State::Writing;
-    }
-
     /// Checks the timers; returns a cancel to run on a worker, if a call timed out.
     /// `changed` tells the caller to drive the connection.
     pub fn tick(&mut self, env: &mut Env<'_>) -> (bool, Option<Cancel>) {
@@ -280,6 +310,7 @@ impl Conn {
         match &mut self.state {
             State::ReadingHead => match self.head_started {
                 Some(t) if now.saturating_duration_since(t) >= lim.header_timeout => {
+                    metrics::get().timeout(Timeout::Header);
                     let ms = lim.header_timeout.as_millis();
                     self.fail(408, &format!("request head not received within {ms} ms"), env);
                     (true, None)
@@ -287,15 +318,22 @@ impl Conn {
                 // A connection that never sent a byte gets the header timeout,
                 // not the keep-alive one: holding sockets open costs nothing
                 // to an attacker and a descriptor to us.
-                None if quiet && (env.draining || since_io >= self.idle_limit(&lim)) => (self.close(), None),
+                None if quiet && (env.draining || since_io >= self.idle_limit(&lim)) => {
+                    if !env.draining {
+                        metrics::get().timeout(Timeout::Idle);
+                    }
+                    (self.close(), None)
+                }
                 _ => (false, None),
             },
             State::ReadingBody { .. } if since_io >= lim.header_timeout => {
+                metrics::get().timeout(Timeout::Body);
                 let ms = lim.header_timeout.as_millis();
                 self.fail(408, &format!("request body stalled for {ms} ms"), env);
                 (true, None)
             }
             State::Waiting { seq, deadline, cancel } if now >= *deadline => {
+                metrics::get().timeout(Timeout::Response);
                 self.timed_out = Some(*seq);
                 let cancel = cancel.take();
                 let msg = format!("no reply from upstream within {} ms", lim.upstream_timeout.as_millis());
@@ -326,8 +364,12 @@ impl Conn {
                 request_line: first_line(&self.inbuf),
                 keep_alive: false,
                 is_head: false,
+                minor: 1,
                 request_id: proto::ids::new_request_id(),
                 started: self.head_started.unwrap_or(env.now),
+                counts: None,
+                _flight: None,
+                worker_lines: false,
             });
         }
         self.close_after = true;
@@ -358,8 +400,12 @@ impl Conn {
                 request_line: head.request_line(),
                 keep_alive: head.keep_alive,
                 is_head: head.is_head(),
+                minor: head.minor,
                 request_id,
                 started: self.head_started.unwrap_or(env.now),
+                counts: None,
+                _flight: None,
+                worker_lines: false,
             });
             let Some(reader) = BodyReader::new(head.body) else {
                 self.state = State::Dispatching;
@@ -408,23 +454,30 @@ impl Conn {
         if self.ready & READ == 0 || self.inbuf.len() >= cap {
             return ReadResult::NotNow;
         }
-        let mut buf = [0u8; READ_CHUNK];
         let want = READ_CHUNK.min(cap - self.inbuf.len());
-        match self.sock.read(&mut buf[..want]) {
-            Ok(0) => ReadResult::Eof,
-            Ok(n) => {
+        if matches!(self.state, State::Lingering { .. }) {
+            self.inbuf.clear();
+        }
+        match read_some(&mut self.sock, &mut self.inbuf, want) {
+            Ok((0, _)) => ReadResult::Eof,
+            Ok((n, drained)) => {
+                // A short read drained the socket, unless the peer's FIN was
+                // reported with the data: then only reading again shows it.
+                if drained && !self.hup {
+                    self.ready &= !READ;
+                }
                 self.last_io = now;
                 if let State::Lingering { discarded, .. } = &mut self.state {
+                    self.inbuf.clear();
                     *discarded += n;
                     if *discarded > LINGER_BYTES {
                         return ReadResult::Eof;
                     }
                     return ReadResult::Data;
                 }
-                if matches!(self.state, State::ReadingHead) && self.inbuf.is_empty() {
+                if matches!(self.state, State::ReadingHead) && self.inbuf.len() == n {
                     self.head_started.get_or_insert(now);
                 }
-                self.inbuf.extend_from_slice(&buf[..n]);
                 self.fresh = true;
                 ReadResult::Data
             }
@@ -465,6 +518,10 @@ impl Conn {
             if self.out.capacity() > 256 * 1024 {
                 self.out = Vec::new();
             }
+        } else if self.out_pos > 64 * 1024 {
+            // A streamed response keeps appending: do not let written bytes pile up.
+            self.out.drain(..self.out_pos);
+            self.out_pos = 0;
         }
         Ok(moved)
     }
@@ -491,6 +548,25 @@ impl Conn {
         self.head_started = (!self.inbuf.is_empty()).then_some(now);
         self.fresh = !self.inbuf.is_empty();
     }
+}
+
+thread_local! {
+    /// Where reads land before being appended to a connection's buffer: one
+    /// per loop thread, so that an idle connection holds no read buffer and
+    /// no read pays for zeroing one.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
+}
+
+/// Reads at most `max` bytes (≤ 16 KiB) from `sock` onto the end of `buf`;
+/// returns the count and whether the socket is drained (a short read).
+pub fn read_some(sock: &mut impl Read, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(usize, bool)> {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        let want = max.min(s.len());
+        let n = sock.read(&mut s[..want])?;
+        buf.extend_from_slice(&s[..n]);
+        Ok((n, n < want))
+    })
 }
 
 /// The request line for the access log of a request that never parsed.

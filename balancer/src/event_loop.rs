@@ -1,10 +1,16 @@
-//! The event loop: one thread, one `mio::Poll`, every client socket.
+//! The event loop: one thread, one `mio::Poll`, its clients and its
+//! upstream connections.
 //!
-//! The loop owns the listener, the connections (in a slab: a `Vec` of slots
-//! whose index is the mio token, plus a free list), the route table and the
-//! access log. It never blocks on anything but `poll` itself: work that might
-//! wait is sent to the worker pool with `try_send`, and results come back on
-//! a channel whose sender wakes the poll through a `mio::Waker`.
+//! There is one loop per core (`--loops`), each with its own listening
+//! socket on the same port (SO_REUSEPORT: the kernel spreads new connections
+//! over them), so the loops share nothing on the request path but a few
+//! atomic counters. A loop owns its connections (in a slab: a `Vec` of
+//! slots whose index is the mio token, plus a free list), its idle upstream
+//! connections, a route table and an access-log buffer. It never blocks on
+//! anything but `poll` itself: work that might wait (RPC calls, the catalog)
+//! is sent to the worker pool with `try_send`, and results come back on a
+//! channel whose sender wakes the poll through a `mio::Waker`; static HTTP
+//! upstreams are driven right here, non-blocking (see `proxy.rs`).
 //!
 //! Each iteration:
 //! 1. poll (at most 100 ms, which is also the timer resolution);
@@ -14,7 +20,7 @@
 //! 3. apply the messages from other threads: replies, cancel handles, a new
 //!    route table (SIGHUP), stop (SIGTERM/SIGINT);
 //! 4. every 100 ms, scan connections for deadlines (header, idle, upstream);
-//! 5. flush the access log once.
+//! 5. write out the access log when 16 KiB have gathered, or at the tick.
 //!
 //! Stopping is a drain: the listener closes (new connections are refused by
 //! the kernel), idle keep-alive connections close, and requests in progress
@@ -24,19 +30,29 @@
 use crate::access_log::AccessLog;
 use crate::conn::{Conn, Env, Limits, Outcome};
 use crate::http1::{Request, Response};
-use crate::routes::RouteTable;
+use crate::metrics::{self, StatusCounts};
+use crate::routes::{RouteTable, Target};
+use crate::upconn::UpConn;
+use crate::upstream_http::HttpUpstreams;
 use crate::workers::{Job, LoopMsg, Notifier, RequestJob};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
+use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX - 2);
+const WAKER: Token = Token(usize::MAX - 1);
+/// Listener `k` has token `LISTENERS + k`.
+const LISTENERS: usize = usize::MAX - 64;
+/// Tokens from here up name upstream connections.
+pub(crate) const UP_BASE: usize = 1 << 40;
 const TICK: Duration = Duration::from_millis(100);
+/// Log bytes that are written out at once rather than at the next tick.
+const LOG_BATCH: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
@@ -45,17 +61,35 @@ pub struct Settings {
     pub drain_timeout: Duration,
 }
 
+/// What every loop of the process shares.
+pub struct Shared {
+    /// Open client connections over all loops (for `max_connections`).
+    pub live: AtomicUsize,
+    /// Static mode: the upstreams the loops proxy to themselves.
+    pub http: Option<&'static HttpUpstreams>,
+}
+
 pub struct EventLoop {
-    poll: Poll,
-    listener: Option<TcpListener>,
+    pub(crate) poll: Poll,
+    /// Emptied when stopping.
+    listeners: Vec<TcpListener>,
     local_addr: SocketAddr,
-    conns: Vec<Option<Conn>>,
+    pub(crate) conns: Vec<Option<Conn>>,
     free: Vec<usize>,
+    /// Client connections of this loop.
     live: usize,
+    pub(crate) ups: Vec<Option<UpConn>>,
+    pub(crate) ups_free: Vec<usize>,
+    /// Idle upstream connections per backend, most recently used last.
+    pub(crate) idle: Vec<Vec<usize>>,
     msgs: Receiver<LoopMsg>,
+    notifier: Notifier,
     routes: Arc<RouteTable>,
-    settings: Settings,
-    access: AccessLog,
+    pub(crate) settings: Settings,
+    pub(crate) access: AccessLog,
+    pub(crate) shared: Arc<Shared>,
+    /// Per-service metric tables, by route target name.
+    counts: HashMap<String, Arc<StatusCounts>>,
     next_seq: u64,
     /// Set once stopping: when to give up on the last connections.
     drain_deadline: Option<Instant>,
@@ -66,43 +100,63 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
-    /// Registers the listener and a waker; returns the loop and the
-    /// notifier other threads use to reach it.
+    /// Registers the listeners (the first one's address is the loop's
+    /// address) and a waker; returns the loop and the notifier other
+    /// threads use to reach it.
     pub fn new(
-        mut listener: TcpListener,
+        mut listeners: Vec<TcpListener>,
         settings: Settings,
         routes: Arc<RouteTable>,
+        shared: Arc<Shared>,
     ) -> std::io::Result<(EventLoop, Notifier)> {
         let poll = Poll::new()?;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        for (k, l) in listeners.iter_mut().enumerate() {
+            poll.registry().register(l, Token(LISTENERS + k), Interest::READABLE)?;
+        }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, msgs) = crossbeam_channel::unbounded();
-        let local_addr = listener.local_addr()?;
+        let local_addr = match listeners.first() {
+            Some(l) => l.local_addr()?,
+            None => return Err(std::io::Error::other("an event loop needs a listener")),
+        };
+        let notifier = Notifier::new(tx, waker);
+        let backends = shared.http.map_or(0, |h| h.backends.len());
         let el = EventLoop {
             poll,
-            listener: Some(listener),
+            listeners,
             local_addr,
             conns: Vec::new(),
             free: Vec::new(),
             live: 0,
+            ups: Vec::new(),
+            ups_free: Vec::new(),
+            idle: vec![Vec::new(); backends],
             msgs,
+            notifier: notifier.clone(),
             routes,
             settings,
             access: AccessLog::new(),
+            shared,
+            counts: HashMap::new(),
             next_seq: 1,
             drain_deadline: None,
             accept_pending: false,
             refused: 0,
         };
-        Ok((el, Notifier::new(tx, waker)))
+        Ok((el, notifier))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
+    pub(crate) fn draining(&self) -> bool {
+        self.drain_deadline.is_some()
+    }
+
     /// Serves until stopped and drained.
     pub fn run(mut self, jobs: Sender<Job>) -> std::io::Result<()> {
+        metrics::own_shard();
         let mut events = Events::with_capacity(1024);
         let mut last_tick = Instant::now();
         loop {
@@ -114,8 +168,9 @@ impl EventLoop {
             let now = Instant::now();
             for ev in events.iter() {
                 match ev.token() {
-                    LISTENER => self.accept(now, &jobs),
                     WAKER => {}
+                    Token(t) if t >= LISTENERS => self.accept(t - LISTENERS, now, &jobs),
+                    Token(t) if t >= UP_BASE => self.upstream_event(t - UP_BASE, ev, now, &jobs),
                     Token(i) => {
                         if let Some(Some(conn)) = self.conns.get_mut(i) {
                             conn.on_event(ev);
@@ -128,25 +183,28 @@ impl EventLoop {
             if now.duration_since(last_tick) >= TICK {
                 last_tick = now;
                 self.tick(now, &jobs);
+                self.access.flush();
+            } else if self.access.pending() >= LOG_BATCH {
+                self.access.flush();
             }
-            self.access.flush();
             if let Some(deadline) = self.drain_deadline {
                 if self.live == 0 || now >= deadline {
                     if self.live > 0 {
                         log::warn!(target: "balancer", "drain deadline passed; dropping {} connections", self.live);
                     }
-                    log::info!(target: "balancer", "stopped");
                     self.access.flush();
+                    while let Some(i) = self.conns.iter().position(Option::is_some) {
+                        self.remove(i);
+                    }
                     return Ok(());
                 }
             }
         }
     }
 
-    fn accept(&mut self, now: Instant, jobs: &Sender<Job>) {
-        self.accept_pending = false;
+    fn accept(&mut self, k: usize, now: Instant, jobs: &Sender<Job>) {
         loop {
-            let Some(listener) = self.listener.as_ref() else { return };
+            let Some(listener) = self.listeners.get(k) else { return };
             let (mut sock, peer) = match listener.accept() {
                 Ok(a) => a,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
@@ -157,18 +215,20 @@ impl EventLoop {
                     return;
                 }
             };
-            if self.live >= self.settings.max_connections {
+            if self.shared.live.load(Ordering::Relaxed) >= self.settings.max_connections {
                 self.refused += 1;
+                metrics::get().refused.fetch_add(1, Ordering::Relaxed);
                 if self.refused.is_power_of_two() {
                     log::warn!(
                         target: "balancer",
-                        "{} connections open: closed {peer} at once ({} refused so far)",
-                        self.live,
+                        "{} connections open: closed {peer} at once ({} refused by this loop so far)",
+                        self.shared.live.load(Ordering::Relaxed),
                         self.refused
                     );
                 }
                 continue;
             }
+            metrics::get().accepted.fetch_add(1, Ordering::Relaxed);
             let _ = sock.set_nodelay(true);
             let i = match self.free.pop() {
                 Some(i) => i,
@@ -185,55 +245,83 @@ impl EventLoop {
             }
             self.conns[i] = Some(Conn::new(sock, peer, now));
             self.live += 1;
+            self.shared.live.fetch_add(1, Ordering::Relaxed);
             self.drive(i, now, jobs);
         }
     }
 
-    fn drive(&mut self, i: usize, now: Instant, jobs: &Sender<Job>) {
+    /// Runs client `i` (and the upstream serving it) as far as they go.
+    pub(crate) fn drive(&mut self, i: usize, now: Instant, jobs: &Sender<Job>) {
         loop {
+            let draining = self.draining();
             let Some(Some(conn)) = self.conns.get_mut(i) else { return };
-            let mut env = Env {
-                now,
-                limits: &self.settings.limits,
-                access: &mut self.access,
-                draining: self.drain_deadline.is_some(),
-            };
+            let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
             match conn.drive(&mut env) {
-                Outcome::Idle => return,
+                Outcome::Idle => {
+                    let Some(j) = conn.up else { return };
+                    if !self.pump(i, j, now) {
+                        return;
+                    }
+                }
                 Outcome::Closed => {
                     self.remove(i);
                     return;
                 }
-                Outcome::Dispatch(req, request_id) => self.dispatch(i, *req, request_id, now, jobs),
+                Outcome::Dispatch(req, request_id) => self.dispatch(i, req, request_id, now, jobs),
             }
         }
     }
 
-    /// Hands a request to the workers, or answers it at once.
-    fn dispatch(&mut self, i: usize, req: Request, request_id: String, now: Instant, jobs: &Sender<Job>) {
-        let Some(Some(conn)) = self.conns.get_mut(i) else { return };
-        let mut env = Env {
-            now,
-            limits: &self.settings.limits,
-            access: &mut self.access,
-            draining: self.drain_deadline.is_some(),
+    /// Queues `resp` as the answer to client `i`'s current request.
+    pub(crate) fn respond(&mut self, i: usize, resp: Response, now: Instant) {
+        let draining = self.draining();
+        if let Some(Some(conn)) = self.conns.get_mut(i) {
+            let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
+            conn.respond(resp, &mut env);
+        }
+    }
+
+    fn counts(&mut self, target: &Target) -> Arc<StatusCounts> {
+        let name = match target {
+            Target::Service(s) => s.as_str(),
+            Target::Catalog => "catalog",
+            Target::Status => "status",
         };
+        if let Some(c) = self.counts.get(name) {
+            return c.clone();
+        }
+        let c = metrics::get().service_shard(name);
+        self.counts.insert(name.to_string(), c.clone());
+        c
+    }
+
+    /// Proxies a request here, hands it to the workers, or answers it at once.
+    fn dispatch(&mut self, i: usize, req: Box<Request>, request_id: String, now: Instant, jobs: &Sender<Job>) {
         let Some(target) = self.routes.lookup(&req.head.path).cloned() else {
-            conn.respond(Response::error(404, "no route for this path"), &mut env);
+            self.respond(i, Response::error(404, "no route for this path"), now);
             return;
         };
+        let counts = self.counts(&target);
+        let in_loop = matches!(target, Target::Service(_)) && self.shared.http.is_some();
+        let Some(Some(conn)) = self.conns.get_mut(i) else { return };
+        conn.routed(counts, in_loop, &mut self.access);
+        if in_loop {
+            self.proxy_start(i, req, request_id, now);
+            return;
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         let deadline = now + self.settings.limits.upstream_timeout;
         let job = RequestJob {
             token: i,
             seq,
-            request: req,
+            request: *req,
             client: conn.peer,
             request_id,
             target,
             deadline,
             dispatched: now,
+            notifier: self.notifier.clone(),
         };
         match jobs.try_send(Job::Request(Box::new(job))) {
             Ok(()) => conn.wait(seq, deadline),
@@ -243,8 +331,7 @@ impl EventLoop {
                     TrySendError::Disconnected(_) => "the worker pool is gone",
                 };
                 log::warn!(target: "balancer", "{}: {why}; answering 503", conn.peer);
-                let resp = Response::error(503, why).with_header("Retry-After", "1");
-                conn.respond(resp, &mut env);
+                self.respond(i, Response::error(503, why).with_header("Retry-After", "1"), now);
             }
         }
     }
@@ -253,13 +340,9 @@ impl EventLoop {
         while let Ok(msg) = self.msgs.try_recv() {
             match msg {
                 LoopMsg::Done { token, seq, response } => {
+                    let draining = self.draining();
                     let Some(Some(conn)) = self.conns.get_mut(token) else { continue };
-                    let mut env = Env {
-                        now,
-                        limits: &self.settings.limits,
-                        access: &mut self.access,
-                        draining: self.drain_deadline.is_some(),
-                    };
+                    let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
                     if conn.complete(seq, response, &mut env) {
                         self.drive(token, now, jobs);
                     }
@@ -272,7 +355,7 @@ impl EventLoop {
                     }
                 }
                 LoopMsg::Routes(table) => {
-                    log::info!(target: "balancer", "route table replaced ({} routes)", table.len());
+                    log::debug!(target: "balancer", "route table replaced ({} routes)", table.len());
                     self.routes = table;
                 }
                 LoopMsg::Stop => self.begin_drain(now),
@@ -287,7 +370,8 @@ impl EventLoop {
             return;
         }
         self.drain_deadline = Some(now + self.settings.drain_timeout);
-        if let Some(mut l) = self.listener.take() {
+        crate::admin::set_draining();
+        for mut l in std::mem::take(&mut self.listeners) {
             let _ = self.poll.registry().deregister(&mut l);
         }
         let idle: Vec<usize> =
@@ -305,17 +389,15 @@ impl EventLoop {
     }
 
     fn tick(&mut self, now: Instant, jobs: &Sender<Job>) {
-        if self.accept_pending {
-            self.accept(now, jobs);
+        if std::mem::take(&mut self.accept_pending) {
+            for k in 0..self.listeners.len() {
+                self.accept(k, now, jobs);
+            }
         }
         for i in 0..self.conns.len() {
+            let draining = self.draining();
             let Some(Some(conn)) = self.conns.get_mut(i) else { continue };
-            let mut env = Env {
-                now,
-                limits: &self.settings.limits,
-                access: &mut self.access,
-                draining: self.drain_deadline.is_some(),
-            };
+            let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
             let (changed, cancel) = conn.tick(&mut env);
             if let Some(cancel) = cancel {
                 // Best effort: a full queue leaves the call to its own fate.
@@ -325,12 +407,17 @@ impl EventLoop {
                 self.drive(i, now, jobs);
             }
         }
+        self.tick_upstreams(now, jobs);
     }
 
-    fn remove(&mut self, i: usize) {
+    pub(crate) fn remove(&mut self, i: usize) {
         if let Some(mut conn) = self.conns.get_mut(i).and_then(Option::take) {
+            if let Some(j) = conn.up.take() {
+                self.close_up(j);
+            }
             let _ = self.poll.registry().deregister(&mut conn.sock);
             self.live -= 1;
+            self.shared.live.fetch_sub(1, Ordering::Relaxed);
             self.free.push(i);
         }
     }

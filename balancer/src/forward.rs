@@ -19,50 +19,69 @@ use std::net::SocketAddr;
 const HOP_BY_HOP: [&str; 7] =
     ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
+/// True for a hop-by-hop header: a fixed one or one `Connection` names.
+fn hop_by_hop<'h>(name: &str, all: impl Iterator<Item = (&'h str, &'h [u8])>) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) || crate::http1::named_by_connection(name, all)
+}
+
 /// `headers` without the hop-by-hop ones and those `Connection` names.
 pub fn end_to_end(headers: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
-    let named: Vec<String> = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
-        .flat_map(|(_, v)| v.split(|&c| c == b','))
-        .map(|t| String::from_utf8_lossy(t.trim_ascii()).to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    headers
-        .iter()
-        .filter(|(n, _)| {
-            let lower = n.to_ascii_lowercase();
-            !HOP_BY_HOP.contains(&lower.as_str()) && !named.contains(&lower)
-        })
-        .cloned()
-        .collect()
+    let all = || headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()));
+    headers.iter().filter(|(n, _)| !hop_by_hop(n, all())).cloned().collect()
+}
+
+/// Calls `f` with every header an upstream receives for `req`, in order,
+/// without allocating in the common case (no `X-Forwarded-For` from the client).
+pub fn for_each_header(req: &Request, client: SocketAddr, request_id: &str, mut f: impl FnMut(&str, &[u8])) {
+    let all = || req.head.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()));
+    let mut prior: Option<Vec<u8>> = None;
+    for (name, value) in &req.head.headers {
+        if hop_by_hop(name, all()) {
+            continue;
+        }
+        if name.eq_ignore_ascii_case("x-forwarded-for") {
+            let p = prior.get_or_insert_with(Vec::new);
+            if !p.is_empty() {
+                p.extend_from_slice(b", ");
+            }
+            p.extend_from_slice(value.trim_ascii());
+        } else if !["content-length", "x-request-id", "x-forwarded-proto"].iter().any(|o| name.eq_ignore_ascii_case(o))
+        {
+            f(name, value);
+        }
+    }
+    let mut ip = [0u8; 64];
+    let ip = ip_text(client, &mut ip);
+    match prior {
+        Some(mut p) => {
+            p.extend_from_slice(b", ");
+            p.extend_from_slice(ip);
+            f("X-Forwarded-For", &p);
+        }
+        None => f("X-Forwarded-For", ip),
+    }
+    f("X-Forwarded-Proto", b"http");
+    f("X-Request-Id", request_id.as_bytes());
+    if req.head.body != crate::http1::BodyKind::None || !req.body.is_empty() {
+        let mut len = Vec::with_capacity(20);
+        crate::http1::push_decimal(&mut len, req.body.len() as u64);
+        f("Content-Length", &len);
+    }
+}
+
+/// The client's address as text, written into `buf`.
+fn ip_text(client: SocketAddr, buf: &mut [u8; 64]) -> &[u8] {
+    use std::io::Write;
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cur, "{}", client.ip());
+    let n = cur.position() as usize;
+    &buf[..n]
 }
 
 /// The headers an upstream receives for `req`.
 pub fn request_headers(req: &Request, client: SocketAddr, request_id: &str) -> Vec<(String, Vec<u8>)> {
-    let mut prior: Vec<u8> = Vec::new();
     let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(req.head.headers.len() + 4);
-    for (name, value) in end_to_end(&req.head.headers) {
-        if name.eq_ignore_ascii_case("x-forwarded-for") {
-            if !prior.is_empty() {
-                prior.extend_from_slice(b", ");
-            }
-            prior.extend_from_slice(value.trim_ascii());
-        } else if !["content-length", "x-request-id", "x-forwarded-proto"].iter().any(|o| name.eq_ignore_ascii_case(o))
-        {
-            out.push((name, value));
-        }
-    }
-    if !prior.is_empty() {
-        prior.extend_from_slice(b", ");
-    }
-    prior.extend_from_slice(client.ip().to_string().as_bytes());
-    out.push(("X-Forwarded-For".into(), prior));
-    out.push(("X-Forwarded-Proto".into(), b"http".to_vec()));
-    out.push(("X-Request-Id".into(), request_id.as_bytes().to_vec()));
-    if req.head.body != crate::http1::BodyKind::None || !req.body.is_empty() {
-        out.push(("Content-Length".into(), req.body.len().to_string().into_bytes()));
-    }
+    for_each_header(req, client, request_id, |n, v| out.push((n.to_string(), v.to_vec())));
     out
 }
 

@@ -1,34 +1,57 @@
 //! The stackwire balancer: the only HTTP edge of the system.
 //!
-//! A client's HTTP/1.1 request is read by one event loop (mio, edge-triggered,
-//! one state machine per connection), framed by strict rules on top of
-//! httparse, routed by path prefix to a service, handed to a worker pool, and
-//! forwarded either as an RPC to a live instance found in the Redis registry
-//! (registry mode) or as plain HTTP to fixed upstreams (static mode). The
-//! reply comes back to the event loop through a channel and a waker, and is
-//! written in request order. The design borrows from Sōzu (a mio reverse
-//! proxy: readiness bookkeeping, slab of connections, timers by scan) and
-//! Pingora (framing rules), kept small: one file, one job.
+//! A client's HTTP/1.1 request is read by an event loop (mio, edge-triggered,
+//! one state machine per connection, one loop per core on a shared
+//! SO_REUSEPORT port), framed by strict rules on top of httparse, and routed
+//! by path prefix. In static mode (`--upstream`) the loop proxies it itself
+//! over pooled keep-alive connections, streaming the response back; in
+//! registry mode it is handed to a worker pool and forwarded as an RPC to a
+//! live instance found in the Redis registry, the reply coming back through
+//! a channel and a waker. Responses leave in request order. The design
+//! borrows from Sōzu (a mio reverse proxy: readiness bookkeeping, slab of
+//! connections, timers by scan, a loop per core), Pingora (framing rules)
+//! and linkerd (Peak-EWMA balancing), kept small: one file, one job.
 //!
-//! - `config`: flags. `routes`: the prefix → service table (data, reloadable).
-//! - `event_loop`: poll, accept, timers, dispatch. `conn`: per-connection
-//!   state machine. `http1` + `chunked`: request framing and response
-//!   serialization. `access_log`: CLF lines, buffered per loop iteration.
+//! - `config`: flags; `sources`: the same from a file and the environment.
+//!   `routes`: the prefix → service table (data, reloadable).
+//! - `loops` / `listen`: one event loop per core and their listeners.
+//!   `event_loop`: poll, accept, timers, dispatch. `conn` + `respond`: the
+//!   client connection state machine. `http1` + `chunked`: request framing
+//!   and response serialization. `access_log`: CLF and worker lines,
+//!   buffered per loop iteration.
+//! - `proxy` + `upconn` + `upstream_http`: static upstreams driven by the
+//!   loop (choice, pool, retries, streaming). `ewma`: power of two choices
+//!   on Peak-EWMA, round robin, least in flight.
 //! - `workers`: the pool and the messages back to the loop. `forward`:
 //!   hop-by-hop rules and the forwarded request. `select`: least-loaded
-//!   choice. `upstream_rpc` / `upstream_http`: the two ways out.
-//!   `catalog`: `GET /webserv/services`.
+//!   choice. `upstream_rpc`: the RPC way out. `catalog`:
+//!   `GET /webserv/services`.
+//! - `retry`: which failed requests may go again. `status`: `GET /status`.
+//! - `metrics` + `admin`: `/metrics` (Prometheus) and `/healthz` on the
+//!   admin port. `fuzzing`: the fuzz targets' entry points.
 
 pub mod access_log;
+pub mod admin;
 pub mod catalog;
 pub mod chunked;
 pub mod config;
 pub mod conn;
 pub mod event_loop;
+pub mod ewma;
 pub mod forward;
+pub mod fuzzing;
 pub mod http1;
+pub mod listen;
+pub mod loops;
+pub mod metrics;
+pub mod proxy;
+pub mod respond;
+pub mod retry;
 pub mod routes;
 pub mod select;
+pub mod sources;
+pub mod status;
+pub mod upconn;
 pub mod upstream_http;
 pub mod upstream_rpc;
 pub mod workers;

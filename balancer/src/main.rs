@@ -13,18 +13,16 @@
 
 use balancer::config::{self, Config, ConfigError};
 use balancer::conn::Limits;
-use balancer::event_loop::{EventLoop, Settings};
+use balancer::event_loop::{Settings, Shared};
 use balancer::routes::{RouteError, RouteTable};
-use balancer::upstream_http::HttpUpstream;
+use balancer::upstream_http::{HttpCatalog, HttpUpstreams};
 use balancer::upstream_rpc::RpcUpstream;
 use balancer::workers::{self, LoopMsg, Notifier, Upstream};
 use proto::signals::Signal;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Jobs waiting for a worker before new requests get 503.
 const QUEUE: usize = 4096;
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 enum StartError {
@@ -50,7 +48,15 @@ impl StartError {
 fn main() {
     let signals = proto::signals::block();
     proto::logger::init();
-    let cfg = match config::parse(std::env::args().skip(1)) {
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let args = match balancer::sources::gather(std::env::args().skip(1).collect(), &vars) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("balancer: {e}\n\n{}", config::USAGE);
+            std::process::exit(2);
+        }
+    };
+    let cfg = match config::parse(args) {
         Ok(c) => c,
         Err(ConfigError::Help) => {
             println!("{}", config::USAGE);
@@ -73,20 +79,20 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         Some(p) => RouteTable::load(p)?,
         None => RouteTable::default(),
     };
+    let mut static_http = None;
     let (upstream, mode): (Arc<dyn Upstream>, String) = if cfg.upstreams.is_empty() {
         let rc = registry_agent::RegistryConfig::from_env()?;
         let mode = format!("registry mode, prefix {}", rc.prefix);
-        let directory = registry_agent::Directory::start(rc);
-        (Arc::new(RpcUpstream::new(directory, CONNECT_TIMEOUT)), mode)
+        (Arc::new(RpcUpstream::with_registry(rc, cfg.connect_timeout)), mode)
     } else {
         let list: Vec<&str> = cfg.upstreams.iter().map(|u| u.url.as_str()).collect();
-        let mode = format!("static mode, upstreams {}", list.join(" "));
-        (Arc::new(HttpUpstream::new(&cfg.upstreams, CONNECT_TIMEOUT)), mode)
+        let mode = format!("static mode, upstreams {}, {}", list.join(" "), cfg.balance.name());
+        // Lives as long as the process: every loop proxies through it.
+        let http: &'static HttpUpstreams =
+            Box::leak(Box::new(HttpUpstreams::new(&cfg.upstreams, cfg.balance, cfg.connect_timeout)));
+        static_http = Some(http);
+        (Arc::new(HttpCatalog(http)), mode)
     };
-    let listener =
-        std::net::TcpListener::bind(cfg.listen).map_err(|source| StartError::Listen { addr: cfg.listen, source })?;
-    listener.set_nonblocking(true)?;
-    let listener = mio::net::TcpListener::from_std(listener);
     let settings = Settings {
         limits: Limits {
             header_timeout: cfg.header_timeout,
@@ -96,16 +102,33 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         max_connections: cfg.max_connections,
         drain_timeout: cfg.drain_timeout,
     };
-    let (event_loop, notifier) = EventLoop::new(listener, settings, Arc::new(routes))?;
-    let jobs = workers::start(cfg.workers, QUEUE, upstream, notifier.clone())?;
-    forward_signals(signals, notifier, cfg.routes.clone())?;
+    let routes = Arc::new(routes);
+    let shared = Arc::new(Shared { live: Default::default(), http: static_http });
+    let jobs = workers::start(cfg.workers, QUEUE, upstream.clone())?;
+    let n_loops = match cfg.loops {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let loops = balancer::loops::start(n_loops, cfg.listen, cfg.shared_listen, settings, routes, shared, jobs)
+        .map_err(|e| StartError::Listen { addr: e.addr, source: e.source })?;
+    if let Some(local) = loops.shared_addr {
+        log::info!(target: "balancer", "also serving on shared {local} (SO_REUSEPORT)");
+    }
+    if let Some(addr) = cfg.admin {
+        let local = balancer::admin::start(addr).map_err(|source| StartError::Listen { addr, source })?;
+        log::info!(target: "balancer", "admin on {local}: GET /metrics, GET /healthz");
+    }
+    forward_signals(signals, loops.notifiers.clone(), cfg.routes.clone())?;
+    upstream.register(loops.local_addr);
     log::info!(
         target: "balancer",
-        "listening on {} ({mode}; {} workers)",
-        event_loop.local_addr(),
+        "listening on {} ({mode}; {n_loops} event loops, {} workers)",
+        loops.local_addr,
         cfg.workers
     );
-    event_loop.run(jobs)?;
+    loops.join()?;
+    upstream.deregister();
+    log::info!(target: "balancer", "stopped");
     Ok(())
 }
 
@@ -139,9 +162,10 @@ fn raise_fd_limit(want: u64) {
 /// the event loop never touches the filesystem.
 fn forward_signals(
     signals: crossbeam_channel::Receiver<Signal>,
-    notifier: Notifier,
+    notifiers: Vec<Notifier>,
     routes: Option<std::path::PathBuf>,
 ) -> std::io::Result<()> {
+    let send = move |msg: &dyn Fn() -> LoopMsg| notifiers.iter().for_each(|n| n.send(msg()));
     std::thread::Builder::new().name("signal-forward".into()).spawn(move || {
         for sig in signals.iter() {
             match sig {
@@ -149,7 +173,8 @@ fn forward_signals(
                     Some(path) => match RouteTable::load(path) {
                         Ok(t) => {
                             log::info!(target: "balancer", "SIGHUP: reloaded {}", path.display());
-                            notifier.send(LoopMsg::Routes(Arc::new(t)));
+                            let t = Arc::new(t);
+                            send(&|| LoopMsg::Routes(t.clone()));
                         }
                         Err(e) => log::warn!(target: "balancer", "SIGHUP: keeping the current routes: {e}"),
                     },
@@ -157,7 +182,7 @@ fn forward_signals(
                 },
                 Signal::Terminate | Signal::Interrupt => {
                     log::info!(target: "balancer", "{sig:?}: stopping");
-                    notifier.send(LoopMsg::Stop);
+                    send(&|| LoopMsg::Stop);
                 }
             }
         }

@@ -28,6 +28,8 @@ pub enum Target {
     Service(String),
     /// The balancer's own `/webserv/services` catalog.
     Catalog,
+    /// The balancer's own `/status` page (`@status`): live topology.
+    Status,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +40,7 @@ pub enum RouteError {
     Syntax { line: usize, text: String },
     #[error("line {line}: prefix {prefix:?} must start with '/'")]
     Prefix { line: usize, prefix: String },
-    #[error("line {line}: service name {name:?} must be [a-z0-9_-]+ or @catalog")]
+    #[error("line {line}: service name {name:?} must be [a-z0-9_-]+, @catalog or @status")]
     Service { line: usize, name: String },
 }
 
@@ -60,6 +62,7 @@ impl Default for RouteTable {
             ("/webserv/search", Target::Service("question".into())),
             ("/webserv/tags", Target::Service("question".into())),
             ("/webserv/services", Target::Catalog),
+            ("/status", Target::Status),
             ("/", Target::Service("webui".into())),
         ] {
             t.insert(prefix, target);
@@ -87,6 +90,8 @@ impl RouteTable {
             }
             let target = if service == "@catalog" {
                 Target::Catalog
+            } else if service == "@status" {
+                Target::Status
             } else if !service.is_empty()
                 && service.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
             {
@@ -156,6 +161,8 @@ mod tests {
         assert_eq!(t.lookup("/webserv/answer").cloned(), svc("answer"));
         assert_eq!(t.lookup("/webserv/comment/").cloned(), svc("comment"));
         assert_eq!(t.lookup("/webserv/services").cloned(), Some(Target::Catalog));
+        assert_eq!(t.lookup("/status").cloned(), Some(Target::Status));
+        assert_eq!(t.lookup("/status/json").cloned(), Some(Target::Status));
         assert_eq!(t.lookup("/webserv/user/alice").cloned(), svc("user"));
         assert_eq!(t.lookup("/webserv/vote").cloned(), svc("vote"));
         assert_eq!(t.lookup("/webserv/search").cloned(), svc("question"));

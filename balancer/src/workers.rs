@@ -92,6 +92,8 @@ pub struct RequestJob {
     /// When the event loop answers 504 on its own.
     pub deadline: Instant,
     pub dispatched: Instant,
+    /// The event loop that owns the connection (there is one per core).
+    pub notifier: Notifier,
 }
 
 pub enum Job {
@@ -167,21 +169,28 @@ pub trait Upstream: Send + Sync + 'static {
     fn forward(&self, job: RequestJob, done: Done);
     /// The catalog document.
     fn catalog(&self) -> serde_json::Value;
+    /// The `/status` page; only registry mode has a topology to show.
+    fn status(&self, _req: &Request) -> Response {
+        Response::error(404, "no status page in static mode")
+    }
+    /// Registers this balancer in the registry (registry mode only).
+    fn register(&self, _listen: SocketAddr) {}
+    /// Removes the registration made by `register`.
+    fn deregister(&self) {}
 }
 
 /// Starts `n` workers; returns the job queue.
-pub fn start(n: usize, queue: usize, upstream: Arc<dyn Upstream>, notifier: Notifier) -> std::io::Result<Sender<Job>> {
+pub fn start(n: usize, queue: usize, upstream: Arc<dyn Upstream>) -> std::io::Result<Sender<Job>> {
     let (tx, rx) = crossbeam_channel::bounded::<Job>(queue);
     for i in 0..n.max(1) {
         let rx = rx.clone();
         let up = upstream.clone();
-        let nt = notifier.clone();
-        std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || run(rx, &*up, &nt))?;
+        std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || run(rx, &*up))?;
     }
     Ok(tx)
 }
 
-fn run(rx: Receiver<Job>, upstream: &dyn Upstream, notifier: &Notifier) {
+fn run(rx: Receiver<Job>, upstream: &dyn Upstream) {
     for job in rx.iter() {
         let job = match job {
             Job::Cancel(cancel) => {
@@ -192,7 +201,7 @@ fn run(rx: Receiver<Job>, upstream: &dyn Upstream, notifier: &Notifier) {
         };
         let _scope = JobScope::enter(&job.request_id);
         log::info!(target: WORKER, "start");
-        let done = Done::new(notifier.clone(), &job);
+        let done = Done::new(job.notifier.clone(), &job);
         if Instant::now() >= job.deadline {
             done.finish(Response::error(504, "the request waited too long for a worker"));
             continue;
@@ -200,6 +209,7 @@ fn run(rx: Receiver<Job>, upstream: &dyn Upstream, notifier: &Notifier) {
         // A bug must cost one request, not a worker; `done` answers on unwind.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match job.target {
             Target::Catalog => done.finish(serve_catalog(upstream, &job.request)),
+            Target::Status => done.finish(upstream.status(&job.request)),
             Target::Service(_) => upstream.forward(job, done),
         }));
         if outcome.is_err() {

@@ -108,7 +108,8 @@ fn forwards_to_instances_found_only_in_the_registry() {
     // Nothing registered: the catalog shows the four services, empty; requests get 503.
     let c = catalog(&bal);
     let names: Vec<&str> = c["services"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Question", "Answer", "Comment", "WebUI"]);
+    // Every balancer registers itself as service "balancer" (issue 5).
+    assert_eq!(names, ["Question", "Answer", "Comment", "WebUI", "Balancer"]);
     let r = get(&bal, "/anything");
     assert_eq!((r.status, r.header("retry-after")), (503, Some("1")), "{}", r.text());
     assert!(json(&r)["error"].as_str().unwrap().contains("webui"));
@@ -199,5 +200,10 @@ fn forwards_to_instances_found_only_in_the_registry() {
     let _ = addr_two;
     agent_one.deregister();
     wait_for("no instance left", Duration::from_secs(3), || webui_addrs(&bal).is_empty().then_some(()));
-    assert_eq!(get(&bal, "/gone").status, 503);
+    // Self-preservation (issue 5): the whole service vanished from the
+    // registry at once, but its last instance still passes health checks,
+    // so it keeps serving instead of the service going dark.
+    let before = one.hits.load(Ordering::SeqCst);
+    assert_eq!(get(&bal, "/gone").status, 200);
+    assert_eq!(one.hits.load(Ordering::SeqCst), before + 1);
 }

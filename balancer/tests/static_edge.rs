@@ -64,7 +64,45 @@ fn each_framing_rule_answers_its_status_closes_and_reaches_no_backend() {
             "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhi\r\n0\r\n\r\n".into(),
             400,
         ),
+        (
+            "last coding not chunked (chunked, gzip)",
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n".into(),
+            400,
+        ),
+        (
+            "chunked twice",
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                .into(),
+            400,
+        ),
+        (
+            "a coding before chunked that we cannot undo",
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n".into(),
+            501,
+        ),
+        ("signed Content-Length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +1\r\n\r\nx".into(), 400),
+        ("list Content-Length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1, 1\r\n\r\nx".into(), 400),
+        ("obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX-Folded: one\r\n two\r\n\r\n".into(), 400),
+        (
+            "chunk extension over 1 KiB",
+            format!(
+                "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;{}\r\nx\r\n0\r\n\r\n",
+                "e".repeat(2000)
+            ),
+            400,
+        ),
+        (
+            "control byte in a chunk extension",
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\x01\r\nx\r\n0\r\n\r\n".into(),
+            400,
+        ),
+        (
+            "chunk size line without CR",
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n".into(),
+            400,
+        ),
         ("missing Host on 1.1", "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n".into(), 400),
+        ("two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".into(), 400),
         ("malformed header", "GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n".into(), 400),
         ("not HTTP at all", "\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03\r\n\r\n".into(), 400),
     ];
@@ -140,7 +178,7 @@ fn idle_keep_alive_connections_are_closed() {
 
 #[test]
 fn connections_beyond_the_limit_are_closed_at_once() {
-    let (_a, bal) = one(&["--max-connections", "2"]);
+    let (a, bal) = one(&["--max-connections", "2"]);
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut r = Reader::new(bal.connect());
@@ -148,9 +186,17 @@ fn connections_beyond_the_limit_are_closed_at_once() {
         assert_eq!(r.response(false).status, 200);
         held.push(r);
     }
-    let mut extra = Reader::new(bal.connect());
-    let _ = extra.stream.write_all(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert!(extra.closed(), "the third connection is closed without an answer");
+    for _ in 0..3 {
+        let mut extra = Reader::new(bal.connect());
+        let _ = extra.stream.write_all(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert!(extra.closed(), "a connection over the limit is closed without an answer");
+    }
+    assert_eq!(a.hits(), 2, "refused connections reach no backend");
+    // The connections already open are not harmed.
+    for r in held.iter_mut() {
+        r.send(b"GET /still HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(r.response(false).echo("path").as_deref(), Some("/still"));
+    }
     drop(held);
     // Once the others are gone there is room again.
     wait_for("room for a new connection", Duration::from_secs(5), || {
@@ -228,4 +274,78 @@ fn bad_flags_fail_clearly() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("STACKWIRE_REDIS_URL"));
+}
+
+/// A listening socket that never accepts and whose accept queue is full, so
+/// that further SYNs are dropped and a connect to it hangs.
+fn blackhole() -> (std::net::SocketAddr, Vec<std::net::TcpStream>) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket/bind/listen on a fresh descriptor that the
+    // TcpListener below owns.
+    let listener = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes([127, 0, 0, 1]) },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, (&sin as *const libc::sockaddr_in).cast(), len), 0);
+        assert_eq!(libc::listen(fd, 0), 0);
+        std::net::TcpListener::from_raw_fd(fd)
+    };
+    let addr = listener.local_addr().unwrap();
+    std::mem::forget(listener); // never accepts, never closes while the test runs
+                                // Fill the accept queue; once full, connects time out.
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => return (addr, fillers),
+        }
+    }
+    panic!("the accept queue of the blackhole never filled");
+}
+
+#[test]
+fn an_upstream_that_does_not_accept_gets_504_at_the_connect_timeout() {
+    let (hole, _fillers) = blackhole();
+    let bal = Balancer::start(&["--upstream", &format!("http://{hole}"), "--connect-timeout-ms", "300"]);
+    let t = Instant::now();
+    let r = get(&bal, "/x");
+    let took = t.elapsed();
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(took >= Duration::from_millis(250) && took < Duration::from_millis(1500), "504 after {took:?}");
+    assert!(r.header("x-request-id").is_some());
+    // With a second upstream that answers, the timeout moves the request there.
+    let a = Backend::start("a");
+    let bal = Balancer::start(&[
+        "--upstream",
+        &format!("http://{hole}"),
+        "--upstream",
+        &a.url(),
+        "--connect-timeout-ms",
+        "300",
+        "--balance",
+        "round-robin",
+    ]);
+    for _ in 0..4 {
+        assert_eq!(get(&bal, "/x").status, 200, "the timed-out upstream is skipped");
+    }
+}
+
+#[test]
+fn no_reachable_upstream_is_503_with_retry_after() {
+    let dead: Vec<std::net::SocketAddr> =
+        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()).collect();
+    let bal =
+        Balancer::start(&["--upstream", &format!("http://{}", dead[0]), "--upstream", &format!("http://{}", dead[1])]);
+    for _ in 0..3 {
+        let r = get(&bal, "/x");
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert_eq!(r.header("retry-after"), Some("1"));
+        assert!(r.text().contains("no upstream is reachable"), "{}", r.text());
+    }
 }

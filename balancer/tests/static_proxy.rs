@@ -14,8 +14,9 @@ fn two() -> (Backend, Backend, Balancer) {
 }
 
 #[test]
-fn proxies_and_alternates_over_both_upstreams() {
-    let (a, b, bal) = two();
+fn round_robin_proxies_and_alternates_over_both_upstreams() {
+    let (a, b) = (Backend::start("a"), Backend::start("b"));
+    let bal = Balancer::start(&["--upstream", &a.url(), "--upstream", &b.url(), "--balance", "round-robin"]);
     let mut seen = Vec::new();
     for i in 0..10 {
         let r = get(&bal, &format!("/x/{i}?q=1"));
@@ -210,4 +211,17 @@ fn every_response_gets_an_access_log_line() {
         l.contains("Balancer::Worker JID-jid-test-1 INFO: done: ").then_some(l)
     });
     assert!(log.contains("Balancer::Worker JID-jid-test-1 INFO: start"), "{log}");
+}
+
+#[test]
+fn a_client_that_half_closes_after_its_request_gets_the_answer_then_a_close() {
+    let (_a, _b, bal) = two();
+    let mut r = Reader::new(bal.connect());
+    r.send(b"GET /half HTTP/1.1\r\nHost: t\r\n\r\n");
+    r.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let resp = r.response(false);
+    assert_eq!(resp.echo("path").as_deref(), Some("/half"));
+    let t = std::time::Instant::now();
+    assert!(r.closed(), "closed after the answer");
+    assert!(t.elapsed() < Duration::from_secs(2), "closed at once, not by a timer: {:?}", t.elapsed());
 }

@@ -49,7 +49,7 @@ pub fn percent_decode(s: &[u8], plus_is_space: bool) -> String {
     while i < s.len() {
         match s[i] {
             b'+' if plus_is_space => out.push(b' '),
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
+            b'%' if i + 2 < s.len() => match (hex_digit(s[i + 1]), hex_digit(s[i + 2])) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 2;
@@ -63,7 +63,8 @@ pub fn percent_decode(s: &[u8], plus_is_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn hex(c: u8) -> Option<u8> {
+/// The value of one hexadecimal digit (percent escapes here, chunk sizes in the balancer).
+pub fn hex_digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),

@@ -27,6 +27,10 @@ pub enum RpcError {
     Connect { addr: SocketAddr, source: std::io::Error },
     #[error("connection lost before the reply")]
     ConnectionLost,
+    /// The connection was already closed, or closed while the request was
+    /// being written: no complete request left this process.
+    #[error("connection to {0} closed before the request was sent")]
+    NotSent(SocketAddr),
     #[error("no reply within {0:?}")]
     DeadlineExceeded(Duration),
     #[error("reply could not be decoded: {0}")]
@@ -41,7 +45,9 @@ impl RpcError {
     /// The status code a caller should report for this failure.
     pub fn code(&self) -> Code {
         match self {
-            RpcError::Connect { .. } | RpcError::ConnectionLost | RpcError::NoInstance(_) => Code::Unavailable,
+            RpcError::Connect { .. } | RpcError::ConnectionLost | RpcError::NotSent(_) | RpcError::NoInstance(_) => {
+                Code::Unavailable
+            }
             RpcError::DeadlineExceeded(_) => Code::DeadlineExceeded,
             RpcError::Decode(_) => Code::Internal,
             RpcError::Status(s) => s.code,
@@ -51,7 +57,7 @@ impl RpcError {
     /// True when the request certainly never reached a handler, so any
     /// method may be retried on another instance.
     pub fn never_sent(&self) -> bool {
-        matches!(self, RpcError::Connect { .. } | RpcError::NoInstance(_))
+        matches!(self, RpcError::Connect { .. } | RpcError::NotSent(_) | RpcError::NoInstance(_))
     }
 
     /// The error as a `Status`, for passing on to our own caller.
@@ -131,7 +137,7 @@ impl Connection {
     pub fn start(&self, method: &str, request_id: &str, timeout: Duration, payload: Vec<u8>, done: Completion) -> u64 {
         let call_id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         if self.is_dead() {
-            done(Err(RpcError::ConnectionLost));
+            done(Err(RpcError::NotSent(self.inner.addr)));
             return call_id;
         }
         let req = Request {
@@ -146,6 +152,15 @@ impl Connection {
         lock(&self.inner.pending).insert(call_id, done);
         let wrote = lock(&self.inner.writer).write_all(&bytes);
         if wrote.is_err() {
+            // A frame cut short is never handled by the server, so this call
+            // is reported as not sent (callers may retry it anywhere); the
+            // others on the connection may have been, and get ConnectionLost.
+            if let Some(own) = lock(&self.inner.pending).remove(&call_id) {
+                self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+                self.kill();
+                own(Err(RpcError::NotSent(self.inner.addr)));
+                return call_id;
+            }
             self.kill();
         }
         call_id
@@ -262,5 +277,32 @@ fn read_loop(mut stream: TcpStream, weak: std::sync::Weak<Inner>, max_message: u
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    #[test]
+    fn a_call_on_a_closed_connection_is_reported_not_sent() {
+        // A server that accepts and hangs up at once.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || drop(listener.accept()));
+        let c = Connection::connect(addr, Duration::from_secs(1), 1 << 20).unwrap();
+        let t = Instant::now();
+        while !c.is_dead() {
+            assert!(t.elapsed() < Duration::from_secs(5), "the reader never saw the close");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let err = c.call("/test/Echo", "rid", Duration::from_secs(1), b"x".to_vec()).unwrap_err();
+        assert!(matches!(err, RpcError::NotSent(a) if a == addr), "{err:?}");
+        assert!(err.never_sent());
+        assert_eq!(err.code(), Code::Unavailable);
+        assert!(!RpcError::ConnectionLost.never_sent(), "a lost reply may have run");
+        assert_eq!(c.in_flight(), 0);
     }
 }

@@ -61,6 +61,10 @@ impl Agent {
         &self.id
     }
 
+    pub fn config(&self) -> &RegistryConfig {
+        &self.cfg
+    }
+
     /// Stops beating and removes the record, so readers drop us at once
     /// rather than after the TTL.
     pub fn deregister(mut self) {
@@ -97,20 +101,24 @@ fn beat_loop(
 ) {
     let mut healthy = true;
     loop {
-        match stop.recv_timeout(cfg.heartbeat) {
+        // While the registry is unreachable (a failover in progress), try
+        // more often than the heartbeat, so the record is back as soon as a
+        // new primary is.
+        let wait = if healthy { cfg.heartbeat } else { cfg.heartbeat.min(std::time::Duration::from_millis(250)) };
+        match stop.recv_timeout(wait) {
             Err(RecvTimeoutError::Timeout) => {}
             _ => return,
         }
         rec.last_heartbeat_ms = proto::clock::now_ms();
         rec.load = load();
-        let result = match con.as_mut() {
-            Some(c) => store::write(c, &cfg, rec),
-            None => store::connect(&cfg).and_then(|mut c| {
-                let r = store::write(&mut c, &cfg, rec);
-                con = Some(c);
-                r
-            }),
-        };
+        let mut result = beat(&cfg, rec, &mut con);
+        if result.is_err() {
+            // A failover shows up as a dead connection or a READONLY reply
+            // from the demoted node: resolve the primary again and retry at
+            // once, so the record is back within this heartbeat, not the next.
+            con = None;
+            result = beat(&cfg, rec, &mut con);
+        }
         match result {
             Ok(()) if !healthy => {
                 healthy = true;
@@ -128,5 +136,17 @@ fn beat_loop(
                 con = None;
             }
         }
+    }
+}
+
+/// Writes the record on `con`, dialing (and resolving the primary) first if
+/// there is no connection.
+fn beat(cfg: &RegistryConfig, rec: &InstanceRecord, con: &mut Option<redis::Connection>) -> Result<(), RegistryError> {
+    if con.is_none() {
+        *con = Some(store::connect(cfg)?);
+    }
+    match con.as_mut() {
+        Some(c) => store::write(c, cfg, rec),
+        None => Ok(()),
     }
 }

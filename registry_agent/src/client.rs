@@ -1,69 +1,73 @@
 //! RPC to a service by name.
 //!
-//! Picks the live instance with the fewest calls in flight on our own
-//! connection to it (ties broken by the load it reports in the registry), and
-//! keeps one multiplexed connection per instance open for reuse. A call that
-//! certainly never reached an instance (connect refused, no instance) moves on
-//! to the next candidate; a call that may have run is never repeated here,
-//! because only the caller knows whether its method is safe to repeat.
+//! Picks, among the instances in rotation (see `Rotation`: registry view,
+//! self-preservation, health checks, outlier ejection), the one with the
+//! fewest calls in flight on our own connection to it, ties broken by the
+//! load it reports in the registry; one multiplexed connection per instance
+//! is kept open for reuse.
+//!
+//! Retries never duplicate a write:
+//! - a call that certainly never reached an instance (connect refused, the
+//!   connection was already closed or broke while the request was written)
+//!   moves on to the next instance, whatever the method;
+//! - a call that was sent and then lost its connection, or came back
+//!   `UNAVAILABLE`, is repeated on another instance only when the method is a
+//!   read ([`is_read_method`]), and only within the retry budget;
+//! - everything else is the caller's answer.
 
+use crate::health::HealthPolicy;
+use crate::rotation::Rotation;
 use crate::Directory;
 use proto::pb::Response;
-use proto::{Connection, RpcError};
-use std::collections::HashMap;
+use proto::{Code, RpcError};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Attempts per call, the first included.
+const MAX_ATTEMPTS: usize = 3;
+
+/// True for methods that only read: repeating one has no effect beyond its
+/// answer, so it may be retried after it was sent.
+pub fn is_read_method(method: &str) -> bool {
+    let name = method.rsplit('/').next().unwrap_or("");
+    ["Get", "List", "Exists", "Thread", "Search", "Tags", "Revisions", "Authenticate", "Check"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// Whether a reply counts as a server error for outlier detection.
+pub fn is_server_error(status: u32) -> bool {
+    matches!(Code::from_u32(status), Code::Internal | Code::Unavailable)
+}
 
 #[derive(Clone)]
 pub struct ServiceClient {
-    directory: Directory,
+    rotation: Rotation,
     service: String,
-    pool: Arc<Mutex<HashMap<SocketAddr, Connection>>>,
-    connect_timeout: Duration,
+    rotate: Arc<AtomicUsize>,
 }
 
 impl ServiceClient {
     pub fn new(directory: Directory, service: &str) -> ServiceClient {
-        ServiceClient {
+        let name = service.to_string();
+        let rotation = Rotation::start(
             directory,
-            service: service.to_string(),
-            pool: Arc::new(Mutex::new(HashMap::new())),
-            connect_timeout: Duration::from_millis(500),
-        }
+            Box::new(move |s: &str| s == name),
+            HealthPolicy::default(),
+            Duration::from_millis(500),
+        );
+        ServiceClient { rotation, service: service.to_string(), rotate: Arc::new(AtomicUsize::new(0)) }
     }
 
     pub fn service(&self) -> &str {
         &self.service
     }
 
-    /// Live instance addresses, least loaded first.
-    fn candidates(&self) -> Vec<SocketAddr> {
-        let snap = self.directory.snapshot();
-        let pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        let mut c: Vec<(usize, u64, SocketAddr)> = snap
-            .instances(&self.service)
-            .iter()
-            .filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (r.load, a)))
-            .map(|(load, a)| (pool.get(&a).map(|c| c.in_flight()).unwrap_or(0), load, a))
-            .collect();
-        c.sort();
-        c.into_iter().map(|(_, _, a)| a).collect()
-    }
-
-    fn connection(&self, addr: SocketAddr) -> Result<Connection, RpcError> {
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = pool.get(&addr) {
-            if !c.is_dead() {
-                return Ok(c.clone());
-            }
-        }
-        pool.remove(&addr);
-        // Dialing under the lock keeps concurrent callers from opening a
-        // connection each; the connect timeout bounds the wait.
-        let c = Connection::connect(addr, self.connect_timeout, proto::frame::DEFAULT_MAX_MESSAGE)?;
-        pool.insert(addr, c.clone());
-        Ok(c)
+    /// Health and ejections of the instances this client sees.
+    pub fn rotation(&self) -> &Rotation {
+        &self.rotation
     }
 
     pub fn call(
@@ -73,17 +77,61 @@ impl ServiceClient {
         timeout: Duration,
         payload: Vec<u8>,
     ) -> Result<Response, RpcError> {
+        let deadline = Instant::now() + timeout;
+        let read = is_read_method(method);
+        let mut tried: Vec<SocketAddr> = Vec::new();
         let mut last = RpcError::NoInstance(self.service.clone());
-        for addr in self.candidates().into_iter().take(3) {
-            let conn = match self.connection(addr) {
+        self.rotation.count_request();
+        for _ in 0..MAX_ATTEMPTS {
+            let rotate = self.rotate.fetch_add(1, Ordering::Relaxed);
+            let Some((addr, _)) = self.rotation.candidates(&self.service, &tried, rotate).into_iter().next() else {
+                break;
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(RpcError::DeadlineExceeded(timeout));
+            }
+            tried.push(addr);
+            let conn = match self.rotation.pool().connection(addr) {
                 Ok(c) => c,
                 Err(e) => {
-                    log::warn!(target: "rpc", "{} at {addr}: {e}", self.service);
+                    log::warn!(target: "rpc", "{} at {addr}: {e}; trying the next instance", self.service);
+                    self.rotation.connection_failed(addr, &self.service, &e.to_string());
                     last = e;
                     continue;
                 }
             };
-            return conn.call(method, request_id, timeout, payload);
+            let result = {
+                let _counted = self.rotation.pool().begin(addr);
+                conn.call(method, request_id, left, payload.clone())
+            };
+            match result {
+                Ok(resp) => {
+                    let failed = is_server_error(resp.status);
+                    self.rotation.reply(addr, &self.service, failed);
+                    let unavailable = resp.status == Code::Unavailable as u32;
+                    if unavailable && read && self.rotation.try_retry() {
+                        log::warn!(target: "rpc", "{} at {addr}: {method} unavailable; retrying elsewhere", self.service);
+                        last = RpcError::Status(proto::Status::new(Code::Unavailable, resp.message));
+                        continue;
+                    }
+                    return Ok(resp);
+                }
+                Err(e) if e.never_sent() => {
+                    log::warn!(target: "rpc", "{} at {addr}: {e}; trying the next instance", self.service);
+                    self.rotation.connection_failed(addr, &self.service, &e.to_string());
+                    last = e;
+                }
+                Err(RpcError::ConnectionLost) => {
+                    self.rotation.connection_failed(addr, &self.service, "connection lost");
+                    if !(read && self.rotation.try_retry()) {
+                        return Err(RpcError::ConnectionLost);
+                    }
+                    log::warn!(target: "rpc", "{} at {addr}: connection lost during {method}; retrying elsewhere", self.service);
+                    last = RpcError::ConnectionLost;
+                }
+                Err(e) => return Err(e),
+            }
         }
         Err(last)
     }
@@ -97,5 +145,45 @@ impl ServiceClient {
     ) -> Result<Resp, RpcError> {
         let resp = self.call(method, request_id, timeout, req.encode_to_vec())?;
         proto::rpc_client::decode_reply(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_told_from_writes() {
+        for m in [
+            proto::methods::QUESTION_GET,
+            proto::methods::QUESTION_LIST,
+            proto::methods::QUESTION_THREAD,
+            proto::methods::QUESTION_EXISTS,
+            proto::methods::ANSWER_LIST_FOR_QUESTION,
+            proto::methods::COMMENT_LIST_FOR_ANSWERS,
+            proto::methods::USER_AUTHENTICATE,
+            proto::methods::HEALTH_CHECK,
+        ] {
+            assert!(is_read_method(m), "{m}");
+        }
+        for m in [
+            proto::methods::QUESTION_CREATE,
+            proto::methods::ANSWER_CREATE,
+            proto::methods::COMMENT_CREATE,
+            proto::methods::ANSWER_ACCEPT,
+            proto::methods::VOTE_CAST,
+            proto::methods::USER_LOGIN,
+            proto::methods::WEB_HANDLE,
+        ] {
+            assert!(!is_read_method(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn server_errors_are_internal_and_unavailable() {
+        assert!(is_server_error(Code::Internal as u32));
+        assert!(is_server_error(Code::Unavailable as u32));
+        assert!(!is_server_error(Code::NotFound as u32));
+        assert!(!is_server_error(Code::Ok as u32));
     }
 }

@@ -137,7 +137,10 @@ fn event_loop(weak: Weak<Shared>, cfg: RegistryConfig, wake: Sender<()>) {
 }
 
 fn subscribe(weak: &Weak<Shared>, cfg: &RegistryConfig, wake: &Sender<()>) -> Result<(), redis::RedisError> {
-    let client = redis::Client::open(cfg.url.as_str())?;
+    let client = store::client(cfg).map_err(|e| match e {
+        crate::RegistryError::Redis(r) => r,
+        other => redis::RedisError::from((redis::ErrorKind::IoError, "no registry primary", other.to_string())),
+    })?;
     let mut con = client.get_connection_with_timeout(Duration::from_secs(1))?;
     let mut ps = con.as_pubsub();
     ps.subscribe(cfg.events_channel())?;

@@ -19,24 +19,51 @@
 //! hint to look now: messages are lost while a subscriber is disconnected, so
 //! every reader also re-reads the whole listing on a short period.
 //!
+//! ## Replication
+//! With `STACKWIRE_REDIS_SENTINELS` set, every connection asks Sentinel for
+//! the current primary and asks again after any error (`store`); heartbeats
+//! retry at once after a failed write, so every record is back on a new
+//! primary within one heartbeat; readers keep their last view while Redis is
+//! unreachable, and keep a service whose records all vanished at once while
+//! its instances pass health checks (`preserve`).
+//!
 //! ## Parts
 //! - [`Agent`]: register, heartbeat, deregister one instance.
 //! - [`Directory`]: a live, locally cached view of every instance, refreshed
 //!   on events and on a timer.
-//! - [`ServiceClient`]: RPC to a service by name over kept-open connections to
-//!   its least-loaded live instance.
+//! - [`Rotation`]: the instances a client may use right now: registry view,
+//!   self-preservation, active and passive health, outlier ejection, pooled
+//!   connections, retry budget.
+//! - [`ServiceClient`]: RPC to a service by name through a `Rotation`, with
+//!   retries that never repeat a write.
+//! - [`lifecycle`]: the graceful SIGTERM sequence every RPC process runs.
+//! - [`redis_topology`]: which Redis node is primary, replicas, Sentinels.
 //! - `registry_agent list|watch`: the same view for operators.
 
 mod agent;
+pub mod budget;
 mod client;
 mod config;
 mod directory;
+pub mod health;
+pub mod lifecycle;
+pub mod pool;
+pub mod preserve;
 mod record;
+mod redis_nodes;
+pub mod rotation;
 mod store;
 
 pub use agent::Agent;
-pub use client::ServiceClient;
-pub use config::{RegistryConfig, RegistryError};
+pub use budget::RetryBudget;
+pub use client::{is_read_method, is_server_error, ServiceClient};
+pub use config::{redact, RegistryConfig, RegistryError, SentinelConfig};
 pub use directory::{Directory, Snapshot};
+pub use health::{HealthPolicy, HealthView};
 pub use record::{Descriptor, InstanceRecord, MethodDesc};
+pub use redis_nodes::{redis_topology, RedisNode, RedisTopology};
+pub use rotation::Rotation;
 pub use store::list_once;
+
+/// The registry name every balancer registers under.
+pub const BALANCER_SERVICE: &str = "balancer";

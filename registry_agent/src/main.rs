@@ -1,11 +1,16 @@
 //! `registry_agent list` prints every live instance; `registry_agent watch`
-//! prints the listing again whenever it changes. Both read STACKWIRE_REDIS_URL.
+//! prints the listing again whenever it changes; `registry_agent redis`
+//! prints which Redis node is primary, replica or Sentinel. All read
+//! STACKWIRE_REDIS_SENTINELS (+ _MASTER, _PASSWORD) or STACKWIRE_REDIS_URL.
 
 use registry_agent::{Directory, RegistryConfig};
 use std::time::Duration;
 
 fn usage() -> ! {
-    eprintln!("usage: registry_agent list|watch\n  env: STACKWIRE_REDIS_URL (required), STACKWIRE_REGISTRY_PREFIX");
+    eprintln!(
+        "usage: registry_agent list|watch|redis\n  env: STACKWIRE_REDIS_SENTINELS + STACKWIRE_REDIS_MASTER + \
+         STACKWIRE_REDIS_PASSWORD, or STACKWIRE_REDIS_URL; STACKWIRE_REGISTRY_PREFIX"
+    );
     std::process::exit(2)
 }
 
@@ -44,6 +49,17 @@ fn main() {
                 std::process::exit(1)
             }
         },
+        "redis" => {
+            let t = registry_agent::redis_topology(&cfg);
+            println!("{} registry{}", t.mode, t.master_name.map(|m| format!(", master name {m}")).unwrap_or_default());
+            for n in t.nodes {
+                println!("  {:<9} {:<21} {:<8} {}", n.role, n.addr, n.state, n.detail);
+            }
+            if let Some(e) = t.error {
+                eprintln!("registry_agent: {e}");
+                std::process::exit(1)
+            }
+        }
         "watch" => {
             let dir = Directory::start(cfg);
             let mut shown: Option<u64> = None;

@@ -1,12 +1,39 @@
 //! The Redis commands behind the key layout in lib.rs; nothing else in the
 //! crate speaks Redis.
+//!
+//! Every connection starts at `client`: with Sentinel configured it asks the
+//! Sentinels for the current primary (the `redis` crate checks it with
+//! `ROLE`), so the address is never cached. Callers drop a connection on any
+//! error, a `READONLY` reply included (the node was demoted), and the next
+//! `connect` resolves the primary again.
 
-use crate::{InstanceRecord, RegistryConfig, RegistryError};
+use crate::{InstanceRecord, RegistryConfig, RegistryError, SentinelConfig};
+use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// A client for the registry's current primary.
+pub(crate) fn client(cfg: &RegistryConfig) -> Result<redis::Client, RegistryError> {
+    match &cfg.sentinel {
+        None => Ok(redis::Client::open(cfg.url.as_str())?),
+        Some(s) => primary(s),
+    }
+}
+
+fn primary(s: &SentinelConfig) -> Result<redis::Client, RegistryError> {
+    let urls: Vec<String> = s.sentinels.iter().map(|h| s.sentinel_url(h)).collect();
+    let mut sentinel = Sentinel::build(urls)?;
+    let node = SentinelNodeConnectionInfo {
+        tls_mode: None,
+        redis_connection_info: Some(redis::RedisConnectionInfo { password: s.password.clone(), ..Default::default() }),
+    };
+    sentinel
+        .master_for(&s.master, Some(&node))
+        .map_err(|source| RegistryError::NoPrimary { master: s.master.clone(), source })
+}
+
 pub(crate) fn connect(cfg: &RegistryConfig) -> Result<redis::Connection, RegistryError> {
-    let client = redis::Client::open(cfg.url.as_str())?;
+    let client = client(cfg)?;
     let con = client.get_connection_with_timeout(Duration::from_secs(1))?;
     con.set_read_timeout(Some(Duration::from_secs(2)))?;
     con.set_write_timeout(Some(Duration::from_secs(2)))?;

@@ -1,4 +1,5 @@
-//! The answer service: stores answers to questions and lists them per question.
+//! The answer service: stores answers to questions, lists a question's
+//! answers a page at a time in thread order, accepts and edits them.
 //!
 //! Questions belong to the question service, so before storing an answer we
 //! ask it (`QuestionService/Exists`) whether the question is there; "question
@@ -8,24 +9,40 @@
 //! key on `answers.question_id` then refuses the insert and that, too, becomes
 //! the same NOT_FOUND instead of a database error.
 //!
-//! HTTP (through `Web/Handle`): `POST /webserv/answer` with `question_id` and
-//! `body` → 201 with the answer.
+//! HTTP (through `Web/Handle`):
+//! - `POST /webserv/answer` (question_id, body) → 201 with the answer; login.
+//! - `POST /webserv/answer/{id}/accept` → 200 the answer, `"accepted": true`;
+//!   the asker only (403 otherwise).
+//! - `POST /webserv/answer/{id}/edit` (body) → 200 the answer; the author only.
+//! - `GET /webserv/answer/{id}/revisions` → the edit history, oldest first.
 
+use crate::auth::{check_user_id, Auth};
 use crate::db::Db;
-use crate::fields::{self, FieldError};
+use crate::edits::{self, LOG_IN_TO_ACCEPT, LOG_IN_TO_EDIT};
+use crate::fields::{self, FieldError, Target};
+use crate::json;
+use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::rpc::{self, Dependency};
 use crate::store;
 use crate::web::{self, Body};
 use proto::methods::*;
-use proto::pb::{Answer, AnswerList, CreateAnswer, Exists, HttpRequest, HttpResponse, Id};
+use proto::pb::{
+    AcceptAnswer, Answer, AnswerList, AnswerQuery, CreateAnswer, EditPost, Exists, HttpRequest, HttpResponse, Id,
+    RevisionList,
+};
 use proto::{CallContext, Handler, Status};
 use registry_agent::Directory;
 
 pub const PREFIX: &str = "/webserv/answer";
 
+/// Most answers one `ListForQuestion` call returns (also what a caller that
+/// asks for "all", `per_page` 0, gets at most).
+pub const MAX_PER_CALL: u32 = 1000;
+
 pub struct AnswerService {
     db: Db,
     questions: Dependency,
+    auth: Auth,
 }
 
 fn no_question(id: i64) -> Status {
@@ -34,26 +51,25 @@ fn no_question(id: i64) -> Status {
 
 impl AnswerService {
     pub fn new(db: Db, directory: Directory) -> AnswerService {
-        AnswerService { db, questions: Dependency::new(directory, "question") }
+        AnswerService { db, questions: Dependency::new(directory.clone(), "question"), auth: Auth::new(directory) }
     }
 
-    pub fn create(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Answer, Status> {
+    pub fn create(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Created<Answer>, Status> {
+        check_user_id(req.author_id, LOG_IN_TO_POST)?;
         let question_id = fields::check_id("question_id", req.question_id)?;
-        let body = fields::clean_text(fields::ANSWER_BODY, &req.body)?;
         let found: Exists = self.questions.call(ctx, QUESTION_EXISTS, &Id { id: question_id })?;
         if !found.exists {
             return Err(no_question(question_id));
         }
         let mut conn = self.db.conn_for(ctx)?;
-        let answer = store::insert_answer(&mut conn, question_id, &body).map_err(|e| {
-            if e.is_foreign_key_violation() {
-                no_question(question_id)
-            } else {
-                e.to_status()
-            }
-        })?;
-        log::info!(target: "Answer::Worker", "created answer {} to question {question_id}", answer.id);
-        Ok(answer)
+        let created = posting::answer(&mut conn, req)?;
+        log::info!(
+            target: "Answer::Worker",
+            "{} answer {} to question {question_id}",
+            if created.replayed { "replayed" } else { "created" },
+            created.row.id
+        );
+        Ok(created)
     }
 
     pub fn get(&self, ctx: &CallContext<'_>, req: Id) -> Result<Answer, Status> {
@@ -62,7 +78,7 @@ impl AnswerService {
             return Err(missing());
         }
         let mut conn = self.db.conn_for(ctx)?;
-        store::get_answer(&mut conn, req.id).map_err(|e| e.to_status())?.ok_or_else(missing)
+        store::answers::get(&mut *conn, req.id)?.ok_or_else(missing)
     }
 
     pub fn exists(&self, ctx: &CallContext<'_>, req: Id) -> Result<Exists, Status> {
@@ -70,52 +86,130 @@ impl AnswerService {
             return Ok(Exists { exists: false });
         }
         let mut conn = self.db.conn_for(ctx)?;
-        let exists = store::answer_exists(&mut conn, req.id).map_err(|e| e.to_status())?;
-        Ok(Exists { exists })
+        Ok(Exists { exists: store::answers::exists(&mut *conn, req.id)? })
     }
 
-    /// A question's answers, oldest first; an unknown question has none.
-    pub fn list_for_question(&self, ctx: &CallContext<'_>, req: Id) -> Result<AnswerList, Status> {
+    /// One page of a question's answers in thread order; an unknown question
+    /// has none. `per_page` 0 (a caller sending a bare `Id`) means all, up
+    /// to [`MAX_PER_CALL`].
+    pub fn list_for_question(&self, ctx: &CallContext<'_>, req: AnswerQuery) -> Result<AnswerList, Status> {
         if req.id <= 0 {
             return Ok(AnswerList::default());
         }
+        let per_page = match req.per_page {
+            0 => MAX_PER_CALL,
+            n => n.min(MAX_PER_CALL),
+        };
         let mut conn = self.db.conn_for(ctx)?;
-        let answers = store::answers_for_question(&mut conn, req.id).map_err(|e| e.to_status())?;
-        Ok(AnswerList { answers })
+        let (answers, has_more) = store::answers::for_question(&mut *conn, req.id, req.page.max(1), per_page)?;
+        Ok(AnswerList { answers, has_more })
+    }
+
+    pub fn accept(&self, ctx: &CallContext<'_>, req: AcceptAnswer) -> Result<Answer, Status> {
+        let mut conn = self.db.conn_for(ctx)?;
+        edits::accept(&mut conn, req)
+    }
+
+    pub fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Answer, Status> {
+        let mut conn = self.db.conn_for(ctx)?;
+        edits::edit_answer(&mut conn, req)
+    }
+
+    pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
+        let mut conn = self.db.conn_for(ctx)?;
+        edits::revisions(&mut conn, Target::Answer, req.id)
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        if let Err(resp) = route(&req) {
-            return resp;
-        }
-        let create = match Body::read(&req) {
-            Ok(body) => create_request(&body, ctx.request_id),
-            Err(e) => return e.response(),
+        let route = match route(&req) {
+            Ok(r) => r,
+            Err(resp) => return resp,
         };
-        match create.map_err(Status::from).and_then(|c| self.create(ctx, c)) {
-            Ok(a) => HttpResponse::json(201, &web::answer_json(&a)),
-            Err(s) => web::status_response(&s),
-        }
+        let result = match route {
+            WebRoute::Create => self.web_create(ctx, &req),
+            WebRoute::Accept(answer_id) => self
+                .auth
+                .require(ctx, &req, LOG_IN_TO_ACCEPT)
+                .and_then(|u| self.accept(ctx, AcceptAnswer { answer_id, user_id: u.id }))
+                .map(|a| HttpResponse::json(200, &json::answer_json(&a))),
+            WebRoute::Edit(id) => self.web_edit(ctx, &req, id),
+            WebRoute::Revisions(id) => {
+                self.revisions(ctx, Id { id }).map(|l| HttpResponse::json(200, &json::revisions_json(&l)))
+            }
+        };
+        result.unwrap_or_else(|s| web::status_response(&s))
+    }
+
+    fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
+        let user = self.auth.require(ctx, req, LOG_IN_TO_POST)?;
+        let key = web::idempotency_key(req)?;
+        let body = match Body::read(req) {
+            Ok(b) => b,
+            Err(e) => return Ok(e.response()),
+        };
+        let mut create = create_request(&body, ctx.request_id)?;
+        create.author_id = user.id;
+        create.idempotency_key = key;
+        let created = self.create(ctx, create)?;
+        let resp = web::created(&format!("{PREFIX}/{}", created.row.id), &json::answer_json(&created.row));
+        Ok(if created.replayed { resp.header("Idempotent-Replayed", "true") } else { resp })
+    }
+
+    fn web_edit(&self, ctx: &CallContext<'_>, req: &HttpRequest, id: i64) -> Result<HttpResponse, Status> {
+        let user = self.auth.require(ctx, req, LOG_IN_TO_EDIT)?;
+        let body = match Body::read(req) {
+            Ok(b) => b,
+            Err(e) => return Ok(e.response()),
+        };
+        let text = fields::clean_text(fields::ANSWER_BODY, body.text("body")?)?;
+        let edit =
+            EditPost { id, user_id: user.id, body: text, request_id: ctx.request_id.to_string(), ..Default::default() };
+        Ok(HttpResponse::json(200, &json::answer_json(&self.edit(ctx, edit)?)))
     }
 }
 
 impl Handler for AnswerService {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
         match ctx.method {
-            ANSWER_CREATE => rpc::unary(payload, "CreateAnswer", |r| self.create(ctx, r)),
+            ANSWER_CREATE => rpc::unary(payload, "CreateAnswer", |r| self.create(ctx, r).map(|c| c.row)),
             ANSWER_GET => rpc::unary(payload, "Id", |r| self.get(ctx, r)),
             ANSWER_EXISTS => rpc::unary(payload, "Id", |r| self.exists(ctx, r)),
-            ANSWER_LIST_FOR_QUESTION => rpc::unary(payload, "Id", |r| self.list_for_question(ctx, r)),
+            ANSWER_LIST_FOR_QUESTION => rpc::unary(payload, "AnswerQuery", |r| self.list_for_question(ctx, r)),
+            ANSWER_ACCEPT => rpc::unary(payload, "AcceptAnswer", |r| self.accept(ctx, r)),
+            ANSWER_EDIT => rpc::unary(payload, "EditPost", |r| self.edit(ctx, r)),
+            ANSWER_REVISIONS => rpc::unary(payload, "Id", |r| self.revisions(ctx, r)),
             WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
             other => Err(rpc::unimplemented(other)),
         }
     }
 }
 
-/// `POST /webserv/answer` is the only route; anything else under the prefix is 404.
-pub fn route(req: &HttpRequest) -> Result<(), HttpResponse> {
-    match web::below(&req.path, PREFIX).as_deref() {
-        Some([]) => web::allow(req, &["POST"]),
+/// The answer routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebRoute {
+    Create,
+    Accept(i64),
+    Edit(i64),
+    Revisions(i64),
+}
+
+pub fn route(req: &HttpRequest) -> Result<WebRoute, HttpResponse> {
+    let rest = web::below(&req.path, PREFIX).ok_or_else(|| web::not_found(req))?;
+    let id = |segment: &str| web::path_id(segment).ok_or_else(|| web::not_found(req));
+    match rest[..] {
+        [] => web::allow(req, &["POST"]).map(|_| WebRoute::Create),
+        [segment, "accept"] => {
+            let id = id(segment)?;
+            web::allow(req, &["POST"]).map(|_| WebRoute::Accept(id))
+        }
+        [segment, "edit"] => {
+            let id = id(segment)?;
+            web::allow(req, &["POST"]).map(|_| WebRoute::Edit(id))
+        }
+        [segment, "revisions"] => {
+            let id = id(segment)?;
+            web::allow(req, &["GET"]).map(|_| WebRoute::Revisions(id))
+        }
         _ => Err(web::not_found(req)),
     }
 }
@@ -140,13 +234,18 @@ mod tests {
     }
 
     #[test]
-    fn only_post_on_the_prefix_is_served() {
-        assert_eq!(route(&req("POST", "/webserv/answer")), Ok(()));
+    fn routes_and_methods() {
+        assert_eq!(route(&req("POST", "/webserv/answer")), Ok(WebRoute::Create));
+        assert_eq!(route(&req("POST", "/webserv/answer/4/accept")), Ok(WebRoute::Accept(4)));
+        assert_eq!(route(&req("POST", "/webserv/answer/4/edit")), Ok(WebRoute::Edit(4)));
+        assert_eq!(route(&req("GET", "/webserv/answer/4/revisions")), Ok(WebRoute::Revisions(4)));
         let r = route(&req("GET", "/webserv/answer")).unwrap_err();
         assert_eq!(r.status, 405);
         assert!(r.headers.iter().any(|h| h.name == "Allow" && h.value == b"POST"));
-        assert_eq!(route(&req("POST", "/webserv/answer/1")).unwrap_err().status, 404);
-        assert_eq!(route(&req("POST", "/webserv/answers")).unwrap_err().status, 404);
+        assert_eq!(route(&req("GET", "/webserv/answer/4/accept")).unwrap_err().status, 405);
+        for path in ["/webserv/answer/1", "/webserv/answers", "/webserv/answer/x/accept", "/webserv/answer/1/delete"] {
+            assert_eq!(route(&req("POST", path)).unwrap_err().status, 404, "{path}");
+        }
     }
 
     #[test]

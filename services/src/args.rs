@@ -1,4 +1,4 @@
-//! The command line: `service --service question|answer|comment [--listen ADDR]`.
+//! The command line: `service --service question|answer|comment|user|vote [--listen ADDR]`.
 //!
 //! Parsing is a pure function over the argument list so that every mistake an
 //! operator can make has a test and a message that says what to type instead.
@@ -8,12 +8,14 @@
 
 use std::net::SocketAddr;
 
-/// Which of the three services this process runs.
+/// Which of the services this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceKind {
     Question,
     Answer,
     Comment,
+    User,
+    Vote,
 }
 
 impl ServiceKind {
@@ -22,6 +24,8 @@ impl ServiceKind {
             "question" => Some(ServiceKind::Question),
             "answer" => Some(ServiceKind::Answer),
             "comment" => Some(ServiceKind::Comment),
+            "user" => Some(ServiceKind::User),
+            "vote" => Some(ServiceKind::Vote),
             _ => None,
         }
     }
@@ -32,6 +36,8 @@ impl ServiceKind {
             ServiceKind::Question => "question",
             ServiceKind::Answer => "answer",
             ServiceKind::Comment => "comment",
+            ServiceKind::User => "user",
+            ServiceKind::Vote => "vote",
         }
     }
 
@@ -41,6 +47,8 @@ impl ServiceKind {
             ServiceKind::Question => "Question::Worker",
             ServiceKind::Answer => "Answer::Worker",
             ServiceKind::Comment => "Comment::Worker",
+            ServiceKind::User => "User::Worker",
+            ServiceKind::Vote => "Vote::Worker",
         }
     }
 
@@ -50,6 +58,8 @@ impl ServiceKind {
             ServiceKind::Question => "Question::Main",
             ServiceKind::Answer => "Answer::Main",
             ServiceKind::Comment => "Comment::Main",
+            ServiceKind::User => "User::Main",
+            ServiceKind::Vote => "Vote::Main",
         }
     }
 }
@@ -75,7 +85,7 @@ pub enum ArgsError {
     MissingValue(&'static str),
     #[error("{0} given more than once")]
     Repeated(&'static str),
-    #[error("--service must be question, answer or comment, not {0:?}")]
+    #[error("--service must be question, answer, comment, user or vote, not {0:?}")]
     BadService(String),
     #[error("--listen wants IP:PORT (e.g. 127.0.0.1:0), not {0:?}")]
     BadListen(String),
@@ -84,9 +94,9 @@ pub enum ArgsError {
 }
 
 pub const USAGE: &str = "\
-usage: service --service question|answer|comment [--listen IP:PORT]
+usage: service --service question|answer|comment|user|vote [--listen IP:PORT]
 
-  --service NAME   which service to run: question, answer or comment
+  --service NAME   which service to run: question, answer, comment, user or vote
   --listen ADDR    RPC address to bind (default 127.0.0.1:0, an OS-chosen port)
   -h, --help       print this help
 
@@ -159,6 +169,11 @@ mod tests {
         );
         assert_eq!(run(&["--service", "question", "--help"]), Ok(Command::Help));
         assert_eq!(run(&["-h"]), Ok(Command::Help));
+        assert_eq!(
+            run(&["--service", "vote"]),
+            Ok(Command::Run(Args { service: ServiceKind::Vote, listen: "127.0.0.1:0".parse().unwrap() }))
+        );
+        assert_eq!(ServiceKind::parse("user").map(ServiceKind::registry_name), Some("user"));
     }
 
     #[test]
@@ -180,7 +195,7 @@ mod tests {
     fn errors_tell_the_operator_what_to_type() {
         assert_eq!(
             ArgsError::BadService("x".into()).to_string(),
-            "--service must be question, answer or comment, not \"x\""
+            "--service must be question, answer, comment, user or vote, not \"x\""
         );
         assert!(ArgsError::BadListen("x".into()).to_string().contains("IP:PORT"));
     }

@@ -13,10 +13,15 @@
 //! splits a larger thread into calls under the cap.
 //!
 //! HTTP (through `Web/Handle`): `POST /webserv/comment` with `answer_id` and
-//! `body` → 201 with the comment.
+//! `body` → 201 with the comment; it needs a login (`Authorization: Bearer`)
+//! and honours an `Idempotency-Key` header like the other creates
+//! ([`crate::posting`]).
 
+use crate::auth::{check_user_id, Auth};
 use crate::db::Db;
 use crate::fields::{self, FieldError};
+use crate::json;
+use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::rpc::{self, Dependency};
 use crate::store;
 use crate::web::{self, Body};
@@ -33,6 +38,7 @@ pub const MAX_IDS: usize = 1000;
 pub struct CommentService {
     db: Db,
     answers: Dependency,
+    auth: Auth,
 }
 
 fn no_answer(id: i64) -> Status {
@@ -41,26 +47,26 @@ fn no_answer(id: i64) -> Status {
 
 impl CommentService {
     pub fn new(db: Db, directory: Directory) -> CommentService {
-        CommentService { db, answers: Dependency::new(directory, "answer") }
+        CommentService { db, answers: Dependency::new(directory.clone(), "answer"), auth: Auth::new(directory) }
     }
 
-    pub fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Comment, Status> {
+    pub fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Created<Comment>, Status> {
+        check_user_id(req.author_id, LOG_IN_TO_POST)?;
         let answer_id = fields::check_id("answer_id", req.answer_id)?;
-        let body = fields::clean_text(fields::COMMENT_BODY, &req.body)?;
+        fields::clean_text(fields::COMMENT_BODY, &req.body)?;
         let found: Exists = self.answers.call(ctx, ANSWER_EXISTS, &Id { id: answer_id })?;
         if !found.exists {
             return Err(no_answer(answer_id));
         }
         let mut conn = self.db.conn_for(ctx)?;
-        let comment = store::insert_comment(&mut conn, answer_id, &body).map_err(|e| {
-            if e.is_foreign_key_violation() {
-                no_answer(answer_id)
-            } else {
-                e.to_status()
-            }
-        })?;
-        log::info!(target: "Comment::Worker", "created comment {} on answer {answer_id}", comment.id);
-        Ok(comment)
+        let created = posting::comment(&mut conn, req)?;
+        log::info!(
+            target: "Comment::Worker",
+            "{} comment {} on answer {answer_id}",
+            if created.replayed { "replayed" } else { "created" },
+            created.row.id
+        );
+        Ok(created)
     }
 
     pub fn list_for_answers(&self, ctx: &CallContext<'_>, req: Ids) -> Result<CommentList, Status> {
@@ -69,7 +75,7 @@ impl CommentService {
             return Ok(CommentList::default());
         }
         let mut conn = self.db.conn_for(ctx)?;
-        let comments = store::comments_for_answers(&mut conn, &ids).map_err(|e| e.to_status())?;
+        let comments = store::comments::for_answers(&mut *conn, &ids)?;
         Ok(CommentList { comments })
     }
 
@@ -77,21 +83,29 @@ impl CommentService {
         if let Err(resp) = route(&req) {
             return resp;
         }
-        let create = match Body::read(&req) {
-            Ok(body) => create_request(&body, ctx.request_id),
-            Err(e) => return e.response(),
+        self.web_create(ctx, &req).unwrap_or_else(|s| web::status_response(&s))
+    }
+
+    fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
+        let user = self.auth.require(ctx, req, LOG_IN_TO_POST)?;
+        let key = web::idempotency_key(req)?;
+        let body = match Body::read(req) {
+            Ok(b) => b,
+            Err(e) => return Ok(e.response()),
         };
-        match create.map_err(Status::from).and_then(|c| self.create(ctx, c)) {
-            Ok(c) => HttpResponse::json(201, &web::comment_json(&c)),
-            Err(s) => web::status_response(&s),
-        }
+        let mut create = create_request(&body, ctx.request_id)?;
+        create.author_id = user.id;
+        create.idempotency_key = key;
+        let created = self.create(ctx, create)?;
+        let resp = HttpResponse::json(201, &json::comment_json(&created.row));
+        Ok(if created.replayed { resp.header("Idempotent-Replayed", "true") } else { resp })
     }
 }
 
 impl Handler for CommentService {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
         match ctx.method {
-            COMMENT_CREATE => rpc::unary(payload, "CreateComment", |r| self.create(ctx, r)),
+            COMMENT_CREATE => rpc::unary(payload, "CreateComment", |r| self.create(ctx, r).map(|c| c.row)),
             COMMENT_LIST_FOR_ANSWERS => rpc::unary(payload, "Ids", |r| self.list_for_answers(ctx, r)),
             WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
             other => Err(rpc::unimplemented(other)),

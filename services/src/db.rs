@@ -12,7 +12,8 @@
 //! migrations inside one transaction that first takes a transaction-scoped
 //! advisory lock: the others queue on the lock and then find every version
 //! already recorded in `schema_migrations`. A migration is never edited once
-//! released; a change is a new version appended to [`MIGRATIONS`].
+//! released; a change is a new version appended to [`MIGRATIONS`] (in
+//! [`crate::migrations`]).
 //!
 //! Database errors become RPC statuses here ([`DbError::to_status`]) so the
 //! mapping is the same in every service: the database being away is
@@ -26,41 +27,13 @@ use r2d2::PooledConnection;
 use r2d2_postgres::PostgresConnectionManager;
 use std::time::Duration;
 
+pub use crate::migrations::MIGRATIONS;
+
 pub type Manager = PostgresConnectionManager<NoTls>;
 pub type Conn = PooledConnection<Manager>;
 
 /// Arbitrary but fixed: every stackwire process migrating takes this lock.
 const MIGRATION_LOCK: i64 = 0x0053_746b_7769_7265; // "Stkwire"
-
-/// `(version, SQL)`, applied in order, each at most once per database.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "
-    CREATE TABLE questions (
-        id          bigserial PRIMARY KEY,
-        title       text NOT NULL CHECK (char_length(btrim(title)) BETWEEN 1 AND 200),
-        body        text NOT NULL CHECK (char_length(btrim(body)) BETWEEN 1 AND 30000),
-        created_at  timestamptz NOT NULL DEFAULT now()
-    );
-    CREATE INDEX questions_newest ON questions (created_at DESC, id DESC);
-
-    CREATE TABLE answers (
-        id          bigserial PRIMARY KEY,
-        question_id bigint NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
-        body        text NOT NULL CHECK (char_length(btrim(body)) BETWEEN 1 AND 30000),
-        created_at  timestamptz NOT NULL DEFAULT now()
-    );
-    CREATE INDEX answers_by_question ON answers (question_id, id);
-
-    CREATE TABLE comments (
-        id          bigserial PRIMARY KEY,
-        answer_id   bigint NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
-        body        text NOT NULL CHECK (char_length(btrim(body)) BETWEEN 1 AND 600),
-        created_at  timestamptz NOT NULL DEFAULT now()
-    );
-    CREATE INDEX comments_by_answer ON comments (answer_id, id);
-    ",
-)];
 
 pub const DEFAULT_POOL_SIZE: u32 = 8;
 const STATEMENT_TIMEOUT_MS: u64 = 10_000;
@@ -98,6 +71,12 @@ impl DbError {
         self.sql_state() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
     }
 
+    /// True when a row collided with a unique index (23505): a taken
+    /// username, or a create racing its own retry.
+    pub fn is_unique_violation(&self) -> bool {
+        self.sql_state() == Some(&SqlState::UNIQUE_VIOLATION)
+    }
+
     /// The status a caller sees; the detail goes to the log, not the caller.
     pub fn to_status(&self) -> Status {
         let state = self.sql_state();
@@ -113,6 +92,14 @@ impl DbError {
         };
         log::error!(target: "db", "{self}");
         Status::new(code, message)
+    }
+}
+
+/// Lets `?` turn a store error into the caller's status inside a method
+/// body (the mapping and the log line are [`DbError::to_status`]'s).
+impl From<DbError> for Status {
+    fn from(e: DbError) -> Status {
+        e.to_status()
     }
 }
 
@@ -256,11 +243,5 @@ mod tests {
         assert!(matches!(DbConfig::new("postgresql://h/db", Some("0"), "x"), Err(DbError::BadPoolSize(_))));
         assert!(matches!(DbConfig::new("postgresql://h/db", Some("many"), "x"), Err(DbError::BadPoolSize(_))));
         assert!(matches!(DbConfig::new("postgresql://h:notaport/db", None, "x"), Err(DbError::BadUrl(_))));
-    }
-
-    #[test]
-    fn migration_versions_are_strictly_increasing() {
-        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(MIGRATIONS[0].0, 1);
     }
 }

@@ -11,11 +11,34 @@ use registry_agent::{Descriptor, MethodDesc};
 /// HTTP routes, as `METHOD /path` (`{id}` marks a path parameter).
 pub fn routes(kind: ServiceKind) -> &'static [&'static str] {
     match kind {
-        ServiceKind::Question => &["POST /webserv/question", "GET /webserv/question", "GET /webserv/question/{id}"],
-        ServiceKind::Answer => &["POST /webserv/answer"],
+        ServiceKind::Question => &[
+            "POST /webserv/question",
+            "GET /webserv/question",
+            "GET /webserv/question/{id}",
+            "POST /webserv/question/{id}/edit",
+            "GET /webserv/question/{id}/revisions",
+            "GET /webserv/search",
+            "GET /webserv/tags",
+        ],
+        ServiceKind::Answer => &[
+            "POST /webserv/answer",
+            "POST /webserv/answer/{id}/accept",
+            "POST /webserv/answer/{id}/edit",
+            "GET /webserv/answer/{id}/revisions",
+        ],
         ServiceKind::Comment => &["POST /webserv/comment"],
+        ServiceKind::User => &[
+            "POST /webserv/user",
+            "POST /webserv/user/login",
+            "POST /webserv/user/logout",
+            "GET /webserv/user/{username}",
+        ],
+        ServiceKind::Vote => &["POST /webserv/vote"],
     }
 }
+
+const WEB: (&str, &str, &str) = (WEB_HANDLE, "HttpRequest", "HttpResponse");
+const HEALTH: (&str, &str, &str) = (HEALTH_CHECK, "HealthCheckRequest", "HealthCheckResponse");
 
 /// `(method path, request message, response message)`.
 pub fn methods(kind: ServiceKind) -> &'static [(&'static str, &'static str, &'static str)] {
@@ -25,24 +48,41 @@ pub fn methods(kind: ServiceKind) -> &'static [(&'static str, &'static str, &'st
             (QUESTION_GET, "Id", "Question"),
             (QUESTION_LIST, "ListQuestions", "QuestionPage"),
             (QUESTION_EXISTS, "Id", "Exists"),
-            (QUESTION_THREAD, "Id", "Thread"),
-            (WEB_HANDLE, "HttpRequest", "HttpResponse"),
-            (HEALTH_CHECK, "HealthCheckRequest", "HealthCheckResponse"),
+            (QUESTION_THREAD, "ThreadQuery", "Thread"),
+            (QUESTION_SEARCH, "SearchQuery", "QuestionPage"),
+            (QUESTION_TAGS, "Empty", "TagList"),
+            (QUESTION_EDIT, "EditPost", "Question"),
+            (QUESTION_REVISIONS, "Id", "RevisionList"),
+            WEB,
+            HEALTH,
         ],
         ServiceKind::Answer => &[
             (ANSWER_CREATE, "CreateAnswer", "Answer"),
             (ANSWER_GET, "Id", "Answer"),
             (ANSWER_EXISTS, "Id", "Exists"),
-            (ANSWER_LIST_FOR_QUESTION, "Id", "AnswerList"),
-            (WEB_HANDLE, "HttpRequest", "HttpResponse"),
-            (HEALTH_CHECK, "HealthCheckRequest", "HealthCheckResponse"),
+            (ANSWER_LIST_FOR_QUESTION, "AnswerQuery", "AnswerList"),
+            (ANSWER_ACCEPT, "AcceptAnswer", "Answer"),
+            (ANSWER_EDIT, "EditPost", "Answer"),
+            (ANSWER_REVISIONS, "Id", "RevisionList"),
+            WEB,
+            HEALTH,
         ],
         ServiceKind::Comment => &[
             (COMMENT_CREATE, "CreateComment", "Comment"),
             (COMMENT_LIST_FOR_ANSWERS, "Ids", "CommentList"),
-            (WEB_HANDLE, "HttpRequest", "HttpResponse"),
-            (HEALTH_CHECK, "HealthCheckRequest", "HealthCheckResponse"),
+            WEB,
+            HEALTH,
         ],
+        ServiceKind::User => &[
+            (USER_CREATE, "SignUp", "User"),
+            (USER_LOGIN, "LogIn", "Session"),
+            (USER_LOGOUT, "Token", "Empty"),
+            (USER_AUTHENTICATE, "Token", "User"),
+            (USER_GET, "Username", "UserPage"),
+            WEB,
+            HEALTH,
+        ],
+        ServiceKind::Vote => &[(VOTE_CAST, "CastVote", "VoteResult"), WEB, HEALTH],
     }
 }
 
@@ -51,6 +91,8 @@ pub fn descriptor(kind: ServiceKind) -> Descriptor {
         ServiceKind::Question => ("Question", "Webservice: Questioning"),
         ServiceKind::Answer => ("Answer", "Webservice: Answering"),
         ServiceKind::Comment => ("Comment", "Webservice: Commenting"),
+        ServiceKind::User => ("User", "Webservice: Accounts"),
+        ServiceKind::Vote => ("Vote", "Webservice: Voting"),
     };
     Descriptor {
         name: name.into(),
@@ -64,17 +106,24 @@ pub fn descriptor(kind: ServiceKind) -> Descriptor {
 mod tests {
     use super::*;
 
+    const ALL: [ServiceKind; 5] =
+        [ServiceKind::Question, ServiceKind::Answer, ServiceKind::Comment, ServiceKind::User, ServiceKind::Vote];
+
     #[test]
     fn names_and_titles_are_the_catalogs() {
         let d = descriptor(ServiceKind::Question);
         assert_eq!((d.name.as_str(), d.title.as_str()), ("Question", "Webservice: Questioning"));
         assert_eq!(descriptor(ServiceKind::Answer).title, "Webservice: Answering");
         assert_eq!(descriptor(ServiceKind::Comment).name, "Comment");
+        let d = descriptor(ServiceKind::User);
+        assert_eq!((d.name.as_str(), d.title.as_str()), ("User", "Webservice: Accounts"));
+        let d = descriptor(ServiceKind::Vote);
+        assert_eq!((d.name.as_str(), d.title.as_str()), ("Vote", "Webservice: Voting"));
     }
 
     #[test]
     fn every_service_offers_web_and_health_and_its_own_methods_only() {
-        for kind in [ServiceKind::Question, ServiceKind::Answer, ServiceKind::Comment] {
+        for kind in ALL {
             let d = descriptor(kind);
             let names: Vec<&str> = d.methods.iter().map(|m| m.name.as_str()).collect();
             assert!(names.contains(&WEB_HANDLE) && names.contains(&HEALTH_CHECK));
@@ -82,9 +131,31 @@ mod tests {
                 ServiceKind::Question => "/stackwire.QuestionService/",
                 ServiceKind::Answer => "/stackwire.AnswerService/",
                 ServiceKind::Comment => "/stackwire.CommentService/",
+                ServiceKind::User => "/stackwire.UserService/",
+                ServiceKind::Vote => "/stackwire.VoteService/",
             };
             assert!(names.iter().all(|n| n.starts_with(own) || *n == WEB_HANDLE || *n == HEALTH_CHECK));
             assert!(d.routes.iter().all(|r| r.starts_with("GET /webserv/") || r.starts_with("POST /webserv/")));
+        }
+    }
+
+    #[test]
+    fn routes_are_the_ones_each_service_serves() {
+        use proto::pb::HttpRequest;
+        for kind in ALL {
+            for r in routes(kind) {
+                let (method, path) = r.split_once(' ').unwrap();
+                let path = path.replace("{id}", "7").replace("{username}", "ann");
+                let req = HttpRequest { method: method.into(), path, ..Default::default() };
+                let ok = match kind {
+                    ServiceKind::Question => crate::question_web::route(&req).is_ok(),
+                    ServiceKind::Answer => crate::answer::route(&req).is_ok(),
+                    ServiceKind::Comment => crate::comment::route(&req).is_ok(),
+                    ServiceKind::User => crate::user::route(&req).is_ok(),
+                    ServiceKind::Vote => crate::vote::route(&req).is_ok(),
+                };
+                assert!(ok, "{kind:?} does not route {r}");
+            }
         }
     }
 }

@@ -8,6 +8,12 @@
 //! whitespace, and what is stored is the trimmed text; the database repeats the
 //! limits as CHECK constraints, so a bug here cannot store what the contract
 //! forbids.
+//!
+//! The account and product rules live here too: usernames (3–30 of
+//! `[A-Za-z0-9_.-]`), passwords (8–200 characters, never trimmed: a space is
+//! a character the user typed), tags (1–5 per question, each 1–35 of
+//! `[a-z0-9+#.-]`, lowercased, given comma- or space-separated), the list
+//! sorts, vote targets and directions, and idempotency keys.
 
 use proto::Status;
 
@@ -41,6 +47,22 @@ pub enum FieldError {
     NotPositive(&'static str),
     #[error("{field} must be 1 to {max}")]
     OutOfRange { field: &'static str, max: u32 },
+    #[error("username must be 3 to 30 characters of A-Z a-z 0-9 _ . -")]
+    Username,
+    #[error("password must be 8 to 200 characters")]
+    Password,
+    #[error("tags must hold 1 to 5 tags, separated by spaces or commas")]
+    TagCount,
+    #[error("tag {0:?} must be 1 to 35 characters of a-z 0-9 + # . -")]
+    Tag(String),
+    #[error("sort must be newest, active, votes or unanswered, not {0:?}")]
+    Sort(String),
+    #[error("target must be question or answer")]
+    Target,
+    #[error("direction must be up or down")]
+    Direction,
+    #[error("Idempotency-Key must be 1 to 100 printable ASCII characters")]
+    IdempotencyKey,
 }
 
 impl From<FieldError> for Status {
@@ -48,6 +70,9 @@ impl From<FieldError> for Status {
         Status::invalid(e.to_string())
     }
 }
+
+pub const MAX_TAGS: usize = 5;
+pub const MAX_TAG_CHARS: usize = 35;
 
 /// Trims `raw` and checks it against `limit`; returns the text to store.
 pub fn clean_text(limit: TextLimit, raw: &str) -> Result<String, FieldError> {
@@ -104,6 +129,139 @@ pub fn parse_page(field: &'static str, raw: &str) -> Result<u32, FieldError> {
     u32::try_from(n).map_err(|_| FieldError::NotPositive(field))
 }
 
+/// A username as typed (surrounding whitespace ignored).
+pub fn check_username(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    let ok = (3..=30).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(FieldError::Username)
+    }
+}
+
+/// A password: 8 to 200 characters, exactly as typed.
+pub fn check_password(raw: &str) -> Result<&str, FieldError> {
+    if (8..=200).contains(&raw.chars().count()) && !raw.contains('\0') {
+        Ok(raw)
+    } else {
+        Err(FieldError::Password)
+    }
+}
+
+/// One tag, lowercased.
+pub fn check_tag(raw: &str) -> Result<String, FieldError> {
+    let tag = raw.trim().to_lowercase();
+    let ok = (1..=MAX_TAG_CHARS).contains(&tag.len())
+        && tag.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'#' | b'.' | b'-'));
+    if ok {
+        Ok(tag)
+    } else {
+        Err(FieldError::Tag(raw.trim().chars().take(40).collect()))
+    }
+}
+
+/// `"rust, borrow-checker  async"` → `["rust", "borrow-checker", "async"]`:
+/// 1 to 5 distinct tags in the order given (a repeat is dropped, not an error).
+pub fn parse_tags(raw: &str) -> Result<Vec<String>, FieldError> {
+    let mut tags: Vec<String> = Vec::new();
+    for piece in raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()) {
+        let tag = check_tag(piece)?;
+        if !tags.contains(&tag) {
+            if tags.len() == MAX_TAGS {
+                return Err(FieldError::TagCount);
+            }
+            tags.push(tag);
+        }
+    }
+    if tags.is_empty() {
+        return Err(FieldError::TagCount);
+    }
+    Ok(tags)
+}
+
+/// The orders a question list can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (the default).
+    Newest,
+    /// Most recent activity (asked, answered, commented, edited) first.
+    Active,
+    /// Highest score first, newest first among equals.
+    Votes,
+    /// Questions without answers, newest first.
+    Unanswered,
+}
+
+impl Sort {
+    /// `""` is the default; anything unknown is an error naming the choices.
+    pub fn parse(raw: &str) -> Result<Sort, FieldError> {
+        match raw.trim() {
+            "" | "newest" => Ok(Sort::Newest),
+            "active" => Ok(Sort::Active),
+            "votes" => Ok(Sort::Votes),
+            "unanswered" => Ok(Sort::Unanswered),
+            other => Err(FieldError::Sort(other.chars().take(40).collect())),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Active => "active",
+            Sort::Votes => "votes",
+            Sort::Unanswered => "unanswered",
+        }
+    }
+}
+
+/// What can be voted on, as stored in `votes.target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Question,
+    Answer,
+}
+
+impl Target {
+    pub fn parse(raw: &str) -> Result<Target, FieldError> {
+        match raw.trim() {
+            "question" => Ok(Target::Question),
+            "answer" => Ok(Target::Answer),
+            _ => Err(FieldError::Target),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Question => "question",
+            Target::Answer => "answer",
+        }
+    }
+}
+
+/// `up` is +1, `down` is −1.
+pub fn parse_direction(raw: &str) -> Result<i16, FieldError> {
+    match raw.trim() {
+        "up" => Ok(1),
+        "down" => Ok(-1),
+        _ => Err(FieldError::Direction),
+    }
+}
+
+/// An idempotency key: `""` is none; otherwise 1 to 100 visible ASCII
+/// characters (0x21–0x7E), so it is safe in a header, a log line and a column.
+pub fn check_idempotency_key(raw: &str) -> Result<Option<String>, FieldError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.len() <= 100 && raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        Ok(Some(raw.to_string()))
+    } else {
+        Err(FieldError::IdempotencyKey)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +314,56 @@ mod tests {
         let s: Status = FieldError::Missing("title").into();
         assert_eq!(s.code, proto::Code::InvalidArgument);
         assert_eq!(s.message, "title is required");
+    }
+
+    #[test]
+    fn usernames_and_passwords() {
+        assert_eq!(check_username(" ann_b.c-1 "), Ok("ann_b.c-1".to_string()));
+        for bad in ["ab", &"a".repeat(31), "a b", "ann!", "änn", ""] {
+            assert_eq!(check_username(bad), Err(FieldError::Username), "{bad:?}");
+        }
+        assert!(check_username(&"a".repeat(30)).is_ok());
+        assert_eq!(check_password(" 8 chars"), Ok(" 8 chars"));
+        assert_eq!(check_password("short"), Err(FieldError::Password));
+        assert_eq!(check_password(&"é".repeat(200)).map(|p| p.len()), Ok(400));
+        assert_eq!(check_password(&"p".repeat(201)), Err(FieldError::Password));
+    }
+
+    #[test]
+    fn tags_are_split_lowercased_deduplicated_and_bounded() {
+        assert_eq!(
+            parse_tags("Rust, borrow-checker  c++ rust"),
+            Ok(vec!["rust".into(), "borrow-checker".into(), "c++".into()])
+        );
+        assert_eq!(parse_tags("c# .net"), Ok(vec!["c#".into(), ".net".into()]));
+        assert_eq!(parse_tags(" , "), Err(FieldError::TagCount));
+        assert_eq!(parse_tags("a b c d e f"), Err(FieldError::TagCount));
+        assert_eq!(parse_tags("a b c d e a"), Ok(vec!["a".into(), "b".into(), "c".into(), "d".into(), "e".into()]));
+        assert_eq!(parse_tags("ok sp@ce"), Err(FieldError::Tag("sp@ce".into())));
+        assert!(parse_tags(&"x".repeat(36)).is_err());
+        assert!(parse_tags(&"x".repeat(35)).is_ok());
+        assert_eq!(
+            FieldError::Tag("a/b".into()).to_string(),
+            "tag \"a/b\" must be 1 to 35 characters of a-z 0-9 + # . -"
+        );
+    }
+
+    #[test]
+    fn sorts_targets_directions_and_keys() {
+        assert_eq!(Sort::parse(""), Ok(Sort::Newest));
+        assert_eq!(Sort::parse("votes"), Ok(Sort::Votes));
+        assert_eq!(
+            Sort::parse("hot").unwrap_err().to_string(),
+            "sort must be newest, active, votes or unanswered, not \"hot\""
+        );
+        assert_eq!(Target::parse("answer"), Ok(Target::Answer));
+        assert_eq!(Target::parse("comment"), Err(FieldError::Target));
+        assert_eq!((parse_direction("up"), parse_direction("down")), (Ok(1), Ok(-1)));
+        assert_eq!(parse_direction("sideways"), Err(FieldError::Direction));
+        assert_eq!(check_idempotency_key(""), Ok(None));
+        assert_eq!(check_idempotency_key("k-1:x"), Ok(Some("k-1:x".into())));
+        for bad in ["has space", "tab\t", &"k".repeat(101), "é"] {
+            assert_eq!(check_idempotency_key(bad), Err(FieldError::IdempotencyKey), "{bad:?}");
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! `service --service question|answer|comment [--listen IP:PORT]`: runs one of
-//! the three services as its own process.
+//! `service --service question|answer|comment|user|vote [--listen IP:PORT]`:
+//! runs one of the services as its own process.
 //!
 //! Start-up, in an order chosen so that a process is never visible before it
 //! can answer: block signals (before any thread exists, so every thread
@@ -9,32 +9,33 @@
 //! and tests wait for. A missing setting exits 2 with the variable's name; an
 //! unreachable database or registry exits 1 with what was tried.
 //!
-//! Shutdown on SIGTERM or SIGINT: health checks turn NOT_SERVING (balancers
-//! stop choosing us), the registry record is removed (peers stop calling us),
-//! new connections are refused (a peer with a stale view fails over at once
-//! rather than mid-call), and calls already running finish; once nothing has
-//! been in flight for a short settling period, or after 10 s at most, the
-//! process exits 0. A second signal cuts the wait short.
+//! Shutdown on SIGTERM or SIGINT is `registry_agent::lifecycle::shutdown`:
+//! health checks turn NOT_SERVING (balancers stop choosing us), the registry
+//! record is removed (peers stop calling us), we keep serving for a heartbeat
+//! period while every peer catches up, then new connections are refused and
+//! calls already running finish; once nothing has been in flight for a short
+//! settling period, or after 10 s at most, the process exits 0. A second
+//! signal cuts the wait short.
 
 use crossbeam_channel::Receiver;
-use proto::rpc_server::{self, ServerConfig, ServerHandle};
+use proto::rpc_server::{self, ServerConfig};
 use proto::signals::Signal;
 use proto::Handler;
 use registry_agent::{Agent, Directory, RegistryConfig, RegistryError};
 use services::args::{self, Args, Command, ServiceKind};
 use services::db::{Db, DbConfig, DbError};
-use services::{answer::AnswerService, comment::CommentService, descriptor, question::QuestionService};
+use services::{
+    answer::AnswerService, comment::CommentService, descriptor, question::QuestionService, user::UserService,
+    vote::VoteService,
+};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long start-up waits for PostgreSQL (it may still be starting).
 const STARTUP_DB_WAIT: Duration = Duration::from_secs(15);
 /// Longest a shutdown waits for running calls.
 const DRAIN_MAX: Duration = Duration::from_secs(10);
-/// How long the server must have been idle before we exit: peers' views of the
-/// registry catch up within this on an event, so late calls are not cut off.
-const SETTLE: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 enum StartError {
@@ -106,6 +107,8 @@ fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
         ServiceKind::Question => Arc::new(QuestionService::new(db, directory)),
         ServiceKind::Answer => Arc::new(AnswerService::new(db, directory)),
         ServiceKind::Comment => Arc::new(CommentService::new(db, directory)),
+        ServiceKind::User => Arc::new(UserService::new(db)),
+        ServiceKind::Vote => Arc::new(VoteService::new(db, directory)),
     };
     let listener = TcpListener::bind(args.listen).map_err(|source| StartError::Bind { addr: args.listen, source })?;
     let server =
@@ -122,16 +125,11 @@ fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
     .map_err(StartError::Register)?;
     log::info!(target: class, "listening on {addr}");
 
-    let signal = wait_for_stop(signals, class);
+    let signal = registry_agent::lifecycle::wait_for_stop(signals, class);
     log::info!(target: class, "{signal:?}: draining");
-    server.drain();
-    agent.deregister();
-    server.stop_accepting();
-    if wait_quiet(&server, signals, DRAIN_MAX, class) {
-        log::info!(target: class, "idle; exiting");
-    } else {
-        log::warn!(target: class, "exiting with {} calls still running", server.in_flight());
-    }
+    let mut opts = registry_agent::lifecycle::ShutdownOptions::new(class);
+    opts.max_wait = DRAIN_MAX;
+    registry_agent::lifecycle::shutdown(agent, &server, signals, &opts);
     Ok(())
 }
 
@@ -142,49 +140,5 @@ fn advertised(addr: SocketAddr) -> SocketAddr {
         IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
         IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
         _ => addr,
-    }
-}
-
-/// Blocks until SIGTERM or SIGINT; SIGHUP has nothing to reload here.
-fn wait_for_stop(signals: &Receiver<Signal>, class: &str) -> Signal {
-    loop {
-        match signals.recv() {
-            Ok(Signal::Hangup) => log::info!(target: class, "SIGHUP: nothing to reload"),
-            Ok(s) => return s,
-            Err(_) => {
-                // No signal thread: nothing can ask us to stop but SIGKILL.
-                log::error!(target: class, "signal delivery is broken; serving until killed");
-                loop {
-                    std::thread::park();
-                }
-            }
-        }
-    }
-}
-
-/// Waits until no call has run for [`SETTLE`], `max` passes, or a second
-/// signal arrives. Returns whether the server was idle at the end.
-fn wait_quiet(server: &ServerHandle, signals: &Receiver<Signal>, max: Duration, class: &str) -> bool {
-    let end = Instant::now() + max;
-    let mut idle_since: Option<Instant> = None;
-    loop {
-        let now = Instant::now();
-        if server.in_flight() == 0 {
-            if now.duration_since(*idle_since.get_or_insert(now)) >= SETTLE {
-                return true;
-            }
-        } else {
-            idle_since = None;
-        }
-        if now >= end {
-            return server.in_flight() == 0;
-        }
-        // The poll interval doubles as the wait for a second signal.
-        if let Ok(s) = signals.recv_timeout(Duration::from_millis(10)) {
-            if s != Signal::Hangup {
-                log::warn!(target: class, "second {s:?}: not waiting any longer");
-                return server.in_flight() == 0;
-            }
-        }
     }
 }

@@ -6,19 +6,21 @@
 //!   `curl -d` and old clients send) and JSON objects; anything else is 415.
 //!   Text fields must be strings; id fields may be a JSON number or a numeric
 //!   string, since JavaScript clients send either.
-//! - The `*_json` functions are the JSON shapes of the contract, in one place,
-//!   with `created_at` as ISO-8601 UTC.
+//! - [`idempotency_key`] reads a client's `Idempotency-Key` header.
 //! - [`below`], [`allow`], [`not_found`] route a path under a service's prefix:
 //!   an unknown path is 404 and a known path with the wrong method is 405 with
 //!   an `Allow` header, both with a JSON `{"error": …}` body.
 //! - [`status_response`] turns an RPC `Status` into the matching HTTP status,
-//!   so a NOT_FOUND is 404 whether it came from this service or one it called.
+//!   so a NOT_FOUND is 404 whether it came from this service or one it called;
+//!   a 401 says how to authenticate (`WWW-Authenticate: Bearer`) and a 429
+//!   when to come back (`Retry-After`).
+//!
+//! The JSON shapes themselves are in [`crate::json`].
 
 use crate::fields::{self, FieldError};
-use proto::clock::iso8601;
-use proto::pb::{Answer, Comment, HttpRequest, HttpResponse, Question, QuestionPage, Thread};
-use proto::Status;
-use serde_json::{json, Map, Value};
+use proto::pb::{HttpRequest, HttpResponse};
+use proto::{Code, Status};
+use serde_json::{Map, Value};
 
 /// The fields of a request body.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +74,27 @@ impl Body {
         }
     }
 
+    /// A text field that may be left out (`Ok(None)`); present, it must be text.
+    pub fn optional_text(&self, field: &'static str) -> Result<Option<&str>, FieldError> {
+        match self.text(field) {
+            Ok(t) => Ok(Some(t)),
+            Err(FieldError::Missing(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A tag list: text (`"rust, async"`) or, in JSON, an array of strings;
+    /// joined with spaces for [`fields::parse_tags`]. `Ok(None)` when absent.
+    pub fn tags(&self, field: &'static str) -> Result<Option<String>, FieldError> {
+        if let Body::Json(map) = self {
+            if let Some(Value::Array(items)) = map.get(field) {
+                let words: Option<Vec<&str>> = items.iter().map(|v| v.as_str()).collect();
+                return words.map(|w| Some(w.join(" "))).ok_or(FieldError::NotText(field));
+            }
+        }
+        Ok(self.optional_text(field)?.map(str::to_string))
+    }
+
     /// An id field: a positive integer, as text or (JSON) as a number.
     pub fn id(&self, field: &'static str) -> Result<i64, FieldError> {
         match self {
@@ -88,49 +111,39 @@ impl Body {
     }
 }
 
-// ---- JSON shapes -------------------------------------------------------------
-
-pub fn question_json(q: &Question) -> Value {
-    json!({ "id": q.id, "title": q.title, "body": q.body, "created_at": iso8601(q.created_at_ms) })
-}
-
-pub fn answer_json(a: &Answer) -> Value {
-    json!({ "id": a.id, "question_id": a.question_id, "body": a.body, "created_at": iso8601(a.created_at_ms) })
-}
-
-pub fn comment_json(c: &Comment) -> Value {
-    json!({ "id": c.id, "answer_id": c.answer_id, "body": c.body, "created_at": iso8601(c.created_at_ms) })
-}
-
-/// The question with `answers`, each with its `comments`.
-pub fn thread_json(t: &Thread) -> Value {
-    let mut v = t.question.as_ref().map(question_json).unwrap_or_else(|| json!({}));
-    let answers: Vec<Value> = t
-        .answers
-        .iter()
-        .map(|awc| {
-            let mut a = awc.answer.as_ref().map(answer_json).unwrap_or_else(|| json!({}));
-            a["comments"] = Value::Array(awc.comments.iter().map(comment_json).collect());
-            a
-        })
-        .collect();
-    v["answers"] = Value::Array(answers);
-    v
-}
-
-pub fn page_json(p: &QuestionPage) -> Value {
-    json!({
-        "questions": p.questions.iter().map(question_json).collect::<Vec<_>>(),
-        "page": p.page,
-        "has_more": p.has_more,
-    })
-}
-
 // ---- responses and routing ----------------------------------------------------
 
 /// `{"error": message}` with the HTTP status of the RPC code.
 pub fn status_response(s: &Status) -> HttpResponse {
-    HttpResponse::json_error(s.code.http_status(), &s.message)
+    let resp = HttpResponse::json_error(s.code.http_status(), &s.message);
+    match s.code {
+        Code::Unauthenticated => resp.header("WWW-Authenticate", "Bearer realm=\"stackwire\""),
+        Code::ResourceExhausted => match crate::ratelimit::retry_after(s) {
+            Some(secs) => resp.header("Retry-After", &secs.to_string()),
+            None => resp,
+        },
+        _ => resp,
+    }
+}
+
+/// The client's `Idempotency-Key` header: none, or 1 to 100 visible ASCII
+/// characters (anything else is a 400 naming the header).
+pub fn idempotency_key(req: &HttpRequest) -> Result<String, FieldError> {
+    match req.header("idempotency-key") {
+        None => Ok(String::new()),
+        Some(raw) => {
+            let text = std::str::from_utf8(raw).map_err(|_| FieldError::IdempotencyKey)?;
+            fields::check_idempotency_key(text.trim())?.ok_or(FieldError::IdempotencyKey)
+        }
+    }
+}
+
+/// A 200 JSON reply, or the status as an error reply.
+pub fn reply<T>(result: Result<T, Status>, f: impl FnOnce(&T) -> Value) -> HttpResponse {
+    match result {
+        Ok(v) => HttpResponse::json(200, &f(&v)),
+        Err(s) => status_response(&s),
+    }
 }
 
 pub fn field_error(e: &FieldError) -> HttpResponse {
@@ -179,7 +192,7 @@ pub fn path_id(segment: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::pb::{AnswerWithComments, Header};
+    use proto::pb::Header;
 
     fn req(method: &str, path: &str, content_type: Option<&str>, body: &str) -> HttpRequest {
         HttpRequest {
@@ -238,39 +251,6 @@ mod tests {
     }
 
     #[test]
-    fn json_shapes_match_the_contract() {
-        let q = Question {
-            id: 1,
-            title: "T".into(),
-            body: "B".into(),
-            created_at_ms: 1_542_848_230_560,
-            ..Default::default()
-        };
-        assert_eq!(
-            question_json(&q),
-            json!({"id": 1, "title": "T", "body": "B", "created_at": "2018-11-22T00:57:10.560Z"})
-        );
-        let a = Answer { id: 2, question_id: 1, body: "A".into(), created_at_ms: 0, ..Default::default() };
-        let c = Comment { id: 3, answer_id: 2, body: "C".into(), created_at_ms: 0, ..Default::default() };
-        let t = Thread {
-            question: Some(q.clone()),
-            answers: vec![AnswerWithComments { answer: Some(a), comments: vec![c] }],
-            ..Default::default()
-        };
-        assert_eq!(
-            thread_json(&t),
-            json!({"id": 1, "title": "T", "body": "B", "created_at": "2018-11-22T00:57:10.560Z", "answers": [
-                {"id": 2, "question_id": 1, "body": "A", "created_at": "1970-01-01T00:00:00.000Z", "comments": [
-                    {"id": 3, "answer_id": 2, "body": "C", "created_at": "1970-01-01T00:00:00.000Z"}]}]})
-        );
-        let p = QuestionPage { questions: vec![q], page: 2, has_more: true };
-        let v = page_json(&p);
-        assert_eq!(v["page"], 2);
-        assert_eq!(v["has_more"], true);
-        assert_eq!(v["questions"][0]["title"], "T");
-    }
-
-    #[test]
     fn routing_helpers() {
         assert_eq!(below("/webserv/question", "/webserv/question"), Some(vec![]));
         assert_eq!(below("/webserv/question/7", "/webserv/question"), Some(vec!["7"]));
@@ -293,5 +273,41 @@ mod tests {
         let s = status_response(&Status::not_found("question 9 does not exist"));
         assert_eq!(s.status, 404);
         assert_eq!(s.body, br#"{"error":"question 9 does not exist"}"#.to_vec());
+    }
+
+    fn header_of(r: &HttpResponse, name: &str) -> Option<String> {
+        r.headers.iter().find(|h| h.name == name).map(|h| String::from_utf8_lossy(&h.value).into_owned())
+    }
+
+    #[test]
+    fn status_responses_say_how_to_recover() {
+        let r = status_response(&Status::new(Code::Unauthenticated, "log in to post"));
+        assert_eq!((r.status, header_of(&r, "WWW-Authenticate").is_some()), (401, true));
+        let r = status_response(&crate::ratelimit::QUESTIONS.refusal(42));
+        assert_eq!((r.status, header_of(&r, "Retry-After").as_deref()), (429, Some("42")));
+        assert!(String::from_utf8_lossy(&r.body).contains("try again in 42 seconds"));
+    }
+
+    #[test]
+    fn idempotency_keys_come_from_the_header() {
+        let mut r = req("POST", "/", None, "");
+        assert_eq!(idempotency_key(&r), Ok(String::new()));
+        r.headers.push(Header { name: "Idempotency-Key".into(), value: b"abc-123".to_vec() });
+        assert_eq!(idempotency_key(&r), Ok("abc-123".into()));
+        r.headers[0].value = b"two words".to_vec();
+        assert_eq!(idempotency_key(&r), Err(FieldError::IdempotencyKey));
+        r.headers[0].value = Vec::new();
+        assert_eq!(idempotency_key(&r), Err(FieldError::IdempotencyKey));
+    }
+
+    #[test]
+    fn tags_may_be_text_or_a_json_array() {
+        let b = Body::Form(vec![("tags".into(), "rust, async".into())]);
+        assert_eq!(b.tags("tags"), Ok(Some("rust, async".into())));
+        assert_eq!(b.tags("none"), Ok(None));
+        let b = Body::Json(serde_json::from_str(r#"{"tags": ["rust", "c++"], "bad": [1]}"#).unwrap());
+        assert_eq!(b.tags("tags"), Ok(Some("rust c++".into())));
+        assert_eq!(b.tags("bad"), Err(FieldError::NotText("bad")));
+        assert_eq!(b.optional_text("title"), Ok(None));
     }
 }

@@ -7,12 +7,13 @@
 //! `options`) and its own registry prefix, so it can run next to other test
 //! clusters on the same servers and assert exact counts.
 //!
-//! Six processes (two of each service) start at once against the empty
-//! schema, which is the migration race the advisory lock exists for; then the
-//! public JSON routes and the typed methods are driven over `proto::Connection`
-//! exactly as the balancer and the webui would, including the cross-service
-//! existence checks, the thread assembly, and what callers see once a
-//! dependency has shut down.
+//! Seven processes (two of each post service and a user service) start at
+//! once against the empty schema, which is the migration race the advisory
+//! lock exists for; then the public JSON routes and the typed methods are
+//! driven over `proto::Connection` exactly as the balancer and the webui
+//! would, including authentication through the user service, the
+//! cross-service existence checks, the thread assembly, and what callers see
+//! once a dependency has shut down.
 
 mod support;
 
@@ -20,7 +21,7 @@ use prost::Message;
 use proto::methods::*;
 use proto::pb::{
     Answer, AnswerList, Comment, CommentList, CreateAnswer, CreateComment, CreateQuestion, Exists, Id, Ids,
-    ListQuestions, Question, QuestionPage, Thread,
+    ListQuestions, LogIn, Question, QuestionPage, Session, SignUp, Thread, User,
 };
 use proto::{Code, Connection};
 use serde_json::Value;
@@ -50,51 +51,64 @@ fn assert_iso8601(v: &Value) {
 fn services_end_to_end() {
     let env = Env::from_env()
         .expect("STACKWIRE_TEST_DATABASE_URL and STACKWIRE_TEST_REDIS_URL must be set: run through scripts/test.sh");
-    let mut cluster = Cluster::start(&env, &["question", "question", "answer", "answer", "comment", "comment"]);
+    let mut cluster = Cluster::start(&env, &["question", "question", "answer", "answer", "comment", "comment", "user"]);
     let q = cluster.conn(0);
     let a = cluster.conn(2);
     let c = cluster.conn(4);
+    let u = cluster.conn(6);
 
-    // Six processes migrated one empty schema at once: exactly one of them applied version 1.
-    assert_eq!(env.sql_count("SELECT count(*) FROM schema_migrations"), 1);
-    assert_eq!(cluster.log_count("applied migrations [1]"), 1, "{}", cluster.logs());
-    assert_eq!(cluster.log_count("schema up to date"), 5);
+    // Seven processes migrated one empty schema at once: exactly one of them applied the versions.
+    assert_eq!(env.sql_count("SELECT count(*) FROM schema_migrations"), 2);
+    assert_eq!(cluster.log_count("applied migrations [1, 2]"), 1, "{}", cluster.logs());
+    assert_eq!(cluster.log_count("schema up to date"), 6);
+
+    // ---- accounts: typed sign-up and login, the token used over HTTP ----------
+    let me: User = unary(&u, USER_CREATE, &SignUp { username: "e2e".into(), password: "password-e2e".into() }).unwrap();
+    let session: Session =
+        unary(&u, USER_LOGIN, &LogIn { username: "e2e".into(), password: "password-e2e".into() }).unwrap();
+    let token = session.token.as_str();
+    let who: User = unary(&u, USER_AUTHENTICATE, &proto::pb::Token { token: token.into() }).unwrap();
+    assert_eq!((who.id, who.username.as_str()), (me.id, "e2e"));
+    let web = |conn: &Connection, method: &str, path: &str, ct: Option<&str>, body: &str| {
+        support::web_as(conn, Some(token), method, path, "", ct, body)
+    };
 
     // ---- questions over HTTP ------------------------------------------------
-    let (status, json, _) =
-        support::web(&q, "POST", "/webserv/question", "", None, "title=++How+to+X%3F+&body=I+tried+Y");
+    let (status, json, _) = support::web(&q, "POST", "/webserv/question", "", None, "title=t&body=b&tags=x");
+    assert_eq!((status, json["error"].as_str()), (401, Some("log in to post")));
+    let (status, json, _) = web(&q, "POST", "/webserv/question", None, "title=++How+to+X%3F+&body=I+tried+Y&tags=e2e");
     assert_eq!(status, 201, "{json}");
     assert_eq!(json["title"], "How to X?");
     assert_eq!(json["body"], "I tried Y");
+    assert_eq!(json["author"], "e2e");
     assert_iso8601(&json["created_at"]);
     let q1 = json["id"].as_i64().expect("id is a number");
-    assert_eq!(json.as_object().map(|o| o.len()), Some(4), "{json}");
 
-    let (status, json, _) = support::web(
+    let (status, json, _) = web(
         &q,
         "POST",
         "/webserv/question",
-        "",
         Some("application/json"),
-        r#"{"title": "Second", "body": "Via JSON"}"#,
+        r#"{"title": "Second", "body": "Via JSON", "tags": ["e2e", "json"]}"#,
     );
     assert_eq!(status, 201, "{json}");
     let q2 = json["id"].as_i64().unwrap();
 
     let cases: &[(&str, Option<&str>, &str, u16, &str)] = &[
-        ("title=&body=x", None, "", 400, "title must be 1 to 200 characters"),
+        ("title=&body=x&tags=t", None, "", 400, "title must be 1 to 200 characters"),
         ("body=x", None, "", 400, "title is required"),
         ("title=x", None, "", 400, "body is required"),
+        ("title=x&body=x&tags=a/b", None, "", 400, "tag \"a/b\" must be"),
         ("title=x&body=x", Some("text/plain"), "", 415, ""),
         (r#"{"title": 1, "body": "x"}"#, Some("application/json"), "", 400, "title must be a string"),
     ];
     for (body, ct, _, want, msg) in cases {
-        let (status, json, _) = support::web(&q, "POST", "/webserv/question", "", *ct, body);
+        let (status, json, _) = web(&q, "POST", "/webserv/question", *ct, body);
         assert_eq!(status, *want, "{body}: {json}");
         assert!(json["error"].as_str().is_some_and(|e| e.contains(msg)), "{body}: {json}");
     }
-    let long_title = format!("title={}&body=x", "a".repeat(201));
-    let (status, json, _) = support::web(&q, "POST", "/webserv/question", "", None, &long_title);
+    let long_title = format!("title={}&body=x&tags=t", "a".repeat(201));
+    let (status, json, _) = web(&q, "POST", "/webserv/question", None, &long_title);
     assert_eq!((status, json["error"].as_str()), (400, Some("title must be 1 to 200 characters")));
 
     let (status, json, _) = support::web(&q, "GET", &format!("/webserv/question/{q1}"), "", None, "");
@@ -111,36 +125,32 @@ fn services_end_to_end() {
 
     // ---- answers: the question must exist ------------------------------------
     let missing = q2 + 1000;
-    let (status, json, _) =
-        support::web(&a, "POST", "/webserv/answer", "", None, &format!("question_id={missing}&body=hi"));
+    let (status, json, _) = web(&a, "POST", "/webserv/answer", None, &format!("question_id={missing}&body=hi"));
     assert_eq!((status, json["error"].as_str()), (404, Some(format!("question {missing} does not exist").as_str())));
-    let (status, json, _) = support::web(&a, "POST", "/webserv/answer", "", None, "question_id=abc&body=hi");
+    let (status, json, _) = web(&a, "POST", "/webserv/answer", None, "question_id=abc&body=hi");
     assert_eq!((status, json["error"].as_str()), (400, Some("question_id must be a positive integer")));
     let (status, _, headers) = support::web(&a, "GET", "/webserv/answer", "", None, "");
     assert_eq!((status, support::header(&headers, "allow").as_deref()), (405, Some("POST")));
 
-    let (status, a1, _) =
-        support::web(&a, "POST", "/webserv/answer", "", None, &format!("question_id={q1}&body=Use+Z"));
+    let (status, a1, _) = web(&a, "POST", "/webserv/answer", None, &format!("question_id={q1}&body=Use+Z"));
     assert_eq!(status, 201, "{a1}");
     assert_eq!((a1["question_id"].as_i64(), a1["body"].as_str()), (Some(q1), Some("Use Z")));
     assert_iso8601(&a1["created_at"]);
     let a1 = a1["id"].as_i64().unwrap();
     let body = format!(r#"{{"question_id": "{q1}", "body": "Or W"}}"#);
-    let (status, a2, _) = support::web(&a, "POST", "/webserv/answer", "", Some("application/json"), &body);
+    let (status, a2, _) = web(&a, "POST", "/webserv/answer", Some("application/json"), &body);
     assert_eq!(status, 201, "{a2}");
     let a2 = a2["id"].as_i64().unwrap();
 
     // ---- comments: the answer must exist --------------------------------------
-    let (status, json, _) =
-        support::web(&c, "POST", "/webserv/comment", "", None, &format!("answer_id={}&body=x", a2 + 1000));
+    let (status, json, _) = web(&c, "POST", "/webserv/comment", None, &format!("answer_id={}&body=x", a2 + 1000));
     assert_eq!((status, json["error"].as_str()), (404, Some(format!("answer {} does not exist", a2 + 1000).as_str())));
     let too_long = format!("answer_id={a1}&body={}", "c".repeat(601));
-    let (status, json, _) = support::web(&c, "POST", "/webserv/comment", "", None, &too_long);
+    let (status, json, _) = web(&c, "POST", "/webserv/comment", None, &too_long);
     assert_eq!((status, json["error"].as_str()), (400, Some("body must be 1 to 600 characters")));
     let mut comment_ids = Vec::new();
     for (answer, text) in [(a1, "first"), (a2, "other"), (a1, "second")] {
-        let (status, json, _) =
-            support::web(&c, "POST", "/webserv/comment", "", None, &format!("answer_id={answer}&body={text}"));
+        let (status, json, _) = web(&c, "POST", "/webserv/comment", None, &format!("answer_id={answer}&body={text}"));
         assert_eq!(status, 201, "{json}");
         assert_eq!((json["answer_id"].as_i64(), json["body"].as_str()), (Some(answer), Some(text)));
         comment_ids.push(json["id"].as_i64().unwrap());
@@ -176,10 +186,17 @@ fn services_end_to_end() {
     let e = unary::<_, Question>(
         &q,
         QUESTION_CREATE,
-        &CreateQuestion { title: " ".into(), body: "b".into(), ..Default::default() },
+        &CreateQuestion { title: " ".into(), body: "b".into(), author_id: me.id, ..Default::default() },
     )
     .unwrap_err();
     assert_eq!((e.code, e.message.as_str()), (Code::InvalidArgument, "title must be 1 to 200 characters"));
+    let e = unary::<_, Question>(
+        &q,
+        QUESTION_CREATE,
+        &CreateQuestion { title: "t".into(), body: "b".into(), tags: vec!["x".into()], ..Default::default() },
+    )
+    .unwrap_err();
+    assert_eq!((e.code, e.message.as_str()), (Code::Unauthenticated, "log in to post"));
 
     let got: Answer = unary(&a, ANSWER_GET, &Id { id: a2 }).unwrap();
     assert_eq!((got.question_id, got.body.as_str()), (q1, "Or W"));
@@ -189,7 +206,7 @@ fn services_end_to_end() {
     let e = unary::<_, Answer>(
         &a,
         ANSWER_CREATE,
-        &CreateAnswer { question_id: missing, body: "x".into(), ..Default::default() },
+        &CreateAnswer { question_id: missing, body: "x".into(), author_id: me.id, ..Default::default() },
     )
     .unwrap_err();
     assert_eq!((e.code, e.message), (Code::NotFound, format!("question {missing} does not exist")));
@@ -204,7 +221,7 @@ fn services_end_to_end() {
     let e = unary::<_, Comment>(
         &c,
         COMMENT_CREATE,
-        &CreateComment { answer_id: 0, body: "x".into(), ..Default::default() },
+        &CreateComment { answer_id: 0, body: "x".into(), author_id: me.id, ..Default::default() },
     )
     .unwrap_err();
     assert_eq!((e.code, e.message.as_str()), (Code::InvalidArgument, "answer_id must be a positive integer"));
@@ -212,9 +229,34 @@ fn services_end_to_end() {
     assert_eq!(e, Code::Unimplemented as u32);
 
     // ---- paging: newest first, exact because the schema is ours ----------------
-    let q3: Question =
-        unary(&q, QUESTION_CREATE, &CreateQuestion { title: "Third".into(), body: "b".into(), ..Default::default() })
-            .unwrap();
+    // A second user: the first has used up its two questions this minute.
+    let other: User =
+        unary(&u, USER_CREATE, &SignUp { username: "e2e-2".into(), password: "password-e2e".into() }).unwrap();
+    let e = unary::<_, Question>(
+        &q,
+        QUESTION_CREATE,
+        &CreateQuestion {
+            title: "Third".into(),
+            body: "b".into(),
+            tags: vec!["x".into()],
+            author_id: me.id,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, Code::ResourceExhausted, "{e}");
+    let q3: Question = unary(
+        &q,
+        QUESTION_CREATE,
+        &CreateQuestion {
+            title: "Third".into(),
+            body: "b".into(),
+            tags: vec!["x".into()],
+            author_id: other.id,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let p1: QuestionPage =
         unary(&q, QUESTION_LIST, &ListQuestions { page: 1, per_page: 2, ..Default::default() }).unwrap();
     assert_eq!((p1.questions.iter().map(|q| q.id).collect::<Vec<_>>(), p1.has_more), (vec![q3.id, q2], true));
@@ -240,13 +282,12 @@ fn services_end_to_end() {
     }
     assert_eq!(cluster.log_count("deregistered question"), 2, "{}", cluster.logs());
     // ...after which creating an answer is UNAVAILABLE (503 over HTTP), never a guess.
-    let (status, json, _) =
-        support::web(&a, "POST", "/webserv/answer", "", None, &format!("question_id={q1}&body=late"));
+    let (status, json, _) = web(&a, "POST", "/webserv/answer", None, &format!("question_id={q1}&body=late"));
     assert_eq!(status, 503, "{json}");
     assert!(json["error"].as_str().is_some_and(|e| e.contains("question")), "{json}");
     assert_eq!(env.sql_count(&format!("SELECT count(*) FROM answers WHERE question_id = {q1}")), 2);
 
-    for i in 2..6 {
+    for i in 2..7 {
         assert_eq!(cluster.terminate(i), Some(0), "{}", cluster.logs());
     }
 }

@@ -25,14 +25,21 @@ impl Reply {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct HttpClient {
     pub addr: SocketAddr,
+    /// Sent as `Authorization: Bearer <token>` unless the request sets its own.
+    pub token: Option<String>,
 }
 
 impl HttpClient {
     pub fn new(addr: SocketAddr) -> HttpClient {
-        HttpClient { addr }
+        HttpClient { addr, token: None }
+    }
+
+    /// The same client, logged in: every request carries the bearer token.
+    pub fn with_token(&self, token: &str) -> HttpClient {
+        HttpClient { addr: self.addr, token: Some(token.to_string()) }
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -53,6 +60,11 @@ impl HttpClient {
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(t) = &self.token {
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+                req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+            }
         }
         if !body.is_empty() || method == "POST" {
             req.push_str(&format!("Content-Length: {}\r\n", body.len()));

@@ -117,11 +117,13 @@ pub struct Shape {
     pub answers: usize,
     pub comments: usize,
     pub webuis: usize,
+    pub users: usize,
+    pub votes: usize,
 }
 
 impl Default for Shape {
     fn default() -> Shape {
-        Shape { questions: 2, answers: 2, comments: 2, webuis: 2 }
+        Shape { questions: 2, answers: 2, comments: 2, webuis: 2, users: 1, votes: 1 }
     }
 }
 
@@ -167,6 +169,12 @@ impl Cluster {
         for _ in 0..shape.comments {
             c.start_service("comment");
         }
+        for _ in 0..shape.users {
+            c.start_service("user");
+        }
+        for _ in 0..shape.votes {
+            c.start_service("vote");
+        }
         for _ in 0..shape.webuis {
             c.start_webui();
         }
@@ -176,6 +184,8 @@ impl Cluster {
             ("Answer", shape.answers),
             ("Comment", shape.comments),
             ("WebUI", shape.webuis),
+            ("User", shape.users),
+            ("Vote", shape.votes),
         ];
         wait_for("every instance in /webserv/services", Duration::from_secs(20), || {
             let cat = c.catalog();
@@ -214,7 +224,7 @@ impl Cluster {
         Proc { name: label.to_string(), child, log, addr }
     }
 
-    /// Starts one more instance of `question`, `answer` or `comment`; returns its index in `procs`.
+    /// Starts one more instance of `question`, `answer`, `comment`, `user` or `vote`; returns its index in `procs`.
     pub fn start_service(&mut self, service: &str) -> usize {
         let n = self.procs.iter().filter(|p| p.name.starts_with(service)).count() + 1;
         let mut cmd = self.command("service");
@@ -251,6 +261,30 @@ impl Cluster {
 
     pub fn http(&self) -> HttpClient {
         HttpClient::new(self.balancer().addr)
+    }
+
+    /// A client that sends `Authorization: Bearer <token>` on every request.
+    pub fn http_as(&self, token: &str) -> HttpClient {
+        self.http().with_token(token)
+    }
+
+    /// Signs up `username` (password `password-<username>`) and logs in;
+    /// returns the bearer token. Panics with the reply when either step fails,
+    /// so a broken account service shows up as the first failure of a test.
+    pub fn signup_and_login(&self, username: &str) -> String {
+        let password = format!("password-{username}");
+        let http = self.http();
+        let r = http.post_form("/webserv/user", &[("username", username), ("password", &password)]);
+        assert_eq!(r.status, 201, "sign up {username}: {}", r.text());
+        self.login(username)
+    }
+
+    /// Logs in an existing user created by `signup_and_login`; returns the token.
+    pub fn login(&self, username: &str) -> String {
+        let password = format!("password-{username}");
+        let r = self.http().post_form("/webserv/user/login", &[("username", username), ("password", &password)]);
+        assert_eq!(r.status, 200, "log in {username}: {}", r.text());
+        r.json()["token"].as_str().unwrap_or_else(|| panic!("no token in {}", r.text())).to_string()
     }
 
     pub fn catalog(&self) -> serde_json::Value {

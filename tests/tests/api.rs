@@ -1,19 +1,23 @@
 //! Acceptance 2: questions, answers and comments posted with curl-style form
 //! bodies through the balancer and read back; missing parents are 404; bad
-//! fields, unknown routes and wrong methods get precise statuses.
+//! fields, unknown routes and wrong methods get precise statuses. Posting
+//! needs a login (issue 6), so each test signs up and sends its bearer token.
 
 use tests::{Cluster, Shape};
 
 fn small() -> Shape {
-    Shape { questions: 1, answers: 1, comments: 1, webuis: 1 }
+    Shape { questions: 1, answers: 1, comments: 1, webuis: 1, ..Default::default() }
 }
 
 #[test]
 fn post_question_answer_comment_and_read_the_thread_back() {
     let c = Cluster::start("api-thread", small());
-    let http = c.http();
+    let http = c.http_as(&c.signup_and_login("framer"));
 
-    let q = http.post_form("/webserv/question", &[("title", "How do I frame RPC?"), ("body", "With a 5-byte prefix?")]);
+    let q = http.post_form(
+        "/webserv/question",
+        &[("title", "How do I frame RPC?"), ("body", "With a 5-byte prefix?"), ("tags", "rpc")],
+    );
     assert_eq!(q.status, 201, "{}", q.text());
     let q = q.json();
     let qid = q["id"].as_i64().expect("numeric id");
@@ -48,7 +52,7 @@ fn post_question_answer_comment_and_read_the_thread_back() {
 #[test]
 fn missing_parents_are_404_and_nothing_is_written() {
     let c = Cluster::start("api-missing", small());
-    let http = c.http();
+    let http = c.http_as(&c.signup_and_login("orphaner"));
     let a = http.post_form("/webserv/answer", &[("question_id", "987654"), ("body", "orphan")]);
     assert_eq!(a.status, 404, "{}", a.text());
     assert!(a.json()["error"].as_str().is_some_and(|e| e.contains("question")), "{}", a.text());
@@ -69,9 +73,9 @@ fn missing_parents_are_404_and_nothing_is_written() {
 #[test]
 fn bad_fields_routes_and_methods_get_precise_statuses() {
     let c = Cluster::start("api-bad", small());
-    let http = c.http();
+    let http = c.http_as(&c.signup_and_login("badfields"));
 
-    let r = http.post_form("/webserv/question", &[("title", "   "), ("body", "x")]);
+    let r = http.post_form("/webserv/question", &[("title", "   "), ("body", "x"), ("tags", "t")]);
     assert_eq!(r.status, 400);
     assert!(r.json()["error"].as_str().unwrap().contains("title"), "{}", r.text());
 
@@ -80,7 +84,7 @@ fn bad_fields_routes_and_methods_get_precise_statuses() {
     assert!(r.json()["error"].as_str().unwrap().contains("body"), "{}", r.text());
 
     let long = "x".repeat(201);
-    let r = http.post_form("/webserv/question", &[("title", &long), ("body", "b")]);
+    let r = http.post_form("/webserv/question", &[("title", &long), ("body", "b"), ("tags", "t")]);
     assert_eq!(r.status, 400);
     assert!(r.json()["error"].as_str().unwrap().contains("title"), "{}", r.text());
 
@@ -104,11 +108,16 @@ fn bad_fields_routes_and_methods_get_precise_statuses() {
 #[test]
 fn question_list_is_newest_first_twenty_a_page() {
     let c = Cluster::start("api-pages", small());
-    let http = c.http();
     let mut ids = Vec::new();
+    // Two questions a minute per user: a new user for every pair.
+    let mut http = c.http();
     for i in 0..23 {
-        let r = http.post_form("/webserv/question", &[("title", &format!("Question {i}")), ("body", "b")]);
-        assert_eq!(r.status, 201);
+        if i % 2 == 0 {
+            http = c.http_as(&c.signup_and_login(&format!("pager{i}")));
+        }
+        let r = http
+            .post_form("/webserv/question", &[("title", &format!("Question {i}")), ("body", "b"), ("tags", "paging")]);
+        assert_eq!(r.status, 201, "{}", r.text());
         ids.push(r.json()["id"].as_i64().unwrap());
     }
     let p1 = http.get("/webserv/question?page=1").json();

@@ -41,9 +41,12 @@ fn worker_line<'a>(log: &'a str, class: &str, jid: &str, msg_prefix: &str) -> Op
 
 #[test]
 fn one_request_id_runs_through_every_log_in_the_original_formats() {
-    let c = Cluster::start("logs", Shape { questions: 1, answers: 1, comments: 1, webuis: 1 });
+    let c = Cluster::start("logs", Shape { questions: 1, answers: 1, comments: 1, webuis: 1, ..Default::default() });
     let http = c.http();
-    let qid = http.post_form("/webserv/question", &[("title", "t"), ("body", "b")]).json()["id"].as_i64().unwrap();
+    let asker = c.http_as(&c.signup_and_login("logger"));
+    let qid = asker.post_form("/webserv/question", &[("title", "t"), ("body", "b"), ("tags", "logs")]).json()["id"]
+        .as_i64()
+        .unwrap();
     let jid = "7a0861450b9a887e7e6a0335";
     let path = format!("/webserv/question/{qid}");
     let r = http.request("GET", &path, &[("X-Request-Id", jid)], b"");

@@ -33,12 +33,25 @@ fn catalog_lists_two_of_each_service_and_the_webui() {
         }
     }
     assert_eq!(c.instance_count(&cat, "WebUI"), 2);
+    // The account and voting services of issue 6, after the four known ones.
+    for (name, title, route) in [
+        ("User", "Webservice: Accounts", "POST /webserv/user/login"),
+        ("Vote", "Webservice: Voting", "POST /webserv/vote"),
+    ] {
+        let s = catalog_service(&cat, name).unwrap_or_else(|| panic!("{name} missing from {cat}"));
+        assert_eq!((s["title"].as_str(), c.instance_count(&cat, name)), (Some(title), 1), "{s}");
+        assert!(s["routes"].as_array().is_some_and(|r| r.iter().any(|x| x == route)), "{s}");
+    }
 }
 
 #[test]
 fn a_new_instance_takes_traffic_within_a_second_and_a_stopped_one_expires() {
-    let mut c = Cluster::start("reg-join", Shape { questions: 2, answers: 1, comments: 1, webuis: 1 });
-    let qid = c.http().post_form("/webserv/question", &[("title", "t"), ("body", "b")]).json()["id"].as_i64().unwrap();
+    let mut c =
+        Cluster::start("reg-join", Shape { questions: 2, answers: 1, comments: 1, webuis: 1, ..Default::default() });
+    let asker = c.http_as(&c.signup_and_login("joiner"));
+    let qid = asker.post_form("/webserv/question", &[("title", "t"), ("body", "b"), ("tags", "reg")]).json()["id"]
+        .as_i64()
+        .unwrap();
 
     // start_service returns once the instance has registered and logged its address.
     let idx = c.start_service("question");
@@ -70,7 +83,8 @@ fn a_new_instance_takes_traffic_within_a_second_and_a_stopped_one_expires() {
 
 #[test]
 fn sigterm_deregisters_at_once_and_exits_zero() {
-    let mut c = Cluster::start("reg-term", Shape { questions: 2, answers: 1, comments: 1, webuis: 1 });
+    let mut c =
+        Cluster::start("reg-term", Shape { questions: 2, answers: 1, comments: 1, webuis: 1, ..Default::default() });
     let addr = c.procs[0].addr.to_string();
     c.procs[0].signal(libc::SIGTERM);
     let t = Instant::now();
@@ -80,5 +94,7 @@ fn sigterm_deregisters_at_once_and_exits_zero() {
     assert!(t.elapsed() < Duration::from_millis(2500), "left after {:?}, sooner than the TTL", t.elapsed());
     assert_eq!(c.procs[0].wait_exit(Duration::from_secs(15)), Some(0));
     // The survivor carries on.
-    assert_eq!(c.http().post_form("/webserv/question", &[("title", "t"), ("body", "b")]).status, 201);
+    let asker = c.http_as(&c.signup_and_login("survivor"));
+    let r = asker.post_form("/webserv/question", &[("title", "t"), ("body", "b"), ("tags", "reg")]);
+    assert_eq!(r.status, 201, "{}", r.text());
 }

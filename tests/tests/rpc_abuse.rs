@@ -19,9 +19,13 @@ fn closes(mut s: TcpStream) -> (bool, Vec<u8>) {
 
 #[test]
 fn abusive_peers_are_cut_off_and_the_service_keeps_serving() {
-    let c = Cluster::start("rpc-abuse", Shape { questions: 1, answers: 1, comments: 1, webuis: 1 });
+    let c =
+        Cluster::start("rpc-abuse", Shape { questions: 1, answers: 1, comments: 1, webuis: 1, ..Default::default() });
     let q = c.procs_named("question")[0].addr;
-    let qid = c.http().post_form("/webserv/question", &[("title", "t"), ("body", "b")]).json()["id"].as_i64().unwrap();
+    let asker = c.http_as(&c.signup_and_login("abuser"));
+    let qid = asker.post_form("/webserv/question", &[("title", "t"), ("body", "b"), ("tags", "rpc")]).json()["id"]
+        .as_i64()
+        .unwrap();
 
     // A well-behaved connection open through all of it.
     let good = proto::Connection::connect(q, Duration::from_secs(1), 1 << 20).unwrap();

@@ -1,26 +1,28 @@
-//! The webui's only way to the data: typed RPC calls to the question, answer
-//! and comment services.
+//! The webui's only way to the data: typed RPC calls to the question, answer,
+//! comment, user and vote services.
 //!
 //! The pages never see a socket, a status number or a retry. They see
-//! [`Backend`], whose errors are the three things a page can act on: the user
-//! sent something invalid (show the form again), the thing does not exist
-//! (404), or a service could not answer (503). Keeping that behind a trait
-//! also lets the routing tests run against a fake.
+//! [`Backend`], whose errors are the things a page can act on: the user sent
+//! something invalid (show the form again), the thing does not exist (404),
+//! the visitor must log in (redirect to the login page), may not do this
+//! (403), picked a name that is taken (409), is posting too fast (429), or a
+//! service could not answer (503). Keeping that behind a trait also lets the
+//! routing tests run against a fake; the real implementation over the
+//! registry is in `backend_rpc`.
 //!
-//! Every call carries the request id of the page request, so one `grep JID-…`
-//! over all logs shows a page view's whole path, and a timeout no longer than
-//! what is left of our own caller's deadline: a page whose visitor has given
-//! up stops costing the services anything.
+//! The trait takes the services' own request messages: the page code fills
+//! in `author_id`/`user_id`/`viewer_id` from the one USER_AUTHENTICATE it made
+//! for the page request, and nothing here second-guesses them.
 
-use proto::methods;
 use proto::pb::{
-    Answer, Comment, CreateAnswer, CreateComment, CreateQuestion, Id, ListQuestions, Question, QuestionPage, Thread,
+    AcceptAnswer, Answer, CastVote, Comment, CreateAnswer, CreateComment, CreateQuestion, EditPost, ListQuestions,
+    LogIn, Question, QuestionPage, RevisionList, SearchQuery, Session, SignUp, TagList, Thread, ThreadQuery, User,
+    UserPage, VoteResult,
 };
 use proto::{Code, RpcError};
-use registry_agent::{Directory, ServiceClient};
 use std::time::{Duration, Instant};
 
-/// Questions on one page of the index.
+/// Questions on one page of a list.
 pub const PER_PAGE: u32 = 20;
 
 /// The longest we wait for any one service call.
@@ -36,7 +38,7 @@ pub struct Call {
 impl Call {
     /// Time we may spend on the next service call, or `None` if our caller's
     /// deadline has already passed.
-    fn timeout(&self) -> Option<Duration> {
+    pub fn timeout(&self) -> Option<Duration> {
         let t = match self.deadline {
             Some(d) => d.saturating_duration_since(Instant::now()).min(CALL_TIMEOUT),
             None => CALL_TIMEOUT,
@@ -54,121 +56,65 @@ pub enum BackendError {
     Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// No valid session (never logged in, logged out, expired).
+    #[error("not logged in: {0}")]
+    Unauthenticated(String),
+    /// Logged in, but not allowed: someone else's post, one's own vote.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A name that is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// A posting limit; the message says how long to wait.
+    #[error("{0}")]
+    RateLimited(String),
     /// No answer we can use: no instance, connection lost, timeout, internal error.
     #[error("the {service} service is unavailable: {detail}")]
     Unavailable { service: &'static str, detail: String },
 }
 
 impl BackendError {
-    fn from_rpc(service: &'static str, e: RpcError) -> BackendError {
+    pub fn from_rpc(service: &'static str, e: RpcError) -> BackendError {
+        let message = || e.to_status().message;
         match e.code() {
-            Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition => {
-                BackendError::Invalid(e.to_status().message)
-            }
-            Code::NotFound => BackendError::NotFound(e.to_status().message),
+            Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition => BackendError::Invalid(message()),
+            Code::NotFound => BackendError::NotFound(message()),
+            Code::Unauthenticated => BackendError::Unauthenticated(message()),
+            Code::PermissionDenied => BackendError::Forbidden(message()),
+            Code::AlreadyExists => BackendError::Conflict(message()),
+            Code::ResourceExhausted => BackendError::RateLimited(message()),
             _ => BackendError::Unavailable { service, detail: e.to_string() },
         }
     }
 }
 
+/// Result of a backend call.
+pub type Res<T> = Result<T, BackendError>;
+
 /// The calls the pages make.
 pub trait Backend: Send + Sync {
-    fn list_questions(&self, call: &Call, page: u32) -> Result<QuestionPage, BackendError>;
-    fn thread(&self, call: &Call, question_id: i64) -> Result<Thread, BackendError>;
-    fn create_question(&self, call: &Call, title: &str, body: &str) -> Result<Question, BackendError>;
-    fn create_answer(&self, call: &Call, question_id: i64, body: &str) -> Result<Answer, BackendError>;
-    fn get_answer(&self, call: &Call, answer_id: i64) -> Result<Answer, BackendError>;
-    fn create_comment(&self, call: &Call, answer_id: i64, body: &str) -> Result<Comment, BackendError>;
-}
-
-/// [`Backend`] over the registry: each service by name, least-loaded instance.
-pub struct RpcBackend {
-    question: ServiceClient,
-    answer: ServiceClient,
-    comment: ServiceClient,
-}
-
-impl RpcBackend {
-    pub fn new(directory: Directory) -> RpcBackend {
-        RpcBackend {
-            question: ServiceClient::new(directory.clone(), "question"),
-            answer: ServiceClient::new(directory.clone(), "answer"),
-            comment: ServiceClient::new(directory, "comment"),
-        }
-    }
-}
-
-fn unary<Req: prost::Message, Resp: prost::Message + Default>(
-    client: &ServiceClient,
-    service: &'static str,
-    method: &str,
-    call: &Call,
-    req: &Req,
-) -> Result<Resp, BackendError> {
-    let Some(timeout) = call.timeout() else {
-        return Err(BackendError::Unavailable {
-            service,
-            detail: "the request's deadline passed before the call".into(),
-        });
-    };
-    client.unary(method, &call.request_id, timeout, req).map_err(|e| {
-        let err = BackendError::from_rpc(service, e);
-        if let BackendError::Unavailable { .. } = err {
-            log::warn!(target: "WebUI::Worker", "{method}: {err}");
-        }
-        err
-    })
-}
-
-impl Backend for RpcBackend {
-    fn list_questions(&self, call: &Call, page: u32) -> Result<QuestionPage, BackendError> {
-        let req = ListQuestions { page, per_page: PER_PAGE, ..Default::default() };
-        unary(&self.question, "question", methods::QUESTION_LIST, call, &req)
-    }
-
-    fn thread(&self, call: &Call, question_id: i64) -> Result<Thread, BackendError> {
-        let thread: Thread =
-            unary(&self.question, "question", methods::QUESTION_THREAD, call, &Id { id: question_id })?;
-        // A reply without its question is as good as none.
-        if thread.question.is_none() {
-            return Err(BackendError::NotFound(format!("question {question_id}")));
-        }
-        Ok(thread)
-    }
-
-    fn create_question(&self, call: &Call, title: &str, body: &str) -> Result<Question, BackendError> {
-        let req = CreateQuestion {
-            title: title.to_string(),
-            body: body.to_string(),
-            request_id: call.request_id.clone(),
-            ..Default::default()
-        };
-        unary(&self.question, "question", methods::QUESTION_CREATE, call, &req)
-    }
-
-    fn create_answer(&self, call: &Call, question_id: i64, body: &str) -> Result<Answer, BackendError> {
-        let req = CreateAnswer {
-            question_id,
-            body: body.to_string(),
-            request_id: call.request_id.clone(),
-            ..Default::default()
-        };
-        unary(&self.answer, "answer", methods::ANSWER_CREATE, call, &req)
-    }
-
-    fn get_answer(&self, call: &Call, answer_id: i64) -> Result<Answer, BackendError> {
-        unary(&self.answer, "answer", methods::ANSWER_GET, call, &Id { id: answer_id })
-    }
-
-    fn create_comment(&self, call: &Call, answer_id: i64, body: &str) -> Result<Comment, BackendError> {
-        let req = CreateComment {
-            answer_id,
-            body: body.to_string(),
-            request_id: call.request_id.clone(),
-            ..Default::default()
-        };
-        unary(&self.comment, "comment", methods::COMMENT_CREATE, call, &req)
-    }
+    fn list_questions(&self, call: &Call, req: &ListQuestions) -> Res<QuestionPage>;
+    fn search(&self, call: &Call, req: &SearchQuery) -> Res<QuestionPage>;
+    fn tags(&self, call: &Call) -> Res<TagList>;
+    /// The question with one page of answers; `NotFound` when it does not exist.
+    fn thread(&self, call: &Call, req: &ThreadQuery) -> Res<Thread>;
+    fn get_question(&self, call: &Call, id: i64) -> Res<Question>;
+    fn create_question(&self, call: &Call, req: &CreateQuestion) -> Res<Question>;
+    fn edit_question(&self, call: &Call, req: &EditPost) -> Res<Question>;
+    fn question_revisions(&self, call: &Call, id: i64) -> Res<RevisionList>;
+    fn create_answer(&self, call: &Call, req: &CreateAnswer) -> Res<Answer>;
+    fn get_answer(&self, call: &Call, id: i64) -> Res<Answer>;
+    fn accept_answer(&self, call: &Call, req: &AcceptAnswer) -> Res<Answer>;
+    fn edit_answer(&self, call: &Call, req: &EditPost) -> Res<Answer>;
+    fn answer_revisions(&self, call: &Call, id: i64) -> Res<RevisionList>;
+    fn create_comment(&self, call: &Call, req: &CreateComment) -> Res<Comment>;
+    fn vote(&self, call: &Call, req: &CastVote) -> Res<VoteResult>;
+    fn sign_up(&self, call: &Call, req: &SignUp) -> Res<User>;
+    fn log_in(&self, call: &Call, req: &LogIn) -> Res<Session>;
+    fn log_out(&self, call: &Call, token: &str) -> Res<()>;
+    /// The user a session token belongs to; `Unauthenticated` for an unknown or expired one.
+    fn authenticate(&self, call: &Call, token: &str) -> Res<User>;
+    fn user_page(&self, call: &Call, username: &str) -> Res<UserPage>;
 }
 
 #[cfg(test)]
@@ -185,6 +131,14 @@ mod tests {
         );
         let missing = RpcError::Status(Status::not_found("question 7"));
         assert_eq!(BackendError::from_rpc("question", missing), BackendError::NotFound("question 7".into()));
+        for (code, want) in [
+            (Code::Unauthenticated, BackendError::Unauthenticated("m".into())),
+            (Code::PermissionDenied, BackendError::Forbidden("m".into())),
+            (Code::AlreadyExists, BackendError::Conflict("m".into())),
+            (Code::ResourceExhausted, BackendError::RateLimited("m".into())),
+        ] {
+            assert_eq!(BackendError::from_rpc("user", RpcError::Status(Status::new(code, "m"))), want);
+        }
         for e in [
             RpcError::NoInstance("question".into()),
             RpcError::ConnectionLost,

@@ -1,4 +1,5 @@
-//! Reading and checking the three forms the site accepts: ask, answer, comment.
+//! Reading and checking the forms the site accepts: ask and edit (title,
+//! body, tags), answer, comment, sign-up and login.
 //!
 //! The services are the authority on what may be stored and check every field
 //! themselves; we check the same limits first so that a user who left a field
@@ -16,12 +17,23 @@ pub const TITLE_MAX: usize = 200;
 /// Question and answer bodies.
 pub const BODY_MAX: usize = 30_000;
 pub const COMMENT_MAX: usize = 600;
+pub const TAGS_MAX: usize = 5;
+pub const TAG_MAX: usize = 35;
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 30;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 200;
+/// The hidden field that makes a create safe to repeat (a double click, a resent form).
+pub const IDEMPOTENCY_FIELD: &str = "idem";
 
 /// Which input a message is about, so the page can mark that input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Title,
     Body,
+    Tags,
+    Username,
+    Password,
 }
 
 impl Field {
@@ -29,6 +41,9 @@ impl Field {
         match self {
             Field::Title => "title",
             Field::Body => "body",
+            Field::Tags => "tags",
+            Field::Username => "username",
+            Field::Password => "password",
         }
     }
 
@@ -39,6 +54,9 @@ impl Field {
         match first {
             "title" => Some(Field::Title),
             "body" => Some(Field::Body),
+            "tags" | "tag" => Some(Field::Tags),
+            "username" => Some(Field::Username),
+            "password" => Some(Field::Password),
             _ => None,
         }
     }
@@ -98,6 +116,76 @@ pub fn check_question(title: &str, body: &str) -> Result<(), Invalid> {
     check(Field::Body, body, BODY_MAX)
 }
 
+/// The tags of a question from what the user typed: separated by commas or
+/// whitespace, lowercased, duplicates dropped, 1 to 5 of 1 to 35 characters
+/// of `a-z 0-9 + # . -` each.
+pub fn parse_tags(s: &str) -> Result<Vec<String>, Invalid> {
+    let invalid = |message: String| Invalid { field: Some(Field::Tags), message };
+    let mut tags: Vec<String> = Vec::new();
+    for t in s.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()) {
+        let t = t.to_lowercase();
+        let ok = t.chars().count() <= TAG_MAX
+            && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+#.-".contains(c));
+        if !ok {
+            let shown: String = t.chars().take(TAG_MAX + 1).collect();
+            return Err(invalid(format!(
+                "tags must be 1 to {TAG_MAX} characters of a-z, 0-9, +, #, . and - (not {shown:?})"
+            )));
+        }
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+        if tags.len() > TAGS_MAX {
+            break;
+        }
+    }
+    if tags.is_empty() || tags.len() > TAGS_MAX {
+        return Err(invalid(format!("tags: give 1 to {TAGS_MAX} tags, separated by spaces or commas")));
+    }
+    Ok(tags)
+}
+
+/// A question (new or edited): title, body and tags.
+pub fn check_question_with_tags(title: &str, body: &str, tags: &str) -> Result<Vec<String>, Invalid> {
+    check_question(title, body)?;
+    parse_tags(tags)
+}
+
+pub fn check_username(username: &str) -> Result<(), Invalid> {
+    let n = username.chars().count();
+    let ok = (USERNAME_MIN..=USERNAME_MAX).contains(&n)
+        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        return Ok(());
+    }
+    Err(Invalid {
+        field: Some(Field::Username),
+        message: format!("username must be {USERNAME_MIN} to {USERNAME_MAX} characters of letters, digits, _ . and -"),
+    })
+}
+
+pub fn check_password(password: &str) -> Result<(), Invalid> {
+    let n = password.chars().take(PASSWORD_MAX + 1).count();
+    if (PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
+        return Ok(());
+    }
+    Err(Invalid {
+        field: Some(Field::Password),
+        message: format!("password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
+    })
+}
+
+/// The idempotency key from a form's hidden field, if it is one we could
+/// have issued (printable ASCII, at most 100 characters); else none.
+pub fn idempotency_key(pairs: &[(String, String)]) -> String {
+    let k = field(pairs, IDEMPOTENCY_FIELD);
+    if !k.is_empty() && k.len() <= 100 && k.bytes().all(|b| b.is_ascii_graphic()) {
+        k
+    } else {
+        String::new()
+    }
+}
+
 pub fn check_answer(body: &str) -> Result<(), Invalid> {
     check(Field::Body, body, BODY_MAX)
 }
@@ -129,6 +217,44 @@ mod tests {
         assert_eq!(e.field, Some(Field::Body));
         assert_eq!(e.message, "body must be 1 to 30000 characters");
         assert!(check_question("t", &"b".repeat(30_001)).is_err());
+    }
+
+    #[test]
+    fn tags_are_split_lowercased_and_limited() {
+        assert_eq!(parse_tags("Rust, tcp  sockets,rust").unwrap(), vec!["rust", "tcp", "sockets"]);
+        assert_eq!(parse_tags("c# c++ .net node-js").unwrap(), vec!["c#", "c++", ".net", "node-js"]);
+        assert_eq!(parse_tags(&"a".repeat(35)).unwrap().len(), 1);
+        for bad in ["", " , ", "a b c d e f", "tag_with_underscore", "<script>", "ünï", &"a".repeat(36)] {
+            let e = parse_tags(bad).unwrap_err();
+            assert_eq!(e.field, Some(Field::Tags), "{bad:?}");
+            assert!(e.message.starts_with("tags"), "{bad:?}: {}", e.message);
+        }
+        assert!(check_question_with_tags("t", "b", "x").is_ok());
+        assert_eq!(check_question_with_tags("", "b", "x").unwrap_err().field, Some(Field::Title));
+    }
+
+    #[test]
+    fn accounts_limits() {
+        assert!(check_username("ann_b.c-9").is_ok());
+        for bad in ["ab", &"a".repeat(31), "has space", "ünï", "semi;colon", ""] {
+            assert_eq!(check_username(bad).unwrap_err().field, Some(Field::Username), "{bad:?}");
+        }
+        assert!(check_password("12345678").is_ok());
+        assert!(check_password(&"p".repeat(200)).is_ok());
+        assert!(check_password("1234567").is_err());
+        assert!(check_password(&"p".repeat(201)).is_err());
+        assert_eq!(Invalid::from_service("username is taken").field, Some(Field::Username));
+        assert_eq!(Invalid::from_service("tags must be …").field, Some(Field::Tags));
+    }
+
+    #[test]
+    fn idempotency_keys_are_printable_and_short() {
+        let pairs = |v: &str| vec![("idem".to_string(), v.to_string())];
+        assert_eq!(idempotency_key(&pairs("abc123")), "abc123");
+        assert_eq!(idempotency_key(&pairs("")), "");
+        assert_eq!(idempotency_key(&pairs("a b")), "");
+        assert_eq!(idempotency_key(&pairs(&"k".repeat(101))), "");
+        assert_eq!(idempotency_key(&[]), "");
     }
 
     #[test]

@@ -7,12 +7,16 @@
 //! value can be moved between text and attribute without a second thought.
 //!
 //! The layout is one self-contained document: no JavaScript, no fonts, no
-//! external stylesheet, just a small inline `<style>` sized for a 375-px
-//! phone and switching to dark colours through `prefers-color-scheme`. The
+//! external stylesheet, just a small inline `<style>` (style.css) sized for
+//! a 375-px phone and switching to dark colours through
+//! `prefers-color-scheme`. Its header shows who is logged in, with a logout
+//! button that is a CSRF-protected POST form like every other form. The
 //! response headers in [`response`] add a Content-Security-Policy that allows
 //! nothing but that inline style, so even an escaping bug could not run a
 //! script.
 
+use crate::auth::{self, Viewer};
+use crate::csrf;
 use proto::pb::HttpResponse;
 
 /// Escapes text for use in HTML text content and double-quoted attribute values.
@@ -40,59 +44,53 @@ pub fn time(ms: i64) -> String {
     format!("<time datetime=\"{}\">{} UTC</time>", escape(&iso), escape(&shown))
 }
 
-const STYLE: &str = r#"
-:root{color-scheme:light dark;--bg:#fdfdfc;--fg:#1f2328;--muted:#5f6670;--line:#d8dce0;
---card:#f4f5f6;--link:#0b57d0;--accent:#0b57d0;--accent-fg:#fff;--err-bg:#fdecea;--err-fg:#8a1c12}
-@media (prefers-color-scheme:dark){:root{--bg:#14161a;--fg:#e6e8eb;--muted:#9aa3ad;--line:#343a42;
---card:#1c1f24;--link:#8ab4f8;--accent:#8ab4f8;--accent-fg:#0d1117;--err-bg:#3b1714;--err-fg:#f6b7ae}}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;background:var(--bg);color:var(--fg);
-font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-.wrap{max-width:44rem;margin:0 auto;padding:0 1rem}
-header.site{border-bottom:1px solid var(--line);margin-bottom:1.25rem}
-header.site .wrap{display:flex;align-items:baseline;justify-content:space-between;gap:1rem;padding-top:.75rem;padding-bottom:.75rem}
-header.site a.brand{font-weight:700;font-size:1.15rem;color:var(--fg);text-decoration:none}
-a{color:var(--link)}
-h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 .5rem;overflow-wrap:anywhere}
-h2{font-size:1.15rem;margin:1.75rem 0 .75rem}
-.meta{color:var(--muted);font-size:.875rem}
-.text{white-space:pre-wrap;overflow-wrap:anywhere;margin:.5rem 0}
-ol.questions{list-style:none;padding:0;margin:0}
-ol.questions li{padding:.75rem 0;border-bottom:1px solid var(--line)}
-ol.questions a{font-weight:600;text-decoration:none;overflow-wrap:anywhere}
-ol.questions a:hover{text-decoration:underline}
-article.answer{border-top:1px solid var(--line);padding:1rem 0}
-ul.comments{list-style:none;margin:.75rem 0 0;padding:0 0 0 .75rem;border-left:3px solid var(--line);font-size:.9375rem}
-ul.comments li{margin:.4rem 0}
-ul.comments .text{display:inline;margin:0}
-form{margin:.75rem 0}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}
-input[type=text],textarea{width:100%;font:inherit;color:inherit;background:var(--card);
-border:1px solid var(--line);border-radius:6px;padding:.5rem .6rem}
-textarea{resize:vertical}
-button,.button{display:inline-block;font:inherit;font-weight:600;margin-top:.6rem;padding:.45rem 1rem;
-border:0;border-radius:6px;background:var(--accent);color:var(--accent-fg);text-decoration:none;cursor:pointer}
-details summary{cursor:pointer;color:var(--link);font-size:.9375rem;margin-top:.5rem}
-.error{background:var(--err-bg);color:var(--err-fg);border-radius:6px;padding:.5rem .75rem;margin:.75rem 0}
-nav.pager{display:flex;justify-content:space-between;margin:1.25rem 0}
-footer.site{color:var(--muted);font-size:.8125rem;border-top:1px solid var(--line);margin-top:2.5rem;padding:1rem 0 2rem}
-"#;
+/// The stylesheet, inline in every page (there is nothing else to load).
+const STYLE: &str = include_str!("style.css");
+
+/// The header's right side: who is logged in (with a logout button, a POST
+/// with the CSRF token), or the way to log in and come back here.
+fn who(viewer: &Viewer) -> String {
+    match &viewer.user {
+        Some(u) => format!(
+            "<div class=\"me\"><a href=\"/users/{path}\">{name}</a><span class=\"rep\" title=\"reputation\">{rep} rep</span>\
+             <form class=\"inline\" method=\"post\" action=\"/logout\">{csrf}<button type=\"submit\" class=\"link\">Log out</button></form></div>",
+            path = escape(&proto::http::percent_encode(&u.username)),
+            name = escape(&u.username),
+            rep = u.reputation,
+            csrf = csrf::hidden_field(&viewer.csrf),
+        ),
+        None => {
+            let login = if viewer.here.starts_with("/login") || viewer.here.starts_with("/signup") {
+                "/login".to_string()
+            } else {
+                auth::login_url(&viewer.here)
+            };
+            format!(
+                "<div class=\"me\"><a href=\"{}\">Log in</a><a href=\"/signup\">Sign up</a></div>",
+                escape(&login)
+            )
+        }
+    }
+}
 
 /// A whole HTML document: `title` is plain text (escaped here), `main` is
 /// markup the caller already built from escaped parts.
-pub fn page(title: &str, main: &str) -> String {
+pub fn page(viewer: &Viewer, title: &str, main: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n\
          <title>{title} · stackwire</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"/\">stackwire</a>\
-         <a href=\"/ask\">Ask a question</a></div></header>\n\
+         <nav class=\"links\"><a href=\"/\">Questions</a><a href=\"/tags\">Tags</a><a href=\"/ask\">Ask</a></nav>\
+         <form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">\
+         <input type=\"search\" name=\"q\" placeholder=\"Search… [tag] words\" aria-label=\"Search\" maxlength=\"200\">\
+         <button type=\"submit\">Search</button></form>{who}</div></header>\n\
          <main class=\"wrap\">\n{main}</main>\n\
          <footer class=\"site\"><div class=\"wrap\">stackwire: questions and answers.</div></footer>\n\
          </body>\n</html>\n",
         title = escape(title),
+        who = who(viewer),
     )
 }
 
@@ -141,7 +139,7 @@ mod tests {
 
     #[test]
     fn layout_is_self_contained_and_phone_ready() {
-        let doc = page("A <b>title</b>", "<p>hi</p>\n");
+        let doc = page(&Viewer::default(), "A <b>title</b>", "<p>hi</p>\n");
         assert!(doc.starts_with("<!DOCTYPE html>"));
         assert!(doc.contains("<title>A &lt;b&gt;title&lt;/b&gt; · stackwire</title>"));
         assert!(doc.contains("name=\"viewport\" content=\"width=device-width, initial-scale=1\""));
@@ -151,8 +149,27 @@ mod tests {
     }
 
     #[test]
+    fn header_shows_the_user_or_the_way_to_log_in() {
+        let anon = Viewer { here: "/questions/7".into(), ..Default::default() };
+        let doc = page(&anon, "t", "");
+        assert!(doc.contains("href=\"/login?next=%2Fquestions%2F7\">Log in</a>"));
+        assert!(doc.contains("href=\"/signup\""));
+        assert!(!doc.contains("/logout"));
+        let user = proto::pb::User { id: 3, username: "ann<b>".into(), reputation: 25, ..Default::default() };
+        let me = Viewer { user: Some(user), csrf: "c".repeat(32), here: "/".into() };
+        let doc = page(&me, "t", "");
+        assert!(doc.contains("<a href=\"/users/ann%3Cb%3E\">ann&lt;b&gt;</a>"));
+        assert!(doc.contains(">25 rep</span>"));
+        assert!(doc.contains(&format!(
+            "action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            "c".repeat(32)
+        )));
+        assert!(!doc.contains(">Log in<"));
+    }
+
+    #[test]
     fn responses_forbid_scripts() {
-        let r = response(200, page("t", ""));
+        let r = response(200, page(&Viewer::default(), "t", ""));
         let csp = r
             .headers
             .iter()

@@ -3,18 +3,35 @@
 //! The webui is a service like the others: the balancer hands it each page
 //! request as an `HttpRequest` over RPC (`WEB_HANDLE`) and relays the
 //! `HttpResponse`. It holds no data; every page is built from typed RPC calls
-//! to the question, answer and comment services, found through the registry.
+//! to the question, answer, comment, user and vote services, found through
+//! the registry.
 //!
-//! - [`html`]: escaping and the shared page layout (no JavaScript, inline CSS).
-//! - [`forms`]: reading and checking the ask, answer and comment forms.
-//! - [`pages`]: each page rendered from the services' messages.
-//! - [`backend`]: the RPC calls, with errors a page can act on.
-//! - [`routes`]: paths, methods, statuses and redirects.
+//! - [`routes`]: paths, methods, the CSRF check, the session, statuses; the
+//!   handlers are in [`routes_read`], [`routes_post`], [`routes_edit`] and
+//!   [`routes_account`].
+//! - [`auth`]: cookies, the viewer, safe `next` links; [`csrf`]: the
+//!   double-submit token.
+//! - [`pages`] (shared pieces and message pages), [`pages_list`],
+//!   [`pages_thread`], [`pages_forms`]: HTML from the services' messages.
+//! - [`html`]: escaping and the layout; [`markdown`]: bodies rendered safely.
+//! - [`forms`]: reading and checking what users send.
+//! - [`backend`]: the calls and their errors; [`backend_rpc`]: over the registry.
 //! - [`server`]: the process: RPC server, registration, signals, drain.
 
+pub mod auth;
 pub mod backend;
+pub mod backend_rpc;
+pub mod csrf;
 pub mod forms;
 pub mod html;
+pub mod markdown;
 pub mod pages;
+pub mod pages_forms;
+pub mod pages_list;
+pub mod pages_thread;
 pub mod routes;
+pub mod routes_account;
+pub mod routes_edit;
+pub mod routes_post;
+pub mod routes_read;
 pub mod server;

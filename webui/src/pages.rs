@@ -1,18 +1,24 @@
-//! The site's pages, rendered from the services' messages to HTML strings.
+//! The pieces every page is built from, and the short message pages (errors,
+//! refusals, limits).
 //!
-//! Rendering is pure: a function of the data and of the form the user is being
-//! shown again, with no I/O, so every page can be tested by rendering it and
-//! reading the markup. Every piece of user text passes through
-//! [`html::escape`] here, at the last moment, and nowhere else; ids are
-//! integers and never need it.
+//! Rendering is pure: a function of the data, the viewer and the form the user
+//! is being shown again, with no I/O, so every page can be tested by rendering
+//! it and reading the markup. Every piece of user text passes through
+//! [`html::escape`] (or, for bodies, [`crate::markdown::render`]) here, at
+//! the last moment, and nowhere else; ids and counts are integers and never
+//! need it.
 //!
-//! Forms are plain HTML posts that answer with a redirect (post/redirect/get),
-//! so a reload never posts twice. When a form is rejected the page comes back
-//! with the message next to that form and the user's text still in it.
+//! The pages themselves live in `pages_list` (question lists, tags, search,
+//! users), `pages_thread` (a question with its answers) and `pages_forms`
+//! (ask, edit, log in, sign up, revisions). Every form carries the viewer's
+//! CSRF token ([`form_open`]); forms that create something also carry a fresh
+//! idempotency key, so a double click posts once.
 
-use crate::forms::{Field, Invalid, BODY_MAX, COMMENT_MAX, TITLE_MAX};
+use crate::auth::Viewer;
+use crate::forms::{Field, Invalid, IDEMPOTENCY_FIELD};
 use crate::html::{self, escape};
-use proto::pb::{AnswerWithComments, QuestionPage, Thread};
+use crate::{csrf, forms};
+use proto::pb::Question;
 use std::fmt::Write;
 
 /// Which form on the question page a rejected submission belongs to.
@@ -31,12 +37,12 @@ pub struct Rejected {
     pub error: Invalid,
 }
 
-fn error_box(id: &str, error: &Invalid) -> String {
+pub fn error_box(id: &str, error: &Invalid) -> String {
     format!("<p class=\"error\" role=\"alert\" id=\"{id}\">{}</p>\n", escape(&error.message))
 }
 
 /// ` aria-invalid="true" aria-describedby="…"` when `error` is about `field`.
-fn invalid_attrs(error: Option<&Invalid>, field: Field, error_id: &str) -> String {
+pub fn invalid_attrs(error: Option<&Invalid>, field: Field, error_id: &str) -> String {
     match error {
         Some(e) if e.field == Some(field) => {
             format!(" aria-invalid=\"true\" aria-describedby=\"{error_id}\"")
@@ -48,7 +54,7 @@ fn invalid_attrs(error: Option<&Invalid>, field: Field, error_id: &str) -> Strin
 /// A textarea holding `value`. The newline after the start tag is there
 /// because HTML parsers drop one leading newline: without it, a body that
 /// starts with a blank line would lose it on every re-render.
-fn textarea(id: &str, name: &str, rows: u32, max: usize, value: &str, extra: &str) -> String {
+pub fn textarea(id: &str, name: &str, rows: u32, max: usize, value: &str, extra: &str) -> String {
     format!(
         "<textarea id=\"{id}\" name=\"{name}\" rows=\"{rows}\" maxlength=\"{max}\" \
          required{extra}>\n{}</textarea>\n",
@@ -56,162 +62,152 @@ fn textarea(id: &str, name: &str, rows: u32, max: usize, value: &str, extra: &st
     )
 }
 
-/// `GET /`: one page of recent questions, newest first.
-pub fn index(page: &QuestionPage, page_no: u32) -> String {
-    let mut m = String::new();
-    if page_no <= 1 {
-        m.push_str("<h1>Recent questions</h1>\n");
-    } else {
-        let _ = writeln!(m, "<h1>Recent questions <span class=\"meta\">page {page_no}</span></h1>");
+/// `<form method="post" action="…">` with the CSRF token; with `create`, also
+/// a new idempotency key.
+pub fn form_open(viewer: &Viewer, action: &str, class: &str, create: bool) -> String {
+    let mut f = format!("<form method=\"post\" action=\"{}\"", escape(action));
+    if !class.is_empty() {
+        let _ = write!(f, " class=\"{class}\"");
     }
-    if page.questions.is_empty() {
-        if page_no <= 1 {
-            m.push_str("<p>No questions yet. <a href=\"/ask\">Ask the first one</a>.</p>\n");
-        } else {
-            m.push_str("<p>No questions on this page. <a href=\"/\">Back to the newest</a>.</p>\n");
-        }
-    } else {
-        m.push_str("<ol class=\"questions\">\n");
-        for q in &page.questions {
-            let _ = writeln!(
-                m,
-                "<li><a href=\"/questions/{id}\">{title}</a><div class=\"meta\">asked {time}</div></li>",
-                id = q.id,
-                title = escape(&q.title),
-                time = html::time(q.created_at_ms),
-            );
-        }
-        m.push_str("</ol>\n");
+    let _ = write!(f, ">{}", csrf::hidden_field(&viewer.csrf));
+    if create {
+        let _ = write!(f, "<input type=\"hidden\" name=\"{IDEMPOTENCY_FIELD}\" value=\"{}\">", csrf::new_token());
     }
-    let newer = match page_no {
-        0 | 1 => "<span></span>".to_string(),
-        2 => "<a href=\"/\" rel=\"prev\">← Newer</a>".to_string(),
-        n => format!("<a href=\"/?page={}\" rel=\"prev\">← Newer</a>", n - 1),
-    };
-    let older = if page.has_more {
-        format!("<a href=\"/?page={}\" rel=\"next\">Older →</a>", page_no.saturating_add(1))
-    } else {
-        "<span></span>".to_string()
-    };
-    let _ = writeln!(m, "<nav class=\"pager\">{newer}{older}</nav>");
-    m.push_str("<p><a class=\"button\" href=\"/ask\">Ask a question</a></p>\n");
-    let title = if page_no <= 1 { "Recent questions".to_string() } else { format!("Recent questions, page {page_no}") };
-    html::page(&title, &m)
+    f.push('\n');
+    f
 }
 
-/// `GET /ask`, or the form again with `error` after a rejected `POST /ask`.
-pub fn ask(title: &str, body: &str, error: Option<&Invalid>) -> String {
-    let mut m = String::from("<h1>Ask a question</h1>\n");
-    if let Some(e) = error {
-        m.push_str(&error_box("ask-error", e));
-    }
-    m.push_str("<form method=\"post\" action=\"/ask\">\n");
-    m.push_str("<label for=\"title\">Title</label>\n");
-    let _ = writeln!(
-        m,
-        "<input type=\"text\" id=\"title\" name=\"title\" maxlength=\"{TITLE_MAX}\" required value=\"{}\"{}>",
-        escape(title),
-        invalid_attrs(error, Field::Title, "ask-error"),
-    );
-    m.push_str("<label for=\"body\">Details</label>\n");
-    m.push_str(&textarea("body", "body", 10, BODY_MAX, body, &invalid_attrs(error, Field::Body, "ask-error")));
-    m.push_str("<button type=\"submit\">Post your question</button>\n</form>\n");
-    html::page("Ask a question", &m)
+/// A hidden field (value escaped).
+pub fn hidden(name: &str, value: &str) -> String {
+    format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(value))
 }
 
-fn answer_html(out: &mut String, awc: &AnswerWithComments, rejected: Option<&Rejected>) {
-    let Some(a) = &awc.answer else { return };
+/// The path of a user's page.
+pub fn user_url(username: &str) -> String {
+    format!("/users/{}", proto::http::percent_encode(username))
+}
+
+/// The path of a tag's page.
+pub fn tag_url(tag: &str) -> String {
+    format!("/tags/{}", proto::http::percent_encode(tag))
+}
+
+/// The author as a link to their page, or "anonymous" for posts from before accounts.
+pub fn author(name: &str) -> String {
+    if name.is_empty() {
+        "anonymous".to_string()
+    } else {
+        format!("<a href=\"{}\">{}</a>", escape(&user_url(name)), escape(name))
+    }
+}
+
+/// The tag chips of a question.
+pub fn tag_list(tags: &[String]) -> String {
+    if tags.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<ul class=\"tags\">");
+    for t in tags {
+        let _ = write!(out, "<li><a class=\"tag\" href=\"{}\">{}</a></li>", escape(&tag_url(t)), escape(t));
+    }
+    out.push_str("</ul>\n");
+    out
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// One question in a list: score, answers (marked when one is accepted),
+/// title, tags, author and time.
+pub fn question_row(out: &mut String, q: &Question) {
+    let answers_class = match (q.accepted_answer_id != 0, q.answer_count > 0) {
+        (true, _) => " class=\"solved\"",
+        (false, true) => " class=\"answered\"",
+        _ => "",
+    };
     let _ = writeln!(
         out,
-        "<article class=\"answer\" id=\"answer-{id}\">\n<div class=\"text\">{body}</div>\n\
-         <div class=\"meta\">answered {time}</div>",
-        id = a.id,
-        body = escape(&a.body),
-        time = html::time(a.created_at_ms),
-    );
-    if !awc.comments.is_empty() {
-        out.push_str("<ul class=\"comments\">\n");
-        for c in &awc.comments {
-            let _ = writeln!(
-                out,
-                "<li id=\"comment-{id}\"><span class=\"text\">{body}</span> <span class=\"meta\">— {time}</span></li>",
-                id = c.id,
-                body = escape(&c.body),
-                time = html::time(c.created_at_ms),
-            );
-        }
-        out.push_str("</ul>\n");
-    }
-    // The rejected comment, if it was for this answer: shown open, with its text.
-    let here = rejected.filter(|r| r.slot == Slot::Comment(a.id));
-    let error_id = format!("comment-error-{}", a.id);
-    let field_id = format!("comment-body-{}", a.id);
-    let _ = writeln!(out, "<details{}>\n<summary>Add a comment</summary>", if here.is_some() { " open" } else { "" });
-    if let Some(r) = here {
-        out.push_str(&error_box(&error_id, &r.error));
-    }
-    let _ = writeln!(out, "<form method=\"post\" action=\"/answers/{}/comments\">", a.id);
-    let _ = writeln!(out, "<label for=\"{field_id}\">Comment</label>");
-    out.push_str(&textarea(
-        &field_id,
-        "body",
-        3,
-        COMMENT_MAX,
-        here.map(|r| r.body.as_str()).unwrap_or(""),
-        &invalid_attrs(here.map(|r| &r.error), Field::Body, &error_id),
-    ));
-    out.push_str("<button type=\"submit\">Add comment</button>\n</form>\n</details>\n</article>\n");
-}
-
-/// `GET /questions/{id}`: the question, its answers with their comments, and
-/// the forms; `rejected` puts a refused submission back where it came from.
-pub fn thread(thread: &Thread, rejected: Option<&Rejected>) -> String {
-    let Some(q) = &thread.question else {
-        return not_found("That question does not exist.");
-    };
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "<article class=\"question\">\n<h1>{title}</h1>\n<div class=\"meta\">asked {time}</div>\n\
-         <div class=\"text\">{body}</div>\n</article>",
+        "<li><div class=\"stats\"><b>{score}</b> {votes}<br><span{answers_class}>{answers}</span></div>\
+         <div class=\"summary\"><a class=\"title\" href=\"/questions/{id}\">{title}</a>{tags}\
+         <div class=\"meta\">asked {time} by {author}</div></div></li>",
+        score = q.score,
+        votes = if q.score == 1 || q.score == -1 { "vote" } else { "votes" },
+        answers = plural(q.answer_count, "answer", "answers"),
+        id = q.id,
         title = escape(&q.title),
+        tags = tag_list(&q.tags),
         time = html::time(q.created_at_ms),
-        body = escape(&q.body),
+        author = author(&q.author),
     );
-    let n = thread.answers.iter().filter(|a| a.answer.is_some()).count();
-    let _ = writeln!(
-        m,
-        "<h2>{}</h2>",
-        match n {
-            0 => "No answers yet".to_string(),
-            1 => "1 answer".to_string(),
-            n => format!("{n} answers"),
-        }
-    );
-    for awc in &thread.answers {
-        answer_html(&mut m, awc, rejected);
-    }
-    let here = rejected.filter(|r| r.slot == Slot::Answer);
-    m.push_str("<h2 id=\"your-answer\">Your answer</h2>\n");
-    if let Some(r) = here {
-        m.push_str(&error_box("answer-error", &r.error));
-    }
-    let _ = writeln!(m, "<form method=\"post\" action=\"/questions/{}/answers\">", q.id);
-    m.push_str("<label for=\"answer-body\">Answer</label>\n");
-    m.push_str(&textarea(
-        "answer-body",
-        "body",
-        8,
-        BODY_MAX,
-        here.map(|r| r.body.as_str()).unwrap_or(""),
-        &invalid_attrs(here.map(|r| &r.error), Field::Body, "answer-error"),
-    ));
-    m.push_str("<button type=\"submit\">Post your answer</button>\n</form>\n");
-    html::page(&q.title, &m)
 }
 
-fn message_page(title: &str, message: &str) -> String {
+/// A list of questions, or `empty` (markup) when there are none.
+pub fn question_list(questions: &[Question], empty: &str) -> String {
+    if questions.is_empty() {
+        return format!("<p>{empty}</p>\n");
+    }
+    let mut out = String::from("<ol class=\"questions\">\n");
+    for q in questions {
+        question_row(&mut out, q);
+    }
+    out.push_str("</ol>\n");
+    out
+}
+
+/// Page links: previous, the first page, the two before this one, this one,
+/// the next one if there is one, next. `url(n)` is page n's address.
+pub fn pager(page: u32, has_more: bool, url: impl Fn(u32) -> String) -> String {
+    if page <= 1 && !has_more {
+        return String::new();
+    }
+    let link = |n: u32, text: &str, rel: &str| format!("<a href=\"{}\"{rel}>{text}</a>", escape(&url(n)));
+    let mut out = String::from("<nav class=\"pager\" aria-label=\"pages\">");
+    if page > 1 {
+        out.push_str(&link(page - 1, "← Prev", " rel=\"prev\""));
+    }
+    let from = page.saturating_sub(2).max(1);
+    if from > 1 {
+        out.push_str(&link(1, "1", ""));
+        if from > 2 {
+            out.push_str("<span class=\"gap\">…</span>");
+        }
+    }
+    for n in from..page {
+        out.push_str(&link(n, &n.to_string(), ""));
+    }
+    let _ = write!(out, "<span class=\"on\" aria-current=\"page\">{page}</span>");
+    if has_more {
+        let next = page.saturating_add(1);
+        out.push_str(&link(next, &next.to_string(), ""));
+        out.push_str(&link(next, "Next →", " rel=\"next\""));
+    }
+    out.push_str("</nav>\n");
+    out
+}
+
+/// A plain-text excerpt of a Markdown body for lists: at most `max` characters.
+pub fn excerpt(body: &str, max: usize) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = flat.chars().take(max).collect();
+    if flat.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// The text of a `<label>` plus the input, for one-line fields.
+pub fn text_input(kind: &str, id: &str, label: &str, max: usize, value: &str, extra: &str) -> String {
+    format!(
+        "<label for=\"{id}\">{label}</label>\n<input type=\"{kind}\" id=\"{id}\" name=\"{id}\" maxlength=\"{max}\" \
+         required value=\"{}\"{extra}>\n",
+        escape(value)
+    )
+}
+
+fn message_page(viewer: &Viewer, title: &str, message: &str) -> String {
     html::page(
+        viewer,
         title,
         &format!(
             "<h1>{}</h1>\n<p>{}</p>\n<p><a href=\"/\">Go to the recent questions</a></p>\n",
@@ -221,29 +217,49 @@ fn message_page(title: &str, message: &str) -> String {
     )
 }
 
-/// 404: an unknown path, or a question or answer that does not exist.
-pub fn not_found(message: &str) -> String {
-    message_page("Page not found", message)
+/// 404: an unknown path, or a question, answer or user that does not exist.
+pub fn not_found(viewer: &Viewer, message: &str) -> String {
+    message_page(viewer, "Page not found", message)
 }
 
 /// 405: the path exists but not for this method.
-pub fn method_not_allowed(method: &str, allow: &str) -> String {
-    message_page("Method not allowed", &format!("This page does not accept {method} requests (it accepts {allow})."))
+pub fn method_not_allowed(viewer: &Viewer, method: &str, allow: &str) -> String {
+    message_page(
+        viewer,
+        "Method not allowed",
+        &format!("This page does not accept {method} requests (it accepts {allow})."),
+    )
 }
 
 /// 400 for a request no form page can show (e.g. a bad page number).
-pub fn bad_request(message: &str) -> String {
-    message_page("Bad request", message)
+pub fn bad_request(viewer: &Viewer, message: &str) -> String {
+    message_page(viewer, "Bad request", message)
 }
 
 /// 415: a POST body that is not a form.
-pub fn unsupported_media(message: &str) -> String {
-    message_page("Unsupported form encoding", message)
+pub fn unsupported_media(viewer: &Viewer, message: &str) -> String {
+    message_page(viewer, "Unsupported form encoding", message)
+}
+
+/// 403: logged in but not allowed (someone else's post, one's own vote).
+pub fn forbidden(viewer: &Viewer, message: &str) -> String {
+    message_page(viewer, "Not allowed", message)
+}
+
+/// 403: a POST whose CSRF token is missing or wrong.
+pub fn csrf_rejected(viewer: &Viewer, error: &csrf::CsrfError) -> String {
+    message_page(viewer, "Form expired", &format!("{error}. Go back, reload the page and send the form again."))
+}
+
+/// 429: a posting limit; `message` says how long to wait.
+pub fn rate_limited(viewer: &Viewer, message: &str) -> String {
+    message_page(viewer, "Slow down", message)
 }
 
 /// 503: a service we need did not answer. `what` names it for the visitor.
-pub fn unavailable(what: &str) -> String {
+pub fn unavailable(viewer: &Viewer, what: &str) -> String {
     message_page(
+        viewer,
         "Service unavailable",
         &format!("The {what} is not available right now. Please try again in a moment."),
     )
@@ -251,8 +267,9 @@ pub fn unavailable(what: &str) -> String {
 
 /// 503 after a comment was stored but its question could not be looked up
 /// for the redirect: say it was saved, so the visitor does not post it twice.
-pub fn comment_saved() -> String {
+pub fn comment_saved(viewer: &Viewer) -> String {
     message_page(
+        viewer,
         "Comment saved",
         "Your comment was saved, but the page it belongs to cannot be shown right now. \
          Please find the question again in a moment.",
@@ -261,165 +278,93 @@ pub fn comment_saved() -> String {
 
 /// 500: our own bug; the details are in the log, not on the page.
 pub fn internal_error() -> String {
-    message_page("Something went wrong", "The page could not be built. The error has been logged.")
+    message_page(&Viewer::default(), "Something went wrong", "The page could not be built. The error has been logged.")
+}
+
+/// The hint under a Markdown textarea.
+pub const MARKDOWN_HINT: &str = "<p class=\"hint\">Markdown: **bold**, *italic*, `code`, [links](https://…), \
+     and code blocks between lines of ``` (raw HTML is shown as text).</p>\n";
+
+/// Shared by the ask and edit pages: the tags input with its hint.
+pub fn tags_input(value: &str, error: Option<&Invalid>, error_id: &str) -> String {
+    let mut out = text_input("text", "tags", "Tags", 200, value, &invalid_attrs(error, Field::Tags, error_id));
+    let _ = writeln!(
+        out,
+        "<p class=\"hint\">1 to {} tags separated by spaces or commas, e.g. <code>rust tcp</code>.</p>",
+        forms::TAGS_MAX
+    );
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::pb::{Answer, Comment, Question};
 
-    fn sample() -> Thread {
-        Thread {
-            question: Some(Question {
-                id: 7,
-                title: "<script>alert(1)</script>".into(),
-                body: "line one\nline \"two\" & 'three'".into(),
-                created_at_ms: 1_542_848_230_560,
-                ..Default::default()
-            }),
-            answers: vec![
-                AnswerWithComments {
-                    answer: Some(Answer {
-                        id: 11,
-                        question_id: 7,
-                        body: "<b>bold?</b>".into(),
-                        created_at_ms: 1,
-                        ..Default::default()
-                    }),
-                    comments: vec![Comment {
-                        id: 21,
-                        answer_id: 11,
-                        body: "<img src=x onerror=alert(2)>".into(),
-                        created_at_ms: 2,
-                        ..Default::default()
-                    }],
-                },
-                AnswerWithComments {
-                    answer: Some(Answer {
-                        id: 12,
-                        question_id: 7,
-                        body: "plain".into(),
-                        created_at_ms: 3,
-                        ..Default::default()
-                    }),
-                    comments: vec![],
-                },
-            ],
-            ..Default::default()
+    fn pages(p: u32, more: bool) -> String {
+        pager(p, more, |n| format!("/?sort=votes&page={n}"))
+    }
+
+    #[test]
+    fn pager_links_neighbours_and_the_first_page() {
+        assert_eq!(pages(1, false), "");
+        let first = pages(1, true);
+        assert!(first.contains("<span class=\"on\" aria-current=\"page\">1</span>"));
+        assert!(first.contains("href=\"/?sort=votes&amp;page=2\" rel=\"next\""));
+        assert!(!first.contains("Prev"));
+        let fifth = pages(5, false);
+        for n in [1, 3, 4] {
+            assert!(fifth.contains(&format!("page={n}\">{n}</a>")), "{fifth}");
         }
+        assert!(!fifth.contains("page=2\">2<") && fifth.contains("…"));
+        assert!(fifth.contains("page=4\" rel=\"prev\""));
+        assert!(!fifth.contains("Next"));
     }
 
     #[test]
-    fn thread_escapes_every_piece_of_user_text() {
-        let doc = thread(&sample(), None);
-        assert!(doc.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>"));
-        assert!(doc.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; · stackwire</title>"));
-        assert!(!doc.contains("<script"));
-        assert!(doc.contains("line one\nline &quot;two&quot; &amp; &#39;three&#39;"));
-        assert!(doc.contains("&lt;b&gt;bold?&lt;/b&gt;"));
-        assert!(!doc.contains("<b>"));
-        assert!(doc.contains("&lt;img src=x onerror=alert(2)&gt;"));
-        assert!(!doc.contains("<img"));
-    }
-
-    #[test]
-    fn thread_lists_answers_with_comments_and_forms() {
-        let doc = thread(&sample(), None);
-        assert!(doc.contains("<h2>2 answers</h2>"));
-        assert!(doc.contains("id=\"answer-11\""));
-        assert!(doc.contains("id=\"answer-12\""));
-        assert!(doc.contains("id=\"comment-21\""));
-        assert!(doc.contains("action=\"/questions/7/answers\""));
-        assert!(doc.contains("action=\"/answers/11/comments\""));
-        assert!(doc.contains("action=\"/answers/12/comments\""));
-        // Answers appear in the order given, comments inside their answer.
-        let (a11, c21, a12) =
-            (doc.find("answer-11").unwrap(), doc.find("comment-21").unwrap(), doc.find("answer-12\"").unwrap());
-        assert!(a11 < c21 && c21 < a12);
-        assert!(!doc.contains("role=\"alert\""));
-        assert!(!doc.contains("<details open>"));
-    }
-
-    #[test]
-    fn a_rejected_comment_comes_back_under_its_answer_with_its_text() {
-        let r = Rejected {
-            slot: Slot::Comment(12),
-            body: "\n<i>too long</i>".into(),
-            error: Invalid { field: Some(Field::Body), message: "body must be 1 to 600 characters".into() },
+    fn rows_show_score_answers_tags_and_author() {
+        let q = Question {
+            id: 9,
+            title: "<t>".into(),
+            author: "ann".into(),
+            score: 3,
+            answer_count: 2,
+            accepted_answer_id: 4,
+            tags: vec!["c#".into()],
+            ..Default::default()
         };
-        let doc = thread(&sample(), Some(&r));
-        let err = doc.find("id=\"comment-error-12\"").expect("error next to answer 12's form");
-        assert!(err > doc.find("id=\"answer-12\"").unwrap());
-        assert!(doc.contains("body must be 1 to 600 characters"));
-        // The leading newline survives the parser's one-newline strip.
-        assert!(doc.contains("required aria-invalid=\"true\" aria-describedby=\"comment-error-12\">\n\n&lt;i&gt;too long&lt;/i&gt;</textarea>"));
-        assert_eq!(doc.matches("<details open>").count(), 1);
-        assert!(!doc.contains("answer-error"));
+        let list = question_list(&[q], "none");
+        assert!(list.contains("<b>3</b> votes"));
+        assert!(list.contains("<span class=\"solved\">2 answers</span>"));
+        assert!(list.contains("<a class=\"title\" href=\"/questions/9\">&lt;t&gt;</a>"));
+        assert!(list.contains("<a class=\"tag\" href=\"/tags/c%23\">c#</a>"));
+        assert!(list.contains("by <a href=\"/users/ann\">ann</a>"));
+        let anon = question_list(&[Question { id: 1, answer_count: 1, ..Default::default() }], "none");
+        assert!(anon.contains("by anonymous") && anon.contains("class=\"answered\">1 answer<"));
+        assert_eq!(question_list(&[], "No <b>x</b>"), "<p>No <b>x</b></p>\n");
     }
 
     #[test]
-    fn a_rejected_answer_comes_back_in_the_answer_form() {
-        let r = Rejected {
-            slot: Slot::Answer,
-            body: "   ".into(),
-            error: Invalid { field: Some(Field::Body), message: "body must be 1 to 30000 characters".into() },
-        };
-        let doc = thread(&sample(), Some(&r));
-        assert!(doc
-            .contains("<p class=\"error\" role=\"alert\" id=\"answer-error\">body must be 1 to 30000 characters</p>"));
-        assert!(doc.contains("aria-describedby=\"answer-error\">\n   </textarea>"));
+    fn forms_carry_the_csrf_token_and_creates_a_key() {
+        let v = Viewer { csrf: csrf::new_token(), ..Default::default() };
+        let f = form_open(&v, "/ask", "", true);
+        assert!(f.contains(&csrf::hidden_field(&v.csrf)));
+        assert!(f.contains("name=\"idem\""));
+        assert!(!form_open(&v, "/logout", "inline", false).contains("idem"));
     }
 
     #[test]
-    fn ask_form_keeps_input_and_marks_the_named_field() {
-        let e = Invalid { field: Some(Field::Title), message: "title must be 1 to 200 characters".into() };
-        let doc = ask("\"><script>x</script>", "my <body>", Some(&e));
-        assert!(doc.contains("value=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\" aria-invalid=\"true\""));
-        assert!(doc.contains(">\nmy &lt;body&gt;</textarea>"));
-        assert!(doc.contains("title must be 1 to 200 characters"));
-        assert!(!doc.contains("<script"));
-        let blank = ask("", "", None);
-        assert!(!blank.contains("aria-invalid") && !blank.contains("role=\"alert\""));
-        assert!(blank.contains("action=\"/ask\""));
-    }
-
-    fn questions(n: i64) -> Vec<Question> {
-        (1..=n)
-            .rev()
-            .map(|id| Question {
-                id,
-                title: format!("Q{id} <&>"),
-                body: String::new(),
-                created_at_ms: id,
-                ..Default::default()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn index_links_questions_and_pages() {
-        let first = index(&QuestionPage { questions: questions(3), page: 1, has_more: true }, 1);
-        assert!(first.contains("<a href=\"/questions/3\">Q3 &lt;&amp;&gt;</a>"));
-        assert!(first.find("/questions/3").unwrap() < first.find("/questions/1\"").unwrap());
-        assert!(first.contains("href=\"/?page=2\" rel=\"next\">Older"));
-        assert!(!first.contains("Newer"));
-        assert!(first.contains("href=\"/ask\""));
-
-        let second = index(&QuestionPage { questions: questions(1), page: 2, has_more: false }, 2);
-        assert!(second.contains("<a href=\"/\" rel=\"prev\">← Newer</a>"));
-        assert!(!second.contains("Older"));
-        let fifth = index(&QuestionPage { questions: vec![], page: 5, has_more: false }, 5);
-        assert!(fifth.contains("href=\"/?page=4\" rel=\"prev\""));
-        assert!(fifth.contains("No questions on this page"));
-        let empty = index(&QuestionPage::default(), 1);
-        assert!(empty.contains("No questions yet"));
+    fn excerpts_are_flat_and_short() {
+        assert_eq!(excerpt("a\n\n  b", 10), "a b");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
     }
 
     #[test]
     fn error_pages_escape_their_messages() {
-        assert!(not_found("<x>").contains("&lt;x&gt;"));
-        assert!(unavailable("question service").contains("The question service is not available"));
-        assert!(method_not_allowed("PUT", "GET, HEAD").contains("PUT"));
+        let v = Viewer::default();
+        assert!(not_found(&v, "<x>").contains("&lt;x&gt;"));
+        assert!(unavailable(&v, "question service").contains("The question service is not available"));
+        assert!(method_not_allowed(&v, "PUT", "GET, HEAD").contains("PUT"));
+        assert!(rate_limited(&v, "try again in 5 seconds").contains("try again in 5 seconds"));
+        assert!(csrf_rejected(&v, &csrf::CsrfError::Mismatch).contains("does not match"));
     }
 }

@@ -1,5 +1,5 @@
-//! From an `HttpRequest` to an `HttpResponse`: which page, which method, which
-//! backend calls, which status.
+//! From an `HttpRequest` to an `HttpResponse`: which page, which method, who
+//! is asking, whether the form is genuine, and which status.
 //!
 //! Paths are matched exactly (no trailing-slash or case variants), and an id
 //! must be a positive decimal integer: `/questions/abc` is a page that does
@@ -7,40 +7,75 @@
 //! wrong method is 405 with an `Allow` header. HEAD is GET without the body
 //! (its `Content-Length` header says how long the GET body would be).
 //!
+//! Every request to a known page goes through the same steps, in this order,
+//! in [`handle`]: the CSRF cookie is read (or a new one issued with the
+//! response); the session cookie, if any, is checked with exactly one
+//! USER_AUTHENTICATE (a dead session clears the cookie); a POST must be a
+//! form carrying the CSRF token that matches the cookie (403 otherwise,
+//! before any handler runs); then the page's handler runs with a [`Ctx`].
+//!
 //! Status codes follow what the visitor can do about it: a rejected form is
-//! 400 with the form shown again, something that does not exist is 404, a
-//! service that does not answer is 503 (the visitor may retry), and a
-//! successful post is 303 to the page that shows the result, so a reload
-//! never posts twice.
+//! 400 with the form shown again, something missing is 404, an action that
+//! needs a login redirects to the login page (which comes back afterwards),
+//! someone else's post is 403, posting too fast is 429 with `Retry-After`,
+//! a service that does not answer is 503, and a successful post is 303 to
+//! the page that shows the result, so a reload never posts twice.
 
+use crate::auth::{self, Viewer};
 use crate::backend::{Backend, BackendError, Call};
-use crate::forms::{self, Invalid};
-use crate::html;
-use crate::pages::{self, Rejected, Slot};
-use proto::pb::{HttpRequest, HttpResponse};
+use crate::pages_forms::PostKind;
+use crate::{csrf, forms, html, pages, routes_account, routes_edit, routes_post, routes_read};
+use proto::pb::{HttpRequest, HttpResponse, User};
 
 /// The pages the webui serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// `/`
     Home,
-    /// `/ask`
     Ask,
-    /// `/questions/{id}`
+    Tags,
+    Tag(String),
+    Search,
+    Signup,
+    Login,
+    Logout,
+    User(String),
     Question(i64),
-    /// `/questions/{id}/answers`
     Answers(i64),
-    /// `/answers/{id}/comments`
+    QuestionVote(i64),
+    QuestionEdit(i64),
+    QuestionRevisions(i64),
     Comments(i64),
+    AnswerVote(i64),
+    Accept(i64),
+    AnswerEdit(i64),
+    AnswerRevisions(i64),
 }
 
 impl Route {
     /// The methods the route answers, as the `Allow` header lists them.
-    pub fn allow(self) -> &'static str {
+    pub fn allow(&self) -> &'static str {
+        use Route::*;
         match self {
-            Route::Home | Route::Question(_) => "GET, HEAD",
-            Route::Ask => "GET, HEAD, POST",
-            Route::Answers(_) | Route::Comments(_) => "POST",
+            Home | Tags | Tag(_) | Search | User(_) | Question(_) | QuestionRevisions(_) | AnswerRevisions(_) => {
+                "GET, HEAD"
+            }
+            Ask | Signup | Login | QuestionEdit(_) | AnswerEdit(_) => "GET, HEAD, POST",
+            Logout | Answers(_) | QuestionVote(_) | Comments(_) | AnswerVote(_) | Accept(_) => "POST",
+        }
+    }
+
+    fn allows(&self, method: &str) -> bool {
+        self.allow().split(", ").any(|m| m == method)
+    }
+
+    /// Where a visitor sent to log in from this route's POST comes back to,
+    /// when the form did not say: the route itself if it has a page, else
+    /// the question it belongs to, else the front page.
+    fn page(&self, path: &str) -> String {
+        match self {
+            _ if self.allows("GET") => path.to_string(),
+            Route::Answers(id) | Route::QuestionVote(id) => format!("/questions/{id}"),
+            _ => "/".to_string(),
         }
     }
 }
@@ -50,9 +85,27 @@ pub const ROUTES: &[&str] = &[
     "GET /",
     "GET /ask",
     "POST /ask",
+    "GET /tags",
+    "GET /tags/{tag}",
+    "GET /search",
+    "GET /signup",
+    "POST /signup",
+    "GET /login",
+    "POST /login",
+    "POST /logout",
+    "GET /users/{username}",
     "GET /questions/{id}",
     "POST /questions/{id}/answers",
+    "POST /questions/{id}/vote",
+    "GET /questions/{id}/edit",
+    "POST /questions/{id}/edit",
+    "GET /questions/{id}/revisions",
     "POST /answers/{id}/comments",
+    "POST /answers/{id}/vote",
+    "POST /answers/{id}/accept",
+    "GET /answers/{id}/edit",
+    "POST /answers/{id}/edit",
+    "GET /answers/{id}/revisions",
 ];
 
 /// A positive id written in plain decimal digits.
@@ -63,6 +116,11 @@ fn parse_id(s: &str) -> Option<i64> {
     s.parse::<i64>().ok().filter(|&n| n > 0)
 }
 
+fn valid_tag(s: &str) -> bool {
+    (1..=forms::TAG_MAX).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+#.-".contains(&b))
+}
+
 /// The route for `path`, or `None` when no page lives there.
 pub fn route(path: &str) -> Option<Route> {
     let segments: Vec<&str> = match path.strip_prefix('/') {
@@ -70,34 +128,165 @@ pub fn route(path: &str) -> Option<Route> {
         Some(rest) => rest.split('/').collect(),
         None => return None,
     };
-    match segments.as_slice() {
-        ["ask"] => Some(Route::Ask),
-        ["questions", id] => parse_id(id).map(Route::Question),
-        ["questions", id, "answers"] => parse_id(id).map(Route::Answers),
-        ["answers", id, "comments"] => parse_id(id).map(Route::Comments),
-        _ => None,
+    let r = match segments.as_slice() {
+        ["ask"] => Route::Ask,
+        ["tags"] => Route::Tags,
+        ["tags", tag] if valid_tag(tag) => Route::Tag(tag.to_string()),
+        ["search"] => Route::Search,
+        ["signup"] => Route::Signup,
+        ["login"] => Route::Login,
+        ["logout"] => Route::Logout,
+        ["users", name] if forms::check_username(name).is_ok() => Route::User(name.to_string()),
+        ["questions", id] => Route::Question(parse_id(id)?),
+        ["questions", id, "answers"] => Route::Answers(parse_id(id)?),
+        ["questions", id, "vote"] => Route::QuestionVote(parse_id(id)?),
+        ["questions", id, "edit"] => Route::QuestionEdit(parse_id(id)?),
+        ["questions", id, "revisions"] => Route::QuestionRevisions(parse_id(id)?),
+        ["answers", id, "comments"] => Route::Comments(parse_id(id)?),
+        ["answers", id, "vote"] => Route::AnswerVote(parse_id(id)?),
+        ["answers", id, "accept"] => Route::Accept(parse_id(id)?),
+        ["answers", id, "edit"] => Route::AnswerEdit(parse_id(id)?),
+        ["answers", id, "revisions"] => Route::AnswerRevisions(parse_id(id)?),
+        _ => return None,
+    };
+    Some(r)
+}
+
+/// Everything a handler needs about the request it serves.
+pub struct Ctx<'a> {
+    pub backend: &'a dyn Backend,
+    pub call: &'a Call,
+    pub req: &'a HttpRequest,
+    pub viewer: Viewer,
+    /// The session token from the cookie (for logout).
+    pub token: Option<String>,
+    /// Why the session could not be checked (the user service is down), if so.
+    auth_down: Option<BackendError>,
+    /// The decoded form of a POST; empty for GET.
+    pub form: Vec<(String, String)>,
+    /// Where to come back to after logging in.
+    pub back: String,
+}
+
+impl Ctx<'_> {
+    /// An HTML page with the headers every page carries.
+    pub fn page(&self, status: u16, document: String) -> HttpResponse {
+        html::response(status, document)
     }
+
+    /// A field of the POSTed form, line breaks normalised; "" when missing.
+    pub fn field(&self, name: &str) -> String {
+        forms::field(&self.form, name)
+    }
+
+    /// The logged-in user, or the response that sends the visitor to log in
+    /// (503 if we could not tell because the user service is down).
+    pub fn require_login(&self) -> Result<&User, HttpResponse> {
+        if let Some(u) = &self.viewer.user {
+            return Ok(u);
+        }
+        if let Some(e) = &self.auth_down {
+            return Err(self.failure(e.clone(), ""));
+        }
+        Err(redirect(&auth::login_url(&self.back)))
+    }
+
+    /// The response for a backend call that failed in a way no form can
+    /// fix. `missing` is the sentence a 404 shows.
+    pub fn failure(&self, e: BackendError, missing: &str) -> HttpResponse {
+        let v = &self.viewer;
+        match e {
+            BackendError::NotFound(_) => self.page(404, pages::not_found(v, missing)),
+            BackendError::Invalid(m) => self.page(400, pages::bad_request(v, &m)),
+            BackendError::Unauthenticated(_) => redirect(&auth::login_url(&self.back)),
+            BackendError::Forbidden(m) => self.page(403, pages::forbidden(v, &m)),
+            BackendError::Conflict(m) => self.page(409, pages::bad_request(v, &m)),
+            BackendError::RateLimited(m) => {
+                self.page(429, pages::rate_limited(v, &m)).header("Retry-After", &retry_after(&m).to_string())
+            }
+            BackendError::Unavailable { service, .. } => {
+                self.page(503, pages::unavailable(v, &format!("{service} service"))).header("Retry-After", "5")
+            }
+        }
+    }
+}
+
+/// Seconds to wait from a limit message such as "… try again in 42 seconds";
+/// a minute when it does not say.
+pub fn retry_after(message: &str) -> u64 {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    words
+        .windows(2)
+        .find_map(|w| (w[0] == "in").then(|| w[1].parse::<u64>().ok()).flatten())
+        .map(|n| n.clamp(1, 3600))
+        .unwrap_or(60)
+}
+
+/// What a 404 for a missing question says.
+pub const NO_QUESTION: &str = "That question does not exist.";
+/// What a 404 for a missing answer says.
+pub const NO_ANSWER: &str = "That answer does not exist.";
+
+/// 303 to `location`, never cached.
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::see_other(location).header("Cache-Control", "no-store")
 }
 
 /// Answers one page request.
 pub fn handle(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResponse {
-    let Some(route) = route(&req.path) else {
-        return html::response(404, pages::not_found("There is no page at this address."));
-    };
     let head = req.method == "HEAD";
     let method = if head { "GET" } else { req.method.as_str() };
-    let mut resp = match (route, method) {
-        (Route::Home, "GET") => home(backend, call, req),
-        (Route::Ask, "GET") => html::response(200, pages::ask("", "", None)),
-        (Route::Ask, "POST") => post_ask(backend, call, req),
-        (Route::Question(id), "GET") => question(backend, call, id),
-        (Route::Answers(id), "POST") => post_answer(backend, call, id, req),
-        (Route::Comments(id), "POST") => post_comment(backend, call, id, req),
-        _ => {
-            let allow = route.allow();
-            html::response(405, pages::method_not_allowed(&req.method, allow)).header("Allow", allow)
+    let here = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
+    let cookie = auth::cookie(req, csrf::COOKIE).filter(|c| csrf::is_well_formed(c));
+    let new_csrf = cookie.is_none();
+    let csrf_token = cookie.unwrap_or_else(csrf::new_token);
+    let mut viewer = Viewer { user: None, csrf: csrf_token.clone(), here };
+
+    let mut resp = match route(&req.path) {
+        None => html::response(404, pages::not_found(&viewer, "There is no page at this address.")),
+        Some(r) if !r.allows(method) => {
+            let allow = r.allow();
+            html::response(405, pages::method_not_allowed(&viewer, &req.method, allow)).header("Allow", allow)
+        }
+        Some(r) => {
+            let token = auth::session_token(req);
+            let mut auth_down = None;
+            let mut dead_session = false;
+            if let Some(t) = &token {
+                match backend.authenticate(call, t) {
+                    Ok(u) => viewer.user = Some(u),
+                    Err(BackendError::Unauthenticated(_)) | Err(BackendError::NotFound(_)) => dead_session = true,
+                    Err(e) => {
+                        log::warn!(target: "WebUI::Worker", "session not checked: {e}");
+                        auth_down = Some(e);
+                    }
+                }
+            }
+            let mut ctx =
+                Ctx { backend, call, req, viewer, token, auth_down, form: Vec::new(), back: r.page(&req.path) };
+            let resp = if method == "POST" { checked_post(&mut ctx) } else { Ok(()) };
+            // A page shown in answer to a POST links "Log in" back to the
+            // page the form was on, not to the POST's own address.
+            if method == "POST" {
+                ctx.viewer.here = ctx.back.clone();
+            }
+            let resp = match resp {
+                Ok(()) => dispatch(&mut ctx, &r, method),
+                Err(refused) => refused,
+            };
+            let sets_session = resp.headers.iter().any(|h| {
+                h.name.eq_ignore_ascii_case("set-cookie") && h.value.starts_with(auth::SESSION_COOKIE.as_bytes())
+            });
+            if dead_session && !sets_session {
+                resp.header("Set-Cookie", &auth::clear_session())
+            } else {
+                resp
+            }
         }
     };
+    if new_csrf {
+        resp = resp.header("Set-Cookie", &csrf::set_cookie(&csrf_token));
+    }
     if head {
         // The length GET would send, as HEAD promises; the body goes.
         let len = resp.body.len().to_string();
@@ -107,136 +296,55 @@ pub fn handle(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResp
     resp
 }
 
-/// The response for a backend call that failed in a way no form can fix.
-/// `missing` is the sentence a 404 shows.
-fn failure(e: BackendError, missing: &str) -> HttpResponse {
-    match e {
-        BackendError::NotFound(_) => html::response(404, pages::not_found(missing)),
-        BackendError::Invalid(message) => html::response(400, pages::bad_request(&message)),
-        BackendError::Unavailable { service, .. } => {
-            html::response(503, pages::unavailable(&format!("{service} service"))).header("Retry-After", "5")
-        }
-    }
-}
-
-const NO_QUESTION: &str = "That question does not exist.";
-const NO_ANSWER: &str = "That answer does not exist.";
-
-fn redirect(location: &str) -> HttpResponse {
-    HttpResponse::see_other(location).header("Cache-Control", "no-store")
-}
-
-/// A `?page=` that is not a page number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("page must be a whole number from 1 up")]
-pub struct BadPage;
-
-/// The page number from `?page=N`; absent or empty means the first page.
-fn page_number(req: &HttpRequest) -> Result<u32, BadPage> {
-    match req.query_param("page").as_deref() {
-        None | Some("") => Ok(1),
-        Some(s) => s.parse::<u32>().ok().filter(|&n| n >= 1).ok_or(BadPage),
-    }
-}
-
-fn home(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResponse {
-    let page_no = match page_number(req) {
-        Ok(n) => n,
-        Err(e) => return html::response(400, pages::bad_request(&e.to_string())),
-    };
-    match backend.list_questions(call, page_no) {
-        Ok(page) => html::response(200, pages::index(&page, page_no)),
-        Err(e) => failure(e, "There is no such page."),
-    }
-}
-
-/// The decoded form, or the 415 page for a body that is not a form.
-fn form(req: &HttpRequest) -> Result<Vec<(String, String)>, HttpResponse> {
-    forms::read(req).map_err(|e| {
+/// Reads a POST's form and checks its CSRF token; the refusal page if either fails.
+fn checked_post(ctx: &mut Ctx<'_>) -> Result<(), HttpResponse> {
+    let req = ctx.req;
+    let (m, p) = (req.method.escape_debug(), req.path.escape_debug());
+    ctx.form = forms::read(req).map_err(|e| {
         // Escaped: method, path and content type are the client's bytes.
         let message = e.to_string();
-        let (m, p) = (req.method.escape_debug(), req.path.escape_debug());
         log::info!(target: "WebUI::Worker", "{m} {p}: {}", message.escape_debug());
-        html::response(415, pages::unsupported_media(&message))
-    })
-}
-
-fn post_ask(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResponse {
-    let pairs = match form(req) {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let (title, body) = (forms::field(&pairs, "title"), forms::field(&pairs, "body"));
-    let rejected = match forms::check_question(&title, &body) {
-        Err(invalid) => invalid,
-        Ok(()) => match backend.create_question(call, &title, &body) {
-            Ok(q) => return redirect(&format!("/questions/{}", q.id)),
-            Err(BackendError::Invalid(message)) => Invalid::from_service(&message),
-            Err(e) => return failure(e, NO_QUESTION),
-        },
-    };
-    html::response(400, pages::ask(&title, &body, Some(&rejected)))
-}
-
-fn question(backend: &dyn Backend, call: &Call, id: i64) -> HttpResponse {
-    match backend.thread(call, id) {
-        Ok(thread) => html::response(200, pages::thread(&thread, None)),
-        Err(e) => failure(e, NO_QUESTION),
+        html::response(415, pages::unsupported_media(&ctx.viewer, &message))
+    })?;
+    let cookie = auth::cookie(req, csrf::COOKIE);
+    let field = ctx.form.iter().find(|(k, _)| k == csrf::FIELD).map(|(_, v)| v.as_str());
+    if let Err(e) = csrf::check(cookie.as_deref(), field) {
+        log::info!(target: "WebUI::Worker", "{m} {p}: refused: {e}");
+        return Err(html::response(403, pages::csrf_rejected(&ctx.viewer, &e)));
     }
-}
-
-/// The question page again, 400, with a rejected submission back in its form.
-fn show_rejected(backend: &dyn Backend, call: &Call, question_id: i64, rejected: Rejected) -> HttpResponse {
-    match backend.thread(call, question_id) {
-        Ok(thread) => html::response(400, pages::thread(&thread, Some(&rejected))),
-        Err(e) => failure(e, NO_QUESTION),
+    if let Some(back) = ctx.form.iter().find(|(k, _)| k == "back").and_then(|(_, v)| auth::safe_next(v)) {
+        ctx.back = back.to_string();
     }
+    Ok(())
 }
 
-fn post_answer(backend: &dyn Backend, call: &Call, question_id: i64, req: &HttpRequest) -> HttpResponse {
-    let pairs = match form(req) {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let body = forms::field(&pairs, "body");
-    let error = match forms::check_answer(&body) {
-        Err(invalid) => invalid,
-        Ok(()) => match backend.create_answer(call, question_id, &body) {
-            Ok(a) => return redirect(&format!("/questions/{question_id}#answer-{}", a.id)),
-            Err(BackendError::Invalid(message)) => Invalid::from_service(&message),
-            Err(e) => return failure(e, NO_QUESTION),
-        },
-    };
-    show_rejected(backend, call, question_id, Rejected { slot: Slot::Answer, body, error })
-}
-
-fn post_comment(backend: &dyn Backend, call: &Call, answer_id: i64, req: &HttpRequest) -> HttpResponse {
-    let pairs = match form(req) {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let body = forms::field(&pairs, "body");
-    let error = match forms::check_comment(&body) {
-        Err(invalid) => invalid,
-        Ok(()) => match backend.create_comment(call, answer_id, &body) {
-            Ok(_) => {
-                return match backend.get_answer(call, answer_id) {
-                    Ok(a) => redirect(&format!("/questions/{}#answer-{answer_id}", a.question_id)),
-                    Err(e) => {
-                        // The comment is stored; only the way back to it is lost.
-                        log::warn!(target: "WebUI::Worker", "comment on answer {answer_id} saved, but: {e}");
-                        html::response(503, pages::comment_saved()).header("Retry-After", "5")
-                    }
-                };
-            }
-            Err(BackendError::Invalid(message)) => Invalid::from_service(&message),
-            Err(e) => return failure(e, NO_ANSWER),
-        },
-    };
-    // The form goes back on the answer's question page, so find the question.
-    match backend.get_answer(call, answer_id) {
-        Ok(a) => show_rejected(backend, call, a.question_id, Rejected { slot: Slot::Comment(answer_id), body, error }),
-        Err(e) => failure(e, NO_ANSWER),
+fn dispatch(ctx: &mut Ctx<'_>, r: &Route, method: &str) -> HttpResponse {
+    use Route::*;
+    match (r, method) {
+        (Home, _) => routes_read::home(ctx),
+        (Tags, _) => routes_read::tags(ctx),
+        (Tag(tag), _) => routes_read::tag(ctx, tag),
+        (Search, _) => routes_read::search(ctx),
+        (User(name), _) => routes_read::user(ctx, name),
+        (Question(id), _) => routes_read::question(ctx, *id),
+        (QuestionRevisions(id), _) => routes_read::revisions(ctx, PostKind::Question, *id),
+        (AnswerRevisions(id), _) => routes_read::revisions(ctx, PostKind::Answer, *id),
+        (Ask, "GET") => routes_post::ask_form(ctx),
+        (Ask, _) => routes_post::ask(ctx),
+        (Answers(id), _) => routes_post::answer(ctx, *id),
+        (Comments(id), _) => routes_post::comment(ctx, *id),
+        (QuestionVote(id), _) => routes_post::vote(ctx, "question", *id),
+        (AnswerVote(id), _) => routes_post::vote(ctx, "answer", *id),
+        (Accept(id), _) => routes_post::accept(ctx, *id),
+        (QuestionEdit(id), "GET") => routes_edit::question_form(ctx, *id),
+        (QuestionEdit(id), _) => routes_edit::question(ctx, *id),
+        (AnswerEdit(id), "GET") => routes_edit::answer_form(ctx, *id),
+        (AnswerEdit(id), _) => routes_edit::answer(ctx, *id),
+        (Login, "GET") => routes_account::login_form(ctx),
+        (Login, _) => routes_account::login(ctx),
+        (Signup, "GET") => routes_account::signup_form(ctx),
+        (Signup, _) => routes_account::signup(ctx),
+        (Logout, _) => routes_account::logout(ctx),
     }
 }
 

@@ -6,10 +6,12 @@
 //! real port), serve, then register, and only then log `listening on`, which
 //! is what scripts and tests wait for, so by then a balancer can find us.
 //! Shutdown on SIGTERM/SIGINT is the reverse: health checks turn NOT_SERVING,
-//! the registry record goes, calls already running may finish (up to
-//! [`DRAIN_WAIT`]), and the process exits 0.
+//! the registry record goes, we keep serving through one heartbeat period
+//! while balancers catch up, calls already running may finish (up to
+//! [`DRAIN_WAIT`]), and the process exits 0 (`registry_agent::lifecycle`).
 
-use crate::backend::{Backend, Call, RpcBackend};
+use crate::backend::{Backend, Call};
+use crate::backend_rpc::RpcBackend;
 use crate::{html, pages, routes};
 use prost::Message;
 use proto::methods;
@@ -140,20 +142,12 @@ pub fn run(args: &Args, signals: crossbeam_channel::Receiver<Signal>) -> Result<
     let agent = Agent::start(cfg, "webui", addr, descriptor(), Arc::new(move || load_server.in_flight() as u64))?;
     log::info!(target: "webui", "listening on {addr}");
 
-    loop {
-        match signals.recv() {
-            Ok(Signal::Terminate) | Ok(Signal::Interrupt) | Err(_) => break,
-            // Nothing to reload: the registry view refreshes itself.
-            Ok(Signal::Hangup) => log::info!(target: "webui", "SIGHUP ignored: nothing to reload"),
-        }
-    }
-    log::info!(target: "webui", "stopping: draining {} call(s) in flight", server.in_flight());
-    server.drain();
-    agent.deregister();
-    if !server.wait_idle(DRAIN_WAIT) {
-        log::warn!(target: "webui", "{} call(s) still running after {DRAIN_WAIT:?}; exiting anyway", server.in_flight());
-    }
-    server.stop_accepting();
+    // The shared graceful stop: leave rotation, serve through one heartbeat
+    // period, finish calls in flight (at most DRAIN_WAIT).
+    registry_agent::lifecycle::wait_for_stop(&signals, "webui");
+    let mut opts = registry_agent::lifecycle::ShutdownOptions::new("webui");
+    opts.max_wait = DRAIN_WAIT;
+    registry_agent::lifecycle::shutdown(agent, &server, &signals, &opts);
     log::info!(target: "webui", "stopped");
     Ok(())
 }
@@ -183,5 +177,7 @@ mod tests {
         assert!(d.methods.iter().any(|m| m.name == methods::WEB_HANDLE));
         assert!(d.routes.contains(&"GET /questions/{id}".to_string()));
         assert!(d.routes.contains(&"POST /answers/{id}/comments".to_string()));
+        assert!(d.routes.contains(&"POST /login".to_string()));
+        assert!(d.routes.contains(&"GET /tags/{tag}".to_string()));
     }
 }

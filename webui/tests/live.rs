@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{registered, text, web, Webui};
+use common::{registered, set_cookie, text, web, web_with, Webui};
 use proto::methods;
 use proto::pb::{health_check_response::ServingStatus, HealthCheckRequest, HealthCheckResponse};
 use std::time::{Duration, Instant};
@@ -24,9 +24,12 @@ fn serves_pages_degrades_to_503_and_stops_cleanly() {
         conn.unary(methods::HEALTH_CHECK, "h", Duration::from_secs(5), &HealthCheckRequest::default()).expect("health");
     assert_eq!(health.status, ServingStatus::Serving as i32);
 
-    let ask = web(&conn, "live-1", "GET", "/ask", None);
-    assert_eq!(ask.status, 200);
-    assert!(text(&ask).contains("<form method=\"post\" action=\"/ask\">"));
+    // The login form needs no service, and hands out the CSRF cookie.
+    let login = web(&conn, "live-1", "GET", "/login", None);
+    assert_eq!(login.status, 200);
+    assert!(text(&login).contains("action=\"/login\""));
+    let csrf = set_cookie(&login, "sw_csrf").expect("a CSRF cookie with the first page");
+    let cookies = format!("sw_csrf={csrf}");
 
     // No question service is registered under this prefix: a 503 page, promptly.
     let t = Instant::now();
@@ -36,18 +39,28 @@ fn serves_pages_degrades_to_503_and_stops_cleanly() {
     assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
 
     // Local validation needs no service; a valid post needs one and says so.
-    let bad = web(&conn, "live-3", "POST", "/ask", Some("title=%3Cscript%3E&body="));
-    assert_eq!(bad.status, 400);
-    assert!(text(&bad).contains("value=\"&lt;script&gt;\""));
-    assert!(!text(&bad).contains("<script>"));
-    assert_eq!(web(&conn, "live-4", "POST", "/ask", Some("title=t&body=b")).status, 503);
+    let bad = web_with(
+        &conn,
+        "live-3",
+        "POST",
+        "/signup",
+        Some(&format!("csrf={csrf}&username=%3Cs%3E&password=x")),
+        &cookies,
+    );
+    assert_eq!(bad.status, 400, "{}", text(&bad));
+    assert!(text(&bad).contains("value=\"&lt;s&gt;\""));
+    assert!(!text(&bad).contains("<s>"));
+    let form = format!("csrf={csrf}&username=someone&password=long+enough");
+    assert_eq!(web_with(&conn, "live-4", "POST", "/login", Some(&form), &cookies).status, 503);
+    // Without the CSRF token the same post is refused before any service is asked.
+    assert_eq!(web(&conn, "live-4b", "POST", "/login", Some("username=someone&password=long+enough")).status, 403);
     assert_eq!(web(&conn, "live-5", "GET", "/nowhere", None).status, 404);
     assert_eq!(web(&conn, "live-6", "DELETE", "/", None).status, 405);
 
     // A call that is not ours is refused, and the process carries on.
     let other = conn.call(methods::QUESTION_GET, "x", Duration::from_secs(5), Vec::new());
     assert_eq!(other.expect("reply").status, proto::Code::Unimplemented as u32);
-    assert_eq!(web(&conn, "live-7", "GET", "/ask", None).status, 200);
+    assert_eq!(web(&conn, "live-7", "GET", "/login", None).status, 200);
 
     let status = webui.terminate();
     assert!(status.success(), "exit status {status}");

@@ -31,26 +31,46 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
 /// A backend that answers every request with a text body describing it:
 /// `backend=NAME`, `method=…`, `path=…` (target as received), `len=…`,
 /// `body=…`, and `h:NAME=VALUE` for every header (names lowercased).
-/// `/slow?ms=N` waits N ms first.
+/// `/slow?ms=N` waits N ms first. Large bodies on demand, each byte
+/// `b'a' + i % 26`: `/big?n=N` with a Content-Length, `/chunked?n=N`
+/// chunked, `/close?n=N` delimited by closing the connection.
 pub struct Backend {
     pub name: String,
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
+    /// TCP connections accepted.
+    pub conns: Arc<AtomicUsize>,
+}
+
+/// The body `/big`, `/chunked` and `/close` send.
+pub fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
 impl Backend {
     pub fn start(name: &str) -> Backend {
+        Backend::start_with_delay(name, 0)
+    }
+
+    /// A backend that waits `delay_ms` before every answer.
+    pub fn start_with_delay(name: &str, delay_ms: u64) -> Backend {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
-        let (n, h) = (name.to_string(), hits.clone());
+        let conns = Arc::new(AtomicUsize::new(0));
+        let (n, h, c) = (name.to_string(), hits.clone(), conns.clone());
         std::thread::spawn(move || {
             for s in listener.incoming().flatten() {
+                c.fetch_add(1, Ordering::SeqCst);
                 let (n, h) = (n.clone(), h.clone());
-                std::thread::spawn(move || serve(s, &n, &h));
+                std::thread::spawn(move || serve(s, &n, &h, delay_ms));
             }
         });
-        Backend { name: name.to_string(), addr, hits }
+        Backend { name: name.to_string(), addr, hits, conns }
+    }
+
+    pub fn conns(&self) -> usize {
+        self.conns.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {
@@ -62,7 +82,7 @@ impl Backend {
     }
 }
 
-fn serve(s: TcpStream, name: &str, hits: &AtomicUsize) {
+fn serve(s: TcpStream, name: &str, hits: &AtomicUsize, delay_ms: u64) {
     let mut w = s.try_clone().unwrap();
     let mut r = BufReader::new(s);
     loop {
@@ -97,7 +117,39 @@ fn serve(s: TcpStream, name: &str, hits: &AtomicUsize) {
         hits.fetch_add(1, Ordering::SeqCst);
         let (method, path) = (&parts[0], &parts[1]);
         if let Some(ms) = path.strip_prefix("/slow?ms=") {
+            let ms = ms.split('&').next().unwrap_or("0");
             std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
+        }
+        if delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+        }
+        let size = |prefix: &str| path.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok());
+        if let Some(n) = size("/big?n=") {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nX-Backend: {name}\r\n\r\n");
+            if w.write_all(head.as_bytes()).is_err() || (method != "HEAD" && w.write_all(&pattern(n)).is_err()) {
+                return;
+            }
+            continue;
+        }
+        if let Some(n) = size("/chunked?n=") {
+            let mut out =
+                format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Backend: {name}\r\n\r\n").into_bytes();
+            for piece in pattern(n).chunks(7777) {
+                out.extend_from_slice(format!("{:x};ext=1\r\n", piece.len()).as_bytes());
+                out.extend_from_slice(piece);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\nX-Trailer: dropped\r\n\r\n");
+            if w.write_all(&out).is_err() {
+                return;
+            }
+            continue;
+        }
+        if let Some(n) = size("/close?n=") {
+            let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\nX-Backend: {name}\r\n\r\n");
+            let _ = w.write_all(head.as_bytes());
+            let _ = w.write_all(&pattern(n));
+            return;
         }
         let mut text = format!(
             "backend={name}\nmethod={method}\npath={path}\nlen={len}\nbody={}\n",
@@ -265,14 +317,54 @@ impl Reader {
             .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
             .collect();
         let mut r = Resp { status, headers, body: Vec::new() };
-        let len: usize = r.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        if !head && status >= 200 {
-            while self.buf.len() < len {
-                assert!(self.fill() > 0, "connection closed inside a body");
+        let bodiless = head || status < 200 || status == 204 || status == 304;
+        let chunked = r.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+        match r.header("content-length").map(|v| v.parse::<usize>().expect("a numeric Content-Length")) {
+            _ if bodiless => {}
+            Some(len) => {
+                assert!(!chunked, "Content-Length together with chunked");
+                while self.buf.len() < len {
+                    assert!(self.fill() > 0, "connection closed inside a body");
+                }
+                r.body = self.buf.drain(..len).collect();
             }
-            r.body = self.buf.drain(..len).collect();
+            None if chunked => r.body = self.chunked_body(),
+            None => {
+                assert_eq!(r.header("connection"), Some("close"), "a body delimited by close says so");
+                while self.fill() > 0 {}
+                r.body = std::mem::take(&mut self.buf);
+            }
         }
         r
+    }
+
+    fn line(&mut self) -> String {
+        loop {
+            if let Some(p) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8(self.buf[..p].to_vec()).expect("an ASCII chunk line");
+                self.buf.drain(..p + 2);
+                return line;
+            }
+            assert!(self.fill() > 0, "connection closed inside a chunk line");
+        }
+    }
+
+    /// A chunked body, strictly: hex sizes, CRLF after every chunk, no trailers.
+    fn chunked_body(&mut self) -> Vec<u8> {
+        let mut body = Vec::new();
+        loop {
+            let size_line = self.line();
+            let n = usize::from_str_radix(&size_line, 16).unwrap_or_else(|_| panic!("chunk size {size_line:?}"));
+            if n == 0 {
+                assert_eq!(self.line(), "", "no trailers after the last chunk");
+                return body;
+            }
+            while self.buf.len() < n + 2 {
+                assert!(self.fill() > 0, "connection closed inside a chunk");
+            }
+            body.extend(self.buf.drain(..n));
+            assert_eq!(self.buf.drain(..2).collect::<Vec<u8>>(), b"\r\n", "CRLF after chunk data");
+        }
     }
 
     /// True if the server closed the connection (and sent nothing more).

@@ -63,8 +63,8 @@ impl Env {
     /// service's store does, and reports whether it was refused by the key.
     pub fn insert_orphan_answer_is_fk_violation(&self, question_id: i64) -> bool {
         let mut admin = self.admin.lock().unwrap();
-        match services::store::insert_answer(&mut admin, question_id, "orphan") {
-            Ok(a) => panic!("orphan answer {} was stored", a.id),
+        match services::store::answers::insert(&mut *admin, question_id, "orphan", None, None) {
+            Ok(a) => panic!("orphan answer {a:?} was stored"),
             Err(e) => e.is_foreign_key_violation(),
         }
     }
@@ -204,7 +204,7 @@ impl Drop for Cluster {
     }
 }
 
-/// One HTTP request through `Web/Handle`: (status, JSON body or Null, headers).
+/// One anonymous HTTP request through `Web/Handle`: (status, JSON body or Null, headers).
 pub fn web(
     c: &Connection,
     method: &str,
@@ -213,14 +213,30 @@ pub fn web(
     ct: Option<&str>,
     body: &str,
 ) -> (u16, Value, Vec<Header>) {
+    web_as(c, None, method, path, query, ct, body)
+}
+
+/// The same with `Authorization: Bearer <token>` when a token is given.
+pub fn web_as(
+    c: &Connection,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    query: &str,
+    ct: Option<&str>,
+    body: &str,
+) -> (u16, Value, Vec<Header>) {
     let jid = proto::ids::new_request_id();
+    let mut headers: Vec<Header> =
+        ct.map(|v| vec![Header { name: "Content-Type".into(), value: v.as_bytes().to_vec() }]).unwrap_or_default();
+    if let Some(t) = token {
+        headers.push(Header { name: "Authorization".into(), value: format!("Bearer {t}").into_bytes() });
+    }
     let req = HttpRequest {
         method: method.into(),
         path: path.into(),
         query: query.into(),
-        headers: ct
-            .map(|v| vec![Header { name: "Content-Type".into(), value: v.as_bytes().to_vec() }])
-            .unwrap_or_default(),
+        headers,
         body: body.as_bytes().to_vec(),
         client_addr: "127.0.0.1:1".into(),
         request_id: jid.clone(),

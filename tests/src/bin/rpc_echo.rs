@@ -64,8 +64,8 @@ fn main() {
             }
         };
     log::info!(target: "rpc_echo", "listening on {} as {service}", server.local_addr());
-    let _ = signals.recv();
-    server.drain();
-    agent.deregister();
-    server.wait_idle(Duration::from_secs(5));
+    registry_agent::lifecycle::wait_for_stop(&signals, "rpc_echo");
+    let mut opts = registry_agent::lifecycle::ShutdownOptions::new("rpc_echo");
+    opts.max_wait = Duration::from_secs(5);
+    registry_agent::lifecycle::shutdown(agent, &server, &signals, &opts);
 }

@@ -92,19 +92,46 @@ impl Webui {
 
 /// One page request through `WEB_HANDLE`, as the balancer sends it.
 pub fn web(conn: &Connection, request_id: &str, method: &str, target: &str, form: Option<&str>) -> HttpResponse {
+    web_with(conn, request_id, method, target, form, "")
+}
+
+/// [`web`] with a `Cookie` header (`a=1; b=2`; none when empty).
+pub fn web_with(
+    conn: &Connection,
+    request_id: &str,
+    method: &str,
+    target: &str,
+    form: Option<&str>,
+    cookies: &str,
+) -> HttpResponse {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut headers = Vec::new();
+    if form.is_some() {
+        headers.push(Header { name: "Content-Type".into(), value: b"application/x-www-form-urlencoded".to_vec() });
+    }
+    if !cookies.is_empty() {
+        headers.push(Header { name: "Cookie".into(), value: cookies.as_bytes().to_vec() });
+    }
     let req = HttpRequest {
         method: method.into(),
         path: path.into(),
         query: query.into(),
-        headers: form
-            .map(|_| vec![Header { name: "Content-Type".into(), value: b"application/x-www-form-urlencoded".to_vec() }])
-            .unwrap_or_default(),
+        headers,
         body: form.unwrap_or("").as_bytes().to_vec(),
         request_id: request_id.into(),
         ..Default::default()
     };
     conn.unary(methods::WEB_HANDLE, request_id, Duration::from_secs(10), &req).expect("WEB_HANDLE reply")
+}
+
+/// The value of cookie `name` set by a response (`Set-Cookie: name=value; …`).
+pub fn set_cookie(r: &HttpResponse, name: &str) -> Option<String> {
+    r.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("set-cookie")).find_map(|h| {
+        let v = String::from_utf8_lossy(&h.value).into_owned();
+        let pair = v.split(';').next()?.to_string();
+        let (k, val) = pair.split_once('=')?;
+        (k == name).then(|| val.to_string())
+    })
 }
 
 pub fn text(r: &HttpResponse) -> String {

@@ -1,0 +1,368 @@
+//! Choosing an instance: power of two choices over Peak-EWMA cost (the
+//! linkerd/tower balancer), with round robin and least-in-flight kept for
+//! comparison (`--balance p2c-ewma|round-robin|least-inflight`).
+//!
+//! Peak-EWMA keeps, per instance, an estimate of its response time that
+//! jumps up at once to any slower observation (the "peak") and decays
+//! towards faster ones with a time constant (10 s), so one slow reply makes
+//! an instance look slow immediately while recovery is gradual. The cost of
+//! sending one more request there is `estimate × (in_flight + 1)`: an
+//! instance that is both fast and idle is cheapest. A new instance starts at
+//! a default estimate (30 ms) rather than zero, so it is not flooded before
+//! anything is known about it. Reading the cost also decays the estimate
+//! towards zero, so an instance that got no traffic because it once looked
+//! slow is eventually tried again. These are linkerd2-proxy's defaults and
+//! the algorithm of `tower::load::PeakEwma`.
+//!
+//! Power of two choices (Mitzenmacher): pick two distinct instances at
+//! random and take the cheaper. It is nearly as good as scanning for the
+//! minimum, and much better under many balancers with stale views, because
+//! it does not herd every balancer onto the same "best" instance.
+//!
+//! Everything here is pure bookkeeping, shared by the static HTTP upstreams
+//! (`upstream_http`) and usable by the RPC instance choice (`select`):
+//! callers describe their candidates through the [`Candidates`] trait,
+//! including which ones may not be used (unhealthy, already tried).
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// linkerd2-proxy's default RTT for an instance with no observations yet.
+pub const DEFAULT_RTT: Duration = Duration::from_millis(30);
+/// linkerd2-proxy's default decay time constant.
+pub const DEFAULT_DECAY: Duration = Duration::from_secs(10);
+
+/// How the balancer chooses among usable instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Balance {
+    /// Power of two choices on Peak-EWMA latency × (in flight + 1).
+    #[default]
+    P2cEwma,
+    /// Each usable instance in turn.
+    RoundRobin,
+    /// Fewest requests in flight; ties rotate.
+    LeastInFlight,
+}
+
+impl Balance {
+    pub const NAMES: &'static str = "p2c-ewma, round-robin or least-inflight";
+
+    pub fn parse(s: &str) -> Option<Balance> {
+        match s {
+            "p2c-ewma" | "p2c" | "ewma" => Some(Balance::P2cEwma),
+            "round-robin" | "rr" => Some(Balance::RoundRobin),
+            "least-inflight" | "least-in-flight" | "least-conn" => Some(Balance::LeastInFlight),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Balance::P2cEwma => "p2c-ewma",
+            Balance::RoundRobin => "round-robin",
+            Balance::LeastInFlight => "least-inflight",
+        }
+    }
+}
+
+/// A Peak-EWMA latency estimate, in nanoseconds.
+#[derive(Debug)]
+pub struct PeakEwma {
+    state: Mutex<Estimate>,
+    decay_ns: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Estimate {
+    rtt_ns: f64,
+    at: Instant,
+}
+
+impl Default for PeakEwma {
+    fn default() -> Self {
+        PeakEwma::new(DEFAULT_RTT, DEFAULT_DECAY, Instant::now())
+    }
+}
+
+impl PeakEwma {
+    pub fn new(initial: Duration, decay: Duration, now: Instant) -> PeakEwma {
+        PeakEwma {
+            state: Mutex::new(Estimate { rtt_ns: initial.as_nanos() as f64, at: now }),
+            decay_ns: (decay.as_nanos() as f64).max(1.0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Estimate> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Folds in one observed response time.
+    pub fn observe(&self, rtt: Duration, now: Instant) {
+        let mut e = self.lock();
+        update(&mut e, rtt.as_nanos() as f64, now, self.decay_ns);
+    }
+
+    /// The current estimate, decayed towards zero for the time since the
+    /// last update (as tower does when it computes load).
+    pub fn estimate_ns(&self, now: Instant) -> f64 {
+        let mut e = self.lock();
+        update(&mut e, 0.0, now, self.decay_ns)
+    }
+
+    /// The cost of sending one more request: estimate × (in flight + 1).
+    pub fn cost(&self, in_flight: usize, now: Instant) -> f64 {
+        self.estimate_ns(now) * (in_flight as f64 + 1.0)
+    }
+}
+
+fn update(e: &mut Estimate, rtt_ns: f64, now: Instant, decay_ns: f64) -> f64 {
+    if rtt_ns > e.rtt_ns {
+        e.rtt_ns = rtt_ns;
+    } else {
+        let elapsed = now.saturating_duration_since(e.at).as_nanos() as f64;
+        let decay = (-elapsed / decay_ns).exp();
+        e.rtt_ns = e.rtt_ns * decay + rtt_ns * (1.0 - decay);
+    }
+    e.at = now;
+    e.rtt_ns
+}
+
+/// What a chooser needs to know about a set of instances.
+pub trait Candidates {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Whether instance `i` may take this request at all.
+    fn usable(&self, i: usize) -> bool;
+    fn in_flight(&self, i: usize) -> usize;
+    /// Peak-EWMA cost of one more request to `i`.
+    fn cost(&self, i: usize, now: Instant) -> f64;
+}
+
+/// The chooser: a strategy and the counter it advances.
+#[derive(Debug, Default)]
+pub struct Chooser {
+    balance: Balance,
+    rotate: AtomicUsize,
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(1);
+    let local = 0u8;
+    // The address of a stack slot differs between threads started together.
+    (t as u64 ^ (&local as *const u8 as u64).rotate_left(32)) | 1
+}
+
+/// xorshift64*: fast, good enough to pick two instances, no lock.
+pub fn random() -> u64 {
+    RNG.with(|s| {
+        let mut x = s.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    })
+}
+
+impl Chooser {
+    pub fn new(balance: Balance) -> Chooser {
+        Chooser { balance, rotate: AtomicUsize::new(0) }
+    }
+
+    pub fn balance(&self) -> Balance {
+        self.balance
+    }
+
+    /// The instance for the next request, or None when none is usable.
+    pub fn pick(&self, c: &(impl Candidates + ?Sized), now: Instant) -> Option<usize> {
+        self.pick_with(c, now, random())
+    }
+
+    /// `pick` with the random number supplied (for tests).
+    pub fn pick_with(&self, c: &(impl Candidates + ?Sized), now: Instant, rnd: u64) -> Option<usize> {
+        let n = c.len();
+        let usable = (0..n).filter(|&i| c.usable(i)).count();
+        if usable == 0 {
+            return None;
+        }
+        let nth = |k: usize| (0..n).filter(|&i| c.usable(i)).nth(k);
+        match self.balance {
+            Balance::RoundRobin => nth(self.rotate.fetch_add(1, Ordering::Relaxed) % usable),
+            Balance::LeastInFlight => {
+                let start = self.rotate.fetch_add(1, Ordering::Relaxed) % n;
+                (0..n).map(|k| (start + k) % n).filter(|&i| c.usable(i)).min_by_key(|&i| c.in_flight(i))
+            }
+            Balance::P2cEwma => {
+                if usable == 1 {
+                    return nth(0);
+                }
+                let a = (rnd % usable as u64) as usize;
+                let mut b = ((rnd >> 32) % (usable as u64 - 1)) as usize;
+                if b >= a {
+                    b += 1;
+                }
+                let (a, b) = (nth(a)?, nth(b)?);
+                Some(if c.cost(b, now) < c.cost(a, now) { b } else { a })
+            }
+        }
+    }
+
+    /// Every usable instance, the chosen one first and then the rest by
+    /// ascending cost (or in-flight count): the order in which to try them
+    /// when the first cannot be reached.
+    pub fn order(&self, c: &(impl Candidates + ?Sized), now: Instant) -> Vec<usize> {
+        let Some(first) = self.pick(c, now) else { return Vec::new() };
+        let mut rest: Vec<(usize, f64)> = (0..c.len())
+            .filter(|&i| i != first && c.usable(i))
+            .map(|i| {
+                let key = match self.balance {
+                    Balance::P2cEwma => c.cost(i, now),
+                    Balance::LeastInFlight => c.in_flight(i) as f64,
+                    Balance::RoundRobin => 0.0,
+                };
+                (i, key)
+            })
+            .collect();
+        rest.sort_by(|x, y| x.1.total_cmp(&y.1));
+        std::iter::once(first).chain(rest.into_iter().map(|(i, _)| i)).collect()
+    }
+}
+
+/// Candidates given as plain numbers (the RPC path and tests).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plain {
+    pub usable: bool,
+    pub in_flight: usize,
+    /// Estimated latency in nanoseconds (`PeakEwma::estimate_ns`).
+    pub rtt_ns: f64,
+}
+
+impl Candidates for [Plain] {
+    fn len(&self) -> usize {
+        <[Plain]>::len(self)
+    }
+    fn usable(&self, i: usize) -> bool {
+        self[i].usable
+    }
+    fn in_flight(&self, i: usize) -> usize {
+        self[i].in_flight
+    }
+    fn cost(&self, i: usize, _now: Instant) -> f64 {
+        self[i].rtt_ns * (self[i].in_flight as f64 + 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(in_flight: usize, rtt_ms: f64) -> Plain {
+        Plain { usable: true, in_flight, rtt_ns: rtt_ms * 1e6 }
+    }
+
+    #[test]
+    fn peak_ewma_jumps_up_and_decays_down() {
+        let t0 = Instant::now();
+        let e = PeakEwma::new(DEFAULT_RTT, DEFAULT_DECAY, t0);
+        assert_eq!(e.estimate_ns(t0), 30e6, "starts at the default RTT");
+        e.observe(Duration::from_millis(100), t0);
+        assert_eq!(e.estimate_ns(t0), 100e6, "a slower reply is taken at once (the peak)");
+        // A faster reply 10 s (one time constant) later moves 1 - 1/e of the way.
+        e.observe(Duration::from_millis(10), t0 + DEFAULT_DECAY);
+        let want = 100e6 / std::f64::consts::E + 10e6 * (1.0 - 1.0 / std::f64::consts::E);
+        let got = e.estimate_ns(t0 + DEFAULT_DECAY);
+        assert!((got - want).abs() < 1e3, "{got} vs {want}");
+        // With no traffic the estimate decays towards zero.
+        assert!(e.estimate_ns(t0 + DEFAULT_DECAY * 10) < 1e4, "e^-10 of ~46 ms");
+        // Cost scales with what is already in flight.
+        let f = PeakEwma::new(Duration::from_millis(10), DEFAULT_DECAY, t0);
+        assert_eq!(f.cost(3, t0), 40e6);
+    }
+
+    #[test]
+    fn p2c_takes_the_cheaper_of_two_and_never_an_unusable_one() {
+        let ch = Chooser::new(Balance::P2cEwma);
+        let now = Instant::now();
+        // Two candidates: whatever the draw, the cheaper one wins.
+        let two = [p(0, 50.0), p(0, 5.0)];
+        for r in 0..64u64 {
+            assert_eq!(ch.pick_with(&two[..], now, r.wrapping_mul(0x9e37_79b9_7f4a_7c15)), Some(1));
+        }
+        // Busy beats fast: 5 ms × 10 in flight costs more than 20 ms × 1.
+        assert_eq!(ch.pick_with(&[p(9, 5.0), p(0, 20.0)][..], now, 7), Some(1));
+        // Over many draws among three, the most expensive is never chosen
+        // (it always loses its pair) and both others are.
+        let three = [p(0, 1.0), p(0, 100.0), p(0, 2.0)];
+        let mut seen = [0usize; 3];
+        for _ in 0..300 {
+            seen[ch.pick(&three[..], now).unwrap()] += 1;
+        }
+        assert_eq!(seen[1], 0, "{seen:?}");
+        assert!(seen[0] > 0 && seen[2] > 0, "{seen:?}");
+        let mut masked = three;
+        masked[0].usable = false;
+        masked[2].usable = false;
+        assert_eq!(ch.pick(&masked[..], now), Some(1), "the only usable one, however slow");
+        masked[1].usable = false;
+        assert_eq!(ch.pick(&masked[..], now), None);
+    }
+
+    #[test]
+    fn round_robin_cycles_over_usable_instances() {
+        let ch = Chooser::new(Balance::RoundRobin);
+        let now = Instant::now();
+        let mut c = [p(5, 1.0), p(0, 1.0), p(9, 1.0)];
+        let picks: Vec<usize> = (0..6).map(|_| ch.pick(&c[..], now).unwrap()).collect();
+        assert_eq!(picks, [0, 1, 2, 0, 1, 2], "load is ignored");
+        c[1].usable = false;
+        let picks: Vec<usize> = (0..4).map(|_| ch.pick(&c[..], now).unwrap()).collect();
+        assert!(picks.iter().all(|&i| i != 1) && picks.contains(&0) && picks.contains(&2), "{picks:?}");
+    }
+
+    #[test]
+    fn least_in_flight_prefers_idle_and_rotates_ties() {
+        let ch = Chooser::new(Balance::LeastInFlight);
+        let now = Instant::now();
+        assert_eq!(ch.pick(&[p(3, 1.0), p(1, 99.0), p(2, 1.0)][..], now), Some(1), "latency is ignored");
+        let ties = [p(0, 1.0), p(0, 1.0), p(0, 1.0)];
+        let picks: Vec<usize> = (0..3).map(|_| ch.pick(&ties[..], now).unwrap()).collect();
+        let mut sorted = picks.clone();
+        sorted.sort();
+        assert_eq!(sorted, [0, 1, 2], "ties are spread: {picks:?}");
+    }
+
+    #[test]
+    fn order_lists_every_usable_instance_once_best_first() {
+        let now = Instant::now();
+        for b in [Balance::P2cEwma, Balance::RoundRobin, Balance::LeastInFlight] {
+            let ch = Chooser::new(b);
+            let mut c = [p(4, 1.0), p(0, 1.0), p(2, 1.0), p(1, 1.0)];
+            c[2].usable = false;
+            let o = ch.order(&c[..], now);
+            let mut sorted = o.clone();
+            sorted.sort();
+            assert_eq!(sorted, [0, 1, 3], "{b:?}: {o:?}");
+            if b != Balance::RoundRobin {
+                let rest = &o[1..];
+                assert!(rest.windows(2).all(|w| c[w[0]].in_flight <= c[w[1]].in_flight), "{b:?}: {o:?}");
+            }
+        }
+        assert!(Chooser::new(Balance::P2cEwma).order(&[][..], now).is_empty());
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for b in [Balance::P2cEwma, Balance::RoundRobin, Balance::LeastInFlight] {
+            assert_eq!(Balance::parse(b.name()), Some(b));
+        }
+        assert_eq!(Balance::parse("random"), None);
+    }
+}

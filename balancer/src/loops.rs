@@ -1,0 +1,105 @@
+//! Starting the event loops: one per core, all on the same addresses.
+//!
+//! Each loop gets its own listening socket for every address it serves
+//! (`--listen`, and `--shared-listen` when given), all bound with
+//! `SO_REUSEPORT` to the same port, so the kernel spreads new connections
+//! over the loops and no loop ever wakes for a connection another one takes
+//! (a single listener in several polls would wake them all). With one loop
+//! the private `--listen` socket is bound exclusively, as a single process
+//! would expect. Port 0 is resolved by the first bind and the others reuse
+//! the port it got.
+//!
+//! The loops share the worker pool (each job carries its loop's notifier,
+//! so replies go back to the right one), the static upstreams and a count of
+//! open connections; each returns when it has drained after a stop.
+
+use crate::event_loop::{EventLoop, Settings, Shared};
+use crate::listen;
+use crate::routes::RouteTable;
+use crate::workers::{Job, Notifier};
+use crossbeam_channel::Sender;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The running loops.
+pub struct Loops {
+    /// One per loop, to send stop and reload messages.
+    pub notifiers: Vec<Notifier>,
+    /// The `--listen` address as bound (port 0 resolved).
+    pub local_addr: SocketAddr,
+    /// The `--shared-listen` address as bound, if any.
+    pub shared_addr: Option<SocketAddr>,
+    handles: Vec<JoinHandle<io::Result<()>>>,
+}
+
+/// A bind failed: which address, and why.
+#[derive(Debug)]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub source: io::Error,
+}
+
+/// Binds and starts `n` loops serving `listen` (and `shared_listen`).
+pub fn start(
+    n: usize,
+    listen: SocketAddr,
+    shared_listen: Option<SocketAddr>,
+    settings: Settings,
+    routes: Arc<RouteTable>,
+    shared: Arc<Shared>,
+    jobs: Sender<Job>,
+) -> Result<Loops, BindError> {
+    let n = n.max(1);
+    let mut local = listen;
+    let mut shared_addr = shared_listen;
+    let mut built = Vec::with_capacity(n);
+    for k in 0..n {
+        let mut listeners = Vec::new();
+        let l = listen::bind(local, n > 1).map_err(|source| BindError { addr: local, source })?;
+        if k == 0 {
+            local = l.local_addr().map_err(|source| BindError { addr: local, source })?;
+        }
+        listeners.push(l);
+        if let Some(addr) = shared_addr {
+            let l = listen::bind(addr, true).map_err(|source| BindError { addr, source })?;
+            if k == 0 {
+                shared_addr = Some(l.local_addr().map_err(|source| BindError { addr, source })?);
+            }
+            listeners.push(l);
+        }
+        let el = EventLoop::new(listeners, settings, routes.clone(), shared.clone())
+            .map_err(|source| BindError { addr: local, source })?;
+        built.push(el);
+    }
+    let mut notifiers = Vec::with_capacity(n);
+    let mut handles = Vec::with_capacity(n);
+    for (k, (el, notifier)) in built.into_iter().enumerate() {
+        notifiers.push(notifier);
+        let jobs = jobs.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("loop-{k}"))
+            .spawn(move || el.run(jobs))
+            .map_err(|source| BindError { addr: local, source })?;
+        handles.push(h);
+    }
+    Ok(Loops { notifiers, local_addr: local, shared_addr, handles })
+}
+
+impl Loops {
+    /// Waits until every loop has stopped; the first error, if any.
+    pub fn join(self) -> io::Result<()> {
+        let mut result = Ok(());
+        for h in self.handles {
+            let r = h.join().unwrap_or_else(|_| Err(io::Error::other("an event loop panicked")));
+            if let Err(e) = r {
+                log::error!(target: "balancer", "event loop failed: {e}");
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+        result
+    }
+}

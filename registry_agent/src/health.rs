@@ -1,0 +1,434 @@
+//! Which instances are in rotation: active probes, passive failures and
+//! outlier ejection, as one table of pure state (time is passed in, so tests
+//! drive it with a fake clock).
+//!
+//! The registry says an instance exists; only talking to it says it works. A
+//! process frozen by the kernel, wedged on a lock or half-dead keeps its
+//! record alive for a whole TTL (or forever, if its heartbeat thread is the
+//! part that still works), so every client with a choice of instance also
+//! keeps its own opinion, fed three ways:
+//!
+//! - **Active** (grpc.health.v1 semantics): a probe every second; two
+//!   failures in a row (an error, a timeout, or `NOT_SERVING`) take the
+//!   instance out, two successes bring it back.
+//! - **Passive**: a refused or reset connection takes it out at once (the
+//!   process is gone; waiting for two probes would only cost requests); the
+//!   probes bring it back when it answers again.
+//! - **Outlier ejection** (Envoy's defaults): five server errors in a row
+//!   (HTTP status ≥ 500, or RPC `INTERNAL`/`UNAVAILABLE`) eject it for 30 s,
+//!   doubling with each repeat up to 5 minutes; a success resets the count.
+//!   Never more than half a pool is ejected, so a shared cause (the database
+//!   is down) cannot empty the pool; the half that stays answers its errors.
+//!
+//! Callers choose only among available instances, and when none is (every
+//! probe failing, say) they fall back to the whole list: sending to an
+//! instance that may be down beats refusing with certainty.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Thresholds; `Default` is the stackwire policy described above.
+#[derive(Debug, Clone, Copy)]
+pub struct HealthPolicy {
+    pub probe_interval: Duration,
+    pub probe_timeout: Duration,
+    pub unhealthy_after: u32,
+    pub healthy_after: u32,
+    pub consecutive_errors: u32,
+    pub base_ejection: Duration,
+    pub max_ejection: Duration,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        HealthPolicy {
+            probe_interval: Duration::from_secs(1),
+            probe_timeout: Duration::from_millis(800),
+            unhealthy_after: 2,
+            healthy_after: 2,
+            consecutive_errors: 5,
+            base_ejection: Duration::from_secs(30),
+            max_ejection: Duration::from_secs(300),
+        }
+    }
+}
+
+/// How a probe went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Serving,
+    NotServing,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    service: String,
+    /// In rotation as far as probes and connection failures go.
+    up: bool,
+    fails: u32,
+    oks: u32,
+    /// Why it is out (or last went out).
+    reason: String,
+    last_probe: Option<(Instant, bool)>,
+    errors: u32,
+    ejections: u32,
+    ejected_until: Option<Instant>,
+    /// When the last ejection ended (or would end); the repeat count resets
+    /// once an instance has behaved for `max_ejection` after that.
+    ejection_end: Option<Instant>,
+    went_out: Option<Instant>,
+    came_in: Option<Instant>,
+}
+
+impl Entry {
+    fn new(service: &str) -> Entry {
+        Entry {
+            service: service.to_string(),
+            up: true,
+            fails: 0,
+            oks: 0,
+            reason: String::new(),
+            last_probe: None,
+            errors: 0,
+            ejections: 0,
+            ejected_until: None,
+            ejection_end: None,
+            went_out: None,
+            came_in: None,
+        }
+    }
+
+    fn ejected(&self, now: Instant) -> bool {
+        self.ejected_until.is_some_and(|t| now < t)
+    }
+}
+
+/// One instance as a status page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthView {
+    pub available: bool,
+    /// `healthy`, `unhealthy`, `ejected`.
+    pub state: &'static str,
+    pub reason: String,
+    pub ejections: u32,
+    pub ejected_for: Option<Duration>,
+    pub consecutive_errors: u32,
+    pub last_probe_ago: Option<Duration>,
+    pub last_probe_ok: Option<bool>,
+}
+
+#[derive(Debug, Default)]
+pub struct HealthTable {
+    policy: HealthPolicy,
+    entries: HashMap<SocketAddr, Entry>,
+}
+
+impl HealthTable {
+    pub fn new(policy: HealthPolicy) -> HealthTable {
+        HealthTable { policy, entries: HashMap::new() }
+    }
+
+    pub fn policy(&self) -> &HealthPolicy {
+        &self.policy
+    }
+
+    fn entry(&mut self, addr: SocketAddr, service: &str) -> &mut Entry {
+        self.entries.entry(addr).or_insert_with(|| Entry::new(service))
+    }
+
+    fn take_out(&mut self, addr: SocketAddr, service: &str, reason: String, now: Instant) {
+        let e = self.entry(addr, service);
+        if e.up {
+            log::warn!(target: "health", "{service} at {addr} out of rotation: {reason}");
+            e.went_out = Some(now);
+        }
+        e.up = false;
+        e.oks = 0;
+        e.reason = reason;
+    }
+
+    /// Records a probe's outcome.
+    pub fn probe(&mut self, addr: SocketAddr, service: &str, result: Probe, now: Instant) {
+        let (after_in, after_out) = (self.policy.healthy_after, self.policy.unhealthy_after);
+        let e = self.entry(addr, service);
+        let ok = result == Probe::Serving;
+        e.last_probe = Some((now, ok));
+        if ok {
+            e.fails = 0;
+            e.oks += 1;
+            if !e.up && e.oks >= after_in {
+                e.up = true;
+                e.came_in = Some(now);
+                e.reason.clear();
+                log::info!(target: "health", "{service} at {addr} back in rotation");
+            }
+            return;
+        }
+        e.oks = 0;
+        e.fails += 1;
+        if e.up && e.fails >= after_out {
+            let why = match result {
+                Probe::NotServing => "health check says NOT_SERVING".to_string(),
+                Probe::Failed(why) => format!("{} failed health checks ({why})", e.fails),
+                Probe::Serving => String::new(),
+            };
+            self.take_out(addr, service, why, now);
+        }
+    }
+
+    /// A refused connect or a connection reset: out at once.
+    pub fn connection_failed(&mut self, addr: SocketAddr, service: &str, why: &str, now: Instant) {
+        self.take_out(addr, service, why.to_string(), now);
+    }
+
+    /// A reply arrived; `server_error` when it was a 5xx (or INTERNAL /
+    /// UNAVAILABLE). Returns true when this reply got the instance ejected.
+    pub fn reply(&mut self, addr: SocketAddr, service: &str, server_error: bool, now: Instant) -> bool {
+        let p = self.policy;
+        let e = self.entry(addr, service);
+        if !server_error {
+            e.errors = 0;
+            return false;
+        }
+        e.errors += 1;
+        if e.errors < p.consecutive_errors || e.ejected(now) {
+            return false;
+        }
+        let errors = e.errors;
+        e.errors = 0;
+        // Never more than half the pool: count the others already ejected.
+        let pool = self.entries.values().filter(|x| x.service == service).count();
+        let ejected = self.entries.values().filter(|x| x.service == service && x.ejected(now)).count();
+        if ejected + 1 > pool / 2 {
+            log::warn!(
+                target: "health",
+                "{service} at {addr}: {errors} errors in a row, but {ejected} of {pool} already ejected; keeping it"
+            );
+            return false;
+        }
+        let e = self.entry(addr, service);
+        if e.ejection_end.is_some_and(|end| now.saturating_duration_since(end) >= p.max_ejection) {
+            e.ejections = 0;
+        }
+        e.ejections += 1;
+        let factor = 1u32 << (e.ejections - 1).min(16);
+        let length = p.base_ejection.saturating_mul(factor).min(p.max_ejection);
+        e.ejected_until = Some(now + length);
+        e.ejection_end = Some(now + length);
+        e.went_out = Some(now);
+        e.reason = format!("{errors} server errors in a row: ejected for {} s", length.as_secs());
+        log::warn!(target: "health", "{service} at {addr}: {}", e.reason);
+        true
+    }
+
+    /// In rotation: up, and not ejected. Unknown instances are available
+    /// (a new instance registers only once it can serve).
+    pub fn available(&self, addr: &SocketAddr, now: Instant) -> bool {
+        self.entries.get(addr).is_none_or(|e| e.up && !e.ejected(now))
+    }
+
+    /// The indices of `addrs` that are available, or all of them when none
+    /// is (see the module comment).
+    pub fn choosable(&self, addrs: &[SocketAddr], now: Instant) -> Vec<usize> {
+        let ok: Vec<usize> = (0..addrs.len()).filter(|&i| self.available(&addrs[i], now)).collect();
+        if ok.is_empty() {
+            (0..addrs.len()).collect()
+        } else {
+            ok
+        }
+    }
+
+    /// Forgets one instance: a new process registered at its address.
+    pub fn forget(&mut self, addr: &SocketAddr) {
+        self.entries.remove(addr);
+    }
+
+    /// Forgets instances `keep` rejects (gone from the registry).
+    pub fn retain(&mut self, keep: impl Fn(&SocketAddr) -> bool) {
+        self.entries.retain(|a, _| keep(a));
+    }
+
+    /// When the instance last left rotation and last came back.
+    pub fn transitions(&self, addr: &SocketAddr) -> (Option<Instant>, Option<Instant>) {
+        self.entries.get(addr).map(|e| (e.went_out, e.came_in)).unwrap_or((None, None))
+    }
+
+    pub fn view(&self, addr: &SocketAddr, now: Instant) -> HealthView {
+        let Some(e) = self.entries.get(addr) else {
+            return HealthView {
+                available: true,
+                state: "healthy",
+                reason: "not probed yet".into(),
+                ejections: 0,
+                ejected_for: None,
+                consecutive_errors: 0,
+                last_probe_ago: None,
+                last_probe_ok: None,
+            };
+        };
+        let ejected = e.ejected(now);
+        HealthView {
+            available: e.up && !ejected,
+            state: if ejected {
+                "ejected"
+            } else if e.up {
+                "healthy"
+            } else {
+                "unhealthy"
+            },
+            reason: if e.up && !ejected { String::new() } else { e.reason.clone() },
+            ejections: e.ejections,
+            ejected_for: e.ejected_until.filter(|_| ejected).map(|t| t.saturating_duration_since(now)),
+            consecutive_errors: e.errors,
+            last_probe_ago: e.last_probe.map(|(t, _)| now.saturating_duration_since(t)),
+            last_probe_ok: e.last_probe.map(|(_, ok)| ok),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn fail() -> Probe {
+        Probe::Failed("timed out".into())
+    }
+
+    #[test]
+    fn two_failed_probes_take_out_two_good_ones_bring_back() {
+        let t0 = Instant::now();
+        let mut h = HealthTable::new(HealthPolicy::default());
+        assert!(h.available(&a(1), t0), "unknown instances are available");
+        h.probe(a(1), "q", fail(), t0);
+        assert!(h.available(&a(1), t0), "one failure is not enough");
+        h.probe(a(1), "q", Probe::Serving, t0);
+        h.probe(a(1), "q", fail(), t0);
+        assert!(h.available(&a(1), t0), "failures must be consecutive");
+        h.probe(a(1), "q", Probe::NotServing, t0);
+        assert!(!h.available(&a(1), t0), "NOT_SERVING counts as a failure");
+        assert_eq!(h.view(&a(1), t0).reason, "health check says NOT_SERVING");
+        h.probe(a(1), "q", Probe::Serving, t0);
+        assert!(!h.available(&a(1), t0));
+        h.probe(a(1), "q", Probe::Serving, t0);
+        assert!(h.available(&a(1), t0));
+    }
+
+    #[test]
+    fn a_refused_connection_is_out_at_once_until_probes_pass() {
+        let t0 = Instant::now();
+        let mut h = HealthTable::new(HealthPolicy::default());
+        h.connection_failed(a(1), "q", "connection refused", t0);
+        assert!(!h.available(&a(1), t0));
+        assert_eq!(h.transitions(&a(1)).0, Some(t0));
+        h.probe(a(1), "q", Probe::Serving, t0);
+        assert!(!h.available(&a(1), t0));
+        h.probe(a(1), "q", Probe::Serving, t0 + Duration::from_secs(1));
+        assert!(h.available(&a(1), t0));
+        assert_eq!(h.transitions(&a(1)).1, Some(t0 + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn five_errors_eject_for_30_s_doubling_up_to_5_minutes() {
+        let mut t = Instant::now();
+        let mut h = HealthTable::new(HealthPolicy::default());
+        // A pool of three: at most one may be ejected.
+        for p in [1, 2, 3] {
+            h.probe(a(p), "q", Probe::Serving, t);
+        }
+        let mut lengths = Vec::new();
+        for _ in 0..6 {
+            for i in 0..5 {
+                assert!(h.available(&a(1), t));
+                let ejected = h.reply(a(1), "q", true, t);
+                assert_eq!(ejected, i == 4);
+            }
+            let v = h.view(&a(1), t);
+            assert_eq!(v.state, "ejected");
+            let len = v.ejected_for.unwrap();
+            lengths.push(len.as_secs());
+            assert!(!h.available(&a(1), t + len - Duration::from_millis(1)));
+            t += len;
+            assert!(h.available(&a(1), t), "back when the ejection ends");
+        }
+        assert_eq!(lengths, [30, 60, 120, 240, 300, 300]);
+    }
+
+    #[test]
+    fn a_success_resets_the_error_count() {
+        let t = Instant::now();
+        let mut h = HealthTable::new(HealthPolicy::default());
+        h.probe(a(2), "q", Probe::Serving, t);
+        for _ in 0..4 {
+            h.reply(a(1), "q", true, t);
+        }
+        h.reply(a(1), "q", false, t);
+        for _ in 0..4 {
+            assert!(!h.reply(a(1), "q", true, t));
+        }
+        assert!(h.available(&a(1), t));
+        assert!(h.reply(a(1), "q", true, t));
+    }
+
+    #[test]
+    fn never_more_than_half_a_pool_is_ejected() {
+        let t = Instant::now();
+        let mut h = HealthTable::new(HealthPolicy::default());
+        for p in [1, 2] {
+            h.probe(a(p), "q", Probe::Serving, t);
+        }
+        h.probe(a(9), "other", Probe::Serving, t);
+        for _ in 0..5 {
+            h.reply(a(1), "q", true, t);
+        }
+        assert!(!h.available(&a(1), t));
+        for _ in 0..10 {
+            assert!(!h.reply(a(2), "q", true, t), "the second of two stays");
+        }
+        assert!(h.available(&a(2), t));
+        // A pool of one is never ejected.
+        for _ in 0..10 {
+            h.reply(a(9), "other", true, t);
+        }
+        assert!(h.available(&a(9), t));
+    }
+
+    #[test]
+    fn the_repeat_count_resets_after_good_behaviour() {
+        let mut t = Instant::now();
+        let mut h = HealthTable::new(HealthPolicy::default());
+        h.probe(a(2), "q", Probe::Serving, t);
+        for _ in 0..5 {
+            h.reply(a(1), "q", true, t);
+        }
+        t += Duration::from_secs(30);
+        for _ in 0..5 {
+            h.reply(a(1), "q", true, t);
+        }
+        assert_eq!(h.view(&a(1), t).ejected_for, Some(Duration::from_secs(60)));
+        t += Duration::from_secs(60 + 300);
+        for _ in 0..5 {
+            h.reply(a(1), "q", true, t);
+        }
+        assert_eq!(h.view(&a(1), t).ejected_for, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn when_nothing_is_available_everything_is_choosable() {
+        let t = Instant::now();
+        let mut h = HealthTable::new(HealthPolicy::default());
+        let addrs = [a(1), a(2), a(3)];
+        h.connection_failed(a(2), "q", "refused", t);
+        assert_eq!(h.choosable(&addrs, t), vec![0, 2]);
+        h.connection_failed(a(1), "q", "refused", t);
+        h.connection_failed(a(3), "q", "refused", t);
+        assert_eq!(h.choosable(&addrs, t), vec![0, 1, 2]);
+        h.retain(|x| *x != a(1));
+        assert!(h.available(&a(1), t), "forgotten instances start afresh");
+    }
+}

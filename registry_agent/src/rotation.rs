@@ -1,0 +1,281 @@
+//! The instances a client may send to right now, and the prober that keeps
+//! that knowledge fresh.
+//!
+//! `Rotation` joins the registry's view (`Directory`), self-preservation
+//! (`Keeper`), our own health opinion (`HealthTable`), the connections
+//! (`Pool`) and the retry budget. Both the balancer and `ServiceClient` use
+//! it, so the rules are one piece of code.
+//!
+//! The prober thread wakes every probe interval and sends
+//! `/grpc.health.v1.Health/Check` to every instance of the services it
+//! watches (kept ones included), all at once over the pooled connections, then
+//! collects answers until the probe timeout; a probe that did not answer by
+//! then is cancelled and counts as a failure. A connect that fails is both a
+//! failed probe and a passive failure (out at once). The thread stops when the
+//! last handle to the rotation is dropped.
+
+use crate::health::{HealthPolicy, HealthTable, HealthView, Probe};
+use crate::pool::Pool;
+use crate::preserve::Keeper;
+use crate::{Directory, InstanceRecord, RetryBudget};
+use prost::Message;
+use proto::pb::{health_check_response::ServingStatus, HealthCheckRequest, HealthCheckResponse};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+/// Which services a rotation probes (and preserves).
+pub type ServiceFilter = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
+struct Inner {
+    directory: Directory,
+    pool: Pool,
+    health: Mutex<HealthTable>,
+    keeper: Mutex<Keeper>,
+    budget: Mutex<RetryBudget>,
+    watch: ServiceFilter,
+    /// Snapshot version the keeper and the pool last saw.
+    seen: AtomicU64,
+    /// Which instance id was last registered at each address.
+    ids: Mutex<HashMap<SocketAddr, String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Rotation {
+    inner: Arc<Inner>,
+}
+
+impl Rotation {
+    /// Starts the prober for the services `watch` accepts.
+    pub fn start(
+        directory: Directory,
+        watch: ServiceFilter,
+        policy: HealthPolicy,
+        connect_timeout: Duration,
+    ) -> Rotation {
+        let inner = Arc::new(Inner {
+            directory,
+            pool: Pool::new(connect_timeout),
+            health: Mutex::new(HealthTable::new(policy)),
+            keeper: Mutex::new(Keeper::default()),
+            budget: Mutex::new(RetryBudget::default()),
+            watch,
+            seen: AtomicU64::new(u64::MAX),
+            ids: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&inner);
+        let spawned = std::thread::Builder::new().name("health-probe".into()).spawn(move || probe_loop(weak, policy));
+        if let Err(e) = spawned {
+            log::error!(target: "health", "cannot start the health prober: {e}; using passive checks only");
+        }
+        Rotation { inner }
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.inner.directory
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Brings the keeper and the pool up to the current snapshot.
+    fn observe(&self) -> Arc<crate::Snapshot> {
+        let snap = self.inner.directory.snapshot();
+        if self.inner.seen.swap(snap.version, Ordering::AcqRel) != snap.version {
+            lock(&self.inner.keeper).observe(&snap);
+            let live: HashSet<SocketAddr> = snap
+                .services
+                .values()
+                .flatten()
+                .chain(lock(&self.inner.keeper).kept().iter())
+                .filter_map(|r| r.addr.parse().ok())
+                .collect();
+            self.inner.pool.retain(|a| live.contains(a));
+            let mut health = lock(&self.inner.health);
+            health.retain(|a| live.contains(a));
+            // A process restarted on the same address is a new instance: what
+            // we knew of the old one (it died, it was ejected) is not about it.
+            let mut ids = lock(&self.inner.ids);
+            for r in snap.services.values().flatten() {
+                let Ok(a) = r.addr.parse::<SocketAddr>() else { continue };
+                if ids.insert(a, r.id.clone()).is_some_and(|old| old != r.id) {
+                    health.forget(&a);
+                }
+            }
+            ids.retain(|a, _| live.contains(a));
+        }
+        snap
+    }
+
+    /// The instances of `service`: the registry's, or the kept ones.
+    pub fn instances(&self, service: &str) -> Vec<InstanceRecord> {
+        let snap = self.observe();
+        let now = Instant::now();
+        let health = lock(&self.inner.health);
+        lock(&self.inner.keeper).instances(&snap, service, |r| {
+            r.addr.parse::<SocketAddr>().map(|a| health.available(&a, now)).unwrap_or(false)
+        })
+    }
+
+    /// Instances to try for `service`, best first: available ones (or all,
+    /// when none is), fewest calls in flight from us, then least reported
+    /// load; `skip` (already tried) goes last. `rotate` spreads exact ties.
+    pub fn candidates(&self, service: &str, skip: &[SocketAddr], rotate: usize) -> Vec<(SocketAddr, InstanceRecord)> {
+        let all: Vec<(SocketAddr, InstanceRecord)> = self
+            .instances(service)
+            .into_iter()
+            .filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (a, r)))
+            .collect();
+        let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
+        let choosable = lock(&self.inner.health).choosable(&addrs, Instant::now());
+        let n = all.len().max(1);
+        let mut keyed: Vec<(bool, usize, u64, usize, usize)> = choosable
+            .into_iter()
+            .map(|i| {
+                let a = &addrs[i];
+                (skip.contains(a), self.inner.pool.in_flight(a), all[i].1.load, (i + n - rotate % n) % n, i)
+            })
+            .collect();
+        keyed.sort();
+        keyed.into_iter().map(|k| all[k.4].clone()).collect()
+    }
+
+    pub fn connection_failed(&self, addr: SocketAddr, service: &str, why: &str) {
+        lock(&self.inner.health).connection_failed(addr, service, why, Instant::now());
+    }
+
+    /// Records a reply for outlier detection.
+    pub fn reply(&self, addr: SocketAddr, service: &str, server_error: bool) {
+        lock(&self.inner.health).reply(addr, service, server_error, Instant::now());
+    }
+
+    pub fn health(&self, addr: &SocketAddr) -> HealthView {
+        lock(&self.inner.health).view(addr, Instant::now())
+    }
+
+    /// When `addr` last left rotation and last came back.
+    pub fn transitions(&self, addr: &SocketAddr) -> (Option<Instant>, Option<Instant>) {
+        lock(&self.inner.health).transitions(addr)
+    }
+
+    /// Counts an original request against the retry budget.
+    pub fn count_request(&self) {
+        lock(&self.inner.budget).request(Instant::now());
+    }
+
+    /// Asks the budget for one retry of a request that was already sent.
+    pub fn try_retry(&self) -> bool {
+        lock(&self.inner.budget).try_retry(Instant::now())
+    }
+
+    /// Instances kept by self-preservation (service, record).
+    pub fn kept(&self) -> Vec<InstanceRecord> {
+        self.observe();
+        lock(&self.inner.keeper).kept()
+    }
+
+    /// What the prober should check now.
+    fn targets(&self) -> Vec<(String, SocketAddr)> {
+        let snap = self.observe();
+        let mut out: Vec<(String, SocketAddr)> = snap
+            .services
+            .iter()
+            .filter(|(s, _)| (self.inner.watch)(s))
+            .flat_map(|(_, v)| v.iter())
+            .chain(lock(&self.inner.keeper).kept().iter())
+            .filter(|r| (self.inner.watch)(&r.service))
+            .filter_map(|r| r.addr.parse().ok().map(|a| (r.service.clone(), a)))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// One round of probes; returns when every probe answered or timed out.
+    fn probe_round(&self, timeout: Duration) {
+        let (tx, rx) = crossbeam_channel::unbounded::<(SocketAddr, Probe)>();
+        let mut waiting: Vec<(String, SocketAddr, proto::Connection, u64)> = Vec::new();
+        let payload = HealthCheckRequest { service: String::new() }.encode_to_vec();
+        for (service, addr) in self.targets() {
+            let conn = match self.inner.pool.connection(addr) {
+                Ok(c) => c,
+                Err(e) => {
+                    let mut h = lock(&self.inner.health);
+                    let now = Instant::now();
+                    h.probe(addr, &service, Probe::Failed(e.to_string()), now);
+                    h.connection_failed(addr, &service, &e.to_string(), now);
+                    continue;
+                }
+            };
+            let tx = tx.clone();
+            let id = conn.start(
+                proto::methods::HEALTH_CHECK,
+                &proto::ids::new_request_id(),
+                timeout,
+                payload.clone(),
+                Box::new(move |r| {
+                    let probe = match r {
+                        Ok(resp) => match proto::rpc_client::decode_reply::<HealthCheckResponse>(resp) {
+                            Ok(h) if h.status == ServingStatus::Serving as i32 => Probe::Serving,
+                            Ok(_) => Probe::NotServing,
+                            Err(e) => Probe::Failed(e.to_string()),
+                        },
+                        Err(e) => Probe::Failed(e.to_string()),
+                    };
+                    let _ = tx.send((addr, probe));
+                }),
+            );
+            waiting.push((service, addr, conn, id));
+        }
+        drop(tx);
+        let deadline = Instant::now() + timeout;
+        while !waiting.is_empty() {
+            let Ok((addr, probe)) = rx.recv_deadline(deadline) else { break };
+            if let Some(i) = waiting.iter().position(|w| w.1 == addr) {
+                let (service, ..) = waiting.swap_remove(i);
+                let lost =
+                    matches!(&probe, Probe::Failed(_)) && !self.inner.pool.connection(addr).is_ok_and(|c| !c.is_dead());
+                let mut h = lock(&self.inner.health);
+                let now = Instant::now();
+                if lost {
+                    h.connection_failed(addr, &service, "connection lost", now);
+                }
+                h.probe(addr, &service, probe, now);
+            }
+        }
+        for (service, addr, conn, id) in waiting {
+            conn.cancel(id);
+            lock(&self.inner.health).probe(
+                addr,
+                &service,
+                Probe::Failed(format!("no answer in {timeout:?}")),
+                Instant::now(),
+            );
+        }
+    }
+}
+
+fn probe_loop(weak: Weak<Inner>, policy: HealthPolicy) {
+    loop {
+        let started = Instant::now();
+        {
+            let Some(inner) = weak.upgrade() else { return };
+            Rotation { inner }.probe_round(policy.probe_timeout.min(policy.probe_interval));
+        }
+        std::thread::sleep(policy.probe_interval.saturating_sub(started.elapsed()));
+    }
+}
+
+/// Services every stackwire balancer probes: all but the balancers themselves
+/// (they speak HTTP, not RPC).
+pub fn all_but_balancers() -> ServiceFilter {
+    Box::new(|s: &str| s != crate::BALANCER_SERVICE)
+}

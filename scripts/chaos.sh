@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The full-size chaos run: node failures under steady load lose nothing.
+#
+# Starts (or reuses) the whole system with scripts/start_all.sh: two of each
+# service, two web UIs, two balancers sharing SW_HTTP_PORT (8080), a Redis
+# primary + replica + three Sentinels. Then, under load (scripts/chaos_load.py:
+# GETs of a question's JSON and HTML pages and of the front page; answer POSTs,
+# each with its own Idempotency-Key, repeated with the same key on error), it
+# kills with SIGKILL, in turn: a question instance, an answer instance, a web
+# UI instance, the Redis primary, one of the two balancers, bringing each back
+# (same command line, same port), and finally runs scripts/rolling_restart.sh.
+#
+# It prints, and the exit status asserts: failed GETs 0 (requests open on the
+# killed balancer itself are counted separately), every answer whose POST got
+# a 2xx stored exactly once in PostgreSQL, and for each kill how long until
+# the instance left rotation on both balancers and until its replacement
+# took traffic. The report is also written to $SW_VAR/log/chaos-report.txt.
+#
+# Env: as for start_all.sh; SW_CHAOS_USERS (40 accounts the POSTs rotate over,
+# since a user may post 10 answers a minute), SW_CHAOS_STOP=1 to stop
+# everything afterwards (default: leave it running).
+# shellcheck disable=SC2317 # functions below run through sw_wait_for
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+scripts/start_all.sh
+sw_choose_var
+sw_secrets
+# shellcheck disable=SC1091
+. "$SW_VAR/env"
+log="$SW_VAR/log"
+http=${SW_HTTP_PORT:-8080}
+base="http://127.0.0.1:$http"
+work=$(mktemp -d /tmp/stackwire-chaos.XXXXXX)
+report="$log/chaos-report.txt"
+: >"$report"
+say() {
+    printf '%s\n' "$*" | tee -a "$report"
+}
+now() { date +%s.%N; }
+ms_since() { python3 -c "import sys,time; print(int((time.time()-float(sys.argv[1]))*1000))" "$1"; }
+
+load_pid=""
+# shellcheck disable=SC2317 # invoked by the trap
+cleanup() {
+    touch "$work/stop"
+    if [[ -n $load_pid ]]; then wait "$load_pid" 2>/dev/null || true; fi
+    if [[ ${SW_CHAOS_STOP:-0} == 1 ]]; then scripts/stop_all.sh; fi
+}
+trap cleanup EXIT
+
+# Own port (--listen) of a running process.
+listen_of() { # listen_of NAME
+    local pid prev="" a
+    pid=$(sw_proc_pid "$1") || return 1
+    while IFS= read -r -d '' a; do
+        if [[ $prev == --listen ]]; then
+            printf '%s\n' "${a/0.0.0.0/127.0.0.1}"
+            return 0
+        fi
+        prev=$a
+    done <"/proc/$pid/cmdline"
+    return 1
+}
+balancers() { listen_of balancer-1 || true; listen_of balancer-2 || true; }
+
+# kill9_and_back NAME: SIGKILL, time to leave rotation, same command back, time to take traffic.
+kill9_and_back() {
+    local name=$1 pid addr t0 out_ms lines t1 back_ms bals
+    local -a argv=()
+    pid=$(sw_proc_pid "$name") || sw_die "$name is not running"
+    addr=$(listen_of "$name")
+    mapfile -d '' argv <"/proc/$pid/cmdline"
+    bals=$(balancers | paste -sd, -)
+    t0=$(now)
+    kill -KILL "$pid"
+    out_ms=$(python3 scripts/chaos_load.py out --addr "$addr" --balancers "$bals" --since "$t0") ||
+        sw_die "$name stayed in rotation"
+    sw_wait_for -t 10 _sw_pid_gone "$pid" || true
+    lines=$(python3 scripts/chaos_load.py count --log "$log/$name.log")
+    t1=$(now)
+    sw_start_proc "$name" /dev/null "$log/$name.log" "${argv[@]}"
+    back_ms=$(python3 scripts/chaos_load.py served --log "$log/$name.log" --lines "$lines" --since "$t1") ||
+        sw_die "$name took no traffic after its restart"
+    say "kill -9 $name ($addr): out of rotation after $out_ms ms; restarted, took traffic $back_ms ms after start"
+}
+
+# Accounts and a question to answer.
+tokens="$work/tokens"
+: >"$tokens"
+if curl -fsS "$base/webserv/services" | grep -q '"name":"User"'; then
+    for ((i = 1; i <= ${SW_CHAOS_USERS:-40}; i++)); do
+        u="chaos$$x$i"
+        curl -fsS -o /dev/null --data-urlencode "username=$u" --data-urlencode "password=password-$u" "$base/webserv/user"
+        curl -fsS --data-urlencode "username=$u" --data-urlencode "password=password-$u" "$base/webserv/user/login" |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' >>"$tokens"
+    done
+fi
+auth=()
+if [[ -s $tokens ]]; then auth=(-H "Authorization: Bearer $(head -n1 "$tokens")"); fi
+qid=$(curl -fsS "${auth[@]}" --data-urlencode "title=chaos run $(date -u +%FT%TZ)" \
+    --data-urlencode "body=what survives a chaos run?" --data-urlencode "tags=chaos" "$base/webserv/question" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+
+say "stackwire chaos run, $(date -u +%FT%TZ), question $qid, load on $base"
+python3 scripts/chaos_load.py run --port "$http" --question "$qid" --tokens "$tokens" \
+    --out "$work/records.jsonl" --stop "$work/stop" --run "$$" &
+load_pid=$!
+sleep 3
+
+kill9_and_back question-1
+kill9_and_back answer-1
+kill9_and_back webui-1
+
+# The Redis primary: a new one within the failover time; every record rewritten.
+old=$(sw_redis_primary redis)
+case ${old##*:} in
+"${SW_REDIS_PORT:-16379}") node=redis-a ;;
+*) node=redis-b ;;
+esac
+t0=$(now)
+kill -KILL "$(cat "$SW_VAR/$node/redis.pid")"
+new_primary() { [[ $(sw_redis_primary redis) != "$old" ]]; }
+sw_wait_for -t 30 -m "a new Redis primary" new_primary || sw_die "no failover"
+promoted_ms=$(ms_since "$t0")
+records_fresh() { # every instance beat since the kill
+    curl -fsS --max-time 2 "$base/status/json" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+ages = [i["heartbeat_age_ms"] for s in doc["services"] for i in s["instances"] if not i.get("kept")]
+sys.exit(0 if ages and max(ages) < int(sys.argv[1]) else 1)' "$(ms_since "$t0")"
+}
+sw_wait_for -t 30 -m "every record rewritten on the new primary" records_fresh || sw_die "records did not come back"
+say "kill -9 Redis primary $old: new primary $(sw_redis_primary redis) after $promoted_ms ms; every record rewritten $(ms_since "$t0") ms after the kill"
+rm -f "$SW_VAR/$node/redis.pid"
+sw_start_redis_ha redis "${SW_REDIS_PORT:-16379}" "${SW_REDIS_REPLICA_PORT:-$((${SW_REDIS_PORT:-16379} + 1))}" \
+    "${SW_SENTINEL_PORTS:-26380 26381 26382}" 2>/dev/null
+
+# One of the two balancers: the shared port carries on with the other.
+pid=$(sw_proc_pid balancer-1)
+mapfile -d '' bargv <"/proc/$pid/cmdline"
+bal_kill=$(now)
+kill -KILL "$pid"
+sleep 2
+sw_wait_for -t 10 _sw_pid_gone "$pid" || true
+before=$(wc -l <"$log/balancer-1.access.log")
+grew() { (($(wc -l <"$log/balancer-1.access.log") > before)); }
+t1=$(now)
+sw_start_proc balancer-1 "$log/balancer-1.access.log" "$log/balancer-1.log" "${bargv[@]}"
+sw_wait_for -t 30 -m "balancer-1 to take traffic on the shared port" grew || sw_die "balancer-1 took no traffic"
+say "kill -9 balancer-1: the shared port $http kept serving through balancer-2; restarted, took traffic $(ms_since "$t1") ms after start"
+
+t0=$(now)
+scripts/rolling_restart.sh
+say "rolling restart of every instance: $(ms_since "$t0") ms"
+sleep 2
+touch "$work/stop"
+wait "$load_pid" || true
+load_pid=""
+
+PGPASSWORD=${SW_PG_PASSWORD} psql -X -At -h 127.0.0.1 -p "${SW_PG_PORT:-15432}" -U stackwire -d stackwire \
+    -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
+rc=0
+python3 scripts/chaos_load.py report --out "$work/records.jsonl" --stored "$work/stored.txt" \
+    --balancer-kills "$bal_kill" | tee -a "$report" || rc=$?
+say "report: $report (raw records: $work/records.jsonl)"
+exit "$rc"

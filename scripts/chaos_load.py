@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Load client and report for scripts/chaos.sh (standard library only).
+
+run:    steady load against the balancers' shared port until a stop file
+        appears: GET threads cycle through pages; POST threads post answers,
+        each with its own Idempotency-Key, repeating a failed one with the same
+        key until it gets a 2xx or a final 4xx. Every attempt is one line of
+        JSON in --out (start/end time, method, path or key, status or error).
+out:    waits until no balancer lists an instance as available (polling
+        every 20 ms); prints the milliseconds since --since.
+served: waits until a log has more worker `start` lines than --lines;
+        prints the milliseconds since --since.
+report: reads those lines, the balancer kill times and the answers stored in
+        PostgreSQL, prints the figures and exits 1 if a GET failed (other than
+        those open on a killed balancer) or an acknowledged answer is missing
+        or stored twice.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+
+
+def request(host, port, method, path, headers=None, body=b"", timeout=10.0):
+    """One request on a fresh connection: (status, body) or (None, error kind)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        try:
+            conn.connect()
+        except OSError as e:
+            return None, f"refused: {e}"
+        h = {"Connection": "close", "Content-Length": str(len(body))}
+        h.update(headers or {})
+        try:
+            conn.request(method, path, body=body, headers=h)
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, data.decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException) as e:
+            return None, f"broken: {type(e).__name__}: {e}"
+    finally:
+        conn.close()
+
+
+class Recorder:
+    def __init__(self, path):
+        self.f = open(path, "a", buffering=1)
+        self.lock = threading.Lock()
+
+    def write(self, rec):
+        with self.lock:
+            self.f.write(json.dumps(rec) + "\n")
+
+
+def get_loop(args, rec, stop, pages):
+    i = 0
+    while not os.path.exists(stop):
+        path = pages[i % len(pages)]
+        i += 1
+        t0 = time.time()
+        status, info = request(args.host, args.port, "GET", path)
+        rec.write({"m": "GET", "p": path, "t0": t0, "t1": time.time(), "s": status,
+                   "e": None if status else info})
+        time.sleep(args.get_pause)
+
+
+def post_loop(args, rec, stop, tokens, tag):
+    n = 0
+    while not os.path.exists(stop):
+        n += 1
+        key = f"chaos-{args.run}-{tag}-{n}"
+        body = urllib.parse.urlencode({"question_id": args.question, "body": f"answer {key}"}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": key}
+        if tokens:
+            headers["Authorization"] = f"Bearer {tokens[n % len(tokens)]}"
+        for attempt in range(60):
+            t0 = time.time()
+            status, info = request(args.host, args.port, "POST", "/webserv/answer", headers, body)
+            r = {"m": "POST", "k": key, "a": attempt, "t0": t0, "t1": time.time(), "s": status,
+                 "e": None if status else info}
+            if status and 200 <= status < 300:
+                try:
+                    r["id"] = json.loads(info).get("id")
+                except ValueError:
+                    pass
+                r["created"] = True
+            rec.write(r)
+            if status and (200 <= status < 300 or (400 <= status < 500 and status != 429)):
+                break
+            time.sleep(0.2)
+        time.sleep(args.post_pause)
+
+
+def run(args):
+    tokens = []
+    if args.tokens and os.path.exists(args.tokens):
+        tokens = [t.strip() for t in open(args.tokens) if t.strip()]
+    pages = [f"/webserv/question/{args.question}", f"/questions/{args.question}",
+             "/webserv/question?page=1", "/"]
+    rec = Recorder(args.out)
+    threads = [threading.Thread(target=get_loop, args=(args, rec, args.stop, pages)) for _ in range(args.gets)]
+    threads += [threading.Thread(target=post_loop, args=(args, rec, args.stop, tokens, f"p{i}"))
+                for i in range(args.posts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def wait_out(args):
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        listed = False
+        for b in args.balancers.split(","):
+            host, port = b.rsplit(":", 1)
+            status, body = request(host, int(port), "GET", "/status/json", timeout=2)
+            if status != 200:
+                listed = True
+                break
+            doc = json.loads(body)
+            if any(i.get("addr") == args.addr and i.get("available")
+                   for s in doc.get("services", []) for i in s.get("instances", [])):
+                listed = True
+                break
+        if not listed:
+            print(int((time.time() - args.since) * 1000))
+            return 0
+        time.sleep(0.02)
+    return 1
+
+
+def worker_starts(path):
+    try:
+        with open(path, errors="replace") as f:
+            return sum(1 for line in f if "::Worker " in line and " start " in line)
+    except OSError:
+        return 0
+
+
+def wait_served(args):
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        if worker_starts(args.log) > args.lines:
+            print(int((time.time() - args.since) * 1000))
+            return 0
+        time.sleep(0.02)
+    return 1
+
+
+def report(args):
+    recs = [json.loads(line) for line in open(args.out) if line.strip()]
+    kills = [float(x) for x in args.balancer_kills.split(",") if x]
+    gets = [r for r in recs if r["m"] == "GET"]
+    bad = [r for r in gets if not (r["s"] and 200 <= r["s"] < 400)]
+    on_killed = [r for r in bad if r["e"] and r["e"].startswith("broken")
+                 and any(r["t0"] <= k <= r["t1"] for k in kills)]
+    failed = [r for r in bad if r not in on_killed]
+    created = {r["k"] for r in recs if r.get("created")}
+    post_errors = sum(1 for r in recs if r["m"] == "POST" and not (r["s"] and 200 <= r["s"] < 300))
+    stored = {}
+    for line in open(args.stored):
+        if "|" in line:
+            body, count = line.rstrip("\n").rsplit("|", 1)
+            stored[body] = int(count)
+    missing = sorted(k for k in created if f"answer {k}" not in stored)
+    doubled = sorted(b for b, c in stored.items() if c > 1)
+    print(f"GETs:  {len(gets)} sent, {len(failed)} failed, {len(on_killed)} open on the killed balancer")
+    for r in failed[:10]:
+        print(f"       failed: {r['p']} -> {r['s'] or r['e']}")
+    print(f"POSTs: {len(created)} answers acknowledged ({post_errors} failed attempts, each retried with its key); "
+          f"{sum(stored.values())} rows stored; {len(missing)} lost; {len(doubled)} duplicated")
+    ok = not failed and not missing and not doubled and len(gets) > 0 and len(created) > 0
+    print("RESULT: " + ("PASS" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--host", default="127.0.0.1")
+    r.add_argument("--port", type=int, required=True)
+    r.add_argument("--question", type=int, required=True)
+    r.add_argument("--tokens")
+    r.add_argument("--out", required=True)
+    r.add_argument("--stop", required=True, help="the load stops when this file exists")
+    r.add_argument("--run", default=str(int(time.time())), help="makes idempotency keys unique to this run")
+    r.add_argument("--gets", type=int, default=4)
+    r.add_argument("--posts", type=int, default=2)
+    r.add_argument("--get-pause", type=float, default=0.02)
+    r.add_argument("--post-pause", type=float, default=0.5)
+    o = sub.add_parser("out")
+    o.add_argument("--addr", required=True)
+    o.add_argument("--balancers", required=True, help="host:port of each balancer, comma-separated")
+    o.add_argument("--since", type=float, required=True)
+    o.add_argument("--timeout", type=float, default=15)
+    w = sub.add_parser("served")
+    w.add_argument("--log", required=True)
+    w.add_argument("--lines", type=int, required=True)
+    w.add_argument("--since", type=float, required=True)
+    w.add_argument("--timeout", type=float, default=30)
+    c = sub.add_parser("count")
+    c.add_argument("--log", required=True)
+    q = sub.add_parser("report")
+    q.add_argument("--out", required=True)
+    q.add_argument("--stored", required=True, help="psql -At output: body|count per answer of the question")
+    q.add_argument("--balancer-kills", default="", help="epoch seconds of balancer kills, comma-separated")
+    args = p.parse_args()
+    if args.cmd == "run":
+        run(args)
+        return 0
+    if args.cmd == "out":
+        return wait_out(args)
+    if args.cmd == "served":
+        return wait_served(args)
+    if args.cmd == "count":
+        print(worker_starts(args.log))
+        return 0
+    return report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+# shellcheck shell=bash
+# Replicated Redis for the stackwire scripts: sourced by scripts/lib.sh (never
+# run), and uses its helpers (_sw_redis_cli, _sw_live_pid, sw_wait_for, ...).
+
+# ---------------------------------------------------------------------------
+# Replicated Redis: a primary, one replica and three Sentinels
+# ---------------------------------------------------------------------------
+#
+# Every node requires AUTH (requirepass; masterauth so a replica, or a demoted
+# primary, can sync; the Sentinels use `sentinel auth-pass` towards the data
+# nodes and requirepass towards clients and each other). Failover timing is
+# chosen to finish in a few seconds instead of Sentinel's default minute or
+# so (see README, "Replication"): SW_SENTINEL_DOWN_MS (1000) of silence makes
+# a Sentinel call the primary down, a quorum of 2 agrees, and the replica is
+# promoted; SW_SENTINEL_FAILOVER_MS (4000) bounds one failover attempt.
+
+# Name of the master the Sentinels monitor (clients ask for it by name).
+SW_REDIS_MASTER_NAME=${SW_REDIS_MASTER_NAME:-stackwire}
+
+_sw_sentinel_ping() { [[ $(_sw_redis_cli "$1" ping 2>/dev/null) == PONG ]]; }
+
+# _sw_redis_node NAME PORT ROLE [fast]: writes the config and starts one data
+# node unless it already answers (ROLE: primary, or replica-of:PORT).
+_sw_redis_node() {
+    local name=$1 port=$2 role=$3 fast=${4:-}
+    local dir="$SW_VAR/$name"
+    local conf="$dir/redis.conf" pidfile="$dir/redis.pid" log="$SW_VAR/log/$name.log"
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    if _sw_live_pid "$pidfile" >/dev/null && _sw_redis_ping "$port"; then
+        sw_log "redis $name already running"
+        return 0
+    fi
+    sw_stop_redis "$name"
+    (
+        umask 077
+        {
+            echo "# written by scripts/lib.sh; changes are overwritten"
+            echo "bind 127.0.0.1"
+            echo "port $port"
+            echo "protected-mode yes"
+            echo "daemonize yes"
+            echo "pidfile \"$pidfile\""
+            echo "logfile \"$log\""
+            echo "dir \"$dir\""
+            echo "requirepass $SW_REDIS_PASSWORD"
+            echo "masterauth $SW_REDIS_PASSWORD"
+            echo "appendonly no"
+            echo "replica-read-only yes"
+            if [[ $fast == fast ]]; then echo 'save ""'; fi
+            if [[ $role == replica-of:* ]]; then echo "replicaof 127.0.0.1 ${role#replica-of:}"; fi
+        } >"$conf"
+    )
+    sw_log "starting redis $name ($role) on 127.0.0.1:$port"
+    redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
+    sw_wait_for -t 30 -m "redis $name answering PONG on 127.0.0.1:$port" _sw_redis_ping "$port" ||
+        sw_die "redis $name is not ready (log: $log)"
+}
+
+# _sw_sentinel NAME PORT PRIMARY_PORT: starts one Sentinel unless it answers.
+# Its config is written only when it is not running: Sentinel rewrites the
+# file itself to remember the current primary across restarts.
+_sw_sentinel() {
+    local name=$1 port=$2 primary=$3
+    local dir="$SW_VAR/$name"
+    local conf="$dir/sentinel.conf" pidfile="$dir/sentinel.pid" log="$SW_VAR/log/$name.log"
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    if _sw_live_pid "$pidfile" >/dev/null && _sw_sentinel_ping "$port"; then
+        sw_log "sentinel $name already running"
+        return 0
+    fi
+    _sw_stop_pidfile "$name" "$pidfile" "$port"
+    (
+        umask 077
+        {
+            echo "# written by scripts/lib.sh, then rewritten by Sentinel"
+            echo "bind 127.0.0.1"
+            echo "port $port"
+            echo "daemonize yes"
+            echo "pidfile \"$pidfile\""
+            echo "logfile \"$log\""
+            echo "dir \"$dir\""
+            echo "requirepass $SW_REDIS_PASSWORD"
+            echo "sentinel resolve-hostnames no"
+            echo "sentinel monitor $SW_REDIS_MASTER_NAME 127.0.0.1 $primary 2"
+            echo "sentinel auth-pass $SW_REDIS_MASTER_NAME $SW_REDIS_PASSWORD"
+            echo "sentinel down-after-milliseconds $SW_REDIS_MASTER_NAME ${SW_SENTINEL_DOWN_MS:-1000}"
+            echo "sentinel failover-timeout $SW_REDIS_MASTER_NAME ${SW_SENTINEL_FAILOVER_MS:-4000}"
+            echo "sentinel parallel-syncs $SW_REDIS_MASTER_NAME 1"
+        } >"$conf"
+    )
+    sw_log "starting sentinel $name on 127.0.0.1:$port (monitoring 127.0.0.1:$primary)"
+    redis-sentinel "$conf" || sw_die "sentinel $name failed to start (log: $log)"
+    sw_wait_for -t 30 -m "sentinel $name answering on 127.0.0.1:$port" _sw_sentinel_ping "$port" ||
+        sw_die "sentinel $name is not ready (log: $log)"
+}
+
+# _sw_stop_pidfile LABEL PIDFILE PORT: SHUTDOWN through the port, else KILL.
+_sw_stop_pidfile() {
+    local label=$1 pidfile=$2 port=$3 pid
+    pid=$(_sw_live_pid "$pidfile") || return 0
+    sw_log "stopping $label"
+    _sw_redis_cli "$port" shutdown nosave >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+    if ! sw_wait_for -q -t 10 _sw_pid_gone "$pid"; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+}
+
+# sw_start_redis_ha NAME PRIMARY_PORT REPLICA_PORT "S1 S2 S3" [fast]
+# Nodes NAME-a (first primary), NAME-b (first replica), NAME-sentinel-N.
+sw_start_redis_ha() {
+    local name=$1 p_port=$2 r_port=$3 s_ports=$4 fast=${5:-} i=0 sp list="" cur="" port
+    _sw_need_var
+    # After a failover the roles are swapped: a node (re)started while the
+    # Sentinels know a primary joins it as a replica, instead of coming up
+    # as a second primary with stale data until Sentinel demotes it.
+    cur=$(sw_redis_primary "$name" 2>/dev/null) || cur=""
+    port=${cur##*:}
+    if [[ -z $port || $port == "$p_port" ]]; then
+        _sw_redis_node "$name-a" "$p_port" primary "$fast"
+        _sw_redis_node "$name-b" "$r_port" "replica-of:$p_port" "$fast"
+    else
+        _sw_redis_node "$name-b" "$r_port" primary "$fast"
+        _sw_redis_node "$name-a" "$p_port" "replica-of:$r_port" "$fast"
+    fi
+    for sp in $s_ports; do
+        i=$((i + 1))
+        _sw_sentinel "$name-sentinel-$i" "$sp" "$p_port"
+        list+="${list:+,}127.0.0.1:$sp"
+    done
+    echo "$list" >"$SW_VAR/$name.sentinels"
+    STACKWIRE_REDIS_SENTINELS=$list
+    STACKWIRE_REDIS_MASTER=$SW_REDIS_MASTER_NAME
+    STACKWIRE_REDIS_PASSWORD=$SW_REDIS_PASSWORD
+    STACKWIRE_REDIS_URL="redis://:$SW_REDIS_PASSWORD@127.0.0.1:$p_port/"
+    export STACKWIRE_REDIS_SENTINELS STACKWIRE_REDIS_MASTER STACKWIRE_REDIS_PASSWORD STACKWIRE_REDIS_URL
+    sw_wait_for -t 30 -m "Sentinels to agree on a primary for $SW_REDIS_MASTER_NAME" sw_redis_primary "$name" ||
+        sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
+    sw_log "redis primary (per Sentinel): $(sw_redis_primary "$name")"
+}
+
+# sw_redis_primary NAME: prints host:port of the current primary.
+sw_redis_primary() {
+    local name=$1 sp out
+    for sp in $(tr ',' ' ' <"$SW_VAR/$name.sentinels" 2>/dev/null); do
+        out=$(_sw_redis_cli "${sp##*:}" sentinel get-master-addr-by-name "$SW_REDIS_MASTER_NAME" 2>/dev/null) || continue
+        out=$(printf '%s' "$out" | tr '\n' ':')
+        out=${out%:}
+        if [[ $out == *:[0-9]* ]]; then
+            printf '%s\n' "$out"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# sw_stop_redis_ha NAME: Sentinels first (so stopping the primary starts no
+# failover), then both data nodes.
+sw_stop_redis_ha() {
+    local name=$1 d
+    _sw_need_var
+    for d in "$SW_VAR/$name"-sentinel-*; do
+        [[ -d $d ]] || continue
+        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$(sed -n 's/^port //p' "$d/sentinel.conf" 2>/dev/null)"
+    done
+    sw_stop_redis "$name-b"
+    sw_stop_redis "$name-a"
+    rm -f "$SW_VAR/$name.sentinels"
+}

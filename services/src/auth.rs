@@ -1,0 +1,154 @@
+//! Who is asking: the logged-in user of an HTTP request.
+//!
+//! A JSON client sends `Authorization: Bearer <token>` (the token from
+//! `POST /webserv/user/login`). The `sw_session` cookie the webui sets is
+//! honoured too, but only on GET and HEAD: the JSON routes carry no CSRF
+//! token, so a cookie must never be enough to change anything through them
+//! (the webui itself changes things through typed RPC, passing the user id
+//! it authenticated, not through these routes).
+//!
+//! Every request asks the user service (`UserService/Authenticate`); nothing
+//! is cached, so a logout takes effect on the very next request everywhere.
+//! A token that cannot be one of ours (wrong length or alphabet) is refused
+//! without a call.
+//!
+//! Writes need a user ([`Auth::require`], 401 otherwise); reads only use one
+//! when it is there ([`Auth::viewer`]: the viewer's own votes on a page), so
+//! a stale token never breaks reading a public page.
+
+use crate::rpc::Dependency;
+use crate::secrets;
+use proto::methods::USER_AUTHENTICATE;
+use proto::pb::{HttpRequest, Token, User};
+use proto::{CallContext, Code, Status};
+use registry_agent::Directory;
+
+/// The cookie the webui keeps the session token in.
+pub const SESSION_COOKIE: &str = "sw_session";
+
+/// The message of a 401 for a token that no longer works.
+pub const STALE: &str = "your session has expired or was logged out; log in again";
+
+/// The token in `Authorization: Bearer <token>`, if any.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = std::str::from_utf8(req.header("authorization")?).ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// The value of cookie `name` in any `Cookie` header.
+pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+        .filter_map(|h| std::str::from_utf8(&h.value).ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+}
+
+/// The credential a request carries: the bearer token, else (reads only)
+/// the session cookie.
+pub fn credential(req: &HttpRequest) -> Option<String> {
+    bearer(req).or_else(|| matches!(req.method.as_str(), "GET" | "HEAD").then(|| cookie(req, SESSION_COOKIE)).flatten())
+}
+
+/// Authenticates requests through the user service.
+#[derive(Clone)]
+pub struct Auth {
+    users: Dependency,
+}
+
+impl Auth {
+    pub fn new(directory: Directory) -> Auth {
+        Auth { users: Dependency::new(directory, "user") }
+    }
+
+    /// The user behind `token`; UNAUTHENTICATED ([`STALE`]) for a token that
+    /// is not (or no longer) valid, the user service's failure otherwise.
+    pub fn authenticate(&self, ctx: &CallContext<'_>, token: &str) -> Result<User, Status> {
+        if !secrets::is_token_shape(token) {
+            return Err(Status::new(Code::Unauthenticated, STALE));
+        }
+        self.users.call::<Token, User>(ctx, USER_AUTHENTICATE, &Token { token: token.to_string() }).map_err(|s| {
+            if s.code == Code::Unauthenticated {
+                Status::new(Code::Unauthenticated, STALE)
+            } else {
+                s
+            }
+        })
+    }
+
+    /// The logged-in user, or UNAUTHENTICATED with `why` ("log in to post")
+    /// when the request carries no credential.
+    pub fn require(&self, ctx: &CallContext<'_>, req: &HttpRequest, why: &str) -> Result<User, Status> {
+        match bearer(req) {
+            Some(token) => self.authenticate(ctx, &token),
+            None => Err(Status::new(Code::Unauthenticated, why)),
+        }
+    }
+
+    /// The viewer of a read, if they are logged in and their session works.
+    pub fn viewer(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Option<User> {
+        let token = credential(req)?;
+        match self.authenticate(ctx, &token) {
+            Ok(u) => Some(u),
+            Err(s) => {
+                log::info!(target: "auth", "reading anonymously: {s}");
+                None
+            }
+        }
+    }
+}
+
+/// An id from a typed request that must name a user (the webui passes the
+/// user it authenticated): 0 means nobody logged in.
+pub fn check_user_id(id: i64, why: &str) -> Result<i64, Status> {
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err(Status::new(Code::Unauthenticated, why))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::pb::Header;
+
+    fn req(method: &str, headers: &[(&str, &str)]) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            headers: headers.iter().map(|(k, v)| Header { name: (*k).into(), value: v.as_bytes().to_vec() }).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bearer_tokens_and_cookies_are_read() {
+        assert_eq!(bearer(&req("POST", &[("Authorization", "Bearer abc")])), Some("abc".into()));
+        assert_eq!(bearer(&req("POST", &[("authorization", "bearer  abc ")])), Some("abc".into()));
+        assert_eq!(bearer(&req("POST", &[("Authorization", "Basic abc")])), None);
+        assert_eq!(bearer(&req("POST", &[("Authorization", "Bearer ")])), None);
+        let r = req("GET", &[("Cookie", "a=1; sw_session=tok; sw_csrf=x")]);
+        assert_eq!(cookie(&r, "sw_session"), Some("tok".into()));
+        assert_eq!(cookie(&r, "nope"), None);
+        assert_eq!(credential(&r), Some("tok".into()));
+    }
+
+    #[test]
+    fn a_cookie_never_authorises_a_write() {
+        let r = req("POST", &[("Cookie", "sw_session=tok")]);
+        assert_eq!(credential(&r), None);
+        let r = req("POST", &[("Cookie", "sw_session=tok"), ("Authorization", "Bearer b")]);
+        assert_eq!(credential(&r), Some("b".into()));
+    }
+
+    #[test]
+    fn typed_requests_need_a_user() {
+        assert_eq!(check_user_id(3, "x"), Ok(3));
+        let e = check_user_id(0, "log in to post").unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (Code::Unauthenticated, "log in to post"));
+    }
+}

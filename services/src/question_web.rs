@@ -1,0 +1,300 @@
+//! The question service's HTTP routes (through `Web/Handle`):
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /webserv/question` | ask (title, body, tags); login; 201 |
+//! | `GET /webserv/question?sort=&tag=&page=` | a page of 20 questions |
+//! | `GET /webserv/question/{id}?answers_page=N` | the thread, 30 answers a page |
+//! | `POST /webserv/question/{id}/edit` | edit (title, body, tags); the author only |
+//! | `GET /webserv/question/{id}/revisions` | the edit history, oldest first |
+//! | `GET /webserv/search?q=&page=` | ranked full-text search with `[tag]` filters |
+//! | `GET /webserv/tags` | tags with their question counts |
+//!
+//! Routing is decided from method and path alone ([`route`]), before any
+//! body is read: an unknown path is 404, a known one with the wrong method
+//! 405 with `Allow`, and a non-numeric id 404 (it names nothing). Writes
+//! authenticate next (401 before any 400), then read the body.
+
+use crate::edits::LOG_IN_TO_EDIT;
+use crate::fields::{self, FieldError};
+use crate::json;
+use crate::posting::LOG_IN_TO_POST;
+use crate::question::QuestionService;
+use crate::web::{self, Body};
+use proto::pb::{
+    CreateQuestion, EditPost, Empty, HttpRequest, HttpResponse, Id, ListQuestions, SearchQuery, ThreadQuery,
+};
+use proto::{CallContext, Status};
+
+pub const PREFIX: &str = "/webserv/question";
+pub const SEARCH: &str = "/webserv/search";
+pub const TAGS: &str = "/webserv/tags";
+
+/// The question routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebRoute {
+    Create,
+    List,
+    Thread(i64),
+    Edit(i64),
+    Revisions(i64),
+    Search,
+    Tags,
+}
+
+pub fn route(req: &HttpRequest) -> Result<WebRoute, HttpResponse> {
+    if let Some(rest) = web::below(&req.path, SEARCH) {
+        return match rest[..] {
+            [] => web::allow(req, &["GET"]).map(|_| WebRoute::Search),
+            _ => Err(web::not_found(req)),
+        };
+    }
+    if let Some(rest) = web::below(&req.path, TAGS) {
+        return match rest[..] {
+            [] => web::allow(req, &["GET"]).map(|_| WebRoute::Tags),
+            _ => Err(web::not_found(req)),
+        };
+    }
+    let rest = web::below(&req.path, PREFIX).ok_or_else(|| web::not_found(req))?;
+    let id = |segment: &str| web::path_id(segment).ok_or_else(|| web::not_found(req));
+    match rest[..] {
+        [] => {
+            web::allow(req, &["GET", "POST"])?;
+            Ok(if req.method == "POST" { WebRoute::Create } else { WebRoute::List })
+        }
+        [segment] => {
+            let id = id(segment)?;
+            web::allow(req, &["GET"])?;
+            Ok(WebRoute::Thread(id))
+        }
+        [segment, "edit"] => {
+            let id = id(segment)?;
+            web::allow(req, &["POST"])?;
+            Ok(WebRoute::Edit(id))
+        }
+        [segment, "revisions"] => {
+            let id = id(segment)?;
+            web::allow(req, &["GET"])?;
+            Ok(WebRoute::Revisions(id))
+        }
+        _ => Err(web::not_found(req)),
+    }
+}
+
+impl QuestionService {
+    pub(crate) fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
+        let route = match route(&req) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+        match route {
+            WebRoute::Create => self.web_create(ctx, &req).unwrap_or_else(|s| web::status_response(&s)),
+            WebRoute::List => {
+                web::reply(list_request(&req).map_err(Status::from).and_then(|l| self.list(ctx, l)), json::page_json)
+            }
+            WebRoute::Thread(id) => {
+                let page = match optional_page(&req, "answers_page") {
+                    Ok(p) => p,
+                    Err(e) => return web::field_error(&e),
+                };
+                let viewer = self.auth.viewer(ctx, &req);
+                let query = ThreadQuery { id, answer_page: page, viewer_id: viewer.as_ref().map_or(0, |u| u.id) };
+                web::reply(self.thread(ctx, query), |t| json::thread_json(t, viewer.is_some()))
+            }
+            WebRoute::Edit(id) => self.web_edit(ctx, &req, id).unwrap_or_else(|s| web::status_response(&s)),
+            WebRoute::Revisions(id) => web::reply(self.revisions(ctx, Id { id }), json::revisions_json),
+            WebRoute::Search => {
+                let query = search_request(&req).map_err(Status::from);
+                web::reply(query.and_then(|q| self.search(ctx, q)), json::page_json)
+            }
+            WebRoute::Tags => web::reply(self.tags(ctx, Empty {}), json::tags_json),
+        }
+    }
+
+    fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
+        let user = self.auth.require(ctx, req, LOG_IN_TO_POST)?;
+        let key = web::idempotency_key(req)?;
+        let body = match Body::read(req) {
+            Ok(b) => b,
+            Err(e) => return Ok(e.response()),
+        };
+        let mut create = create_request(&body, ctx.request_id)?;
+        create.author_id = user.id;
+        create.idempotency_key = key;
+        let created = self.create(ctx, create)?;
+        let resp = web::created(&format!("{PREFIX}/{}", created.row.id), &json::question_json(&created.row));
+        Ok(if created.replayed { resp.header("Idempotent-Replayed", "true") } else { resp })
+    }
+
+    fn web_edit(&self, ctx: &CallContext<'_>, req: &HttpRequest, id: i64) -> Result<HttpResponse, Status> {
+        let user = self.auth.require(ctx, req, LOG_IN_TO_EDIT)?;
+        let body = match Body::read(req) {
+            Ok(b) => b,
+            Err(e) => return Ok(e.response()),
+        };
+        let mut edit = edit_request(&body)?;
+        edit.id = id;
+        edit.user_id = user.id;
+        edit.request_id = ctx.request_id.to_string();
+        Ok(HttpResponse::json(200, &json::question_json(&self.edit(ctx, edit)?)))
+    }
+}
+
+/// A `CreateQuestion` from a form or JSON body (validated by `create`).
+pub fn create_request(body: &Body, request_id: &str) -> Result<CreateQuestion, FieldError> {
+    Ok(CreateQuestion {
+        title: body.text("title")?.to_string(),
+        body: body.text("body")?.to_string(),
+        tags: vec![body.tags("tags")?.ok_or(FieldError::Missing("tags"))?],
+        request_id: request_id.to_string(),
+        ..Default::default()
+    })
+}
+
+/// An `EditPost` from the fields given: each of title, body and tags may be
+/// left out (kept as they are), but one that is there must be valid, so an
+/// empty title is a 400 rather than "no change".
+pub fn edit_request(body: &Body) -> Result<EditPost, FieldError> {
+    let title = body.optional_text("title")?.map(|t| fields::clean_text(fields::TITLE, t)).transpose()?;
+    let text = body.optional_text("body")?.map(|t| fields::clean_text(fields::QUESTION_BODY, t)).transpose()?;
+    let tags = body.tags("tags")?.map(|t| fields::parse_tags(&t)).transpose()?;
+    Ok(EditPost {
+        title: title.unwrap_or_default(),
+        body: text.unwrap_or_default(),
+        tags: tags.unwrap_or_default(),
+        ..Default::default()
+    })
+}
+
+/// A positive page number from the query string; 1 when absent.
+fn optional_page(req: &HttpRequest, name: &'static str) -> Result<u32, FieldError> {
+    req.query_param(name).map(|p| fields::parse_page(name, &p)).unwrap_or(Ok(1))
+}
+
+fn per_page(req: &HttpRequest) -> Result<u32, FieldError> {
+    match req.query_param("per_page") {
+        Some(p) => fields::parse_page("per_page", &p)
+            .ok()
+            .filter(|n| *n <= fields::MAX_PER_PAGE)
+            .ok_or(FieldError::OutOfRange { field: "per_page", max: fields::MAX_PER_PAGE }),
+        None => Ok(fields::DEFAULT_PER_PAGE),
+    }
+}
+
+/// `?sort=&tag=&page=&per_page=`, all optional (checked again by `list`).
+pub fn list_request(req: &HttpRequest) -> Result<ListQuestions, FieldError> {
+    let sort = fields::Sort::parse(&req.query_param("sort").unwrap_or_default())?;
+    let tag = match req.query_param("tag").as_deref().map(str::trim) {
+        None | Some("") => String::new(),
+        Some(t) => fields::check_tag(t)?,
+    };
+    Ok(ListQuestions {
+        page: optional_page(req, "page")?,
+        per_page: per_page(req)?,
+        sort: sort.as_str().to_string(),
+        tag,
+    })
+}
+
+/// `?q=&page=`; a missing `q` is named, an empty one refused by `search`.
+pub fn search_request(req: &HttpRequest) -> Result<SearchQuery, FieldError> {
+    let q = req.query_param("q").ok_or(FieldError::Missing("q"))?;
+    Ok(SearchQuery { q, page: optional_page(req, "page")?, per_page: per_page(req)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, path: &str, query: &str) -> HttpRequest {
+        HttpRequest { method: method.into(), path: path.into(), query: query.into(), ..Default::default() }
+    }
+
+    fn allow_of(r: &HttpResponse) -> Option<&[u8]> {
+        r.headers.iter().find(|h| h.name == "Allow").map(|h| h.value.as_slice())
+    }
+
+    #[test]
+    fn routes_methods_and_ids() {
+        assert_eq!(route(&req("POST", "/webserv/question", "")), Ok(WebRoute::Create));
+        assert_eq!(route(&req("GET", "/webserv/question", "page=2")), Ok(WebRoute::List));
+        assert_eq!(route(&req("GET", "/webserv/question/12", "")), Ok(WebRoute::Thread(12)));
+        assert_eq!(route(&req("POST", "/webserv/question/12/edit", "")), Ok(WebRoute::Edit(12)));
+        assert_eq!(route(&req("GET", "/webserv/question/12/revisions", "")), Ok(WebRoute::Revisions(12)));
+        assert_eq!(route(&req("GET", "/webserv/search", "q=x")), Ok(WebRoute::Search));
+        assert_eq!(route(&req("GET", "/webserv/tags", "")), Ok(WebRoute::Tags));
+        for path in [
+            "/webserv/question/abc",
+            "/webserv/question/",
+            "/webserv/question/1/2",
+            "/webserv/question/x/edit",
+            "/webserv/questions",
+            "/webserv/search/x",
+            "/webserv/tags/rust",
+            "/x",
+        ] {
+            assert_eq!(route(&req("GET", path, "")).unwrap_err().status, 404, "{path}");
+        }
+        let r = route(&req("DELETE", "/webserv/question", "")).unwrap_err();
+        assert_eq!((r.status, allow_of(&r)), (405, Some(&b"GET, POST"[..])));
+        let r = route(&req("POST", "/webserv/question/3", "")).unwrap_err();
+        assert_eq!((r.status, allow_of(&r)), (405, Some(&b"GET"[..])));
+        let r = route(&req("GET", "/webserv/question/3/edit", "")).unwrap_err();
+        assert_eq!((r.status, allow_of(&r)), (405, Some(&b"POST"[..])));
+        assert_eq!(route(&req("POST", "/webserv/search", "")).unwrap_err().status, 405);
+        // A bad id is 404 whatever the method: it names nothing that could allow one.
+        assert_eq!(route(&req("PUT", "/webserv/question/x", "")).unwrap_err().status, 404);
+    }
+
+    #[test]
+    fn list_query_parameters() {
+        let l = |q: &str| list_request(&req("GET", PREFIX, q));
+        let want = |page, per_page, sort: &str, tag: &str| {
+            Ok(ListQuestions { page, per_page, sort: sort.into(), tag: tag.into() })
+        };
+        assert_eq!(l(""), want(1, 20, "newest", ""));
+        assert_eq!(l("page=3&sort=votes"), want(3, 20, "votes", ""));
+        assert_eq!(l("page=2&per_page=5&tag=Rust&sort=unanswered"), want(2, 5, "unanswered", "rust"));
+        assert_eq!(l("page=0").unwrap_err().to_string(), "page must be a positive integer");
+        assert!(l("page=x").is_err());
+        assert!(l("page=").is_err());
+        assert_eq!(l("per_page=101").unwrap_err().to_string(), "per_page must be 1 to 100");
+        assert_eq!(l("sort=hot").unwrap_err(), FieldError::Sort("hot".into()));
+        assert!(matches!(l("tag=a%20b"), Err(FieldError::Tag(_))));
+    }
+
+    #[test]
+    fn create_and_edit_requests_name_their_fields() {
+        let form =
+            |pairs: &[(&str, &str)]| Body::Form(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        assert_eq!(create_request(&form(&[("body", "b")]), "r").unwrap_err().to_string(), "title is required");
+        assert_eq!(create_request(&form(&[("title", "t")]), "r").unwrap_err().to_string(), "body is required");
+        assert_eq!(
+            create_request(&form(&[("title", "t"), ("body", "b")]), "r").unwrap_err().to_string(),
+            "tags is required"
+        );
+        let c = create_request(&form(&[("title", "t"), ("body", "b"), ("tags", "x y")]), "r1").unwrap();
+        assert_eq!(
+            (c.title.as_str(), c.body.as_str(), c.tags.clone(), c.request_id.as_str()),
+            ("t", "b", vec!["x y".to_string()], "r1")
+        );
+
+        let e = edit_request(&form(&[("body", "new")])).unwrap();
+        assert_eq!((e.title.as_str(), e.body.as_str(), e.tags.len()), ("", "new", 0));
+        assert_eq!(
+            edit_request(&form(&[("title", "  ")])).unwrap_err(),
+            FieldError::Length { field: "title", max: 200 }
+        );
+        assert_eq!(
+            edit_request(&form(&[("tags", "Rust go")])).unwrap().tags,
+            vec!["rust".to_string(), "go".to_string()]
+        );
+    }
+
+    #[test]
+    fn search_parameters() {
+        assert_eq!(search_request(&req("GET", SEARCH, "")).unwrap_err(), FieldError::Missing("q"));
+        let s = search_request(&req("GET", SEARCH, "q=%5Brust%5D+borrow&page=2")).unwrap();
+        assert_eq!((s.q.as_str(), s.page, s.per_page), ("[rust] borrow", 2, 20));
+    }
+}

@@ -1,0 +1,91 @@
+//! Posting limits: at most 2 questions and 10 answers per user a minute.
+//!
+//! The limit is counted from the posts themselves (`created_at` of the
+//! user's rows in the last minute), not from a counter in memory, so it holds
+//! across every instance of a service and across restarts, and there is no
+//! second state to keep in step. The check runs inside the create's
+//! transaction after the user's row has been locked ([`crate::store::users::lock`]),
+//! so two posts racing from one user are counted one after the other.
+//!
+//! A refusal is RESOURCE_EXHAUSTED (HTTP 429) with a message a person can
+//! act on, "you can ask at most 2 questions a minute; try again in 37
+//! seconds". The seconds are when the oldest post in the window leaves it.
+//! [`retry_after`] reads them back out of the message, which is how the HTTP
+//! layer (here, and in the webui, which only sees the RPC status) sets
+//! `Retry-After` without a second channel for the number.
+
+use crate::db::DbError;
+use postgres::GenericClient;
+use proto::{Code, Status};
+
+/// One posting limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The table holding the posts counted.
+    table: &'static str,
+    pub max: i64,
+    /// "ask at most 2 questions"
+    what: &'static str,
+}
+
+pub const QUESTIONS: Limit = Limit { table: "questions", max: 2, what: "ask at most 2 questions" };
+pub const ANSWERS: Limit = Limit { table: "answers", max: 10, what: "post at most 10 answers" };
+
+/// The window, in seconds.
+pub const WINDOW_SECS: i64 = 60;
+
+impl Limit {
+    /// The refusal, with the wait rounded up to whole seconds (at least 1).
+    pub fn refusal(&self, wait_secs: i64) -> Status {
+        let n = wait_secs.clamp(1, WINDOW_SECS);
+        let unit = if n == 1 { "second" } else { "seconds" };
+        Status::new(Code::ResourceExhausted, format!("you can {} a minute; try again in {n} {unit}", self.what))
+    }
+
+    /// Ok when `author` may post one more now.
+    pub fn check(&self, db: &mut impl GenericClient, author: i64) -> Result<(), Status> {
+        // The `max` newest posts in the window; when there are `max` of them,
+        // the oldest of those decides when the next post is allowed.
+        let sql = format!(
+            "SELECT count(*), COALESCE(ceil(extract(epoch FROM min(created_at) + interval '{WINDOW_SECS} seconds' - now())), 0)::bigint
+             FROM (SELECT created_at FROM {} WHERE author_id = $1 AND created_at > now() - interval '{WINDOW_SECS} seconds'
+                   ORDER BY created_at DESC LIMIT $2) recent",
+            self.table
+        );
+        let row = db.query_one(&sql, &[&author, &self.max]).map_err(|e| DbError::from(e).to_status())?;
+        let (count, wait): (i64, i64) = (row.get(0), row.get(1));
+        if count >= self.max {
+            log::info!(target: "ratelimit", "user {author} refused: {count} {} in the last minute", self.table);
+            return Err(self.refusal(wait));
+        }
+        Ok(())
+    }
+}
+
+/// The seconds in a refusal's "try again in N seconds", for `Retry-After`.
+pub fn retry_after(status: &Status) -> Option<u64> {
+    if status.code != Code::ResourceExhausted {
+        return None;
+    }
+    let rest = &status.message[status.message.rfind("try again in ")? + "try again in ".len()..];
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_what_and_when_and_round_trip() {
+        let s = QUESTIONS.refusal(37);
+        assert_eq!(s.code, Code::ResourceExhausted);
+        assert_eq!(s.message, "you can ask at most 2 questions a minute; try again in 37 seconds");
+        assert_eq!(retry_after(&s), Some(37));
+        assert_eq!(ANSWERS.refusal(0).message, "you can post at most 10 answers a minute; try again in 1 second");
+        assert_eq!(retry_after(&ANSWERS.refusal(-5)), Some(1));
+        assert_eq!(retry_after(&QUESTIONS.refusal(600)), Some(60));
+        assert_eq!(retry_after(&Status::invalid("try again in 5 seconds")), None);
+        assert_eq!(retry_after(&Status::new(Code::ResourceExhausted, "reply too large")), None);
+    }
+}

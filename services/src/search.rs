@@ -1,0 +1,95 @@
+//! What a search box's text means: words to rank by, and `[tag]` filters.
+//!
+//! `"[rust] [async] borrow checker"` searches for "borrow checker" among
+//! questions tagged both rust and async; `"[rust]"` alone lists the rust
+//! questions, newest first. The words go to PostgreSQL's
+//! `websearch_to_tsquery` as typed ([`crate::store::search`]); the tags are
+//! checked like the tags of a question, so a malformed one is a 400 naming
+//! it rather than a search that silently finds nothing.
+
+use crate::fields::{self, FieldError};
+
+/// Longest query, in characters.
+pub const MAX_QUERY: usize = 500;
+
+/// A parsed search query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The text without its `[tag]` terms, whitespace collapsed.
+    pub words: String,
+    /// Distinct tags, lowercased, in the order given.
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("q must be 1 to {MAX_QUERY} characters")]
+    Length,
+    #[error("q has an unclosed [ (write tags as [tag])")]
+    Unclosed,
+    #[error("q may filter by at most {} tags", fields::MAX_TAGS)]
+    TooManyTags,
+    #[error("{0}")]
+    Tag(FieldError),
+}
+
+impl From<QueryError> for proto::Status {
+    fn from(e: QueryError) -> proto::Status {
+        proto::Status::invalid(e.to_string())
+    }
+}
+
+pub fn parse(q: &str) -> Result<Query, QueryError> {
+    let q = q.trim();
+    if q.is_empty() || q.chars().count() > MAX_QUERY {
+        return Err(QueryError::Length);
+    }
+    let mut words = String::new();
+    let mut tags: Vec<String> = Vec::new();
+    let mut rest = q;
+    while let Some(open) = rest.find('[') {
+        words.push_str(&rest[..open]);
+        words.push(' ');
+        let after = &rest[open + 1..];
+        let close = after.find(']').ok_or(QueryError::Unclosed)?;
+        let tag = fields::check_tag(&after[..close]).map_err(QueryError::Tag)?;
+        if !tags.contains(&tag) {
+            if tags.len() == fields::MAX_TAGS {
+                return Err(QueryError::TooManyTags);
+            }
+            tags.push(tag);
+        }
+        rest = &after[close + 1..];
+    }
+    words.push_str(rest);
+    let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(Query { words, tags })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(words: &str, tags: &[&str]) -> Query {
+        Query { words: words.into(), tags: tags.iter().map(|t| t.to_string()).collect() }
+    }
+
+    #[test]
+    fn tags_are_pulled_out_of_the_words() {
+        assert_eq!(parse("borrow checker"), Ok(q("borrow checker", &[])));
+        assert_eq!(parse("[Rust] borrow  [async]checker"), Ok(q("borrow checker", &["rust", "async"])));
+        assert_eq!(parse(" [rust] "), Ok(q("", &["rust"])));
+        assert_eq!(parse("[c++] [c++] \"exact phrase\" -not"), Ok(q("\"exact phrase\" -not", &["c++"])));
+    }
+
+    #[test]
+    fn bad_queries_say_what_is_wrong() {
+        assert_eq!(parse("   "), Err(QueryError::Length));
+        assert_eq!(parse(&"x".repeat(501)), Err(QueryError::Length));
+        assert_eq!(parse("[rust"), Err(QueryError::Unclosed));
+        assert_eq!(parse("[a] [b] [c] [d] [e] [f]"), Err(QueryError::TooManyTags));
+        let e = parse("[no tags here]").unwrap_err();
+        assert_eq!(e.to_string(), "tag \"no tags here\" must be 1 to 35 characters of a-z 0-9 + # . -");
+        assert_eq!(parse("[]").unwrap_err(), QueryError::Tag(FieldError::Tag(String::new())));
+    }
+}

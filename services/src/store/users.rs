@@ -1,0 +1,108 @@
+//! Users, sessions and reputation.
+//!
+//! Reputation is a query, not a column: +10 for every upvote and −2 for every
+//! downvote on the user's questions and answers, +15 for every answer of
+//! theirs accepted by somebody else (accepting your own answer earns
+//! nothing, as on the sites this one imitates). Nothing can make it drift
+//! from the votes, and undoing a vote undoes its reputation by itself.
+//!
+//! Usernames are unique case-insensitively (`lower(username)` index) and
+//! looked up the same way, so "Ann" and "ann" are one account.
+
+use super::ms;
+use crate::db::DbError;
+use postgres::GenericClient;
+use proto::pb::User;
+
+/// Reputation of the user whose id is the SQL expression `id`.
+fn reputation(id: &str) -> String {
+    format!(
+        "(COALESCE((SELECT sum(CASE WHEN v.value > 0 THEN 10 ELSE -2 END) FROM votes v
+                     JOIN questions rq ON v.target = 'question' AND rq.id = v.post_id WHERE rq.author_id = {id}), 0)
+        + COALESCE((SELECT sum(CASE WHEN v.value > 0 THEN 10 ELSE -2 END) FROM votes v
+                     JOIN answers ra ON v.target = 'answer' AND ra.id = v.post_id WHERE ra.author_id = {id}), 0)
+        + 15 * (SELECT count(*) FROM answers ra JOIN questions rq ON rq.accepted_answer_id = ra.id
+                WHERE ra.author_id = {id} AND rq.author_id IS DISTINCT FROM ra.author_id))::bigint"
+    )
+}
+
+/// `id, username, reputation, created_at_ms, question_count, answer_count` of `u`.
+fn user_columns() -> String {
+    format!(
+        "u.id, u.username, {}, {}, (SELECT count(*) FROM questions cq WHERE cq.author_id = u.id),
+         (SELECT count(*) FROM answers ca WHERE ca.author_id = u.id)",
+        reputation("u.id"),
+        ms!("u.created_at")
+    )
+}
+
+fn user(row: &postgres::Row) -> User {
+    User {
+        id: row.get(0),
+        username: row.get(1),
+        reputation: row.get(2),
+        created_at_ms: row.get(3),
+        question_count: row.get(4),
+        answer_count: row.get(5),
+    }
+}
+
+/// Creates a user; a taken name is a unique violation
+/// ([`DbError::is_unique_violation`]).
+pub fn insert(db: &mut impl GenericClient, username: &str, password_hash: &str) -> Result<User, DbError> {
+    let row = db.query_one(
+        concat!(
+            "INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id, username, ",
+            ms!("created_at")
+        ),
+        &[&username, &password_hash],
+    )?;
+    Ok(User { id: row.get(0), username: row.get(1), created_at_ms: row.get(2), ..Default::default() })
+}
+
+/// `(id, password hash)` of the user called `username` (any case).
+pub fn login_record(db: &mut impl GenericClient, username: &str) -> Result<Option<(i64, String)>, DbError> {
+    let row = db.query_opt("SELECT id, password_hash FROM users WHERE lower(username) = lower($1)", &[&username])?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+pub fn get(db: &mut impl GenericClient, id: i64) -> Result<Option<User>, DbError> {
+    let sql = format!("SELECT {} FROM users u WHERE u.id = $1", user_columns());
+    Ok(db.query_opt(&sql, &[&id])?.as_ref().map(user))
+}
+
+pub fn by_name(db: &mut impl GenericClient, username: &str) -> Result<Option<User>, DbError> {
+    let sql = format!("SELECT {} FROM users u WHERE lower(u.username) = lower($1)", user_columns());
+    Ok(db.query_opt(&sql, &[&username])?.as_ref().map(user))
+}
+
+/// Locks the user's row until the transaction ends, so one user's creates
+/// run one at a time (the rate limit and idempotency checks then see each
+/// other's rows); false when there is no such user. `NO KEY UPDATE` leaves
+/// logins (which insert sessions referencing the row) unblocked.
+pub fn lock(db: &mut impl GenericClient, id: i64) -> Result<bool, DbError> {
+    Ok(db.query_opt("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", &[&id])?.is_some())
+}
+
+/// Stores a session for `user_id` under the token's hash (30 days), and
+/// drops that user's expired ones while we are here.
+pub fn create_session(db: &mut impl GenericClient, token_hash: &str, user_id: i64) -> Result<(), DbError> {
+    db.execute("DELETE FROM sessions WHERE user_id = $1 AND expires_at < now()", &[&user_id])?;
+    db.execute("INSERT INTO sessions (token_hash, user_id) VALUES ($1, $2)", &[&token_hash, &user_id])?;
+    Ok(())
+}
+
+/// The user a live session belongs to.
+pub fn session_user(db: &mut impl GenericClient, token_hash: &str) -> Result<Option<User>, DbError> {
+    let sql = format!(
+        "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > now()",
+        user_columns()
+    );
+    Ok(db.query_opt(&sql, &[&token_hash])?.as_ref().map(user))
+}
+
+/// Ends a session; true if there was one.
+pub fn delete_session(db: &mut impl GenericClient, token_hash: &str) -> Result<bool, DbError> {
+    Ok(db.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])? > 0)
+}

@@ -1,0 +1,67 @@
+//! Votes: one row per user and post, and the post's score column kept equal
+//! to the sum of its votes by changing both in the same transaction.
+//!
+//! The vote service first locks the post row ([`lock_post`]), so concurrent
+//! votes on one post queue on it and every score update sees the previous
+//! one; then it reads the voter's current vote, writes the new one and adds
+//! the difference to the score ([`add_score`]).
+
+use super::table;
+use crate::db::DbError;
+use crate::fields::Target;
+use postgres::GenericClient;
+use proto::pb::PostVote;
+
+/// The post's author (None for an anonymous post), with the post row locked;
+/// `None` when there is no such post.
+pub fn lock_post(db: &mut impl GenericClient, target: Target, id: i64) -> Result<Option<Option<i64>>, DbError> {
+    let sql = format!("SELECT author_id FROM {} WHERE id = $1 FOR NO KEY UPDATE", table(target));
+    Ok(db.query_opt(&sql, &[&id])?.map(|r| r.get(0)))
+}
+
+/// The user's vote on the post: +1, −1 or none.
+pub fn current(db: &mut impl GenericClient, user: i64, target: Target, id: i64) -> Result<Option<i16>, DbError> {
+    let row = db.query_opt(
+        "SELECT value FROM votes WHERE user_id = $1 AND target = $2 AND post_id = $3",
+        &[&user, &target.as_str(), &id],
+    )?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Sets the user's vote to `value` (±1), or removes it for `None`.
+pub fn set(db: &mut impl GenericClient, user: i64, target: Target, id: i64, value: Option<i16>) -> Result<(), DbError> {
+    match value {
+        Some(v) => db.execute(
+            "INSERT INTO votes (user_id, target, post_id, value) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, target, post_id) DO UPDATE SET value = EXCLUDED.value, created_at = now()",
+            &[&user, &target.as_str(), &id, &v],
+        )?,
+        None => db.execute(
+            "DELETE FROM votes WHERE user_id = $1 AND target = $2 AND post_id = $3",
+            &[&user, &target.as_str(), &id],
+        )?,
+    };
+    Ok(())
+}
+
+/// Adds `delta` to the post's score; returns the new score.
+pub fn add_score(db: &mut impl GenericClient, target: Target, id: i64, delta: i64) -> Result<i64, DbError> {
+    let sql = format!("UPDATE {} SET score = score + $2 WHERE id = $1 RETURNING score", table(target));
+    Ok(db.query_one(&sql, &[&id, &delta])?.get(0))
+}
+
+/// The viewer's votes on a question and on some of its answers.
+pub fn of_viewer(
+    db: &mut impl GenericClient,
+    viewer: i64,
+    question_id: i64,
+    answer_ids: &[i64],
+) -> Result<Vec<PostVote>, DbError> {
+    let rows = db.query(
+        "SELECT target, post_id, value FROM votes
+         WHERE user_id = $1 AND ((target = 'question' AND post_id = $2) OR (target = 'answer' AND post_id = ANY($3)))
+         ORDER BY target DESC, post_id",
+        &[&viewer, &question_id, &answer_ids],
+    )?;
+    Ok(rows.iter().map(|r| PostVote { target: r.get(0), id: r.get(1), value: i32::from(r.get::<_, i16>(2)) }).collect())
+}

@@ -1,0 +1,231 @@
+//! The user service: accounts, sessions, and the user page.
+//!
+//! Sign-up stores an argon2id hash ([`crate::secrets`]); a taken name
+//! (case-insensitively) is ALREADY_EXISTS (409). Login checks the password
+//! and creates a session: a random 128-bit token, returned once, of which only
+//! the sha256 is stored, valid 30 days. A wrong password and an unknown name
+//! get the same UNAUTHENTICATED (401) after the same amount of work, so the
+//! reply does not tell which names exist. `Authenticate` maps a token to its
+//! user for every other service, on every request; logout deletes the
+//! session, so the token stops working at once everywhere.
+//!
+//! The hashing runs before a database connection is taken: argon2 takes tens
+//! of milliseconds and a pooled connection should not wait on it.
+//!
+//! HTTP (through `Web/Handle`):
+//! - `POST /webserv/user` (username, password) → 201 the user
+//! - `POST /webserv/user/login` (username, password) → 200 `{"token","user"}`
+//! - `POST /webserv/user/logout` with `Authorization: Bearer` → 204
+//! - `GET /webserv/user/{username}` → the user page (reputation, counts,
+//!   newest questions and answers)
+
+use crate::auth;
+use crate::db::Db;
+use crate::fields;
+use crate::json;
+use crate::rpc;
+use crate::secrets;
+use crate::store;
+use crate::web::{self, Body};
+use proto::methods::*;
+use proto::pb::{Empty, HttpRequest, HttpResponse, LogIn, Session, SignUp, Token, User, UserPage, Username};
+use proto::{CallContext, Code, Handler, Status};
+
+pub const PREFIX: &str = "/webserv/user";
+
+/// Questions and answers listed on a user page (the newest).
+pub const PAGE_POSTS: i64 = 30;
+
+/// Names that are routes, not users.
+const RESERVED: &[&str] = &["login", "logout"];
+
+pub const WRONG_LOGIN: &str = "wrong username or password";
+
+pub struct UserService {
+    db: Db,
+}
+
+fn unauthenticated(message: &str) -> Status {
+    Status::new(Code::Unauthenticated, message)
+}
+
+impl UserService {
+    pub fn new(db: Db) -> UserService {
+        UserService { db }
+    }
+
+    pub fn create(&self, ctx: &CallContext<'_>, req: SignUp) -> Result<User, Status> {
+        let username = fields::check_username(&req.username)?;
+        if RESERVED.contains(&username.to_ascii_lowercase().as_str()) {
+            return Err(Status::new(Code::AlreadyExists, format!("username {username} is reserved")));
+        }
+        let password = fields::check_password(&req.password)?;
+        let hash = secrets::hash_password(password).map_err(|e| {
+            log::error!(target: "User::Worker", "{e}");
+            Status::internal("cannot store the password")
+        })?;
+        let mut conn = self.db.conn_for(ctx)?;
+        let user = store::users::insert(&mut *conn, &username, &hash).map_err(|e| {
+            if e.is_unique_violation() {
+                Status::new(Code::AlreadyExists, format!("username {username} is taken"))
+            } else {
+                e.to_status()
+            }
+        })?;
+        log::info!(target: "User::Worker", "signed up user {} ({})", user.id, user.username);
+        Ok(user)
+    }
+
+    pub fn login(&self, ctx: &CallContext<'_>, req: LogIn) -> Result<Session, Status> {
+        // Malformed input cannot match any account; refuse it like a wrong password.
+        let (Ok(username), Ok(password)) =
+            (fields::check_username(&req.username), fields::check_password(&req.password))
+        else {
+            return Err(unauthenticated(WRONG_LOGIN));
+        };
+        let record = {
+            let mut conn = self.db.conn_for(ctx)?;
+            store::users::login_record(&mut *conn, &username)?
+        };
+        let user_id = match record {
+            Some((id, hash)) if secrets::verify_password(password, &hash) => id,
+            Some(_) => return Err(unauthenticated(WRONG_LOGIN)),
+            None => {
+                secrets::verify_dummy(password);
+                return Err(unauthenticated(WRONG_LOGIN));
+            }
+        };
+        let token = secrets::new_token();
+        let mut conn = self.db.conn_for(ctx)?;
+        store::users::create_session(&mut *conn, &secrets::token_hash(&token), user_id)?;
+        let user = store::users::get(&mut *conn, user_id)?.ok_or_else(|| unauthenticated(WRONG_LOGIN))?;
+        log::info!(target: "User::Worker", "user {user_id} logged in");
+        Ok(Session { token, user: Some(user) })
+    }
+
+    pub fn logout(&self, ctx: &CallContext<'_>, req: Token) -> Result<Empty, Status> {
+        if secrets::is_token_shape(&req.token) {
+            let mut conn = self.db.conn_for(ctx)?;
+            if store::users::delete_session(&mut *conn, &secrets::token_hash(&req.token))? {
+                log::info!(target: "User::Worker", "session ended");
+            }
+        }
+        Ok(Empty {})
+    }
+
+    pub fn authenticate(&self, ctx: &CallContext<'_>, req: Token) -> Result<User, Status> {
+        if !secrets::is_token_shape(&req.token) {
+            return Err(unauthenticated(auth::STALE));
+        }
+        let mut conn = self.db.conn_for(ctx)?;
+        store::users::session_user(&mut *conn, &secrets::token_hash(&req.token))?
+            .ok_or_else(|| unauthenticated(auth::STALE))
+    }
+
+    pub fn get(&self, ctx: &CallContext<'_>, req: Username) -> Result<UserPage, Status> {
+        let missing = || Status::not_found(format!("user {} does not exist", req.username.trim()));
+        let username = fields::check_username(&req.username).map_err(|_| missing())?;
+        let mut conn = self.db.conn_for(ctx)?;
+        let user = store::users::by_name(&mut *conn, &username)?.ok_or_else(missing)?;
+        let questions = store::questions::by_author(&mut *conn, user.id, PAGE_POSTS)?;
+        let answers = store::answers::by_author(&mut *conn, user.id, PAGE_POSTS)?;
+        Ok(UserPage { user: Some(user), questions, answers })
+    }
+
+    fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
+        let route = match route(&req) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+        let result = match route {
+            WebRoute::SignUp => match read_credentials(&req) {
+                Ok((username, password)) => self
+                    .create(ctx, SignUp { username, password })
+                    .map(|user| web::created(&format!("{PREFIX}/{}", user.username), &json::user_json(&user))),
+                Err(resp) => return resp,
+            },
+            WebRoute::Login => match read_credentials(&req) {
+                Ok((username, password)) => self
+                    .login(ctx, LogIn { username, password })
+                    .map(|session| HttpResponse::json(200, &json::session_json(&session))),
+                Err(resp) => return resp,
+            },
+            WebRoute::Logout => match auth::bearer(&req) {
+                Some(token) => self
+                    .logout(ctx, Token { token })
+                    .map(|_| HttpResponse::with_body(204, "application/json", Vec::new())),
+                None => Err(unauthenticated("log in first: send Authorization: Bearer <token>")),
+            },
+            WebRoute::Page(username) => {
+                self.get(ctx, Username { username }).map(|p| HttpResponse::json(200, &json::user_page_json(&p)))
+            }
+        };
+        result.unwrap_or_else(|s| web::status_response(&s))
+    }
+}
+
+/// `username` and `password` from a form or JSON body, or the 400/415 to send.
+fn read_credentials(req: &HttpRequest) -> Result<(String, String), HttpResponse> {
+    let body = Body::read(req).map_err(|e| e.response())?;
+    let field = |name| body.text(name).map(str::to_string).map_err(|e| web::field_error(&e));
+    Ok((field("username")?, field("password")?))
+}
+
+impl Handler for UserService {
+    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
+        match ctx.method {
+            USER_CREATE => rpc::unary(payload, "SignUp", |r| self.create(ctx, r)),
+            USER_LOGIN => rpc::unary(payload, "LogIn", |r| self.login(ctx, r)),
+            USER_LOGOUT => rpc::unary(payload, "Token", |r| self.logout(ctx, r)),
+            USER_AUTHENTICATE => rpc::unary(payload, "Token", |r| self.authenticate(ctx, r)),
+            USER_GET => rpc::unary(payload, "Username", |r| self.get(ctx, r)),
+            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
+            other => Err(rpc::unimplemented(other)),
+        }
+    }
+}
+
+/// The user routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebRoute {
+    SignUp,
+    Login,
+    Logout,
+    Page(String),
+}
+
+pub fn route(req: &HttpRequest) -> Result<WebRoute, HttpResponse> {
+    let rest = web::below(&req.path, PREFIX).ok_or_else(|| web::not_found(req))?;
+    match rest[..] {
+        [] => web::allow(req, &["POST"]).map(|_| WebRoute::SignUp),
+        ["login"] => web::allow(req, &["POST"]).map(|_| WebRoute::Login),
+        ["logout"] => web::allow(req, &["POST"]).map(|_| WebRoute::Logout),
+        [name] if fields::check_username(name).is_ok() && name.trim() == name => {
+            web::allow(req, &["GET"]).map(|_| WebRoute::Page(name.to_string()))
+        }
+        _ => Err(web::not_found(req)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, path: &str) -> HttpRequest {
+        HttpRequest { method: method.into(), path: path.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn routes_and_methods() {
+        assert_eq!(route(&req("POST", "/webserv/user")), Ok(WebRoute::SignUp));
+        assert_eq!(route(&req("POST", "/webserv/user/login")), Ok(WebRoute::Login));
+        assert_eq!(route(&req("POST", "/webserv/user/logout")), Ok(WebRoute::Logout));
+        assert_eq!(route(&req("GET", "/webserv/user/ann.b")), Ok(WebRoute::Page("ann.b".into())));
+        assert_eq!(route(&req("GET", "/webserv/user")).unwrap_err().status, 405);
+        assert_eq!(route(&req("GET", "/webserv/user/login")).unwrap_err().status, 405);
+        assert_eq!(route(&req("POST", "/webserv/user/ann")).unwrap_err().status, 405);
+        for path in ["/webserv/user/a b", "/webserv/user/x", "/webserv/user/ann/questions", "/webserv/users"] {
+            assert_eq!(route(&req("GET", path)).unwrap_err().status, 404, "{path}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The vote service: one vote per user and post, up or down.
+//!
+//! Casting runs in one transaction: lock the post's row (404 when there is
+//! none; concurrent votes on one post queue here), refuse a vote on your own
+//! post (403), then compare with the voter's current vote: the same
+//! direction again takes the vote back, the other direction flips it, none
+//! adds it. The vote row and the post's `score` change together, by the
+//! difference, so the score always equals the sum of the votes; reputation
+//! is computed from the votes ([`crate::store::users`]), so it follows.
+//!
+//! HTTP: `POST /webserv/vote` (target `question`|`answer`, id, direction
+//! `up`|`down`) with `Authorization: Bearer` → 200 `{"score", "vote"}` where
+//! vote is the caller's vote now: `up`, `down` or `none`.
+
+use crate::auth::{check_user_id, Auth};
+use crate::db::{Db, DbError};
+use crate::fields::{self, FieldError, Target};
+use crate::json;
+use crate::rpc;
+use crate::store::votes;
+use crate::web::{self, Body};
+use proto::methods::*;
+use proto::pb::{CastVote, HttpRequest, HttpResponse, VoteResult};
+use proto::{CallContext, Code, Handler, Status};
+use registry_agent::Directory;
+
+pub const PREFIX: &str = "/webserv/vote";
+pub const LOG_IN_TO_VOTE: &str = "log in to vote";
+
+pub struct VoteService {
+    db: Db,
+    auth: Auth,
+}
+
+/// The vote after casting `direction` over `current`, and the score change.
+pub fn next_vote(current: Option<i16>, direction: i16) -> (Option<i16>, i64) {
+    let next = if current == Some(direction) { None } else { Some(direction) };
+    (next, i64::from(next.unwrap_or(0)) - i64::from(current.unwrap_or(0)))
+}
+
+impl VoteService {
+    pub fn new(db: Db, directory: Directory) -> VoteService {
+        VoteService { db, auth: Auth::new(directory) }
+    }
+
+    pub fn cast(&self, ctx: &CallContext<'_>, req: CastVote) -> Result<VoteResult, Status> {
+        let user = check_user_id(req.user_id, LOG_IN_TO_VOTE)?;
+        let target = Target::parse(&req.target)?;
+        let direction = fields::parse_direction(&req.direction)?;
+        let missing = || Status::not_found(format!("{} {} does not exist", target.as_str(), req.id));
+        if req.id <= 0 {
+            return Err(missing());
+        }
+        let mut conn = self.db.conn_for(ctx)?;
+        let mut tx = conn.transaction().map_err(DbError::from)?;
+        let author = votes::lock_post(&mut tx, target, req.id)?.ok_or_else(missing)?;
+        if author == Some(user) {
+            return Err(Status::new(
+                Code::PermissionDenied,
+                format!("you cannot vote on your own {}", target.as_str()),
+            ));
+        }
+        let (next, delta) = next_vote(votes::current(&mut tx, user, target, req.id)?, direction);
+        votes::set(&mut tx, user, target, req.id, next).map_err(|e| {
+            if e.is_foreign_key_violation() {
+                Status::new(Code::Unauthenticated, format!("user {user} does not exist; log in again"))
+            } else {
+                e.to_status()
+            }
+        })?;
+        let score = votes::add_score(&mut tx, target, req.id, delta)?;
+        tx.commit().map_err(DbError::from)?;
+        let vote = json::vote_word(i32::from(next.unwrap_or(0))).to_string();
+        log::info!(target: "Vote::Worker", "user {user} on {} {}: {vote}, score {score}", target.as_str(), req.id);
+        Ok(VoteResult { score, vote })
+    }
+
+    fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
+        if let Err(resp) = route(&req) {
+            return resp;
+        }
+        let user = match self.auth.require(ctx, &req, LOG_IN_TO_VOTE) {
+            Ok(u) => u,
+            Err(s) => return web::status_response(&s),
+        };
+        let body = match Body::read(&req) {
+            Ok(b) => b,
+            Err(e) => return e.response(),
+        };
+        let result = cast_request(&body).map_err(Status::from).and_then(|mut cast| {
+            cast.user_id = user.id;
+            self.cast(ctx, cast)
+        });
+        web::reply(result, json::vote_json)
+    }
+}
+
+impl Handler for VoteService {
+    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
+        match ctx.method {
+            VOTE_CAST => rpc::unary(payload, "CastVote", |r| self.cast(ctx, r)),
+            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
+            other => Err(rpc::unimplemented(other)),
+        }
+    }
+}
+
+/// `POST /webserv/vote` is the only route.
+pub fn route(req: &HttpRequest) -> Result<(), HttpResponse> {
+    match web::below(&req.path, PREFIX).as_deref() {
+        Some([]) => web::allow(req, &["POST"]),
+        _ => Err(web::not_found(req)),
+    }
+}
+
+/// A `CastVote` from a form or JSON body, each field checked and named.
+pub fn cast_request(body: &Body) -> Result<CastVote, FieldError> {
+    let target = Target::parse(body.text("target")?)?;
+    let id = body.id("id")?;
+    let direction = body.text("direction")?;
+    fields::parse_direction(direction)?;
+    Ok(CastVote { target: target.as_str().into(), id, direction: direction.trim().into(), user_id: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voting_again_takes_back_and_the_other_way_flips() {
+        assert_eq!(next_vote(None, 1), (Some(1), 1));
+        assert_eq!(next_vote(Some(1), 1), (None, -1));
+        assert_eq!(next_vote(Some(1), -1), (Some(-1), -2));
+        assert_eq!(next_vote(Some(-1), -1), (None, 1));
+        assert_eq!(next_vote(Some(-1), 1), (Some(1), 2));
+    }
+
+    #[test]
+    fn cast_requests_name_their_fields() {
+        let form =
+            |pairs: &[(&str, &str)]| Body::Form(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let c = cast_request(&form(&[("target", "answer"), ("id", "4"), ("direction", "down")])).unwrap();
+        assert_eq!((c.target.as_str(), c.id, c.direction.as_str()), ("answer", 4, "down"));
+        assert_eq!(cast_request(&form(&[("id", "4")])).unwrap_err(), FieldError::Missing("target"));
+        assert_eq!(cast_request(&form(&[("target", "comment")])).unwrap_err(), FieldError::Target);
+        assert_eq!(
+            cast_request(&form(&[("target", "answer"), ("id", "4"), ("direction", "x")])).unwrap_err(),
+            FieldError::Direction
+        );
+        let r = route(&HttpRequest { method: "GET".into(), path: PREFIX.into(), ..Default::default() }).unwrap_err();
+        assert_eq!(r.status, 405);
+    }
+}

@@ -1,0 +1,137 @@
+//! The pages anyone can read: lists, tags, search, a question, a user,
+//! revision histories. Each reads its query parameters strictly (a page
+//! number that is not one is a 400, not page 1) and makes the one or two
+//! backend calls the page needs.
+
+use crate::backend::PER_PAGE;
+use crate::pages;
+use crate::pages_forms::{self, PostKind};
+use crate::pages_list::{self, Sort};
+use crate::pages_thread;
+use crate::routes::{Ctx, NO_ANSWER, NO_QUESTION};
+use proto::pb::{HttpResponse, ListQuestions, SearchQuery, ThreadQuery};
+
+/// The longest search query we pass on.
+pub const QUERY_MAX: usize = 200;
+
+/// A `?page=` that is not a page number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} must be a whole number from 1 up")]
+pub struct BadPage(&'static str);
+
+/// The page number from `?name=N`; absent or empty means the first page.
+fn page_number(ctx: &Ctx<'_>, name: &'static str) -> Result<u32, BadPage> {
+    match ctx.req.query_param(name).as_deref() {
+        None | Some("") => Ok(1),
+        Some(s) => s.parse::<u32>().ok().filter(|&n| (1..=1_000_000).contains(&n)).ok_or(BadPage(name)),
+    }
+}
+
+fn bad(ctx: &Ctx<'_>, message: &str) -> HttpResponse {
+    ctx.page(400, pages::bad_request(&ctx.viewer, message))
+}
+
+/// Page number and sort order of a question list, or the 400 page.
+fn list_params(ctx: &Ctx<'_>) -> Result<(u32, Sort), HttpResponse> {
+    let page = page_number(ctx, "page").map_err(|e| bad(ctx, &e.to_string()))?;
+    let sort = Sort::parse(ctx.req.query_param("sort").as_deref()).map_err(|e| bad(ctx, &e.to_string()))?;
+    Ok((page, sort))
+}
+
+fn list(ctx: &Ctx<'_>, tag: &str, page: u32, sort: Sort) -> Result<proto::pb::QuestionPage, HttpResponse> {
+    let req = ListQuestions { page, per_page: PER_PAGE, sort: sort.name().to_string(), tag: tag.to_string() };
+    ctx.backend.list_questions(ctx.call, &req).map_err(|e| ctx.failure(e, "There is no such page."))
+}
+
+/// `GET /?sort=…&page=N`
+pub fn home(ctx: &mut Ctx<'_>) -> HttpResponse {
+    let result = list_params(ctx).and_then(|(page, sort)| Ok((list(ctx, "", page, sort)?, page, sort)));
+    match result {
+        Ok((qp, page, sort)) => ctx.page(200, pages_list::index(&ctx.viewer, &qp, sort, page)),
+        Err(resp) => resp,
+    }
+}
+
+/// `GET /tags/{tag}?sort=…&page=N`
+pub fn tag(ctx: &mut Ctx<'_>, tag: &str) -> HttpResponse {
+    let result = list_params(ctx).and_then(|(page, sort)| Ok((list(ctx, tag, page, sort)?, page, sort)));
+    match result {
+        Ok((qp, page, sort)) => ctx.page(200, pages_list::tag_page(&ctx.viewer, tag, &qp, sort, page)),
+        Err(resp) => resp,
+    }
+}
+
+/// `GET /tags`
+pub fn tags(ctx: &mut Ctx<'_>) -> HttpResponse {
+    match ctx.backend.tags(ctx.call) {
+        Ok(list) => ctx.page(200, pages_list::tags(&ctx.viewer, &list)),
+        Err(e) => ctx.failure(e, "There are no tags."),
+    }
+}
+
+/// `GET /search?q=…&page=N`: the form alone when there is no query; `[tag]`
+/// terms go to the question service inside `q`, which filters by them.
+pub fn search(ctx: &mut Ctx<'_>) -> HttpResponse {
+    let page = match page_number(ctx, "page") {
+        Ok(p) => p,
+        Err(e) => return bad(ctx, &e.to_string()),
+    };
+    let q = ctx.req.query_param("q").unwrap_or_default();
+    let q = q.trim();
+    if q.is_empty() {
+        return ctx.page(200, pages_list::search(&ctx.viewer, "", None, 1));
+    }
+    if q.chars().count() > QUERY_MAX {
+        return bad(ctx, &format!("q must be at most {QUERY_MAX} characters"));
+    }
+    let req = SearchQuery { q: q.to_string(), page, per_page: PER_PAGE };
+    match ctx.backend.search(ctx.call, &req) {
+        Ok(results) => ctx.page(200, pages_list::search(&ctx.viewer, q, Some(&results), page)),
+        Err(e) => ctx.failure(e, "There is no such page."),
+    }
+}
+
+/// `GET /users/{username}`
+pub fn user(ctx: &mut Ctx<'_>, username: &str) -> HttpResponse {
+    match ctx.backend.user_page(ctx.call, username) {
+        Ok(page) if page.user.is_some() => ctx.page(200, pages_list::user(&ctx.viewer, &page)),
+        Ok(_) => ctx.page(404, pages::not_found(&ctx.viewer, "There is no such user.")),
+        Err(e) => ctx.failure(e, "There is no such user."),
+    }
+}
+
+/// `GET /questions/{id}?answers_page=N`
+pub fn question(ctx: &mut Ctx<'_>, id: i64) -> HttpResponse {
+    let answer_page = match page_number(ctx, "answers_page") {
+        Ok(p) => p,
+        Err(e) => return bad(ctx, &e.to_string()),
+    };
+    let req = ThreadQuery { id, answer_page, viewer_id: ctx.viewer.id() };
+    match ctx.backend.thread(ctx.call, &req) {
+        Ok(mut thread) => {
+            // An older service leaves the page number out; we know which we asked for.
+            thread.answer_page = thread.answer_page.max(answer_page);
+            ctx.page(200, pages_thread::thread(&ctx.viewer, &thread, None))
+        }
+        Err(e) => ctx.failure(e, NO_QUESTION),
+    }
+}
+
+/// `GET /questions/{id}/revisions`, `GET /answers/{id}/revisions`
+pub fn revisions(ctx: &mut Ctx<'_>, kind: PostKind, id: i64) -> HttpResponse {
+    let (list, post_url) = match kind {
+        PostKind::Question => (ctx.backend.question_revisions(ctx.call, id), format!("/questions/{id}")),
+        PostKind::Answer => {
+            let question_id = match ctx.backend.get_answer(ctx.call, id) {
+                Ok(a) => a.question_id,
+                Err(e) => return ctx.failure(e, NO_ANSWER),
+            };
+            (ctx.backend.answer_revisions(ctx.call, id), format!("/questions/{question_id}#answer-{id}"))
+        }
+    };
+    let missing = if kind == PostKind::Question { NO_QUESTION } else { NO_ANSWER };
+    match list {
+        Ok(list) => ctx.page(200, pages_forms::revisions(&ctx.viewer, kind, &post_url, &list)),
+        Err(e) => ctx.failure(e, missing),
+    }
+}
