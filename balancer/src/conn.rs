@@ -89,9 +89,8 @@ pub struct Env<'a> {
 pub enum Outcome {
     /// Nothing more to do until the next event.
     Idle,
-    /// A whole request, with its request id; the loop must call `wait`,
-    /// `proxying` or `respond`.
-    Dispatch(Box<Request>, String),
+    /// A whole request; the loop must call `wait`, `proxying` or `respond`.
+    Dispatch(Box<Request>),
     Closed,
 }
 
@@ -224,10 +223,7 @@ impl Conn {
             if self.fresh {
                 self.fresh = false;
                 match self.parse(env) {
-                    Parsed::Request(req) => {
-                        let id = self.current.as_ref().map(|c| c.request_id.clone()).unwrap_or_default();
-                        return Outcome::Dispatch(Box::new(req), id);
-                    }
+                    Parsed::Request(req) => return Outcome::Dispatch(Box::new(req)),
                     Parsed::Responded => progressed = true,
                     // Parsing may have queued output (an interim 100 Continue);
                     // the socket is already writable, so no new edge will come

@@ -51,6 +51,8 @@ const LISTENERS: usize = usize::MAX - 64;
 /// Tokens from here up name upstream connections.
 pub(crate) const UP_BASE: usize = 1 << 40;
 const TICK: Duration = Duration::from_millis(100);
+/// Connections accepted per readiness report of a listener.
+const ACCEPT_BATCH: usize = 1;
 /// Log bytes that are written out at once rather than at the next tick.
 const LOG_BATCH: usize = 16 * 1024;
 
@@ -71,8 +73,8 @@ pub struct Shared {
 
 pub struct EventLoop {
     pub(crate) poll: Poll,
-    /// Emptied when stopping.
-    listeners: Vec<TcpListener>,
+    /// Shared with the other loops; emptied when stopping.
+    listeners: Vec<Arc<TcpListener>>,
     local_addr: SocketAddr,
     pub(crate) conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -104,14 +106,14 @@ impl EventLoop {
     /// address) and a waker; returns the loop and the notifier other
     /// threads use to reach it.
     pub fn new(
-        mut listeners: Vec<TcpListener>,
+        listeners: Vec<Arc<TcpListener>>,
         settings: Settings,
         routes: Arc<RouteTable>,
         shared: Arc<Shared>,
     ) -> std::io::Result<(EventLoop, Notifier)> {
         let poll = Poll::new()?;
-        for (k, l) in listeners.iter_mut().enumerate() {
-            poll.registry().register(l, Token(LISTENERS + k), Interest::READABLE)?;
+        for (k, l) in listeners.iter().enumerate() {
+            listener_ctl(&poll, l, libc::EPOLL_CTL_ADD, LISTENERS + k)?;
         }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, msgs) = crossbeam_channel::unbounded();
@@ -202,8 +204,11 @@ impl EventLoop {
         }
     }
 
+    /// Accepts one connection: the listener is level-triggered and shared,
+    /// so while more wait, the next poll (of whichever loop is idle) reports
+    /// it again; taking them one at a time spreads a burst over the loops.
     fn accept(&mut self, k: usize, now: Instant, jobs: &Sender<Job>) {
-        loop {
+        for _ in 0..ACCEPT_BATCH {
             let Some(listener) = self.listeners.get(k) else { return };
             let (mut sock, peer) = match listener.accept() {
                 Ok(a) => a,
@@ -267,7 +272,7 @@ impl EventLoop {
                     self.remove(i);
                     return;
                 }
-                Outcome::Dispatch(req, request_id) => self.dispatch(i, req, request_id, now, jobs),
+                Outcome::Dispatch(req) => self.dispatch(i, req, now, jobs),
             }
         }
     }
@@ -281,34 +286,22 @@ impl EventLoop {
         }
     }
 
-    fn counts(&mut self, target: &Target) -> Arc<StatusCounts> {
-        let name = match target {
-            Target::Service(s) => s.as_str(),
-            Target::Catalog => "catalog",
-            Target::Status => "status",
-        };
-        if let Some(c) = self.counts.get(name) {
-            return c.clone();
-        }
-        let c = metrics::get().service_shard(name);
-        self.counts.insert(name.to_string(), c.clone());
-        c
-    }
-
     /// Proxies a request here, hands it to the workers, or answers it at once.
-    fn dispatch(&mut self, i: usize, req: Box<Request>, request_id: String, now: Instant, jobs: &Sender<Job>) {
-        let Some(target) = self.routes.lookup(&req.head.path).cloned() else {
+    fn dispatch(&mut self, i: usize, req: Box<Request>, now: Instant, jobs: &Sender<Job>) {
+        let Some(route) = self.routes.lookup(&req.head.path) else {
             self.respond(i, Response::error(404, "no route for this path"), now);
             return;
         };
-        let counts = self.counts(&target);
-        let in_loop = matches!(target, Target::Service(_)) && self.shared.http.is_some();
+        let in_loop = matches!(route, Target::Service(_)) && self.shared.http.is_some();
+        let counts = counts(&mut self.counts, route);
+        // Only a worker needs its own copy of the target.
+        let target = (!in_loop).then(|| route.clone());
         let Some(Some(conn)) = self.conns.get_mut(i) else { return };
         conn.routed(counts, in_loop, &mut self.access);
-        if in_loop {
-            self.proxy_start(i, req, request_id, now);
+        let Some(target) = target else {
+            self.proxy_start(i, req, now);
             return;
-        }
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         let deadline = now + self.settings.limits.upstream_timeout;
@@ -317,7 +310,7 @@ impl EventLoop {
             seq,
             request: *req,
             client: conn.peer,
-            request_id,
+            request_id: conn.request_id().to_string(),
             target,
             deadline,
             dispatched: now,
@@ -371,8 +364,8 @@ impl EventLoop {
         }
         self.drain_deadline = Some(now + self.settings.drain_timeout);
         crate::admin::set_draining();
-        for mut l in std::mem::take(&mut self.listeners) {
-            let _ = self.poll.registry().deregister(&mut l);
+        for l in std::mem::take(&mut self.listeners) {
+            let _ = listener_ctl(&self.poll, &l, libc::EPOLL_CTL_DEL, 0);
         }
         let idle: Vec<usize> =
             (0..self.conns.len()).filter(|&i| matches!(&self.conns[i], Some(c) if c.is_idle())).collect();
@@ -421,4 +414,35 @@ impl EventLoop {
             self.free.push(i);
         }
     }
+}
+
+/// This loop's metric table for `target`, created on first use.
+fn counts(cache: &mut HashMap<String, Arc<StatusCounts>>, target: &Target) -> Arc<StatusCounts> {
+    let name = match target {
+        Target::Service(s) => s.as_str(),
+        Target::Catalog => "catalog",
+        Target::Status => "status",
+    };
+    if let Some(c) = cache.get(name) {
+        return c.clone();
+    }
+    let c = metrics::get().service_shard(name);
+    cache.insert(name.to_string(), c.clone());
+    c
+}
+
+/// Adds (or removes) a listener shared by every loop to this loop's poll,
+/// level-triggered and with `EPOLLEXCLUSIVE`: a new connection wakes one
+/// loop that is waiting, not all of them, and a busy loop (not waiting) is
+/// not the one woken. mio has no flag for this, so the listener goes into
+/// mio's epoll directly; its events carry the token like mio's own.
+fn listener_ctl(poll: &Poll, l: &TcpListener, op: libc::c_int, token: usize) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut ev = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32, u64: token as u64 };
+    // SAFETY: both descriptors are open for the duration of the call and
+    // `ev` is a valid epoll_event.
+    if unsafe { libc::epoll_ctl(poll.as_raw_fd(), op, l.as_raw_fd(), &mut ev) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }

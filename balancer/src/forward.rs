@@ -69,12 +69,27 @@ pub fn for_each_header(req: &Request, client: SocketAddr, request_id: &str, mut 
     }
 }
 
+thread_local! {
+    /// The last client address formatted on this thread, and its text: a
+    /// keep-alive connection sends many requests from one address.
+    static LAST_IP: std::cell::RefCell<(Option<std::net::IpAddr>, [u8; 64], usize)> =
+        const { std::cell::RefCell::new((None, [0; 64], 0)) };
+}
+
 /// The client's address as text, written into `buf`.
 fn ip_text(client: SocketAddr, buf: &mut [u8; 64]) -> &[u8] {
-    use std::io::Write;
-    let mut cur = std::io::Cursor::new(&mut buf[..]);
-    let _ = write!(cur, "{}", client.ip());
-    let n = cur.position() as usize;
+    let n = LAST_IP.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != Some(client.ip()) {
+            use std::io::Write;
+            let mut cur = std::io::Cursor::new(&mut last.1[..]);
+            let _ = write!(cur, "{}", client.ip());
+            last.2 = cur.position() as usize;
+            last.0 = Some(client.ip());
+        }
+        buf[..last.2].copy_from_slice(&last.1[..last.2]);
+        last.2
+    });
     &buf[..n]
 }
 

@@ -123,7 +123,12 @@ impl Head {
 
     /// `GET /path HTTP/1.1`, for the access log.
     pub fn request_line(&self) -> String {
-        format!("{} {} HTTP/1.{}", self.method, self.target, self.minor)
+        let mut line = String::with_capacity(self.method.len() + self.target.len() + 10);
+        line.push_str(&self.method);
+        line.push(' ');
+        line.push_str(&self.target);
+        line.push_str(if self.minor == 0 { " HTTP/1.0" } else { " HTTP/1.1" });
+        line
     }
 }
 
@@ -185,8 +190,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, FramingError> {
         && headers
             .iter()
             .any(|(n, v)| n.eq_ignore_ascii_case("expect") && v.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
-    let head =
-        Head { method, target, origin: origin.clone(), path, query, minor, headers, body, keep_alive, expect_continue };
+    let head = Head { method, target, origin, path, query, minor, headers, body, keep_alive, expect_continue };
     Ok(Some((head, n)))
 }
 

@@ -1,13 +1,13 @@
 //! Starting the event loops: one per core, all on the same addresses.
 //!
-//! Each loop gets its own listening socket for every address it serves
-//! (`--listen`, and `--shared-listen` when given), all bound with
-//! `SO_REUSEPORT` to the same port, so the kernel spreads new connections
-//! over the loops and no loop ever wakes for a connection another one takes
-//! (a single listener in several polls would wake them all). With one loop
-//! the private `--listen` socket is bound exclusively, as a single process
-//! would expect. Port 0 is resolved by the first bind and the others reuse
-//! the port it got.
+//! Each address (`--listen`, and `--shared-listen` when given, the latter
+//! with `SO_REUSEPORT` so that other balancer processes can share it) gets
+//! one listening socket, shared by every loop: each loop's poll watches it
+//! level-triggered with `EPOLLEXCLUSIVE`, so a new connection wakes one
+//! idle loop rather than all of them, and a loop busy with its clients is
+//! not the one that gets it. (One `SO_REUSEPORT` socket per loop was tried
+//! first: the kernel then splits connections by a hash of their addresses,
+//! whatever each loop's load, and an unlucky split showed as a worse p99.)
 //!
 //! The loops share the worker pool (each job carries its loop's notifier,
 //! so replies go back to the right one), the static upstreams and a count of
@@ -52,27 +52,22 @@ pub fn start(
     jobs: Sender<Job>,
 ) -> Result<Loops, BindError> {
     let n = n.max(1);
-    let mut local = listen;
-    let mut shared_addr = shared_listen;
+    let private = listen::bind(listen, false).map_err(|source| BindError { addr: listen, source })?;
+    let local = private.local_addr().map_err(|source| BindError { addr: listen, source })?;
+    let mut listeners = vec![Arc::new(private)];
+    let mut shared_addr = None;
+    if let Some(addr) = shared_listen {
+        let l = listen::bind(addr, true).map_err(|source| BindError { addr, source })?;
+        shared_addr = Some(l.local_addr().map_err(|source| BindError { addr, source })?);
+        listeners.push(Arc::new(l));
+    }
     let mut built = Vec::with_capacity(n);
-    for k in 0..n {
-        let mut listeners = Vec::new();
-        let l = listen::bind(local, n > 1).map_err(|source| BindError { addr: local, source })?;
-        if k == 0 {
-            local = l.local_addr().map_err(|source| BindError { addr: local, source })?;
-        }
-        listeners.push(l);
-        if let Some(addr) = shared_addr {
-            let l = listen::bind(addr, true).map_err(|source| BindError { addr, source })?;
-            if k == 0 {
-                shared_addr = Some(l.local_addr().map_err(|source| BindError { addr, source })?);
-            }
-            listeners.push(l);
-        }
-        let el = EventLoop::new(listeners, settings, routes.clone(), shared.clone())
+    for _ in 0..n {
+        let el = EventLoop::new(listeners.clone(), settings, routes.clone(), shared.clone())
             .map_err(|source| BindError { addr: local, source })?;
         built.push(el);
     }
+    drop(listeners);
     let mut notifiers = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     for (k, (el, notifier)) in built.into_iter().enumerate() {

@@ -106,7 +106,10 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
     let shared = Arc::new(Shared { live: Default::default(), http: static_http });
     let jobs = workers::start(cfg.workers, QUEUE, upstream.clone())?;
     let n_loops = match cfg.loops {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // One per core but one: the kernel's network processing and whatever
+        // shares the machine need a core too. On the 2-core benchmark box one
+        // loop gave a lower p99 than two at the same req/s (docs/balancer.md).
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
         n => n,
     };
     let loops = balancer::loops::start(n_loops, cfg.listen, cfg.shared_listen, settings, routes, shared, jobs)

@@ -44,14 +44,13 @@ const MAX_ATTEMPTS: u8 = 3;
 
 impl EventLoop {
     /// Starts proxying client `i`'s request to a static upstream.
-    pub(crate) fn proxy_start(&mut self, i: usize, req: Box<Request>, request_id: String, now: Instant) {
+    pub(crate) fn proxy_start(&mut self, i: usize, req: Box<Request>, now: Instant) {
         let Some(Some(conn)) = self.conns.get(i) else { return };
         let ex = Exchange {
             client: i,
             idempotent: idempotent(&req.head.method),
             is_head: req.head.is_head(),
             req: Some(req),
-            request_id,
             client_addr: conn.peer,
             deadline: now + self.settings.limits.upstream_timeout,
             attempts: 0,
@@ -92,9 +91,10 @@ impl EventLoop {
                     }
                 },
             };
+            let Some(Some(conn)) = self.conns.get(i) else { return };
             let Some(Some(up)) = self.ups.get_mut(j) else { continue };
             let Some(req) = ex.req.as_deref() else { return };
-            http.serialize(b, req, ex.client_addr, &ex.request_id, up.request_buffer());
+            http.serialize(b, req, ex.client_addr, conn.request_id(), up.request_buffer());
             ex.attempts += 1;
             up.start(ex, Flight::new(&http.backends[b].in_flight), now);
             if let Some(Some(conn)) = self.conns.get_mut(i) {

@@ -48,6 +48,11 @@ pub(crate) struct Stream {
 }
 
 impl Conn {
+    /// The current request's id (`-` between requests).
+    pub fn request_id(&self) -> &str {
+        self.current.as_ref().map_or("-", |c| c.request_id.as_str())
+    }
+
     /// The request was routed: count it per service and as in flight; with
     /// `worker_lines`, log the worker `start` line a worker would have.
     pub fn routed(&mut self, counts: Arc<StatusCounts>, worker_lines: bool, access: &mut AccessLog) {

@@ -81,7 +81,6 @@ pub struct Exchange {
     pub client: usize,
     /// Kept until the response head arrives, to retry elsewhere if needed.
     pub req: Option<Box<Request>>,
-    pub request_id: String,
     pub client_addr: std::net::SocketAddr,
     /// When the client side answers 504 for us.
     pub deadline: Instant,
