@@ -31,8 +31,8 @@ namespaces it). With --upstream it forwards plain HTTP/1.1 to the given servers.
   --drain-timeout-ms MS      on SIGTERM, wait this long for requests in flight (default 10000)
   --max-connections N        client connections; more are closed at once (default 10000)
   --connect-timeout-ms MS    give up connecting to an upstream after this: 504 (default 1000)
-  --loops N                  event loops, each with its own SO_REUSEPORT socket (default: one per
-                             core less one, at least 1)
+  --loops N                  event loops (threads) serving the listeners (default: one per core
+                             less one, at least 1)
   --balance NAME             p2c-ewma (power of two choices on Peak-EWMA latency), round-robin
                              or least-inflight (default p2c-ewma)
   --admin ADDR               serve GET /metrics (Prometheus) and GET /healthz here (default: off)
@@ -84,7 +84,7 @@ pub struct Config {
     pub drain_timeout: Duration,
     pub max_connections: usize,
     pub connect_timeout: Duration,
-    /// Event loops; 0 means one per core.
+    /// Event loops; 0 means one per core less one (at least one).
     pub loops: usize,
     pub balance: crate::ewma::Balance,
     /// Where to serve /metrics and /healthz.

@@ -1,10 +1,9 @@
 //! The event loop: one thread, one `mio::Poll`, its clients and its
 //! upstream connections.
 //!
-//! There is one loop per core (`--loops`), each with its own listening
-//! socket on the same port (SO_REUSEPORT: the kernel spreads new connections
-//! over them), so the loops share nothing on the request path but a few
-//! atomic counters. A loop owns its connections (in a slab: a `Vec` of
+//! There are several loops (`--loops`), all watching the same listening
+//! sockets (see `loops.rs`: a new connection wakes one idle loop), and the
+//! loops share nothing on the request path but a few atomic counters. A loop owns its connections (in a slab: a `Vec` of
 //! slots whose index is the mio token, plus a free list), its idle upstream
 //! connections, a route table and an access-log buffer. It never blocks on
 //! anything but `poll` itself: work that might wait (RPC calls, the catalog)

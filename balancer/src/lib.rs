@@ -1,8 +1,8 @@
 //! The stackwire balancer: the only HTTP edge of the system.
 //!
 //! A client's HTTP/1.1 request is read by an event loop (mio, edge-triggered,
-//! one state machine per connection, one loop per core on a shared
-//! SO_REUSEPORT port), framed by strict rules on top of httparse, and routed
+//! one state machine per connection, several loops on shared listening
+//! sockets), framed by strict rules on top of httparse, and routed
 //! by path prefix. In static mode (`--upstream`) the loop proxies it itself
 //! over pooled keep-alive connections, streaming the response back; in
 //! registry mode it is handed to a worker pool and forwarded as an RPC to a

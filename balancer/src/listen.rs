@@ -10,9 +10,9 @@
 //! one balancer loses none; start_all.sh sets it.)
 //!
 //! Each balancer also listens on a port of its own (`--listen`), so that an
-//! operator, a health checker or a test can reach one in particular. Every
-//! event loop (`loops.rs`, one per core) binds its own socket for each of the
-//! two addresses, so all loops serve both; they share the upstream, its
+//! operator, a health checker or a test can reach one in particular. Each
+//! address gets one socket per process, watched by every event loop
+//! (`loops.rs`), so all loops serve both; they share the upstream, its
 //! connections and its health view.
 
 use std::io;

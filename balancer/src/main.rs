@@ -73,6 +73,9 @@ fn main() {
     }
 }
 
+/// How long a balancer waits for a registry view before joining a shared port.
+const READY_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), StartError> {
     raise_fd_limit(cfg.max_connections as u64 + 1024);
     let routes = match &cfg.routes {
@@ -112,6 +115,16 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
         n => n,
     };
+    if cfg.shared_listen.is_some() {
+        // Joining a shared port puts this balancer in the kernel's rotation at
+        // once: a balancer that has not yet seen the registry would answer 503
+        // for services its siblings serve fine. Wait (bounded) for a view that
+        // has every routed service before binding.
+        let wanted = routes.services();
+        if !upstream.wait_ready(&wanted, READY_LIMIT) {
+            log::warn!(target: "balancer", "not every routed service is in the registry after {READY_LIMIT:?}; joining the shared port anyway");
+        }
+    }
     let loops = balancer::loops::start(n_loops, cfg.listen, cfg.shared_listen, settings, routes, shared, jobs)
         .map_err(|e| StartError::Listen { addr: e.addr, source: e.source })?;
     if let Some(local) = loops.shared_addr {

@@ -92,7 +92,10 @@ impl EventLoop {
                 },
             };
             let Some(Some(conn)) = self.conns.get(i) else { return };
-            let Some(Some(up)) = self.ups.get_mut(j) else { continue };
+            let Some(Some(up)) = self.ups.get_mut(j) else {
+                ex.tried |= bit(b);
+                continue;
+            };
             let Some(req) = ex.req.as_deref() else { return };
             http.serialize(b, req, ex.client_addr, conn.request_id(), up.request_buffer());
             ex.attempts += 1;

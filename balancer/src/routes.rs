@@ -72,6 +72,19 @@ impl Default for RouteTable {
 }
 
 impl RouteTable {
+    /// Every service some route sends to, each once.
+    pub fn services(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, target) in &self.entries {
+            if let Target::Service(s) = target {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// The defaults overlaid with the routes in `text`.
     pub fn parse(text: &str) -> Result<RouteTable, RouteError> {
         let mut t = RouteTable::default();

@@ -178,6 +178,7 @@ fn dispatch(inner: &Arc<Inner>, mut a: Attempt) {
             Ok(c) => c,
             Err(e) => {
                 log::warn!(target: "balancer", "{service} at {addr}: {e}; trying the next instance");
+                crate::metrics::get().upstream_connect_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 inner.rotation.connection_failed(addr, &service, &e.to_string());
                 last = Some(e);
                 continue;
@@ -247,6 +248,22 @@ fn complete(inner: &Arc<Inner>, addr: SocketAddr, result: Result<pb::Response, R
 }
 
 impl Upstream for RpcUpstream {
+    fn wait_ready(&self, services: &[String], limit: Duration) -> bool {
+        let directory = self.inner.rotation.directory();
+        let end = std::time::Instant::now() + limit;
+        let mut snap = directory.snapshot();
+        loop {
+            if services.iter().all(|s| !snap.instances(s).is_empty()) {
+                return true;
+            }
+            let now = std::time::Instant::now();
+            if now >= end {
+                return false;
+            }
+            snap = directory.wait_newer(snap.version, end - now);
+        }
+    }
+
     fn forward(&self, job: RequestJob, done: Done) {
         let Target::Service(service) = &job.target else {
             done.finish(Response::error(500, "not a service route"));

@@ -173,6 +173,11 @@ pub trait Upstream: Send + Sync + 'static {
     fn status(&self, _req: &Request) -> Response {
         Response::error(404, "no status page in static mode")
     }
+    /// Waits until every service in `services` has at least one instance in
+    /// view, up to `limit`; true when ready. Static mode is always ready.
+    fn wait_ready(&self, _services: &[String], _limit: std::time::Duration) -> bool {
+        true
+    }
     /// Registers this balancer in the registry (registry mode only).
     fn register(&self, _listen: SocketAddr) {}
     /// Removes the registration made by `register`.

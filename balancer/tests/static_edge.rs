@@ -215,11 +215,17 @@ fn sighup_reloads_the_route_file() {
     let (a, bal) = one(&["--routes", file.to_str().unwrap()]);
     assert!(get(&bal, "/cat").text().contains("\"services\""));
     assert_eq!(get(&bal, "/cat2").echo("backend").as_deref(), Some("a"));
+    // A keep-alive connection opened before the reload survives it.
+    let mut held = Reader::new(bal.connect());
+    held.send(b"GET /before HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(held.response(false).status, 200);
     std::fs::write(&file, "/cat2 @catalog\n").unwrap();
     bal.signal(libc::SIGHUP);
     wait_for("the reloaded route", Duration::from_secs(5), || {
         get(&bal, "/cat2").text().contains("\"services\"").then_some(())
     });
+    held.send(b"GET /cat2 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(held.response(false).text().contains("\"services\""), "the held connection uses the new table");
     assert_eq!(get(&bal, "/cat").echo("backend").as_deref(), Some("a"), "the old route is gone");
     // A broken file keeps the current table.
     std::fs::write(&file, "no-slash service\n").unwrap();
