@@ -3,9 +3,10 @@
 //!
 //! There are several loops (`--loops`), all watching the same listening
 //! sockets (see `loops.rs`: a new connection wakes one idle loop), and the
-//! loops share nothing on the request path but a few atomic counters. A loop owns its connections (in a slab: a `Vec` of
-//! slots whose index is the mio token, plus a free list), its idle upstream
-//! connections, a route table and an access-log buffer. It never blocks on
+//! loops share nothing on the request path but a few atomic counters. A
+//! loop owns its connections (in a slab: a `Vec` of slots whose index is the
+//! mio token, plus a free list), its idle upstream connections, a route
+//! table and an access-log buffer. It never blocks on
 //! anything but `poll` itself: work that might wait (RPC calls, the catalog)
 //! is sent to the worker pool with `try_send`, and results come back on a
 //! channel whose sender wakes the poll through a `mio::Waker`; static HTTP
