@@ -152,7 +152,7 @@ impl AccessLog {
             self.err_when = proto::clock::iso8601(now);
         }
         if self.who.is_empty() {
-            self.who = format!("{} TID-{}", std::process::id(), tid36());
+            self.who = format!("{} TID-{}", std::process::id(), proto::logger::thread_tag());
         }
         for part in
             [self.err_when.as_str(), " ", self.who.as_str(), " ", crate::workers::WORKER, " JID-", jid, " INFO: "]
@@ -184,22 +184,6 @@ impl AccessLog {
             }
         }
     }
-}
-
-/// This thread's kernel id in base 36, as `proto::logger` prints it.
-fn tid36() -> String {
-    // SAFETY: gettid has no preconditions.
-    let mut n = unsafe { libc::syscall(libc::SYS_gettid) } as u64;
-    let mut digits = Vec::new();
-    loop {
-        digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -32,20 +32,7 @@ pub fn descriptor() -> Descriptor {
 }
 
 /// HTML-escapes the five special characters.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use proto::http::html_escape as esc;
 
 pub fn serve(up: &RpcUpstream, req: &Request) -> Response {
     if req.head.method != "GET" && req.head.method != "HEAD" {

@@ -73,6 +73,23 @@ pub fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
+/// Escapes the five HTML-special characters, for text content and quoted
+/// attribute values alike (the webui's pages and the balancer's /status page).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Parses `a=1&b=two+words` into decoded pairs, in order. Keys without `=` get
 /// an empty value; empty segments are skipped.
 pub fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {

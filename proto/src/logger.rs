@@ -16,6 +16,13 @@ thread_local! {
     static TID: String = tid36();
 }
 
+/// This thread's kernel id in base 36, as every worker line prints it after
+/// `TID-` (for writers that format worker lines themselves, like the
+/// balancer's buffered log).
+pub fn thread_tag() -> String {
+    TID.with(|t| t.clone())
+}
+
 /// Marks the current thread as working on request `jid` until dropped.
 pub struct JobScope(());
 

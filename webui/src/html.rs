@@ -20,20 +20,7 @@ use crate::csrf;
 use proto::pb::HttpResponse;
 
 /// Escapes text for use in HTML text content and double-quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use proto::http::html_escape as escape;
 
 /// A `<time>` element for a creation time in ms since the epoch, shown in UTC
 /// to the minute (`2018-11-22 00:57 UTC`) with the exact instant as `datetime`.
