@@ -21,8 +21,6 @@ use crate::Directory;
 use proto::pb::Response;
 use proto::{Code, RpcError};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Attempts per call, the first included.
@@ -46,7 +44,6 @@ pub fn is_server_error(status: u32) -> bool {
 pub struct ServiceClient {
     rotation: Rotation,
     service: String,
-    rotate: Arc<AtomicUsize>,
 }
 
 impl ServiceClient {
@@ -58,7 +55,7 @@ impl ServiceClient {
             HealthPolicy::default(),
             Duration::from_millis(500),
         );
-        ServiceClient { rotation, service: service.to_string(), rotate: Arc::new(AtomicUsize::new(0)) }
+        ServiceClient { rotation, service: service.to_string() }
     }
 
     pub fn service(&self) -> &str {
@@ -83,8 +80,7 @@ impl ServiceClient {
         let mut last = RpcError::NoInstance(self.service.clone());
         self.rotation.count_request();
         for _ in 0..MAX_ATTEMPTS {
-            let rotate = self.rotate.fetch_add(1, Ordering::Relaxed);
-            let Some((addr, _)) = self.rotation.candidates(&self.service, &tried, rotate).into_iter().next() else {
+            let Some((addr, _)) = self.rotation.candidates(&self.service, &tried).into_iter().next() else {
                 break;
             };
             let left = deadline.saturating_duration_since(Instant::now());
@@ -101,6 +97,7 @@ impl ServiceClient {
                     continue;
                 }
             };
+            let sent = Instant::now();
             let result = {
                 let _counted = self.rotation.pool().begin(addr);
                 conn.call(method, request_id, left, payload.clone())
@@ -108,7 +105,7 @@ impl ServiceClient {
             match result {
                 Ok(resp) => {
                     let failed = is_server_error(resp.status);
-                    self.rotation.reply(addr, &self.service, failed);
+                    self.rotation.reply(addr, &self.service, failed, sent.elapsed());
                     let unavailable = resp.status == Code::Unavailable as u32;
                     if unavailable && read && self.rotation.try_retry() {
                         log::warn!(target: "rpc", "{} at {addr}: {method} unavailable; retrying elsewhere", self.service);

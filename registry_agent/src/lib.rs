@@ -45,6 +45,7 @@ pub mod budget;
 mod client;
 mod config;
 mod directory;
+pub mod ewma;
 pub mod health;
 pub mod lifecycle;
 pub mod pool;
