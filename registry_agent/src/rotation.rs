@@ -147,20 +147,11 @@ impl Rotation {
         let choosable = lock(&self.inner.health).choosable(&addrs, now);
         let plain: Vec<Plain> = {
             let latency = lock(&self.inner.latency);
-            let known: Vec<f64> = addrs.iter().filter_map(|a| latency.get(a).map(|e| e.estimate_ns(now))).collect();
-            // An instance with no reply yet is assumed as fast as its pool's
-            // mean: a fixed default would starve a newcomer whenever its
-            // peers measure faster than the default, or flood it when slower.
-            let newcomer = if known.is_empty() {
-                DEFAULT_RTT.as_nanos() as f64
-            } else {
-                known.iter().sum::<f64>() / known.len() as f64
-            };
             (0..all.len())
                 .map(|i| Plain {
                     usable: choosable.contains(&i) && !skip.contains(&addrs[i]),
                     in_flight: self.inner.pool.in_flight(&addrs[i]),
-                    rtt_ns: latency.get(&addrs[i]).map_or(newcomer, |e| e.estimate_ns(now)),
+                    rtt_ns: latency.get(&addrs[i]).map_or(DEFAULT_RTT.as_nanos() as f64, |e| e.estimate_ns(now)),
                 })
                 .collect()
         };
