@@ -20,11 +20,11 @@
 //!   and response serialization. `access_log`: CLF and worker lines,
 //!   buffered per loop iteration.
 //! - `proxy` + `upconn` + `upstream_http`: static upstreams driven by the
-//!   loop (choice, pool, retries, streaming). `ewma` (from registry_agent):
-//!   power of two choices on Peak-EWMA, round robin, least in flight.
+//!   loop (choice, pool, retries, streaming). `ewma`: power of two choices
+//!   on Peak-EWMA, round robin, least in flight.
 //! - `workers`: the pool and the messages back to the loop. `forward`:
-//!   hop-by-hop rules and the forwarded request. `upstream_rpc`: the RPC way
-//!   out (instance choice by `registry_agent::Rotation`). `catalog`:
+//!   hop-by-hop rules and the forwarded request. `select`: least-loaded
+//!   choice. `upstream_rpc`: the RPC way out. `catalog`:
 //!   `GET /webserv/services`.
 //! - `retry`: which failed requests may go again. `status`: `GET /status`.
 //! - `metrics` + `admin`: `/metrics` (Prometheus) and `/healthz` on the
@@ -37,8 +37,7 @@ pub mod chunked;
 pub mod config;
 pub mod conn;
 pub mod event_loop;
-/// Peak-EWMA and power of two choices live in registry_agent, shared with the RPC instance choice.
-pub use registry_agent::ewma;
+pub mod ewma;
 pub mod forward;
 pub mod fuzzing;
 pub mod http1;
@@ -49,6 +48,7 @@ pub mod proxy;
 pub mod respond;
 pub mod retry;
 pub mod routes;
+pub mod select;
 pub mod sources;
 pub mod status;
 pub mod upconn;

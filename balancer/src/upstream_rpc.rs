@@ -7,9 +7,9 @@
 //! whole service vanishes at once, our own health opinion (a probe of every
 //! instance each second, passive failures, outlier ejection) and one
 //! multiplexed connection per instance, shared by every request to it.
-//! Among the instances in rotation the choice is power of two choices on
-//! Peak-EWMA latency × (requests in flight from us + 1), made by
-//! `registry_agent::Rotation` (shared with every service's own client).
+//! Among the instances in rotation, the one with the fewest requests in
+//! flight from us wins, ties broken by the load it reported, exact ties
+//! rotated (see `select`).
 //!
 //! A worker picks the instance and calls `Connection::start`, which writes
 //! the call and returns at once; the worker is free again while the service
@@ -41,6 +41,7 @@ use proto::pb;
 use proto::{Code, Connection, RpcError};
 use registry_agent::{Agent, Directory, HealthPolicy, RegistryConfig, Rotation};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,8 +73,6 @@ struct Attempt {
     done: Done,
     tried: Vec<SocketAddr>,
     attempts: u32,
-    /// When the current attempt was sent (for the instance's latency estimate).
-    sent: Instant,
 }
 
 pub(crate) struct Inner {
@@ -82,6 +81,7 @@ pub(crate) struct Inner {
     pub(crate) agent: Mutex<Option<Agent>>,
     pub(crate) started: Instant,
     pub(crate) redis_cache: Mutex<Option<(Instant, registry_agent::RedisTopology)>>,
+    rotate: AtomicUsize,
     retries: Sender<Attempt>,
 }
 
@@ -114,6 +114,7 @@ impl RpcUpstream {
             agent: Mutex::new(None),
             started: Instant::now(),
             redis_cache: Mutex::new(None),
+            rotate: AtomicUsize::new(0),
             retries: tx,
         });
         for i in 0..RETRY_THREADS {
@@ -148,7 +149,8 @@ fn dispatch(inner: &Arc<Inner>, mut a: Attempt) {
     let mut last: Option<RpcError> = None;
     loop {
         let service = a.call.service.clone();
-        let cands = inner.rotation.candidates(&service, &a.tried);
+        let rotate = inner.rotate.fetch_add(1, Ordering::Relaxed);
+        let cands = inner.rotation.candidates(&service, &a.tried, rotate);
         let Some((addr, _)) = cands.first().filter(|_| a.attempts < retry::MAX_ATTEMPTS) else {
             let resp = match last {
                 Some(e) => reply(Err(e)),
@@ -183,7 +185,6 @@ fn dispatch(inner: &Arc<Inner>, mut a: Attempt) {
             }
         };
         let counted = inner.rotation.pool().begin(addr);
-        a.sent = Instant::now();
         let call = a.call.clone();
         let me = inner.clone();
         let id = conn.start(
@@ -213,7 +214,7 @@ fn complete(inner: &Arc<Inner>, addr: SocketAddr, result: Result<pb::Response, R
                 None
             };
             let server_error = registry_agent::is_server_error(r.status) || http.is_some_and(|s| s >= 500);
-            inner.rotation.reply(addr, service, server_error, a.sent.elapsed());
+            inner.rotation.reply(addr, service, server_error);
             let unavailable = code == Code::Unavailable || http.is_some_and(|s| retry::unavailable_status(s as u16));
             unavailable.then_some(Failure::Unavailable)
         }
@@ -280,7 +281,7 @@ impl Upstream for RpcUpstream {
         });
         let c = call.clone();
         done.announcer().started(Box::new(move || c.cancel()));
-        dispatch(&self.inner, Attempt { call, done, tried: Vec::new(), attempts: 0, sent: Instant::now() });
+        dispatch(&self.inner, Attempt { call, done, tried: Vec::new(), attempts: 0 });
     }
 
     fn catalog(&self) -> serde_json::Value {

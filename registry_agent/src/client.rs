@@ -21,6 +21,8 @@ use crate::Directory;
 use proto::pb::Response;
 use proto::{Code, RpcError};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Attempts per call, the first included.
@@ -44,6 +46,7 @@ pub fn is_server_error(status: u32) -> bool {
 pub struct ServiceClient {
     rotation: Rotation,
     service: String,
+    rotate: Arc<AtomicUsize>,
 }
 
 impl ServiceClient {
@@ -55,7 +58,7 @@ impl ServiceClient {
             HealthPolicy::default(),
             Duration::from_millis(500),
         );
-        ServiceClient { rotation, service: service.to_string() }
+        ServiceClient { rotation, service: service.to_string(), rotate: Arc::new(AtomicUsize::new(0)) }
     }
 
     pub fn service(&self) -> &str {
@@ -80,7 +83,8 @@ impl ServiceClient {
         let mut last = RpcError::NoInstance(self.service.clone());
         self.rotation.count_request();
         for _ in 0..MAX_ATTEMPTS {
-            let Some((addr, _)) = self.rotation.candidates(&self.service, &tried).into_iter().next() else {
+            let rotate = self.rotate.fetch_add(1, Ordering::Relaxed);
+            let Some((addr, _)) = self.rotation.candidates(&self.service, &tried, rotate).into_iter().next() else {
                 break;
             };
             let left = deadline.saturating_duration_since(Instant::now());
@@ -97,7 +101,6 @@ impl ServiceClient {
                     continue;
                 }
             };
-            let sent = Instant::now();
             let result = {
                 let _counted = self.rotation.pool().begin(addr);
                 conn.call(method, request_id, left, payload.clone())
@@ -105,7 +108,7 @@ impl ServiceClient {
             match result {
                 Ok(resp) => {
                     let failed = is_server_error(resp.status);
-                    self.rotation.reply(addr, &self.service, failed, sent.elapsed());
+                    self.rotation.reply(addr, &self.service, failed);
                     let unavailable = resp.status == Code::Unavailable as u32;
                     if unavailable && read && self.rotation.try_retry() {
                         log::warn!(target: "rpc", "{} at {addr}: {method} unavailable; retrying elsewhere", self.service);

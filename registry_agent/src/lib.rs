@@ -45,7 +45,6 @@ pub mod budget;
 mod client;
 mod config;
 mod directory;
-pub mod ewma;
 pub mod health;
 pub mod lifecycle;
 pub mod pool;

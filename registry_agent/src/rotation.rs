@@ -14,7 +14,6 @@
 //! failed probe and a passive failure (out at once). The thread stops when the
 //! last handle to the rotation is dropped.
 
-use crate::ewma::{Balance, Chooser, PeakEwma, Plain, DEFAULT_DECAY, DEFAULT_RTT};
 use crate::health::{HealthPolicy, HealthTable, HealthView, Probe};
 use crate::pool::Pool;
 use crate::preserve::Keeper;
@@ -41,9 +40,6 @@ struct Inner {
     seen: AtomicU64,
     /// Which instance id was last registered at each address.
     ids: Mutex<HashMap<SocketAddr, String>>,
-    /// Peak-EWMA response time per address, fed by `reply`.
-    latency: Mutex<HashMap<SocketAddr, PeakEwma>>,
-    chooser: Chooser,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -73,8 +69,6 @@ impl Rotation {
             watch,
             seen: AtomicU64::new(u64::MAX),
             ids: Mutex::new(HashMap::new()),
-            latency: Mutex::new(HashMap::new()),
-            chooser: Chooser::new(Balance::P2cEwma),
         });
         let weak = Arc::downgrade(&inner);
         let spawned = std::thread::Builder::new().name("health-probe".into()).spawn(move || probe_loop(weak, policy));
@@ -131,48 +125,36 @@ impl Rotation {
         })
     }
 
-    /// Instances to try for `service`, best first. Among the available ones
-    /// (or all, when none is) that were not tried yet, the first is the
-    /// power-of-two-choices pick on Peak-EWMA latency × (calls in flight from
-    /// us + 1), the rest follow by that cost; those in `skip` (already tried)
-    /// come last.
-    pub fn candidates(&self, service: &str, skip: &[SocketAddr]) -> Vec<(SocketAddr, InstanceRecord)> {
+    /// Instances to try for `service`, best first: available ones (or all,
+    /// when none is), fewest calls in flight from us, then least reported
+    /// load; `skip` (already tried) goes last. `rotate` spreads exact ties.
+    pub fn candidates(&self, service: &str, skip: &[SocketAddr], rotate: usize) -> Vec<(SocketAddr, InstanceRecord)> {
         let all: Vec<(SocketAddr, InstanceRecord)> = self
             .instances(service)
             .into_iter()
             .filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (a, r)))
             .collect();
         let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
-        let now = Instant::now();
-        let choosable = lock(&self.inner.health).choosable(&addrs, now);
-        let plain: Vec<Plain> = {
-            let latency = lock(&self.inner.latency);
-            (0..all.len())
-                .map(|i| Plain {
-                    usable: choosable.contains(&i) && !skip.contains(&addrs[i]),
-                    in_flight: self.inner.pool.in_flight(&addrs[i]),
-                    rtt_ns: latency.get(&addrs[i]).map_or(DEFAULT_RTT.as_nanos() as f64, |e| e.estimate_ns(now)),
-                })
-                .collect()
-        };
-        let mut order = self.inner.chooser.order(&plain[..], now);
-        order.extend(choosable.into_iter().filter(|&i| skip.contains(&addrs[i])));
-        order.into_iter().map(|i| all[i].clone()).collect()
+        let choosable = lock(&self.inner.health).choosable(&addrs, Instant::now());
+        let n = all.len().max(1);
+        let mut keyed: Vec<(bool, usize, u64, usize, usize)> = choosable
+            .into_iter()
+            .map(|i| {
+                let a = &addrs[i];
+                (skip.contains(a), self.inner.pool.in_flight(a), all[i].1.load, (i + n - rotate % n) % n, i)
+            })
+            .collect();
+        keyed.sort();
+        keyed.into_iter().map(|k| all[k.4].clone()).collect()
     }
 
     pub fn connection_failed(&self, addr: SocketAddr, service: &str, why: &str) {
         lock(&self.inner.health).connection_failed(addr, service, why, Instant::now());
     }
 
-    /// Records a reply, `rtt` after the call was sent: for outlier detection
-    /// and for the instance's Peak-EWMA latency.
-    pub fn reply(&self, addr: SocketAddr, service: &str, server_error: bool, rtt: Duration) {
-        let now = Instant::now();
-        lock(&self.inner.latency)
-            .entry(addr)
-            .or_insert_with(|| PeakEwma::new(DEFAULT_RTT, DEFAULT_DECAY, now))
-            .observe(rtt, now);
-        lock(&self.inner.health).reply(addr, service, server_error, now);
+    /// Records a reply for outlier detection.
+    pub fn reply(&self, addr: SocketAddr, service: &str, server_error: bool) {
+        lock(&self.inner.health).reply(addr, service, server_error, Instant::now());
     }
 
     pub fn health(&self, addr: &SocketAddr) -> HealthView {

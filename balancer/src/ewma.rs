@@ -19,9 +19,8 @@
 //! minimum, and much better under many balancers with stale views, because
 //! it does not herd every balancer onto the same "best" instance.
 //!
-//! Everything here is pure bookkeeping, shared by the balancer's static HTTP
-//! upstreams and by `Rotation`, which chooses RPC instances for the balancer
-//! and for every `ServiceClient`:
+//! Everything here is pure bookkeeping, shared by the static HTTP upstreams
+//! (`upstream_http`) and usable by the RPC instance choice (`select`):
 //! callers describe their candidates through the [`Candidates`] trait,
 //! including which ones may not be used (unhealthy, already tried).
 
