@@ -141,18 +141,15 @@ impl AnswerService {
     }
 
     fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
-        let user = self.auth.require(ctx, req, LOG_IN_TO_POST)?;
-        let key = web::idempotency_key(req)?;
-        let body = match Body::read(req) {
-            Ok(b) => b,
-            Err(e) => return Ok(e.response()),
+        let (user, key, body) = match self.auth.post(ctx, req, LOG_IN_TO_POST)? {
+            Ok(parts) => parts,
+            Err(resp) => return Ok(resp),
         };
         let mut create = create_request(&body, ctx.request_id)?;
         create.author_id = user.id;
         create.idempotency_key = key;
         let created = self.create(ctx, create)?;
-        let resp = web::created(&format!("{PREFIX}/{}", created.row.id), &json::answer_json(&created.row));
-        Ok(if created.replayed { resp.header("Idempotent-Replayed", "true") } else { resp })
+        Ok(created.respond(web::created(&format!("{PREFIX}/{}", created.row.id), &json::answer_json(&created.row))))
     }
 
     fn web_edit(&self, ctx: &CallContext<'_>, req: &HttpRequest, id: i64) -> Result<HttpResponse, Status> {

@@ -87,18 +87,15 @@ impl CommentService {
     }
 
     fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
-        let user = self.auth.require(ctx, req, LOG_IN_TO_POST)?;
-        let key = web::idempotency_key(req)?;
-        let body = match Body::read(req) {
-            Ok(b) => b,
-            Err(e) => return Ok(e.response()),
+        let (user, key, body) = match self.auth.post(ctx, req, LOG_IN_TO_POST)? {
+            Ok(parts) => parts,
+            Err(resp) => return Ok(resp),
         };
         let mut create = create_request(&body, ctx.request_id)?;
         create.author_id = user.id;
         create.idempotency_key = key;
         let created = self.create(ctx, create)?;
-        let resp = HttpResponse::json(201, &json::comment_json(&created.row));
-        Ok(if created.replayed { resp.header("Idempotent-Replayed", "true") } else { resp })
+        Ok(created.respond(HttpResponse::json(201, &json::comment_json(&created.row))))
     }
 }
 

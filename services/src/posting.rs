@@ -35,6 +35,17 @@ pub struct Created<T> {
     pub replayed: bool,
 }
 
+impl<T> Created<T> {
+    /// `resp`, marked `Idempotent-Replayed` when the row came from an earlier request.
+    pub fn respond(&self, resp: proto::pb::HttpResponse) -> proto::pb::HttpResponse {
+        if self.replayed {
+            resp.header("Idempotent-Replayed", "true")
+        } else {
+            resp
+        }
+    }
+}
+
 fn begin(conn: &mut Client) -> Result<Transaction<'_>, Status> {
     Ok(conn.transaction().map_err(DbError::from)?)
 }
