@@ -196,9 +196,15 @@ impl Conn {
         }
     }
 
-    /// Between requests with nothing buffered: safe to close when draining.
+    /// Between requests with nothing buffered, after at least one answered:
+    /// safe to close when draining. A connection that has not sent its first
+    /// request yet is not idle: its client may have written the request a
+    /// moment ago, and closing it now would answer that request with nothing.
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::ReadingHead) && self.inbuf.is_empty() && self.out_pos == self.out.len()
+        self.served > 0
+            && matches!(self.state, State::ReadingHead)
+            && self.inbuf.is_empty()
+            && self.out_pos == self.out.len()
     }
 
     /// Output bytes not yet accepted by the socket.
@@ -314,7 +320,7 @@ impl Conn {
                 // A connection that never sent a byte gets the header timeout,
                 // not the keep-alive one: holding sockets open costs nothing
                 // to an attacker and a descriptor to us.
-                None if quiet && (env.draining || since_io >= self.idle_limit(&lim)) => {
+                None if quiet && ((env.draining && self.served > 0) || since_io >= self.idle_limit(&lim)) => {
                     if !env.draining {
                         metrics::get().timeout(Timeout::Idle);
                     }
