@@ -147,7 +147,10 @@ fn forwards_to_instances_found_only_in_the_registry() {
     assert_eq!(v["headers"]["x-forwarded-for"], "127.0.0.1");
     assert_eq!(v["headers"]["x-forwarded-proto"], "http");
     assert!(v["headers"].get("transfer-encoding").is_none() && v["headers"].get("connection").is_none());
-    assert!(bal.log().contains("Balancer::Worker JID-reg-1 INFO: start"));
+    // Worker lines reach the log within the logger's flush tick.
+    wait_for("the worker line of reg-1", Duration::from_secs(5), || {
+        bal.log().contains("Balancer::Worker JID-reg-1 INFO: start").then_some(())
+    });
 
     // Statuses map through Code::http_status.
     let r = get(&bal, "/missing");

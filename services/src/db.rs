@@ -21,15 +21,14 @@
 //! DEADLINE_EXCEEDED, anything else INTERNAL with the detail only in the log.
 
 use postgres::error::SqlState;
-use postgres::NoTls;
 use proto::{Code, Status};
 use r2d2::PooledConnection;
-use r2d2_postgres::PostgresConnectionManager;
 use std::time::Duration;
 
 pub use crate::migrations::MIGRATIONS;
+pub use crate::sql::Manager;
 
-pub type Manager = PostgresConnectionManager<NoTls>;
+/// A pooled connection; statements run on it are prepared once ([`crate::sql`]).
 pub type Conn = PooledConnection<Manager>;
 
 /// Arbitrary but fixed: every stackwire process migrating takes this lock.
@@ -173,7 +172,7 @@ impl Db {
             .min_idle(Some(0))
             .idle_timeout(Some(Duration::from_secs(60)))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build(PostgresConnectionManager::new(cfg.pg.clone(), NoTls))?;
+            .build(Manager::new(cfg.pg.clone()))?;
         Ok(Db { pool })
     }
 
@@ -192,7 +191,7 @@ impl Db {
     /// Applies every migration not yet recorded; returns the versions applied now.
     pub fn migrate(&self, wait: Duration) -> Result<Vec<i32>, DbError> {
         let mut conn = self.conn(wait)?;
-        migrate(&mut conn)
+        migrate(conn.client())
     }
 }
 

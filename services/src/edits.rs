@@ -14,8 +14,8 @@
 use crate::auth::check_user_id;
 use crate::db::DbError;
 use crate::fields::{self, Target};
+use crate::sql::PgConn;
 use crate::store::{answers, questions, revisions};
-use postgres::Client;
 use proto::pb::{AcceptAnswer, Answer, EditPost, Question, RevisionList};
 use proto::{Code, Status};
 
@@ -36,7 +36,7 @@ fn new_text(limit: fields::TextLimit, raw: &str, old: &str) -> Result<String, St
     }
 }
 
-pub fn edit_question(conn: &mut Client, req: EditPost) -> Result<Question, Status> {
+pub fn edit_question(conn: &mut PgConn, req: EditPost) -> Result<Question, Status> {
     let editor = check_user_id(req.user_id, LOG_IN_TO_EDIT)?;
     let missing = || Status::not_found(format!("question {} does not exist", req.id));
     if req.id <= 0 {
@@ -67,7 +67,7 @@ pub fn edit_question(conn: &mut Client, req: EditPost) -> Result<Question, Statu
     Ok(q)
 }
 
-pub fn edit_answer(conn: &mut Client, req: EditPost) -> Result<Answer, Status> {
+pub fn edit_answer(conn: &mut PgConn, req: EditPost) -> Result<Answer, Status> {
     let editor = check_user_id(req.user_id, LOG_IN_TO_EDIT)?;
     let missing = || Status::not_found(format!("answer {} does not exist", req.id));
     if req.id <= 0 {
@@ -91,7 +91,7 @@ pub fn edit_answer(conn: &mut Client, req: EditPost) -> Result<Answer, Status> {
 }
 
 /// A post's revisions, oldest first (revision 1 is the original).
-pub fn revisions(conn: &mut Client, target: Target, id: i64) -> Result<RevisionList, Status> {
+pub fn revisions(conn: &mut PgConn, target: Target, id: i64) -> Result<RevisionList, Status> {
     let missing = || Status::not_found(format!("{} {id} does not exist", target.as_str()));
     if id <= 0 {
         return Err(missing());
@@ -101,7 +101,7 @@ pub fn revisions(conn: &mut Client, target: Target, id: i64) -> Result<RevisionL
 }
 
 /// Marks the answer as the accepted one of its question; only the asker may.
-pub fn accept(conn: &mut Client, req: AcceptAnswer) -> Result<Answer, Status> {
+pub fn accept(conn: &mut PgConn, req: AcceptAnswer) -> Result<Answer, Status> {
     let user = check_user_id(req.user_id, LOG_IN_TO_ACCEPT)?;
     let missing = || Status::not_found(format!("answer {} does not exist", req.answer_id));
     if req.answer_id <= 0 {

@@ -40,6 +40,7 @@ pub mod ratelimit;
 pub mod rpc;
 pub mod search;
 pub mod secrets;
+pub mod sql;
 pub mod store;
 pub mod user;
 pub mod vote;

@@ -20,8 +20,8 @@ use crate::auth::check_user_id;
 use crate::db::DbError;
 use crate::fields::{self, Target};
 use crate::ratelimit;
+use crate::sql::{PgConn, Tx};
 use crate::store::{answers, comments, questions, revisions, users};
-use postgres::{Client, Transaction};
 use proto::pb::{Answer, Comment, CreateAnswer, CreateComment, CreateQuestion, Question};
 use proto::{Code, Status};
 
@@ -46,17 +46,17 @@ impl<T> Created<T> {
     }
 }
 
-fn begin(conn: &mut Client) -> Result<Transaction<'_>, Status> {
+fn begin(conn: &mut PgConn) -> Result<Tx<'_>, Status> {
     Ok(conn.transaction().map_err(DbError::from)?)
 }
 
-fn commit(tx: Transaction<'_>) -> Result<(), Status> {
+fn commit(tx: Tx<'_>) -> Result<(), Status> {
     Ok(tx.commit().map_err(DbError::from)?)
 }
 
 /// Steps 2 and the author check: the user must exist (a typed caller could
 /// pass an id that was never a user).
-fn lock_author(tx: &mut Transaction<'_>, author: i64) -> Result<(), Status> {
+fn lock_author(tx: &mut Tx<'_>, author: i64) -> Result<(), Status> {
     if users::lock(tx, author)? {
         Ok(())
     } else {
@@ -69,7 +69,7 @@ fn vanished(what: &str, id: i64) -> Status {
     Status::internal(format!("{what} {id} could not be read back"))
 }
 
-pub fn question(conn: &mut Client, req: CreateQuestion) -> Result<Created<Question>, Status> {
+pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Question>, Status> {
     let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
     let title = fields::clean_text(fields::TITLE, &req.title)?;
     let body = fields::clean_text(fields::QUESTION_BODY, &req.body)?;
@@ -110,7 +110,7 @@ fn replay_id(found: Option<i64>) -> Result<i64, Status> {
 
 /// Creates an answer. A question that does not exist (or vanished since
 /// the caller checked) is NOT_FOUND through the foreign key.
-pub fn answer(conn: &mut Client, req: CreateAnswer) -> Result<Created<Answer>, Status> {
+pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, Status> {
     let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
     let question_id = fields::check_id("question_id", req.question_id)?;
     let body = fields::clean_text(fields::ANSWER_BODY, &req.body)?;
@@ -149,7 +149,7 @@ pub fn answer(conn: &mut Client, req: CreateAnswer) -> Result<Created<Answer>, S
 
 /// Creates a comment (no posting limit: comments are short and cheap, and
 /// the answer limit already bounds what a thread can grow by).
-pub fn comment(conn: &mut Client, req: CreateComment) -> Result<Created<Comment>, Status> {
+pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>, Status> {
     let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
     let answer_id = fields::check_id("answer_id", req.answer_id)?;
     let body = fields::clean_text(fields::COMMENT_BODY, &req.body)?;

@@ -15,7 +15,7 @@
 //! `Retry-After` without a second channel for the number.
 
 use crate::db::DbError;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::{Code, Status};
 
 /// One posting limit.
@@ -43,7 +43,7 @@ impl Limit {
     }
 
     /// Ok when `author` may post one more now.
-    pub fn check(&self, db: &mut impl GenericClient, author: i64) -> Result<(), Status> {
+    pub fn check(&self, db: &mut impl Sql, author: i64) -> Result<(), Status> {
         // The `max` newest posts in the window; when there are `max` of them,
         // the oldest of those decides when the next post is allowed.
         let sql = format!(

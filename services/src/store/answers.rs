@@ -6,19 +6,19 @@
 
 use super::{answer, paged, window, ANSWER_COLUMNS, ANSWER_FROM};
 use crate::db::DbError;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::pb::Answer;
 
-pub fn get(db: &mut impl GenericClient, id: i64) -> Result<Option<Answer>, DbError> {
+pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Answer>, DbError> {
     let sql = format!("SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM} WHERE a.id = $1");
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(answer))
 }
 
-pub fn exists(db: &mut impl GenericClient, id: i64) -> Result<bool, DbError> {
+pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_one("SELECT EXISTS (SELECT 1 FROM answers WHERE id = $1)", &[&id])?.get(0))
 }
 
-pub fn by_idempotency_key(db: &mut impl GenericClient, author: i64, key: &str) -> Result<Option<i64>, DbError> {
+pub fn by_idempotency_key(db: &mut impl Sql, author: i64, key: &str) -> Result<Option<i64>, DbError> {
     let row = db.query_opt("SELECT id FROM answers WHERE author_id = $1 AND idempotency_key = $2", &[&author, &key])?;
     Ok(row.map(|r| r.get(0)))
 }
@@ -27,7 +27,7 @@ pub fn by_idempotency_key(db: &mut impl GenericClient, author: i64, key: &str) -
 /// A missing question is a foreign-key violation
 /// ([`DbError::is_foreign_key_violation`]).
 pub fn insert(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     question_id: i64,
     body: &str,
     author: Option<i64>,
@@ -45,7 +45,7 @@ pub fn insert(
 /// Page `page` (from 1) of `per_page` (≥ 1) of a question's answers, in
 /// thread order, and whether another page follows.
 pub fn for_question(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     question_id: i64,
     page: u32,
     per_page: u32,
@@ -62,7 +62,7 @@ pub fn for_question(
 
 /// The question an answer belongs to and who asked it, with the question
 /// row locked (so two accepts on one question run one after the other).
-pub fn lock_question_of(db: &mut impl GenericClient, answer_id: i64) -> Result<Option<(i64, Option<i64>)>, DbError> {
+pub fn lock_question_of(db: &mut impl Sql, answer_id: i64) -> Result<Option<(i64, Option<i64>)>, DbError> {
     let row = db.query_opt(
         "SELECT q.id, q.author_id FROM answers a JOIN questions q ON q.id = a.question_id
          WHERE a.id = $1 FOR NO KEY UPDATE OF q",
@@ -71,25 +71,25 @@ pub fn lock_question_of(db: &mut impl GenericClient, answer_id: i64) -> Result<O
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
-pub fn set_accepted(db: &mut impl GenericClient, question_id: i64, answer_id: i64) -> Result<(), DbError> {
+pub fn set_accepted(db: &mut impl Sql, question_id: i64, answer_id: i64) -> Result<(), DbError> {
     db.execute("UPDATE questions SET accepted_answer_id = $2 WHERE id = $1", &[&question_id, &answer_id])?;
     Ok(())
 }
 
 /// `(author, question id, body)` with the answer row locked for an edit.
-pub fn lock_for_edit(db: &mut impl GenericClient, id: i64) -> Result<Option<(Option<i64>, i64, String)>, DbError> {
+pub fn lock_for_edit(db: &mut impl Sql, id: i64) -> Result<Option<(Option<i64>, i64, String)>, DbError> {
     let row =
         db.query_opt("SELECT author_id, question_id, body FROM answers WHERE id = $1 FOR NO KEY UPDATE", &[&id])?;
     Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
 }
 
-pub fn update(db: &mut impl GenericClient, id: i64, body: &str) -> Result<(), DbError> {
+pub fn update(db: &mut impl Sql, id: i64, body: &str) -> Result<(), DbError> {
     db.execute("UPDATE answers SET body = $2 WHERE id = $1", &[&id, &body])?;
     Ok(())
 }
 
 /// A user's newest answers (each with its question's title).
-pub fn by_author(db: &mut impl GenericClient, author: i64, limit: i64) -> Result<Vec<Answer>, DbError> {
+pub fn by_author(db: &mut impl Sql, author: i64, limit: i64) -> Result<Vec<Answer>, DbError> {
     let sql = format!(
         "SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM} WHERE a.author_id = $1
          ORDER BY a.created_at DESC, a.id DESC LIMIT $2"

@@ -2,15 +2,15 @@
 
 use super::{comment, COMMENT_COLUMNS, COMMENT_FROM};
 use crate::db::DbError;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::pb::Comment;
 
-pub fn get(db: &mut impl GenericClient, id: i64) -> Result<Option<Comment>, DbError> {
+pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Comment>, DbError> {
     let sql = format!("SELECT {COMMENT_COLUMNS} FROM {COMMENT_FROM} WHERE c.id = $1");
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(comment))
 }
 
-pub fn by_idempotency_key(db: &mut impl GenericClient, author: i64, key: &str) -> Result<Option<i64>, DbError> {
+pub fn by_idempotency_key(db: &mut impl Sql, author: i64, key: &str) -> Result<Option<i64>, DbError> {
     let row =
         db.query_opt("SELECT id FROM comments WHERE author_id = $1 AND idempotency_key = $2", &[&author, &key])?;
     Ok(row.map(|r| r.get(0)))
@@ -20,7 +20,7 @@ pub fn by_idempotency_key(db: &mut impl GenericClient, author: i64, key: &str) -
 /// idempotency key is already taken. A missing answer is a foreign-key
 /// violation.
 pub fn insert(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     answer_id: i64,
     body: &str,
     author: Option<i64>,
@@ -42,7 +42,7 @@ pub fn insert(
 
 /// The comments on any of `answer_ids`, grouped by answer, oldest first
 /// within each; one query however many answers there are.
-pub fn for_answers(db: &mut impl GenericClient, answer_ids: &[i64]) -> Result<Vec<Comment>, DbError> {
+pub fn for_answers(db: &mut impl Sql, answer_ids: &[i64]) -> Result<Vec<Comment>, DbError> {
     if answer_ids.is_empty() {
         return Ok(Vec::new());
     }

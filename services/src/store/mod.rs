@@ -8,7 +8,7 @@
 //! not rounding, so a row never appears to be created in the millisecond
 //! after it was), which keeps the `postgres` crate's time features out.
 //!
-//! Functions take `&mut impl GenericClient`, so the same statement runs on a
+//! Functions take `&mut impl Sql`, so the same statement runs on a
 //! pooled connection or inside the transaction of a multi-step write (a
 //! create, a vote, an accept or an edit is one transaction each, opened by
 //! the service that owns the write).

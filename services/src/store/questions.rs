@@ -8,20 +8,20 @@
 use super::{paged, question, window, QUESTION_COLUMNS, QUESTION_FROM};
 use crate::db::DbError;
 use crate::fields::Sort;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::pb::{Question, TagCount};
 
-pub fn get(db: &mut impl GenericClient, id: i64) -> Result<Option<Question>, DbError> {
+pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Question>, DbError> {
     let sql = format!("SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM} WHERE q.id = $1");
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(question))
 }
 
-pub fn exists(db: &mut impl GenericClient, id: i64) -> Result<bool, DbError> {
+pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_one("SELECT EXISTS (SELECT 1 FROM questions WHERE id = $1)", &[&id])?.get(0))
 }
 
 /// The question `author` already created with idempotency key `key`.
-pub fn by_idempotency_key(db: &mut impl GenericClient, author: i64, key: &str) -> Result<Option<i64>, DbError> {
+pub fn by_idempotency_key(db: &mut impl Sql, author: i64, key: &str) -> Result<Option<i64>, DbError> {
     let row =
         db.query_opt("SELECT id FROM questions WHERE author_id = $1 AND idempotency_key = $2", &[&author, &key])?;
     Ok(row.map(|r| r.get(0)))
@@ -30,7 +30,7 @@ pub fn by_idempotency_key(db: &mut impl GenericClient, author: i64, key: &str) -
 /// Inserts a question; `None` when the idempotency key is already taken
 /// (a concurrent retry won; the caller looks that row up instead).
 pub fn insert(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     title: &str,
     body: &str,
     author: i64,
@@ -46,7 +46,7 @@ pub fn insert(
 }
 
 /// Replaces a question's tags with `tags`, keeping their order.
-pub fn set_tags(db: &mut impl GenericClient, id: i64, tags: &[String]) -> Result<(), DbError> {
+pub fn set_tags(db: &mut impl Sql, id: i64, tags: &[String]) -> Result<(), DbError> {
     db.execute("DELETE FROM question_tags WHERE question_id = $1", &[&id])?;
     let positions: Vec<i16> = (1..=tags.len() as i16).collect();
     db.execute(
@@ -65,7 +65,7 @@ pub struct Editable {
     pub tags: Vec<String>,
 }
 
-pub fn lock_for_edit(db: &mut impl GenericClient, id: i64) -> Result<Option<Editable>, DbError> {
+pub fn lock_for_edit(db: &mut impl Sql, id: i64) -> Result<Option<Editable>, DbError> {
     let row = db.query_opt(
         "SELECT author_id, title, body,
                 ARRAY(SELECT t.tag FROM question_tags t WHERE t.question_id = q.id ORDER BY t.position)
@@ -75,7 +75,7 @@ pub fn lock_for_edit(db: &mut impl GenericClient, id: i64) -> Result<Option<Edit
     Ok(row.map(|r| Editable { author_id: r.get(0), title: r.get(1), body: r.get(2), tags: r.get(3) }))
 }
 
-pub fn update(db: &mut impl GenericClient, id: i64, title: &str, body: &str) -> Result<(), DbError> {
+pub fn update(db: &mut impl Sql, id: i64, title: &str, body: &str) -> Result<(), DbError> {
     db.execute(
         "UPDATE questions SET title = $2, body = $3, last_activity_at = now() WHERE id = $1",
         &[&id, &title, &body],
@@ -84,7 +84,7 @@ pub fn update(db: &mut impl GenericClient, id: i64, title: &str, body: &str) -> 
 }
 
 /// Marks question `id` as just active (an answer, a comment).
-pub fn touch(db: &mut impl GenericClient, id: i64) -> Result<(), DbError> {
+pub fn touch(db: &mut impl Sql, id: i64) -> Result<(), DbError> {
     db.execute("UPDATE questions SET last_activity_at = now() WHERE id = $1", &[&id])?;
     Ok(())
 }
@@ -92,7 +92,7 @@ pub fn touch(db: &mut impl GenericClient, id: i64) -> Result<(), DbError> {
 /// Page `page` of `per_page` questions in `sort` order, optionally only
 /// those tagged `tag`; and whether another page follows.
 pub fn list(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     sort: Sort,
     tag: Option<&str>,
     page: u32,
@@ -120,7 +120,7 @@ pub fn list(
 
 /// Every tag in use with its number of questions, most used first (then by
 /// name), at most `limit` of them.
-pub fn tag_counts(db: &mut impl GenericClient, limit: i64) -> Result<Vec<TagCount>, DbError> {
+pub fn tag_counts(db: &mut impl Sql, limit: i64) -> Result<Vec<TagCount>, DbError> {
     let rows = db.query(
         "SELECT tag, count(*) FROM question_tags GROUP BY tag ORDER BY count(*) DESC, tag LIMIT $1",
         &[&limit],
@@ -129,7 +129,7 @@ pub fn tag_counts(db: &mut impl GenericClient, limit: i64) -> Result<Vec<TagCoun
 }
 
 /// A user's newest questions.
-pub fn by_author(db: &mut impl GenericClient, author: i64, limit: i64) -> Result<Vec<Question>, DbError> {
+pub fn by_author(db: &mut impl Sql, author: i64, limit: i64) -> Result<Vec<Question>, DbError> {
     let sql = format!(
         "SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM} WHERE q.author_id = $1
          ORDER BY q.created_at DESC, q.id DESC LIMIT $2"

@@ -4,12 +4,12 @@
 use super::{ms, table};
 use crate::db::DbError;
 use crate::fields::Target;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::pb::Revision;
 
 /// Records a revision; `title` and `tags` are for questions only.
 pub fn insert(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     target: Target,
     post_id: i64,
     editor: Option<i64>,
@@ -25,7 +25,7 @@ pub fn insert(
 }
 
 /// The post's revisions, oldest first; `None` when the post does not exist.
-pub fn list(db: &mut impl GenericClient, target: Target, post_id: i64) -> Result<Option<Vec<Revision>>, DbError> {
+pub fn list(db: &mut impl Sql, target: Target, post_id: i64) -> Result<Option<Vec<Revision>>, DbError> {
     let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE id = $1)", table(target));
     if !db.query_one(&exists_sql, &[&post_id])?.get::<_, bool>(0) {
         return Ok(None);

@@ -14,13 +14,13 @@
 
 use super::{paged, question, window, QUESTION_COLUMNS, QUESTION_FROM};
 use crate::db::DbError;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::pb::Question;
 
 /// Page `page` of the questions matching `words` (may be empty when `tags`
 /// is not) and carrying every tag in `tags`, best first.
 pub fn search(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     words: &str,
     tags: &[String],
     page: u32,

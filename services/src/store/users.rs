@@ -11,7 +11,7 @@
 
 use super::ms;
 use crate::db::DbError;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::pb::User;
 
 /// Reputation of the user whose id is the SQL expression `id`.
@@ -49,7 +49,7 @@ fn user(row: &postgres::Row) -> User {
 
 /// Creates a user; a taken name is a unique violation
 /// ([`DbError::is_unique_violation`]).
-pub fn insert(db: &mut impl GenericClient, username: &str, password_hash: &str) -> Result<User, DbError> {
+pub fn insert(db: &mut impl Sql, username: &str, password_hash: &str) -> Result<User, DbError> {
     let row = db.query_one(
         concat!(
             "INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id, username, ",
@@ -61,17 +61,17 @@ pub fn insert(db: &mut impl GenericClient, username: &str, password_hash: &str) 
 }
 
 /// `(id, password hash)` of the user called `username` (any case).
-pub fn login_record(db: &mut impl GenericClient, username: &str) -> Result<Option<(i64, String)>, DbError> {
+pub fn login_record(db: &mut impl Sql, username: &str) -> Result<Option<(i64, String)>, DbError> {
     let row = db.query_opt("SELECT id, password_hash FROM users WHERE lower(username) = lower($1)", &[&username])?;
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
-pub fn get(db: &mut impl GenericClient, id: i64) -> Result<Option<User>, DbError> {
+pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {} FROM users u WHERE u.id = $1", user_columns());
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(user))
 }
 
-pub fn by_name(db: &mut impl GenericClient, username: &str) -> Result<Option<User>, DbError> {
+pub fn by_name(db: &mut impl Sql, username: &str) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {} FROM users u WHERE lower(u.username) = lower($1)", user_columns());
     Ok(db.query_opt(&sql, &[&username])?.as_ref().map(user))
 }
@@ -80,20 +80,20 @@ pub fn by_name(db: &mut impl GenericClient, username: &str) -> Result<Option<Use
 /// run one at a time (the rate limit and idempotency checks then see each
 /// other's rows); false when there is no such user. `NO KEY UPDATE` leaves
 /// logins (which insert sessions referencing the row) unblocked.
-pub fn lock(db: &mut impl GenericClient, id: i64) -> Result<bool, DbError> {
+pub fn lock(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_opt("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", &[&id])?.is_some())
 }
 
 /// Stores a session for `user_id` under the token's hash (30 days), and
 /// drops that user's expired ones while we are here.
-pub fn create_session(db: &mut impl GenericClient, token_hash: &str, user_id: i64) -> Result<(), DbError> {
+pub fn create_session(db: &mut impl Sql, token_hash: &str, user_id: i64) -> Result<(), DbError> {
     db.execute("DELETE FROM sessions WHERE user_id = $1 AND expires_at < now()", &[&user_id])?;
     db.execute("INSERT INTO sessions (token_hash, user_id) VALUES ($1, $2)", &[&token_hash, &user_id])?;
     Ok(())
 }
 
 /// The user a live session belongs to.
-pub fn session_user(db: &mut impl GenericClient, token_hash: &str) -> Result<Option<User>, DbError> {
+pub fn session_user(db: &mut impl Sql, token_hash: &str) -> Result<Option<User>, DbError> {
     let sql = format!(
         "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > now()",
@@ -103,6 +103,6 @@ pub fn session_user(db: &mut impl GenericClient, token_hash: &str) -> Result<Opt
 }
 
 /// Ends a session; true if there was one.
-pub fn delete_session(db: &mut impl GenericClient, token_hash: &str) -> Result<bool, DbError> {
+pub fn delete_session(db: &mut impl Sql, token_hash: &str) -> Result<bool, DbError> {
     Ok(db.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])? > 0)
 }

@@ -9,18 +9,18 @@
 use super::table;
 use crate::db::DbError;
 use crate::fields::Target;
-use postgres::GenericClient;
+use crate::sql::Sql;
 use proto::pb::PostVote;
 
 /// The post's author (None for an anonymous post), with the post row locked;
 /// `None` when there is no such post.
-pub fn lock_post(db: &mut impl GenericClient, target: Target, id: i64) -> Result<Option<Option<i64>>, DbError> {
+pub fn lock_post(db: &mut impl Sql, target: Target, id: i64) -> Result<Option<Option<i64>>, DbError> {
     let sql = format!("SELECT author_id FROM {} WHERE id = $1 FOR NO KEY UPDATE", table(target));
     Ok(db.query_opt(&sql, &[&id])?.map(|r| r.get(0)))
 }
 
 /// The user's vote on the post: +1, −1 or none.
-pub fn current(db: &mut impl GenericClient, user: i64, target: Target, id: i64) -> Result<Option<i16>, DbError> {
+pub fn current(db: &mut impl Sql, user: i64, target: Target, id: i64) -> Result<Option<i16>, DbError> {
     let row = db.query_opt(
         "SELECT value FROM votes WHERE user_id = $1 AND target = $2 AND post_id = $3",
         &[&user, &target.as_str(), &id],
@@ -29,7 +29,7 @@ pub fn current(db: &mut impl GenericClient, user: i64, target: Target, id: i64) 
 }
 
 /// Sets the user's vote to `value` (±1), or removes it for `None`.
-pub fn set(db: &mut impl GenericClient, user: i64, target: Target, id: i64, value: Option<i16>) -> Result<(), DbError> {
+pub fn set(db: &mut impl Sql, user: i64, target: Target, id: i64, value: Option<i16>) -> Result<(), DbError> {
     match value {
         Some(v) => db.execute(
             "INSERT INTO votes (user_id, target, post_id, value) VALUES ($1, $2, $3, $4)
@@ -45,14 +45,14 @@ pub fn set(db: &mut impl GenericClient, user: i64, target: Target, id: i64, valu
 }
 
 /// Adds `delta` to the post's score; returns the new score.
-pub fn add_score(db: &mut impl GenericClient, target: Target, id: i64, delta: i64) -> Result<i64, DbError> {
+pub fn add_score(db: &mut impl Sql, target: Target, id: i64, delta: i64) -> Result<i64, DbError> {
     let sql = format!("UPDATE {} SET score = score + $2 WHERE id = $1 RETURNING score", table(target));
     Ok(db.query_one(&sql, &[&id, &delta])?.get(0))
 }
 
 /// The viewer's votes on a question and on some of its answers.
 pub fn of_viewer(
-    db: &mut impl GenericClient,
+    db: &mut impl Sql,
     viewer: i64,
     question_id: i64,
     answer_ids: &[i64],
