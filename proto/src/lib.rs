@@ -4,7 +4,8 @@
 //! - `pb`: the prost types generated from `proto/stackwire.proto`.
 //! - `frame`: gRPC's 5-byte length prefix, with a maximum checked before allocation.
 //! - `rpc_client` / `rpc_server`: request/response envelopes multiplexed by call id
-//!   over one TCP connection; status codes in `status` use gRPC's numbers.
+//!   over one TCP connection (the server: one mio event loop and a bounded worker
+//!   pool); status codes in `status` use gRPC's numbers.
 //! - `methods`: every method path.
 //! - `http`: forms, query strings and `HttpResponse` builders used on both sides
 //!   of the balancer → service hop.

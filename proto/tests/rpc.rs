@@ -24,16 +24,30 @@ impl Handler for Echo {
                 Ok(payload.to_vec())
             }
             "/test/RequestId" => Ok(ctx.request_id.as_bytes().to_vec()),
+            "/test/Thread" => Ok(std::thread::current().name().unwrap_or("").as_bytes().to_vec()),
             other => Err(Status::new(Code::Unimplemented, format!("no method {other}"))),
         }
     }
+
+    /// `/test/Inline` answers on the event loop itself.
+    fn handle_inline(&self, ctx: &CallContext<'_>, _payload: &[u8]) -> Option<Result<Vec<u8>, Status>> {
+        (ctx.method == "/test/Inline").then(|| Ok(std::thread::current().name().unwrap_or("").as_bytes().to_vec()))
+    }
+}
+
+fn config() -> ServerConfig {
+    let mut cfg = ServerConfig::new("Test::Worker");
+    cfg.max_message = 256 * 1024;
+    cfg.frame_timeout = Duration::from_millis(500);
+    cfg
 }
 
 fn start() -> proto::ServerHandle {
+    start_with(config())
+}
+
+fn start_with(cfg: ServerConfig) -> proto::ServerHandle {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut cfg = ServerConfig::new("Test::Worker");
-    cfg.max_message = 64 * 1024;
-    cfg.frame_timeout = Duration::from_millis(500);
     proto::rpc_server::serve(listener, Arc::new(Echo), cfg).unwrap()
 }
 
@@ -177,4 +191,127 @@ fn server_going_away_fails_waiting_calls_instead_of_hanging() {
     assert!(began.elapsed() < Duration::from_secs(5));
     assert!(c.is_dead());
     assert_eq!(c.in_flight(), 0);
+}
+
+#[test]
+fn blocking_calls_run_on_workers_and_inline_ones_on_the_loop() {
+    let h = start();
+    let c = connect(&h);
+    let worker = c.call("/test/Thread", "rid", T, Vec::new()).unwrap().payload;
+    assert!(worker.starts_with(b"rpc-worker-"), "{}", String::from_utf8_lossy(&worker));
+    let inline = c.call("/test/Inline", "rid", T, Vec::new()).unwrap().payload;
+    assert_eq!(inline, b"rpc-loop");
+}
+
+#[test]
+fn replies_are_byte_for_byte_what_prost_encodes() {
+    let h = start();
+    let mut s = TcpStream::connect(h.local_addr()).unwrap();
+    // Small replies are copied behind the envelope head, large ones written
+    // from the handler's own buffer: both must be one well-formed frame.
+    for (id, payload) in [(1u64, b"tiny".to_vec()), (2, vec![7u8; 200_000]), (3, Vec::new())] {
+        let req = Request { call_id: id, method: "/test/Echo".into(), payload: payload.clone(), ..Default::default() };
+        s.write_all(&frame::encode_message(&req)).unwrap();
+        let expect = frame::encode_message(&Response { call_id: id, status: 0, message: String::new(), payload });
+        let mut got = vec![0u8; expect.len()];
+        s.set_read_timeout(Some(T)).unwrap();
+        s.read_exact(&mut got).unwrap();
+        assert!(got == expect, "reply {id} differs from prost's encoding");
+    }
+}
+
+#[test]
+fn a_connection_over_its_call_cap_is_not_read_until_it_catches_up() {
+    let mut cfg = config();
+    cfg.max_calls_per_connection = 2;
+    let h = start_with(cfg);
+    let c = connect(&h);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for _ in 0..8 {
+        let tx = tx.clone();
+        c.start("/test/Sleep", "rid", T, vec![5], Box::new(move |r| tx.send(r).unwrap()));
+    }
+    let mut most = 0;
+    let mut done = 0;
+    let end = Instant::now() + T;
+    while done < 8 {
+        assert!(Instant::now() < end, "calls never finished");
+        most = most.max(h.in_flight());
+        if let Ok(r) = rx.recv_timeout(Duration::from_millis(1)) {
+            assert_eq!(r.unwrap().status, 0);
+            done += 1;
+        }
+    }
+    assert!(most <= 2, "{most} calls of one connection were taken at once; the cap is 2");
+    assert!(most >= 1);
+}
+
+#[test]
+fn a_full_worker_queue_sheds_calls_with_unavailable_and_health_still_answers() {
+    let mut cfg = config();
+    cfg.workers = 1;
+    cfg.queue = 1;
+    let h = start_with(cfg);
+    let c = connect(&h);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for _ in 0..6 {
+        let tx = tx.clone();
+        c.start("/test/Sleep", "rid", T, vec![20], Box::new(move |r| tx.send(r).unwrap()));
+    }
+    // The built-in health check never waits behind the pool.
+    let began = Instant::now();
+    let r: HealthCheckResponse =
+        c.unary(proto::methods::HEALTH_CHECK, "", T, &HealthCheckRequest { service: String::new() }).unwrap();
+    assert_eq!(r.status, ServingStatus::Serving as i32);
+    assert!(began.elapsed() < Duration::from_millis(150), "health waited {:?}", began.elapsed());
+    let (mut ok, mut shed) = (0, 0);
+    for _ in 0..6 {
+        let r = rx.recv_timeout(T).unwrap().unwrap();
+        match Code::from_u32(r.status) {
+            Code::Ok => ok += 1,
+            Code::Unavailable => {
+                assert!(r.message.contains("overloaded"), "{}", r.message);
+                shed += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(ok >= 1 && shed >= 1, "ok {ok}, shed {shed}");
+    assert_eq!(h.in_flight(), 0);
+}
+
+#[test]
+fn connections_past_the_maximum_are_refused_with_resource_exhausted() {
+    let mut cfg = config();
+    cfg.max_connections = 1;
+    let h = start_with(cfg);
+    let first = connect(&h);
+    assert_eq!(first.call("/test/Echo", "rid", T, b"x".to_vec()).unwrap().payload, b"x");
+    let mut second = TcpStream::connect(h.local_addr()).unwrap();
+    let r = read_rejection(&mut second).expect("an error reply before the close");
+    assert_eq!(Code::from_u32(r.status), Code::ResourceExhausted);
+    assert_eq!(first.call("/test/Echo", "rid", T, b"y".to_vec()).unwrap().payload, b"y");
+}
+
+#[test]
+fn stop_accepting_refuses_new_connections_and_finishes_running_calls() {
+    let h = start();
+    let c = connect(&h);
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    c.start("/test/Sleep", "rid", T, vec![30], Box::new(move |r| tx.send(r).unwrap()));
+    let end = Instant::now() + T;
+    while h.in_flight() == 0 {
+        assert!(Instant::now() < end, "the call never started");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    h.stop_accepting();
+    let end = Instant::now() + T;
+    while TcpStream::connect(h.local_addr()).is_ok() {
+        assert!(Instant::now() < end, "still accepting");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(rx.recv_timeout(T).unwrap().unwrap().payload, vec![30], "the running call finished and replied");
+    assert!(h.wait_idle(T));
+    // The open connection is still served.
+    assert_eq!(c.call("/test/Echo", "rid", T, b"z".to_vec()).unwrap().payload, b"z");
 }

@@ -1,0 +1,195 @@
+//! The RPC server every service runs: one event loop, a bounded worker pool.
+//!
+//! One thread runs a `mio::Poll` over the listener and every connection (kept
+//! in a slab). It reads whatever the kernel has, cuts it into frames, decodes
+//! each `Request` envelope and hands the call to a fixed pool of worker
+//! threads through a bounded queue; handlers block there (they do SQL), never
+//! on the loop. A handler that can answer without blocking (an echo, a cache
+//! hit, the built-in health check) answers on the loop itself
+//! ([`Handler::handle_inline`]): no thread hand-off at all. Replies are written
+//! by whoever has them, straight to the socket (see `out`), so a call costs one
+//! hand-off to a worker and none back.
+//!
+//! Load is bounded everywhere and shed rather than queued without limit:
+//! - a connection with `max_calls_per_connection` calls unanswered, or with
+//!   more reply bytes queued than its peer reads, is not read any further
+//!   (its read interest is dropped; TCP pushes back on the peer) until it
+//!   catches up;
+//! - when the pool's queue is full, a new call is answered at once with
+//!   UNAVAILABLE ("overloaded"): it never started, so any caller may retry it
+//!   anywhere;
+//! - past `max_connections`, a new connection gets one RESOURCE_EXHAUSTED
+//!   reply and is closed.
+//!
+//! A peer that sends garbage, a length over the maximum, or a frame it does
+//! not finish within `frame_timeout` gets one `Response` with call id 0
+//! naming the problem and is disconnected; nothing it sent is allocated past
+//! the maximum, and every other connection carries on.
+//!
+//! The server answers `/grpc.health.v1.Health/Check` itself: SERVING until
+//! [`ServerHandle::drain`], NOT_SERVING after, so balancers stop sending
+//! before the process exits. [`ServerHandle::stop_accepting`] closes the
+//! listener; calls already read still run and their replies are still sent.
+
+mod event_loop;
+mod native;
+mod out;
+mod pool;
+mod readiness;
+
+use crate::frame;
+use crate::status::Status;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a handler knows about the call it serves.
+pub struct CallContext<'a> {
+    pub method: &'a str,
+    pub request_id: &'a str,
+    /// When the caller stops waiting; handlers pass it on to their own calls.
+    pub deadline: Option<Instant>,
+    pub peer: SocketAddr,
+}
+
+impl CallContext<'_> {
+    /// Time left before the deadline, capped by `cap`.
+    pub fn remaining(&self, cap: Duration) -> Duration {
+        match self.deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()).min(cap),
+            None => cap,
+        }
+    }
+}
+
+/// A service's methods. Returns the encoded reply payload or a status.
+pub trait Handler: Send + Sync + 'static {
+    /// Runs on a worker thread; may block.
+    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status>;
+
+    /// Runs on the event loop before the call is queued for a worker. A
+    /// handler that can answer at once without blocking returns `Some`, and
+    /// the call never leaves the loop; `None` (the default) queues it for
+    /// [`Handler::handle`]. Must never block: every connection waits while it
+    /// runs.
+    fn handle_inline(&self, _ctx: &CallContext<'_>, _payload: &[u8]) -> Option<Result<Vec<u8>, Status>> {
+        None
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Log target of worker lines, e.g. `Question::Worker`.
+    pub worker_class: String,
+    pub workers: usize,
+    pub max_message: usize,
+    pub max_connections: usize,
+    /// Calls queued for the workers; past it new calls are shed with UNAVAILABLE.
+    pub queue: usize,
+    /// Calls one connection may have unanswered before it is no longer read.
+    pub max_calls_per_connection: usize,
+    /// How long a peer may take to finish a frame it started.
+    pub frame_timeout: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(worker_class: &str) -> ServerConfig {
+        ServerConfig {
+            worker_class: worker_class.to_string(),
+            workers: 16,
+            max_message: frame::DEFAULT_MAX_MESSAGE,
+            max_connections: 1024,
+            queue: 1024,
+            max_calls_per_connection: 512,
+            frame_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the loop, the workers and the handle share.
+pub(crate) struct State {
+    pub(crate) config: ServerConfig,
+    pub(crate) handler: Arc<dyn Handler>,
+    /// Calls read and not yet answered, queued ones included.
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) draining: AtomicBool,
+    pub(crate) stopped: AtomicBool,
+    /// Wakes the loop (stop_accepting, a paused connection to resume).
+    pub(crate) waker: mio::Waker,
+    /// Connections (slab key, id) a worker wants the loop to look at again.
+    pub(crate) notices: crossbeam_channel::Sender<(usize, u64)>,
+}
+
+impl State {
+    /// Tells the loop to look at a connection again.
+    pub(crate) fn notice(&self, key: usize, id: u64) {
+        let _ = self.notices.send((key, id));
+        if let Err(e) = self.waker.wake() {
+            log::error!(target: "rpc", "cannot wake the event loop: {e}");
+        }
+    }
+}
+
+/// Load and lifecycle of a running server.
+#[derive(Clone)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    state: Arc<State>,
+}
+
+impl ServerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// Calls read and not yet answered (the load we report to the registry).
+    pub fn in_flight(&self) -> usize {
+        self.state.in_flight.load(Ordering::Relaxed)
+    }
+    /// Health checks answer NOT_SERVING from now on; calls are still served.
+    pub fn drain(&self) {
+        self.state.draining.store(true, Ordering::Release);
+    }
+    /// Stops accepting connections: the listener is closed, so new
+    /// connections are refused; open ones are still served.
+    pub fn stop_accepting(&self) {
+        if !self.state.stopped.swap(true, Ordering::AcqRel) {
+            if let Err(e) = self.state.waker.wake() {
+                log::error!(target: "rpc", "cannot wake the event loop: {e}");
+            }
+        }
+    }
+    /// Waits until no call is running, up to `max`. Returns true if idle.
+    pub fn wait_idle(&self, max: Duration) -> bool {
+        let end = Instant::now() + max;
+        while self.in_flight() > 0 {
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+}
+
+/// Starts serving on `listener` and returns at once.
+pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, config: ServerConfig) -> std::io::Result<ServerHandle> {
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let poll = mio::Poll::new()?;
+    let waker = mio::Waker::new(poll.registry(), event_loop::WAKER)?;
+    let (notices, noticed) = crossbeam_channel::unbounded();
+    let state = Arc::new(State {
+        config,
+        handler,
+        in_flight: AtomicUsize::new(0),
+        draining: AtomicBool::new(false),
+        stopped: AtomicBool::new(false),
+        waker,
+        notices,
+    });
+    let pool = pool::Pool::start(state.clone())?;
+    let lp = event_loop::EventLoop::new(poll, mio::net::TcpListener::from_std(listener), state.clone(), pool, noticed)?;
+    std::thread::Builder::new().name("rpc-loop".into()).spawn(move || lp.run())?;
+    Ok(ServerHandle { addr, state })
+}

@@ -1,0 +1,122 @@
+//! The worker pool: a fixed set of threads that run blocking handlers, fed by
+//! a bounded queue. `submit` never waits: a full queue hands the call back so
+//! the loop can shed it with UNAVAILABLE while it is still cheap to refuse.
+//!
+//! [`run`] is the one place a call meets its handler, on a worker or on the
+//! loop alike: the request id scope for log lines, the deadline check (a call
+//! whose caller has already given up is not started), the start/done log
+//! lines and their timing.
+
+use super::native;
+use super::out::Shared;
+use super::{CallContext, State};
+use crate::logger::JobScope;
+use crate::status::{Code, Status};
+use crossbeam_channel::{Sender, TrySendError};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A call as read off the wire.
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) request_id: String,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) received: Instant,
+    pub(crate) peer: SocketAddr,
+    pub(crate) payload: Vec<u8>,
+}
+
+/// Where a call's reply goes.
+pub(crate) enum ReplyTo {
+    Native { conn: Arc<Shared>, call_id: u64 },
+}
+
+pub(crate) struct Job {
+    pub(crate) call: Call,
+    pub(crate) reply: ReplyTo,
+}
+
+pub(crate) struct Pool {
+    tx: Sender<Job>,
+}
+
+impl Pool {
+    pub(crate) fn start(state: Arc<State>) -> std::io::Result<Pool> {
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(state.config.queue.max(1));
+        for i in 0..state.config.workers.max(1) {
+            let rx = rx.clone();
+            let state = state.clone();
+            std::thread::Builder::new().name(format!("rpc-worker-{i}")).spawn(move || {
+                for job in rx.iter() {
+                    let result = run(&state, &job.call);
+                    deliver(&state, job.reply, result);
+                }
+            })?;
+        }
+        Ok(Pool { tx })
+    }
+
+    /// Queues a job; gives it back when the queue is full.
+    pub(crate) fn submit(&self, job: Job) -> Result<(), Box<Job>> {
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(j)) | Err(TrySendError::Disconnected(j)) => Err(Box::new(j)),
+        }
+    }
+}
+
+/// The status of a call shed because the pool is saturated.
+pub(crate) fn overloaded(state: &State) -> Status {
+    Status::new(Code::Unavailable, format!("overloaded: {} calls already queued", state.config.queue))
+}
+
+/// Runs a call's handler (on a worker: `handle`).
+pub(crate) fn run(state: &State, call: &Call) -> Result<Vec<u8>, Status> {
+    let _scope = JobScope::enter(if call.request_id.is_empty() { "-" } else { &call.request_id });
+    if call.deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(Status::new(Code::DeadlineExceeded, "deadline passed while queued"));
+    }
+    let class = state.config.worker_class.as_str();
+    log::info!(target: class, "start {}", call.method);
+    let ctx = context(call);
+    let r = state.handler.handle(&ctx, &call.payload);
+    let secs = call.received.elapsed().as_secs_f64();
+    match &r {
+        Ok(_) => log::info!(target: class, "done: {secs:.3} sec"),
+        Err(s) => log::info!(target: class, "fail: {secs:.3} sec {s}"),
+    }
+    r
+}
+
+/// Offers a call to the handler's inline path, on the loop.
+pub(crate) fn run_inline(state: &State, call: &Call) -> Option<Result<Vec<u8>, Status>> {
+    let ctx = context(call);
+    let _scope = JobScope::enter(if call.request_id.is_empty() { "-" } else { &call.request_id });
+    state.handler.handle_inline(&ctx, &call.payload)
+}
+
+fn context(call: &Call) -> CallContext<'_> {
+    CallContext { method: &call.method, request_id: &call.request_id, deadline: call.deadline, peer: call.peer }
+}
+
+/// Sends a reply and closes the call's books.
+pub(crate) fn deliver(state: &State, reply: ReplyTo, result: Result<Vec<u8>, Status>) {
+    match reply {
+        ReplyTo::Native { conn, call_id } => {
+            native::send_reply(&conn, call_id, result);
+            finished(state, &conn);
+        }
+    }
+}
+
+/// One call of `conn` is answered: the counters drop, and the loop hears of
+/// it if it stopped reading this connection for its sake.
+pub(crate) fn finished(state: &State, conn: &Shared) {
+    conn.calls.fetch_sub(1, Ordering::SeqCst);
+    state.in_flight.fetch_sub(1, Ordering::Relaxed);
+    if conn.wants_notice.load(Ordering::SeqCst) && conn.wants_notice.swap(false, Ordering::SeqCst) {
+        state.notice(conn.key, conn.id);
+    }
+}
