@@ -6,7 +6,8 @@
 //! - `rpc_client` / `rpc_server`: request/response envelopes multiplexed by call id
 //!   over one TCP connection (the server: one mio event loop and a bounded worker
 //!   pool); status codes in `status` use gRPC's numbers.
-//! - `methods`: every method path.
+//! - `methods`: every method path and its idempotency, generated from the proto's
+//!   `service` blocks.
 //! - `http`: forms, query strings and `HttpResponse` builders used on both sides
 //!   of the balancer → service hop.
 //! - `logger`, `clock`, `ids`: the worker-log format and the request id (JID)
@@ -14,7 +15,13 @@
 //! - `signals`: SIGTERM/SIGHUP delivered as channel messages.
 
 pub mod pb {
-    include!(concat!(env!("OUT_DIR"), "/stackwire.rs"));
+    include!(concat!(env!("OUT_DIR"), "/", "stackwire.rs"));
+    pub use health::{health_check_response, HealthCheckRequest, HealthCheckResponse};
+
+    /// gRPC's standard health service, `grpc.health.v1`.
+    pub mod health {
+        include!(concat!(env!("OUT_DIR"), "/grpc.health.v1.rs"));
+    }
 }
 
 pub mod clock;

@@ -1,49 +1,54 @@
-//! Every RPC method path, in one place, so caller and callee cannot drift.
+//! Every RPC method, generated from the `service` blocks of
+//! proto/stackwire.proto and grpc/health/v1/health.proto by proto/build.rs:
+//! one path constant per method (`QUESTION_GET` for
+//! `/stackwire.QuestionService/Get`) and [`ALL`], the table the registry
+//! descriptors, the retry rules and the servers read. No method path is
+//! written anywhere else.
 
-/// Every HTTP-serving service implements this: `HttpRequest` → `HttpResponse`.
-pub const WEB_HANDLE: &str = "/stackwire.Web/Handle";
-/// grpc.health.v1 semantics: `HealthCheckRequest` → `HealthCheckResponse`.
-pub const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+/// The proto's `idempotency_level` method option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Not marked: the call may change state; never repeated once sent.
+    Unknown,
+    /// Only reads (`NO_SIDE_EFFECTS`).
+    NoSideEffects,
+    /// Changes state, and doing it twice is the same as once (`IDEMPOTENT`).
+    Idempotent,
+}
 
-pub const QUESTION_CREATE: &str = "/stackwire.QuestionService/Create";
-pub const QUESTION_GET: &str = "/stackwire.QuestionService/Get";
-pub const QUESTION_LIST: &str = "/stackwire.QuestionService/List";
-pub const QUESTION_EXISTS: &str = "/stackwire.QuestionService/Exists";
-/// `ThreadQuery` (or `Id`) → `Thread`.
-pub const QUESTION_THREAD: &str = "/stackwire.QuestionService/Thread";
-/// `SearchQuery` → `QuestionPage`, ranked.
-pub const QUESTION_SEARCH: &str = "/stackwire.QuestionService/Search";
-/// `Empty` → `TagList`, by count.
-pub const QUESTION_TAGS: &str = "/stackwire.QuestionService/Tags";
-/// `EditPost` → `Question`.
-pub const QUESTION_EDIT: &str = "/stackwire.QuestionService/Edit";
-/// `Id` → `RevisionList`, oldest first.
-pub const QUESTION_REVISIONS: &str = "/stackwire.QuestionService/Revisions";
+/// One method as its proto declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Method {
+    /// `/package.Service/Method`, as it travels.
+    pub path: &'static str,
+    /// `package.Service`.
+    pub service: &'static str,
+    /// Message names without package, as the registry descriptors show them.
+    pub request: &'static str,
+    pub response: &'static str,
+    pub client_streaming: bool,
+    pub server_streaming: bool,
+    pub idempotency: Idempotency,
+}
 
-pub const ANSWER_CREATE: &str = "/stackwire.AnswerService/Create";
-pub const ANSWER_EXISTS: &str = "/stackwire.AnswerService/Exists";
-pub const ANSWER_GET: &str = "/stackwire.AnswerService/Get";
-pub const ANSWER_LIST_FOR_QUESTION: &str = "/stackwire.AnswerService/ListForQuestion";
-/// `AcceptAnswer` → `Answer`.
-pub const ANSWER_ACCEPT: &str = "/stackwire.AnswerService/Accept";
-/// `EditPost` → `Answer`.
-pub const ANSWER_EDIT: &str = "/stackwire.AnswerService/Edit";
-/// `Id` → `RevisionList`, oldest first.
-pub const ANSWER_REVISIONS: &str = "/stackwire.AnswerService/Revisions";
+include!(concat!(env!("OUT_DIR"), "/methods.rs"));
 
-pub const COMMENT_CREATE: &str = "/stackwire.CommentService/Create";
-pub const COMMENT_LIST_FOR_ANSWERS: &str = "/stackwire.CommentService/ListForAnswers";
+/// The method with this path.
+pub fn find(path: &str) -> Option<&'static Method> {
+    ALL.iter().find(|m| m.path == path)
+}
 
-/// `SignUp` → `User`; ALREADY_EXISTS for a taken name.
-pub const USER_CREATE: &str = "/stackwire.UserService/Create";
-/// `LogIn` → `Session`; UNAUTHENTICATED for a wrong name or password.
-pub const USER_LOGIN: &str = "/stackwire.UserService/Login";
-/// `Token` → `Empty`.
-pub const USER_LOGOUT: &str = "/stackwire.UserService/Logout";
-/// `Token` → `User`; UNAUTHENTICATED for an unknown or expired token.
-pub const USER_AUTHENTICATE: &str = "/stackwire.UserService/Authenticate";
-/// `Username` → `UserPage`.
-pub const USER_GET: &str = "/stackwire.UserService/Get";
+/// Every method of service `package.Service`, in proto order.
+pub fn of_service(service: &str) -> impl Iterator<Item = &'static Method> + '_ {
+    ALL.iter().filter(move |m| m.service == service)
+}
 
-/// `CastVote` → `VoteResult`.
-pub const VOTE_CAST: &str = "/stackwire.VoteService/Cast";
+/// True when a call of `path` may be repeated after it was sent (it only
+/// reads, or it is marked idempotent): the retry rules ask this. Unknown
+/// paths are not.
+pub fn is_idempotent(path: &str) -> bool {
+    find(path).is_some_and(|m| m.idempotency != Idempotency::Unknown)
+}
+
+/// The FileDescriptorSet of every proto file, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));

@@ -28,13 +28,12 @@ use std::time::{Duration, Instant};
 /// Attempts per call, the first included.
 const MAX_ATTEMPTS: usize = 3;
 
-/// True for methods that only read: repeating one has no effect beyond its
-/// answer, so it may be retried after it was sent.
+/// True for methods whose proto marks them `NO_SIDE_EFFECTS` or `IDEMPOTENT`
+/// (`proto::methods::is_idempotent`, generated from stackwire.proto):
+/// repeating one has no effect beyond its answer, so it may be retried after
+/// it was sent.
 pub fn is_read_method(method: &str) -> bool {
-    let name = method.rsplit('/').next().unwrap_or("");
-    ["Get", "List", "Exists", "Thread", "Search", "Tags", "Revisions", "Authenticate", "Check"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    proto::methods::is_idempotent(method)
 }
 
 /// Whether a reply counts as a server error for outlier detection.

@@ -14,6 +14,17 @@ impl MethodDesc {
     pub fn new(name: &str, request: &str, response: &str) -> MethodDesc {
         MethodDesc { name: name.into(), request: request.into(), response: response.into() }
     }
+
+    /// A method as the proto declares it (`proto::methods::ALL`).
+    pub fn of(m: &proto::methods::Method) -> MethodDesc {
+        MethodDesc::new(m.path, m.request, m.response)
+    }
+
+    /// The method at `path` as the proto declares it; None for a path no
+    /// proto declares.
+    pub fn of_path(path: &str) -> Option<MethodDesc> {
+        proto::methods::find(path).map(MethodDesc::of)
+    }
 }
 
 /// A service's self-description, published with every registration; the

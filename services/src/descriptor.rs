@@ -37,53 +37,22 @@ pub fn routes(kind: ServiceKind) -> &'static [&'static str] {
     }
 }
 
-const WEB: (&str, &str, &str) = (WEB_HANDLE, "HttpRequest", "HttpResponse");
-const HEALTH: (&str, &str, &str) = (HEALTH_CHECK, "HealthCheckRequest", "HealthCheckResponse");
-
-/// `(method path, request message, response message)`.
-pub fn methods(kind: ServiceKind) -> &'static [(&'static str, &'static str, &'static str)] {
+/// The proto service whose methods a service kind serves.
+pub fn proto_service(kind: ServiceKind) -> &'static str {
     match kind {
-        ServiceKind::Question => &[
-            (QUESTION_CREATE, "CreateQuestion", "Question"),
-            (QUESTION_GET, "Id", "Question"),
-            (QUESTION_LIST, "ListQuestions", "QuestionPage"),
-            (QUESTION_EXISTS, "Id", "Exists"),
-            (QUESTION_THREAD, "ThreadQuery", "Thread"),
-            (QUESTION_SEARCH, "SearchQuery", "QuestionPage"),
-            (QUESTION_TAGS, "Empty", "TagList"),
-            (QUESTION_EDIT, "EditPost", "Question"),
-            (QUESTION_REVISIONS, "Id", "RevisionList"),
-            WEB,
-            HEALTH,
-        ],
-        ServiceKind::Answer => &[
-            (ANSWER_CREATE, "CreateAnswer", "Answer"),
-            (ANSWER_GET, "Id", "Answer"),
-            (ANSWER_EXISTS, "Id", "Exists"),
-            (ANSWER_LIST_FOR_QUESTION, "AnswerQuery", "AnswerList"),
-            (ANSWER_ACCEPT, "AcceptAnswer", "Answer"),
-            (ANSWER_EDIT, "EditPost", "Answer"),
-            (ANSWER_REVISIONS, "Id", "RevisionList"),
-            WEB,
-            HEALTH,
-        ],
-        ServiceKind::Comment => &[
-            (COMMENT_CREATE, "CreateComment", "Comment"),
-            (COMMENT_LIST_FOR_ANSWERS, "Ids", "CommentList"),
-            WEB,
-            HEALTH,
-        ],
-        ServiceKind::User => &[
-            (USER_CREATE, "SignUp", "User"),
-            (USER_LOGIN, "LogIn", "Session"),
-            (USER_LOGOUT, "Token", "Empty"),
-            (USER_AUTHENTICATE, "Token", "User"),
-            (USER_GET, "Username", "UserPage"),
-            WEB,
-            HEALTH,
-        ],
-        ServiceKind::Vote => &[(VOTE_CAST, "CastVote", "VoteResult"), WEB, HEALTH],
+        ServiceKind::Question => "stackwire.QuestionService",
+        ServiceKind::Answer => "stackwire.AnswerService",
+        ServiceKind::Comment => "stackwire.CommentService",
+        ServiceKind::User => "stackwire.UserService",
+        ServiceKind::Vote => "stackwire.VoteService",
     }
+}
+
+/// Every method a service kind serves, as the proto declares it: its own,
+/// then `Web/Handle` and the health check every service answers.
+pub fn methods(kind: ServiceKind) -> impl Iterator<Item = &'static proto::methods::Method> {
+    proto::methods::of_service(proto_service(kind))
+        .chain([WEB_HANDLE, HEALTH_CHECK].into_iter().filter_map(proto::methods::find))
 }
 
 pub fn descriptor(kind: ServiceKind) -> Descriptor {
@@ -97,7 +66,7 @@ pub fn descriptor(kind: ServiceKind) -> Descriptor {
     Descriptor {
         name: name.into(),
         title: title.into(),
-        methods: methods(kind).iter().map(|(m, req, resp)| MethodDesc::new(m, req, resp)).collect(),
+        methods: methods(kind).map(MethodDesc::of).collect(),
         routes: routes(kind).iter().map(|r| r.to_string()).collect(),
     }
 }

@@ -76,11 +76,7 @@ pub fn descriptor() -> Descriptor {
     Descriptor {
         name: "WebUI".into(),
         title: "Web pages".into(),
-        // Bare message names, as the other services list theirs.
-        methods: vec![
-            MethodDesc::new(methods::WEB_HANDLE, "HttpRequest", "HttpResponse"),
-            MethodDesc::new(methods::HEALTH_CHECK, "HealthCheckRequest", "HealthCheckResponse"),
-        ],
+        methods: [methods::WEB_HANDLE, methods::HEALTH_CHECK].into_iter().filter_map(MethodDesc::of_path).collect(),
         routes: routes::ROUTES.iter().map(|r| r.to_string()).collect(),
     }
 }
