@@ -52,11 +52,11 @@ cleanup() {
 trap cleanup EXIT
 
 # Own port (--listen) of a running process.
-listen_of() { # listen_of NAME
+flag_of() { # flag_of NAME FLAG: the value of FLAG on NAME's command line
     local pid prev="" a
     pid=$(sw_proc_pid "$1") || return 1
     while IFS= read -r -d '' a; do
-        if [[ $prev == --listen ]]; then
+        if [[ $prev == "$2" ]]; then
             printf '%s\n' "${a/0.0.0.0/127.0.0.1}"
             return 0
         fi
@@ -64,7 +64,9 @@ listen_of() { # listen_of NAME
     done <"/proc/$pid/cmdline"
     return 1
 }
-balancers() { listen_of balancer-1 || true; listen_of balancer-2 || true; }
+listen_of() { flag_of "$1" --listen; }
+# The balancers' admin listeners: /status/json is served there only.
+balancers() { flag_of balancer-1 --admin || true; flag_of balancer-2 --admin || true; }
 
 # kill9_and_back NAME: SIGKILL, time to leave rotation, same command back, time to take traffic.
 kill9_and_back() {
@@ -126,7 +128,7 @@ new_primary() { [[ $(sw_redis_primary redis) != "$old" ]]; }
 sw_wait_for -t 30 -m "a new Redis primary" new_primary || sw_die "no failover"
 promoted_ms=$(ms_since "$t0")
 records_fresh() { # every instance beat since the kill
-    curl -fsS --max-time 2 "$base/status/json" | python3 -c '
+    curl -fsS --max-time 2 "http://$(balancers | head -n1)/status/json" | python3 -c '
 import json, sys
 doc = json.load(sys.stdin)
 ages = [i["heartbeat_age_ms"] for s in doc["services"] for i in s["instances"] if not i.get("kept")]

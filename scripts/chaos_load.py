@@ -196,7 +196,7 @@ def main():
     r.add_argument("--post-pause", type=float, default=0.5)
     o = sub.add_parser("out")
     o.add_argument("--addr", required=True)
-    o.add_argument("--balancers", required=True, help="host:port of each balancer, comma-separated")
+    o.add_argument("--balancers", required=True, help="host:port of each balancer's admin listener (where /status/json is), comma-separated")
     o.add_argument("--since", type=float, required=True)
     o.add_argument("--timeout", type=float, default=15)
     w = sub.add_parser("served")

@@ -39,14 +39,15 @@ arg_of() { # arg_of PID FLAG
     return 1
 }
 
-# Own ports of the running balancers (their --listen), for /status/json.
+# Admin listeners of the running balancers (their --admin): /status/json is
+# served there only.
 balancer_addrs() {
     local f name pid
     for f in "$SW_VAR"/run/balancer*.pid; do
         [[ -f $f ]] || continue
         name=$(basename "$f" .pid)
         pid=$(sw_proc_pid "$name") || continue
-        arg_of "$pid" --listen || true
+        arg_of "$pid" --admin || true
     done
 }
 
@@ -66,7 +67,7 @@ sys.exit(0 if ok else 1)' "$addr" || return 1
     done
 }
 
-# balancer_up ADDR: answers /status/json and is registered.
+# balancer_up ADMIN_ADDR: answers /status/json and is registered.
 balancer_up() {
     curl -fsS --max-time 2 "http://$1/status/json" 2>/dev/null | python3 -c '
 import json, sys
@@ -94,6 +95,7 @@ restart_one() {
     sw_start_proc "$name" "$out" "$log/$name.log" "${argv[@]}"
     case $name in
     balancer*)
+        addr=$(arg_of "$pid" --admin) || sw_die "$name: no --admin in its command line"
         sw_wait_for -t "$timeout" -m "$name answering on $addr" balancer_up "$addr" ||
             sw_die "$name did not come back (log: $log/$name.log)"
         ;;

@@ -11,7 +11,8 @@
 # process finds the primary through the Sentinels. Two balancers share the
 # public port SW_HTTP_PORT (8080) through SO_REUSEPORT and each also listens
 # on a port of its own (SW_HTTP_PORT+1 and +2, or SW_BALANCER_PORTS), and
-# serves /metrics and /healthz on loopback (SW_ADMIN_PORT 9090, then 9091).
+# serves /status, /status/json, /metrics and /healthz on loopback only
+# (SW_ADMIN_PORT 9090, then 9091).
 #
 # Settings (environment): SW_PG_PORT (15432), SW_REDIS_PORT (16379),
 # SW_HTTP_PORT (8080), SW_QUESTIONS, SW_ANSWERS, SW_COMMENTS, SW_WEBUIS,
@@ -33,7 +34,7 @@ n_vote=${SW_VOTES:-2}
 redis_replica_port=${SW_REDIS_REPLICA_PORT:-$((redis_port + 1))}
 sentinel_ports=${SW_SENTINEL_PORTS:-26380 26381 26382}
 read -ra balancer_ports <<<"${SW_BALANCER_PORTS:-$((http_port + 1)) $((http_port + 2))}"
-# Balancer N serves GET /metrics and /healthz on loopback port SW_ADMIN_PORT + N - 1.
+# Balancer N serves GET /status, /status/json, /metrics and /healthz on loopback port SW_ADMIN_PORT + N - 1.
 admin_port=${SW_ADMIN_PORT:-9090}
 
 sw_install_deps python3
@@ -146,8 +147,9 @@ done
 
 echo
 echo "stackwire is up: http://127.0.0.1:$http_port/"
-echo "  balancers: http://127.0.0.1:${balancer_ports[0]}/ and :${balancer_ports[1]:-} (each alone); status: http://127.0.0.1:$http_port/status"
-echo "  metrics:   http://127.0.0.1:$admin_port/metrics (balancer 1; N is on port $admin_port + N - 1), /healthz"
+echo "  balancers: http://127.0.0.1:${balancer_ports[0]}/ and :${balancer_ports[1]:-} (each alone)"
+echo "  admin:     http://127.0.0.1:$admin_port/status, /status/json, /metrics, /healthz (balancer 1; N is on port"
+echo "             $admin_port + N - 1; loopback only, never on the public port)"
 echo "  logs:      $log/ (balancer access logs: $log/balancer-N.access.log)"
 echo "  pid files: $SW_VAR/run/"
 echo "  env:       . $SW_VAR/env   (URLs of the private Redis and PostgreSQL)"

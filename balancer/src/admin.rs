@@ -1,8 +1,11 @@
-//! The admin port: `GET /metrics` and `GET /healthz`, away from user traffic.
+//! The admin port: `GET /metrics`, `GET /healthz`, and the topology pages
+//! `GET /status` and `GET /status/json`, away from user traffic.
 //!
 //! Operations endpoints live on their own address (`--admin`, loopback in
-//! `start_all.sh`) so that the public port never exposes internals and a
-//! scrape keeps working when the public side is saturated or draining. The
+//! `start_all.sh`) so that the public port never exposes internals (process
+//! ids, internal addresses, which Redis node is primary: the public port
+//! answers 404 for all of these paths) and a scrape keeps working when the
+//! public side is saturated or draining. The
 //! traffic is a scrape every few seconds, so a plain blocking thread serves
 //! it, one short connection at a time, each bounded by a two-second timeout
 //! and an 8 KiB head: a stuck client delays a scrape, it cannot stop the
@@ -12,10 +15,13 @@
 //! once it has been told to stop, so a load balancer in front stops sending
 //! to it before its listeners close.
 
+use crate::http1::Response;
 use crate::metrics;
+use crate::workers::Upstream;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 const MAX_HEAD: usize = 8 * 1024;
@@ -29,13 +35,14 @@ pub fn set_draining() {
 }
 
 /// Binds `addr` and serves it on a thread; returns the bound address.
-pub fn start(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+/// `upstream` draws the `/status` pages.
+pub fn start(addr: SocketAddr, upstream: Arc<dyn Upstream>) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     std::thread::Builder::new().name("admin".into()).spawn(move || {
         for stream in listener.incoming() {
             match stream {
-                Ok(s) => serve(s),
+                Ok(s) => serve(s, &*upstream),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     log::warn!(target: "balancer", "admin accept: {e}");
@@ -47,7 +54,7 @@ pub fn start(addr: SocketAddr) -> std::io::Result<SocketAddr> {
     Ok(local)
 }
 
-fn serve(mut s: TcpStream) {
+fn serve(mut s: TcpStream, upstream: &dyn Upstream) {
     let _ = s.set_read_timeout(Some(TIMEOUT));
     let _ = s.set_write_timeout(Some(TIMEOUT));
     let mut buf = Vec::with_capacity(1024);
@@ -79,7 +86,21 @@ fn serve(mut s: TcpStream) {
         }
         "/healthz" if DRAINING.load(Ordering::Relaxed) => reply(&mut s, 503, "text/plain", "draining\n", head_only),
         "/healthz" => reply(&mut s, 200, "text/plain", "ok\n", head_only),
-        _ => reply(&mut s, 404, "text/plain", "try /metrics or /healthz\n", head_only),
+        "/status" | "/status/" | "/status/json" => write_response(&mut s, &upstream.status(path), head_only),
+        _ => reply(&mut s, 404, "text/plain", "try /metrics, /healthz, /status or /status/json\n", head_only),
+    }
+}
+
+/// A whole `Response` (the status pages), then close.
+fn write_response(s: &mut TcpStream, r: &Response, head_only: bool) {
+    let mut head = format!("HTTP/1.1 {} {}\r\n", r.status, proto::http::reason(r.status));
+    for (name, value) in &r.headers {
+        head.push_str(&format!("{name}: {}\r\n", String::from_utf8_lossy(value)));
+    }
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", r.body.len()));
+    let _ = s.write_all(head.as_bytes());
+    if !head_only {
+        let _ = s.write_all(&r.body);
     }
 }
 

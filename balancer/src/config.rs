@@ -35,7 +35,8 @@ namespaces it). With --upstream it forwards plain HTTP/1.1 to the given servers.
                              less one, at least 1)
   --balance NAME             p2c-ewma (power of two choices on Peak-EWMA latency), round-robin
                              or least-inflight (default p2c-ewma)
-  --admin ADDR               serve GET /metrics (Prometheus) and GET /healthz here (default: off)
+  --admin ADDR               serve GET /metrics (Prometheus), /healthz, /status and /status/json
+                             here (default: off); the public port never serves them
   --config FILE              `key = value` lines, keys as the flags without `--` (e.g.
                              `upstream = http://127.0.0.1:9001`, repeatable keys repeated)
   --help                     this text

@@ -288,9 +288,13 @@ impl EventLoop {
 
     /// Proxies a request here, hands it to the workers, or answers it at once.
     fn dispatch(&mut self, i: usize, req: Box<Request>, now: Instant, jobs: &Sender<Job>) {
-        let Some(route) = self.routes.lookup(&req.head.path) else {
-            self.respond(i, Response::error(404, "no route for this path"), now);
-            return;
+        let route = match self.routes.lookup(&req.head.path) {
+            None | Some(Target::NotFound) => {
+                let message = format!("no route for {} {}", req.head.method, req.head.path);
+                self.respond(i, Response::error(404, &message), now);
+                return;
+            }
+            Some(route) => route,
         };
         let in_loop = matches!(route, Target::Service(_)) && self.shared.http.is_some();
         let counts = counts(&mut self.counts, route);
@@ -421,7 +425,7 @@ fn counts(cache: &mut HashMap<String, Arc<StatusCounts>>, target: &Target) -> Ar
     let name = match target {
         Target::Service(s) => s.as_str(),
         Target::Catalog => "catalog",
-        Target::Status => "status",
+        Target::NotFound => "none",
     };
     if let Some(c) = cache.get(name) {
         return c.clone();

@@ -131,8 +131,9 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         log::info!(target: "balancer", "also serving on shared {local} (SO_REUSEPORT)");
     }
     if let Some(addr) = cfg.admin {
-        let local = balancer::admin::start(addr).map_err(|source| StartError::Listen { addr, source })?;
-        log::info!(target: "balancer", "admin on {local}: GET /metrics, GET /healthz");
+        let local =
+            balancer::admin::start(addr, upstream.clone()).map_err(|source| StartError::Listen { addr, source })?;
+        log::info!(target: "balancer", "admin on {local}: GET /metrics, /healthz, /status, /status/json");
     }
     forward_signals(signals, loops.notifiers.clone(), cfg.routes.clone())?;
     upstream.register(loops.local_addr);

@@ -12,10 +12,14 @@
 //! /                     webui
 //! ```
 //!
-//! The built-in defaults are the stackwire layout (the three webservices, the
+//! The built-in defaults are the stackwire layout (the webservices, the
 //! catalog the balancer serves itself under the name `@catalog`, and the webui
 //! for everything else); lines in the file add routes or replace the default
-//! for the same prefix. The longest matching prefix wins, and a prefix matches
+//! for the same prefix. Every other path under `/webserv` is `@none`: the
+//! balancer answers it with the JSON 404 the API promises, rather than letting
+//! the webui answer a JSON client with an HTML page. The operators' pages
+//! (`/status`, `/metrics`) are not routes at all: they live on the admin
+//! listener only (`crate::admin`), so the public port shows nothing internal. The longest matching prefix wins, and a prefix matches
 //! only at a path-segment boundary, so `/webserv/question` serves
 //! `/webserv/question/7` but not `/webserv/questionnaire`.
 
@@ -28,8 +32,8 @@ pub enum Target {
     Service(String),
     /// The balancer's own `/webserv/services` catalog.
     Catalog,
-    /// The balancer's own `/status` page (`@status`): live topology.
-    Status,
+    /// No route (`@none`): a JSON 404, answered by the balancer itself.
+    NotFound,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +44,7 @@ pub enum RouteError {
     Syntax { line: usize, text: String },
     #[error("line {line}: prefix {prefix:?} must start with '/'")]
     Prefix { line: usize, prefix: String },
-    #[error("line {line}: service name {name:?} must be [a-z0-9_-]+, @catalog or @status")]
+    #[error("line {line}: service name {name:?} must be [a-z0-9_-]+, @catalog or @none")]
     Service { line: usize, name: String },
 }
 
@@ -62,7 +66,7 @@ impl Default for RouteTable {
             ("/webserv/search", Target::Service("question".into())),
             ("/webserv/tags", Target::Service("question".into())),
             ("/webserv/services", Target::Catalog),
-            ("/status", Target::Status),
+            ("/webserv", Target::NotFound),
             ("/", Target::Service("webui".into())),
         ] {
             t.insert(prefix, target);
@@ -103,8 +107,8 @@ impl RouteTable {
             }
             let target = if service == "@catalog" {
                 Target::Catalog
-            } else if service == "@status" {
-                Target::Status
+            } else if service == "@none" {
+                Target::NotFound
             } else if !service.is_empty()
                 && service.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
             {
@@ -174,23 +178,24 @@ mod tests {
         assert_eq!(t.lookup("/webserv/answer").cloned(), svc("answer"));
         assert_eq!(t.lookup("/webserv/comment/").cloned(), svc("comment"));
         assert_eq!(t.lookup("/webserv/services").cloned(), Some(Target::Catalog));
-        assert_eq!(t.lookup("/status").cloned(), Some(Target::Status));
-        assert_eq!(t.lookup("/status/json").cloned(), Some(Target::Status));
+        assert_eq!(t.lookup("/status").cloned(), svc("webui"), "operators' pages are on the admin port only");
         assert_eq!(t.lookup("/webserv/user/alice").cloned(), svc("user"));
         assert_eq!(t.lookup("/webserv/vote").cloned(), svc("vote"));
         assert_eq!(t.lookup("/webserv/search").cloned(), svc("question"));
         assert_eq!(t.lookup("/webserv/tags").cloned(), svc("question"));
         assert_eq!(t.lookup("/").cloned(), svc("webui"));
         assert_eq!(t.lookup("/questions/3").cloned(), svc("webui"));
-        assert_eq!(t.lookup("/webserv").cloned(), svc("webui"));
+        assert_eq!(t.lookup("/webserv").cloned(), Some(Target::NotFound));
+        assert_eq!(t.lookup("/webserv/nothing/here").cloned(), Some(Target::NotFound));
     }
 
     #[test]
     fn prefixes_match_only_at_segment_boundaries() {
         let t = RouteTable::default();
-        assert_eq!(t.lookup("/webserv/questionnaire").cloned(), svc("webui"));
-        assert_eq!(t.lookup("/webserv/answers").cloned(), svc("webui"));
-        assert_eq!(t.lookup("/webserv/services2").cloned(), svc("webui"));
+        assert_eq!(t.lookup("/webserv/questionnaire").cloned(), Some(Target::NotFound));
+        assert_eq!(t.lookup("/webserv/answers").cloned(), Some(Target::NotFound));
+        assert_eq!(t.lookup("/webserv/services2").cloned(), Some(Target::NotFound));
+        assert_eq!(t.lookup("/webservice").cloned(), svc("webui"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `GET /status`: the live topology, as this balancer sees it, for a person
-//! watching a failure happen; `GET /status/json`: the same for scripts.
+//! watching a failure happen; `GET /status/json`: the same for scripts. Both
+//! are served on the admin listener only (`crate::admin`): process ids,
+//! internal addresses and the Redis roles are for operators, not the public.
 //!
 //! Every service and instance from the registry (plus any kept by
 //! self-preservation, marked as such) with its address, reported load, our
@@ -10,7 +12,7 @@
 //! no JavaScript), so an instance can be watched leaving rotation and coming
 //! back. Everything shown that came from outside is HTML-escaped.
 
-use crate::http1::{Request, Response};
+use crate::http1::Response;
 use crate::upstream_rpc::RpcUpstream;
 use registry_agent::{Descriptor, InstanceRecord, RedisTopology};
 use serde_json::{json, Value};
@@ -27,19 +29,17 @@ pub fn descriptor() -> Descriptor {
         name: "Balancer".into(),
         title: "HTTP edge".into(),
         methods: Vec::new(),
-        routes: vec!["GET /status".into(), "GET /status/json".into(), "GET /webserv/services".into()],
+        routes: vec!["GET /webserv/services".into()],
     }
 }
 
 /// HTML-escapes the five special characters.
 pub use proto::http::html_escape as esc;
 
-pub fn serve(up: &RpcUpstream, req: &Request) -> Response {
-    if req.head.method != "GET" && req.head.method != "HEAD" {
-        return Response::error(405, "use GET").with_header("Allow", "GET, HEAD");
-    }
+/// The page at `path` (the admin listener has checked the method).
+pub fn serve(up: &RpcUpstream, path: &str) -> Response {
     let model = model(up);
-    let resp = match req.head.path.trim_end_matches('/') {
+    let resp = match path.trim_end_matches('/') {
         "/status" => Response::new(200, "text/html; charset=utf-8", render(&model).into_bytes()),
         "/status/json" => Response::new(200, "application/json", model.to_string().into_bytes()),
         _ => return Response::error(404, "try /status or /status/json"),
@@ -86,6 +86,7 @@ fn instance(up: &RpcUpstream, r: &InstanceRecord, kept: bool, now_ms: i64) -> Va
         "ejections": h.as_ref().map(|h| h.ejections).unwrap_or(0),
         "ejected_for_ms": h.as_ref().and_then(|h| h.ejected_for).map(ms),
         "last_probe_ms_ago": h.as_ref().and_then(|h| h.last_probe_ago).map(ms),
+        "last_probe_ok": h.as_ref().and_then(|h| h.last_probe_ok),
         "left_rotation_ms_ago": ago(out),
         "returned_ms_ago": ago(back),
     })

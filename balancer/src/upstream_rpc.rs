@@ -31,7 +31,7 @@
 //!   handle, which forgets whichever attempt is current.
 
 use crate::forward;
-use crate::http1::{Request, Response};
+use crate::http1::Response;
 use crate::retry::{self, Decision, Failure};
 use crate::routes::Target;
 use crate::workers::{Done, RequestJob, Upstream};
@@ -213,8 +213,9 @@ fn complete(inner: &Arc<Inner>, addr: SocketAddr, result: Result<pb::Response, R
             } else {
                 None
             };
-            let server_error = registry_agent::is_server_error(r.status) || http.is_some_and(|s| s >= 500);
-            inner.rotation.reply(addr, service, server_error);
+            // Only the instance's own failures count against it, never the
+            // status of the page it answered with (registry_agent::health).
+            inner.rotation.answered(addr, service, code);
             let unavailable = code == Code::Unavailable || http.is_some_and(|s| retry::unavailable_status(s as u16));
             unavailable.then_some(Failure::Unavailable)
         }
@@ -291,8 +292,8 @@ impl Upstream for RpcUpstream {
         crate::catalog::build(&snap.services, &in_flight, true)
     }
 
-    fn status(&self, req: &Request) -> Response {
-        crate::status::serve(self, req)
+    fn status(&self, path: &str) -> Response {
+        crate::status::serve(self, path)
     }
 
     fn register(&self, listen: SocketAddr) {

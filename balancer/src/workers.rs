@@ -169,8 +169,9 @@ pub trait Upstream: Send + Sync + 'static {
     fn forward(&self, job: RequestJob, done: Done);
     /// The catalog document.
     fn catalog(&self) -> serde_json::Value;
-    /// The `/status` page; only registry mode has a topology to show.
-    fn status(&self, _req: &Request) -> Response {
+    /// `/status` or `/status/json` (`path`) for the admin listener; only
+    /// registry mode has a topology to show.
+    fn status(&self, _path: &str) -> Response {
         Response::error(404, "no status page in static mode")
     }
     /// Waits until every service in `services` has at least one instance in
@@ -214,7 +215,7 @@ fn run(rx: Receiver<Job>, upstream: &dyn Upstream) {
         // A bug must cost one request, not a worker; `done` answers on unwind.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match job.target {
             Target::Catalog => done.finish(serve_catalog(upstream, &job.request)),
-            Target::Status => done.finish(upstream.status(&job.request)),
+            Target::NotFound => done.finish(Response::error(404, "no route for this path")),
             Target::Service(_) => upstream.forward(job, done),
         }));
         if outcome.is_err() {

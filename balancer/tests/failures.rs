@@ -88,8 +88,8 @@ fn post(b: &Balancer, path: &str) -> common::Resp {
 }
 
 fn state_of(b: &Balancer, addr: SocketAddr) -> Option<(bool, String)> {
-    let r = get(b, "/status/json");
-    let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+    let (_, body) = common::admin_get(common::admin_addr(b), "/status/json");
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
     let inst = v["services"]
         .as_array()?
         .iter()
@@ -106,7 +106,7 @@ fn sent_writes_are_never_repeated_and_reads_are() {
     let mut cfg = RegistryConfig::new(&url);
     cfg.prefix = prefix.clone();
     let bal = Balancer::start_env(
-        &["--upstream-timeout-ms", "3000"],
+        &["--upstream-timeout-ms", "3000", "--admin", "127.0.0.1:0"],
         &[("STACKWIRE_REDIS_URL", url.as_str()), ("STACKWIRE_REGISTRY_PREFIX", prefix.as_str())],
     );
 

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{get, request, wait_for, Backend, Balancer, Reader};
+use common::{admin_addr, admin_get, get, request, wait_for, Backend, Balancer, Reader};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// One sample: metric name, sorted labels, value.
@@ -122,26 +122,6 @@ fn parse_labels(text: &str, at: &str) -> Vec<(String, String)> {
     }
     out.sort();
     out
-}
-
-/// The admin address from the balancer's log.
-fn admin_addr(bal: &Balancer) -> SocketAddr {
-    wait_for("the admin address in the log", Duration::from_secs(5), || {
-        bal.log()
-            .lines()
-            .find_map(|l| l.split("admin on ").nth(1)?.split(':').take(2).collect::<Vec<_>>().join(":").parse().ok())
-    })
-}
-
-fn admin_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: admin\r\n\r\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = out.split_once("\r\n\r\n").unwrap().1.to_string();
-    (status, body)
 }
 
 fn value(m: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {

@@ -2,6 +2,18 @@
 //! and query strings, and building the `HttpResponse` messages that services
 //! send back through the balancer. The balancer's own HTTP/1 framing lives in
 //! the balancer; this is only what sits on either side of the RPC hop.
+//!
+//! Forms and query strings are the client's bytes, so they are decoded
+//! strictly, once, here: a value that is not UTF-8 once its `%XX` escapes are
+//! undone, or that holds a NUL (which no field of ours can store: PostgreSQL
+//! text refuses it), is a [`FormError`] naming the parameter, which every
+//! service and the webui answer with 400. Nothing downstream ever sees a
+//! replacement character standing in for bytes the user did not type, and
+//! no such value can reach SQL and fail there.
+//!
+//! One page-number rule serves every list, JSON and HTML alike
+//! ([`page_param`]): absent means page 1, otherwise a whole number from 1 to
+//! [`MAX_PAGE`].
 
 use crate::pb::{Header, HttpRequest, HttpResponse};
 
@@ -40,10 +52,16 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Decodes `%XX` escapes and, when `plus_is_space`, `+` as a space (forms and
-/// queries). Invalid escapes are kept literally; invalid UTF-8 becomes U+FFFD,
-/// so hostile bytes can never make a handler fail to read a field.
+/// Decodes `%XX` escapes and, when `plus_is_space`, `+` as a space. Invalid
+/// escapes are kept literally; invalid UTF-8 becomes U+FFFD. For request
+/// paths, which name a page or nothing (an undecodable one names nothing and
+/// is a 404); fields use the strict [`decode_form`].
 pub fn percent_decode(s: &[u8], plus_is_space: bool) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(s, plus_is_space)).into_owned()
+}
+
+/// The bytes behind `%XX` escapes (and `+` as a space when `plus_is_space`).
+fn percent_decode_bytes(s: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -60,7 +78,73 @@ pub fn percent_decode(s: &[u8], plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
+}
+
+/// Longest parameter name a [`FormError`] repeats back.
+const SHOWN_NAME: usize = 40;
+
+/// A form field or query parameter that cannot be read; the message names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("{0} must be valid UTF-8")]
+    InvalidUtf8(String),
+    #[error("{0} must not contain NUL characters")]
+    Nul(String),
+    #[error("{name} must be a whole number from 1 to {max}")]
+    Page { name: String, max: u32 },
+}
+
+impl FormError {
+    /// The parameter the error is about.
+    pub fn name(&self) -> &str {
+        match self {
+            FormError::InvalidUtf8(n) | FormError::Nul(n) => n,
+            FormError::Page { name, .. } => name,
+        }
+    }
+}
+
+/// One decoded name or value; `name` is what an error calls it.
+fn decode_part(raw: &[u8], name: &str) -> Result<String, FormError> {
+    let text = String::from_utf8(percent_decode_bytes(raw, true)).map_err(|_| FormError::InvalidUtf8(name.into()))?;
+    if text.contains('\0') {
+        return Err(FormError::Nul(name.into()));
+    }
+    Ok(text)
+}
+
+/// Parses `a=1&b=two+words` into decoded pairs, in order, refusing a name or
+/// value that is not UTF-8 or holds a NUL. Keys without `=` get an empty
+/// value; empty segments are skipped.
+pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    body.split(|&c| c == b'&')
+        .filter(|seg| !seg.is_empty())
+        .map(|seg| {
+            let (raw_name, raw_value) = match seg.iter().position(|&c| c == b'=') {
+                Some(eq) => (&seg[..eq], &seg[eq + 1..]),
+                None => (seg, &seg[seg.len()..]),
+            };
+            let name = decode_part(raw_name, "a parameter name")?;
+            let shown: String = name.chars().take(SHOWN_NAME).collect();
+            Ok((name, decode_part(raw_value, &shown)?))
+        })
+        .collect()
+}
+
+/// The most pages any list has: deeper pages would only cost the database a
+/// scan to find nothing worth reading.
+pub const MAX_PAGE: u32 = 100_000;
+
+/// A page number as every list reads it: `None` (absent) is page 1; anything
+/// else must be a whole number from 1 to [`MAX_PAGE`].
+pub fn page_param(name: &str, raw: Option<&str>) -> Result<u32, FormError> {
+    let Some(raw) = raw else { return Ok(1) };
+    let bad = || FormError::Page { name: name.chars().take(SHOWN_NAME).collect(), max: MAX_PAGE };
+    if raw.is_empty() || raw.len() > 6 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    raw.parse::<u32>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(bad)
 }
 
 /// The value of one hexadecimal digit (percent escapes here, chunk sizes in the balancer).
@@ -90,18 +174,6 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-/// Parses `a=1&b=two+words` into decoded pairs, in order. Keys without `=` get
-/// an empty value; empty segments are skipped.
-pub fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
-    body.split(|&c| c == b'&')
-        .filter(|seg| !seg.is_empty())
-        .map(|seg| match seg.iter().position(|&c| c == b'=') {
-            Some(eq) => (percent_decode(&seg[..eq], true), percent_decode(&seg[eq + 1..], true)),
-            None => (percent_decode(seg, true), String::new()),
-        })
-        .collect()
-}
-
 /// Percent-encodes a string for a URL path segment or form value.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -128,14 +200,20 @@ impl HttpRequest {
         v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
     }
 
-    /// Query parameters, decoded.
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
-        parse_urlencoded(self.query.as_bytes())
+    /// Query parameters, decoded ([`decode_form`]).
+    pub fn query_pairs(&self) -> Result<Vec<(String, String)>, FormError> {
+        decode_form(self.query.as_bytes())
     }
 
-    /// First value of query parameter `name`.
-    pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query_pairs().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    /// First value of query parameter `name`; an undecodable query string is
+    /// an error whichever parameter is asked for.
+    pub fn query_param(&self, name: &str) -> Result<Option<String>, FormError> {
+        Ok(self.query_pairs()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+    }
+
+    /// Page number `name` from the query string, by [`page_param`].
+    pub fn page(&self, name: &str) -> Result<u32, FormError> {
+        page_param(name, self.query_param(name)?.as_deref())
     }
 }
 
@@ -155,6 +233,11 @@ impl HttpResponse {
     /// `{"error": message}` with the given status.
     pub fn json_error(status: u16, message: &str) -> HttpResponse {
         HttpResponse::json(status, &serde_json::json!({ "error": message }))
+    }
+
+    /// 204: no body, so no Content-Type either.
+    pub fn no_content() -> HttpResponse {
+        HttpResponse { status: 204, headers: Vec::new(), body: Vec::new() }
     }
 
     pub fn html(status: u16, body: String) -> HttpResponse {
@@ -180,7 +263,7 @@ mod tests {
 
     #[test]
     fn forms_decode_plus_and_escapes() {
-        let got = parse_urlencoded(b"title=Hello+world&body=a%26b%3Dc&empty=&flag&&x=%zz%4");
+        let got = decode_form(b"title=Hello+world&body=a%26b%3Dc&empty=&flag&&x=%zz%4").unwrap();
         assert_eq!(
             got,
             vec![

@@ -36,11 +36,6 @@ pub fn is_read_method(method: &str) -> bool {
     proto::methods::is_idempotent(method)
 }
 
-/// Whether a reply counts as a server error for outlier detection.
-pub fn is_server_error(status: u32) -> bool {
-    matches!(Code::from_u32(status), Code::Internal | Code::Unavailable)
-}
-
 #[derive(Clone)]
 pub struct ServiceClient {
     rotation: Rotation,
@@ -100,14 +95,14 @@ impl ServiceClient {
                     continue;
                 }
             };
+            let sent = Instant::now();
             let result = {
                 let _counted = self.rotation.pool().begin(addr);
                 conn.call(method, request_id, left, payload.clone())
             };
             match result {
                 Ok(resp) => {
-                    let failed = is_server_error(resp.status);
-                    self.rotation.reply(addr, &self.service, failed);
+                    self.rotation.answered(addr, &self.service, Code::from_u32(resp.status));
                     let unavailable = resp.status == Code::Unavailable as u32;
                     if unavailable && read && self.rotation.try_retry() {
                         log::warn!(target: "rpc", "{} at {addr}: {method} unavailable; retrying elsewhere", self.service);
@@ -129,7 +124,12 @@ impl ServiceClient {
                     log::warn!(target: "rpc", "{} at {addr}: connection lost during {method}; retrying elsewhere", self.service);
                     last = RpcError::ConnectionLost;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    if matches!(e, RpcError::DeadlineExceeded(_)) {
+                        self.rotation.timed_out(addr, &self.service, sent);
+                    }
+                    return Err(e);
+                }
             }
         }
         Err(last)
@@ -176,13 +176,5 @@ mod tests {
         ] {
             assert!(!is_read_method(m), "{m}");
         }
-    }
-
-    #[test]
-    fn server_errors_are_internal_and_unavailable() {
-        assert!(is_server_error(Code::Internal as u32));
-        assert!(is_server_error(Code::Unavailable as u32));
-        assert!(!is_server_error(Code::NotFound as u32));
-        assert!(!is_server_error(Code::Ok as u32));
     }
 }

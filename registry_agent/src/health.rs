@@ -14,19 +14,56 @@
 //! - **Passive**: a refused or reset connection takes it out at once (the
 //!   process is gone; waiting for two probes would only cost requests); the
 //!   probes bring it back when it answers again.
-//! - **Outlier ejection** (Envoy's defaults): five server errors in a row
-//!   (HTTP status ≥ 500, or RPC `INTERNAL`/`UNAVAILABLE`) eject it for 30 s,
-//!   doubling with each repeat up to 5 minutes; a success resets the count.
-//!   Never more than half a pool is ejected, so a shared cause (the database
-//!   is down) cannot empty the pool; the half that stays answers its errors.
+//! - **Outlier ejection**: five *instance failures* in a row eject it for
+//!   30 s, doubling with each repeat up to 5 minutes; anything the instance
+//!   answered otherwise resets the count. Never more than half a pool is
+//!   ejected, so a shared cause (the database is down) cannot empty the pool;
+//!   the half that stays answers its errors.
+//!
+//! ## What counts against an instance, and why not Envoy's rule
+//!
+//! Envoy's default (`consecutive_5xx: 5`) counts every 5xx reply. That makes
+//! a *query of death* of any request whose content makes the handler fail:
+//! anybody who sends the same poisoned request a dozen times takes healthy
+//! instances out one after another (each passes its health checks and serves
+//! every other request meanwhile), and the half-pool cap only stops it at
+//! half the capacity. A reply, whatever its status, proves the instance is
+//! alive and serving; a 500 is the outcome of *that request*. So here only
+//! failures of the instance itself count ([`instance_failure`]):
+//!
+//! - a refused or reset connection, or one lost mid-call: out at once (above);
+//! - an RPC `UNAVAILABLE`: the instance says it cannot serve right now (no
+//!   database connection, shutting down, a dependency gone); request content
+//!   never maps to it, since the services map only connection-level database
+//!   failures to it and refuse bad input as `INVALID_ARGUMENT` first;
+//! - a call that got no answer before its deadline *while another instance
+//!   of the same service did answer meanwhile* ([`HealthTable::timed_out`]):
+//!   then the slowness is this instance's, not the service's or the request's
+//!   (a slow request that is slow everywhere counts nowhere).
+//!
+//! `INTERNAL`, `UNKNOWN`, a `DEADLINE_EXCEEDED` reply, and every HTTP status
+//! inside a `Web/Handle` reply (500 and 503 included) are answers: they reset
+//! the count. The other rule Envoy offers, success rate compared with the
+//! pool's (`success_rate`, 5 hosts minimum by default), was not chosen: with
+//! two instances a pool has no statistics to compare against, and poisoned
+//! requests spread by least-load hit every instance alike anyway; counting
+//! only the instance's own failures needs no pool size and no window, and a
+//! health check still takes out an instance that is wedged but answers.
 //!
 //! Callers choose only among available instances, and when none is (every
 //! probe failing, say) they fall back to the whole list: sending to an
 //! instance that may be down beats refusing with certainty.
 
+use proto::Code;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+/// Whether a reply with this RPC status is a failure of the instance that
+/// sent it (see the module comment): only `UNAVAILABLE`.
+pub fn instance_failure(code: Code) -> bool {
+    code == Code::Unavailable
+}
 
 /// Thresholds; `Default` is the stackwire policy described above.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +117,8 @@ struct Entry {
     ejection_end: Option<Instant>,
     went_out: Option<Instant>,
     came_in: Option<Instant>,
+    /// When it last answered without an instance failure.
+    answered: Option<Instant>,
 }
 
 impl Entry {
@@ -97,6 +136,7 @@ impl Entry {
             ejection_end: None,
             went_out: None,
             came_in: None,
+            answered: None,
         }
     }
 
@@ -178,18 +218,36 @@ impl HealthTable {
         }
     }
 
+    /// A call sent at `sent` got no answer by its deadline: an instance
+    /// failure only if another instance of `service` answered since `sent`
+    /// (else the whole service is slow, or the request is). Returns true when
+    /// this got the instance ejected.
+    pub fn timed_out(&mut self, addr: SocketAddr, service: &str, sent: Instant, now: Instant) -> bool {
+        let peer_answered = self
+            .entries
+            .iter()
+            .any(|(a, e)| *a != addr && e.service == service && e.answered.is_some_and(|t| t >= sent));
+        if peer_answered {
+            self.reply(addr, service, true, now)
+        } else {
+            false
+        }
+    }
+
     /// A refused connect or a connection reset: out at once.
     pub fn connection_failed(&mut self, addr: SocketAddr, service: &str, why: &str, now: Instant) {
         self.take_out(addr, service, why.to_string(), now);
     }
 
-    /// A reply arrived; `server_error` when it was a 5xx (or INTERNAL /
-    /// UNAVAILABLE). Returns true when this reply got the instance ejected.
-    pub fn reply(&mut self, addr: SocketAddr, service: &str, server_error: bool, now: Instant) -> bool {
+    /// A call to the instance ended: `failed` when the ending was an
+    /// instance failure ([`instance_failure`], [`HealthTable::timed_out`]),
+    /// else it answered. Returns true when this got the instance ejected.
+    pub fn reply(&mut self, addr: SocketAddr, service: &str, failed: bool, now: Instant) -> bool {
         let p = self.policy;
         let e = self.entry(addr, service);
-        if !server_error {
+        if !failed {
             e.errors = 0;
+            e.answered = Some(now);
             return false;
         }
         e.errors += 1;

@@ -56,7 +56,7 @@ mod store;
 
 pub use agent::Agent;
 pub use budget::RetryBudget;
-pub use client::{is_read_method, is_server_error, ServiceClient};
+pub use client::{is_read_method, ServiceClient};
 pub use config::{redact, RegistryConfig, RegistryError, SentinelConfig};
 pub use directory::{Directory, Snapshot};
 pub use health::{HealthPolicy, HealthView};

@@ -152,9 +152,15 @@ impl Rotation {
         lock(&self.inner.health).connection_failed(addr, service, why, Instant::now());
     }
 
-    /// Records a reply for outlier detection.
-    pub fn reply(&self, addr: SocketAddr, service: &str, server_error: bool) {
-        lock(&self.inner.health).reply(addr, service, server_error, Instant::now());
+    /// Records a reply with RPC status `code` for outlier detection: only an
+    /// instance failure counts against it (`health::instance_failure`).
+    pub fn answered(&self, addr: SocketAddr, service: &str, code: proto::Code) {
+        lock(&self.inner.health).reply(addr, service, crate::health::instance_failure(code), Instant::now());
+    }
+
+    /// Records a call sent at `sent` that got no answer by its deadline.
+    pub fn timed_out(&self, addr: SocketAddr, service: &str, sent: Instant) {
+        lock(&self.inner.health).timed_out(addr, service, sent, Instant::now());
     }
 
     pub fn health(&self, addr: &SocketAddr) -> HealthView {

@@ -121,7 +121,7 @@ impl AnswerService {
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        let route = match route(&req) {
+        let route = match route(&req).and_then(|r| web::check_query(&req).map(|()| r)) {
             Ok(r) => r,
             Err(resp) => return resp,
         };

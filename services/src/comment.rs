@@ -80,7 +80,7 @@ impl CommentService {
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        if let Err(resp) = route(&req) {
+        if let Err(resp) = route(&req).and_then(|()| web::check_query(&req)) {
             return resp;
         }
         self.web_create(ctx, &req).unwrap_or_else(|s| web::status_response(&s))

@@ -63,6 +63,10 @@ pub enum FieldError {
     Direction,
     #[error("Idempotency-Key must be 1 to 100 printable ASCII characters")]
     IdempotencyKey,
+    /// A form field or query parameter that could not be decoded (not
+    /// UTF-8, a NUL, not a page number); the message names it.
+    #[error("{0}")]
+    Form(#[from] proto::http::FormError),
 }
 
 impl From<FieldError> for Status {
@@ -77,11 +81,7 @@ pub const MAX_TAG_CHARS: usize = 35;
 /// Trims `raw` and checks it against `limit`; returns the text to store.
 pub fn clean_text(limit: TextLimit, raw: &str) -> Result<String, FieldError> {
     let text = raw.trim();
-    // PostgreSQL text cannot hold NUL; refusing it here turns a database error
-    // (a 500) into the caller's mistake (a 400).
-    if text.contains('\0') {
-        return Err(FieldError::Nul(limit.field));
-    }
+    check_no_nul(limit.field, text)?;
     let n = text.chars().count();
     if n == 0 || n > limit.max {
         return Err(FieldError::Length { field: limit.field, max: limit.max });
@@ -111,10 +111,11 @@ pub fn check_id(field: &'static str, id: i64) -> Result<i64, FieldError> {
     }
 }
 
-/// The page and page size of a `ListQuestions`: 0 means "not given" (proto3
-/// has no absent numbers), so page 0 is page 1 and per_page 0 is the default.
+/// The page and page size of a typed list request: 0 means "not given"
+/// (proto3 has no absent numbers), so page 0 is page 1 and per_page 0 is the
+/// default; past [`proto::http::MAX_PAGE`] is out of range, as over HTTP.
 pub fn page_window(page: u32, per_page: u32) -> Result<(u32, u32), FieldError> {
-    let page = page.max(1);
+    let page = check_page("page", page)?;
     let per_page = match per_page {
         0 => DEFAULT_PER_PAGE,
         n if n <= MAX_PER_PAGE => n,
@@ -123,10 +124,23 @@ pub fn page_window(page: u32, per_page: u32) -> Result<(u32, u32), FieldError> {
     Ok((page, per_page))
 }
 
-/// A page number from a query string: a positive integer that fits in u32.
-pub fn parse_page(field: &'static str, raw: &str) -> Result<u32, FieldError> {
-    let n = parse_id(field, raw)?;
-    u32::try_from(n).map_err(|_| FieldError::NotPositive(field))
+/// A page number from a typed request: 0 (not given) is page 1, and no
+/// page lies past [`proto::http::MAX_PAGE`] (the HTTP rule, `page_param`).
+pub fn check_page(field: &'static str, page: u32) -> Result<u32, FieldError> {
+    if page > proto::http::MAX_PAGE {
+        return Err(FieldError::OutOfRange { field, max: proto::http::MAX_PAGE });
+    }
+    Ok(page.max(1))
+}
+
+/// Refuses text that holds a NUL: PostgreSQL text cannot store one, so it
+/// must be the caller's 400 here rather than a database error later.
+pub fn check_no_nul(field: &'static str, text: &str) -> Result<(), FieldError> {
+    if text.contains('\0') {
+        Err(FieldError::Nul(field))
+    } else {
+        Ok(())
+    }
 }
 
 /// A username as typed (surrounding whitespace ignored).
@@ -304,9 +318,8 @@ mod tests {
         assert_eq!(page_window(0, 0), Ok((1, 20)));
         assert_eq!(page_window(3, 100), Ok((3, 100)));
         assert_eq!(page_window(1, 101).unwrap_err().to_string(), "per_page must be 1 to 100");
-        assert_eq!(parse_page("page", "2"), Ok(2));
-        assert!(parse_page("page", "0").is_err());
-        assert!(parse_page("page", "4294967296").is_err());
+        assert_eq!(check_page("page", 0), Ok(1));
+        assert!(check_page("page", proto::http::MAX_PAGE + 1).is_err());
     }
 
     #[test]

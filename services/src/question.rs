@@ -97,7 +97,7 @@ impl QuestionService {
 
     pub fn thread(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
         let question = self.get(ctx, Id { id: req.id })?;
-        let page = req.answer_page.max(1);
+        let page = fields::check_page("answer_page", req.answer_page)?;
         let query = AnswerQuery { id: question.id, page, per_page: ANSWERS_PER_PAGE };
         let answers: AnswerList = self.answers.call(ctx, ANSWER_LIST_FOR_QUESTION, &query)?;
         let ids: Vec<i64> = answers.answers.iter().map(|a| a.id).collect();

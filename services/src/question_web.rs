@@ -83,7 +83,7 @@ pub fn route(req: &HttpRequest) -> Result<WebRoute, HttpResponse> {
 
 impl QuestionService {
     pub(crate) fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        let route = match route(&req) {
+        let route = match route(&req).and_then(|r| web::check_query(&req).map(|()| r)) {
             Ok(r) => r,
             Err(resp) => return resp,
         };
@@ -163,25 +163,28 @@ pub fn edit_request(body: &Body) -> Result<EditPost, FieldError> {
     })
 }
 
-/// A positive page number from the query string; 1 when absent.
+/// A page number from the query string, by the one rule every list follows
+/// (`proto::http::page_param`: 1 when absent).
 fn optional_page(req: &HttpRequest, name: &'static str) -> Result<u32, FieldError> {
-    req.query_param(name).map(|p| fields::parse_page(name, &p)).unwrap_or(Ok(1))
+    Ok(req.page(name)?)
 }
 
 fn per_page(req: &HttpRequest) -> Result<u32, FieldError> {
-    match req.query_param("per_page") {
-        Some(p) => fields::parse_page("per_page", &p)
+    let out_of_range = FieldError::OutOfRange { field: "per_page", max: fields::MAX_PER_PAGE };
+    match req.query_param("per_page")? {
+        Some(p) => fields::parse_id("per_page", &p)
             .ok()
-            .filter(|n| *n <= fields::MAX_PER_PAGE)
-            .ok_or(FieldError::OutOfRange { field: "per_page", max: fields::MAX_PER_PAGE }),
+            .filter(|n| *n <= i64::from(fields::MAX_PER_PAGE))
+            .map(|n| n as u32)
+            .ok_or(out_of_range),
         None => Ok(fields::DEFAULT_PER_PAGE),
     }
 }
 
 /// `?sort=&tag=&page=&per_page=`, all optional (checked again by `list`).
 pub fn list_request(req: &HttpRequest) -> Result<ListQuestions, FieldError> {
-    let sort = fields::Sort::parse(&req.query_param("sort").unwrap_or_default())?;
-    let tag = match req.query_param("tag").as_deref().map(str::trim) {
+    let sort = fields::Sort::parse(&req.query_param("sort")?.unwrap_or_default())?;
+    let tag = match req.query_param("tag")?.as_deref().map(str::trim) {
         None | Some("") => String::new(),
         Some(t) => fields::check_tag(t)?,
     };
@@ -195,7 +198,7 @@ pub fn list_request(req: &HttpRequest) -> Result<ListQuestions, FieldError> {
 
 /// `?q=&page=`; a missing `q` is named, an empty one refused by `search`.
 pub fn search_request(req: &HttpRequest) -> Result<SearchQuery, FieldError> {
-    let q = req.query_param("q").ok_or(FieldError::Missing("q"))?;
+    let q = req.query_param("q")?.ok_or(FieldError::Missing("q"))?;
     Ok(SearchQuery { q, page: optional_page(req, "page")?, per_page: per_page(req)? })
 }
 
@@ -252,7 +255,7 @@ mod tests {
         assert_eq!(l(""), want(1, 20, "newest", ""));
         assert_eq!(l("page=3&sort=votes"), want(3, 20, "votes", ""));
         assert_eq!(l("page=2&per_page=5&tag=Rust&sort=unanswered"), want(2, 5, "unanswered", "rust"));
-        assert_eq!(l("page=0").unwrap_err().to_string(), "page must be a positive integer");
+        assert_eq!(l("page=0").unwrap_err().to_string(), "page must be a whole number from 1 to 100000");
         assert!(l("page=x").is_err());
         assert!(l("page=").is_err());
         assert_eq!(l("per_page=101").unwrap_err().to_string(), "per_page must be 1 to 100");

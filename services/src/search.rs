@@ -31,6 +31,8 @@ pub enum QueryError {
     TooManyTags,
     #[error("{0}")]
     Tag(FieldError),
+    #[error("q must not contain NUL characters")]
+    Nul,
 }
 
 impl From<QueryError> for proto::Status {
@@ -44,6 +46,8 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
     if q.is_empty() || q.chars().count() > MAX_QUERY {
         return Err(QueryError::Length);
     }
+    // The RPC door's check; over HTTP the query string decoder refused it already.
+    fields::check_no_nul("q", q).map_err(|_| QueryError::Nul)?;
     let mut words = String::new();
     let mut tags: Vec<String> = Vec::new();
     let mut rest = q;

@@ -133,7 +133,7 @@ impl UserService {
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        let route = match route(&req) {
+        let route = match route(&req).and_then(|r| web::check_query(&req).map(|()| r)) {
             Ok(r) => r,
             Err(resp) => return resp,
         };
@@ -151,9 +151,7 @@ impl UserService {
                 Err(resp) => return resp,
             },
             WebRoute::Logout => match auth::bearer(&req) {
-                Some(token) => self
-                    .logout(ctx, Token { token })
-                    .map(|_| HttpResponse::with_body(204, "application/json", Vec::new())),
+                Some(token) => self.logout(ctx, Token { token }).map(|_| HttpResponse::no_content()),
                 None => Err(unauthenticated("log in first: send Authorization: Bearer <token>")),
             },
             WebRoute::Page(username) => {

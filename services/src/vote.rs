@@ -76,7 +76,7 @@ impl VoteService {
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        if let Err(resp) = route(&req) {
+        if let Err(resp) = route(&req).and_then(|()| web::check_query(&req)) {
             return resp;
         }
         let user = match self.auth.require(ctx, &req, LOG_IN_TO_VOTE) {

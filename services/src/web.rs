@@ -5,7 +5,9 @@
 //!   URL-encoded forms (also when no content type is given, which is what
 //!   `curl -d` and old clients send) and JSON objects; anything else is 415.
 //!   Text fields must be strings; id fields may be a JSON number or a numeric
-//!   string, since JavaScript clients send either.
+//!   string, since JavaScript clients send either. A form field that is not
+//!   UTF-8, and a field of either kind holding a NUL, is a 400 naming it
+//!   before any handler looks at the body (`proto::http::decode_form`).
 //! - [`idempotency_key`] reads a client's `Idempotency-Key` header.
 //! - [`below`], [`allow`], [`not_found`] route a path under a service's prefix:
 //!   an unknown path is 404 and a known path with the wrong method is 405 with
@@ -18,6 +20,7 @@
 //! The JSON shapes themselves are in [`crate::json`].
 
 use crate::fields::{self, FieldError};
+use proto::http::FormError;
 use proto::pb::{HttpRequest, HttpResponse};
 use proto::{Code, Status};
 use serde_json::{Map, Value};
@@ -35,13 +38,15 @@ pub enum BodyError {
     UnsupportedType(String),
     #[error("the request body must be a JSON object: {0}")]
     BadJson(String),
+    #[error("{0}")]
+    Field(#[from] FormError),
 }
 
 impl BodyError {
     pub fn response(&self) -> HttpResponse {
         let status = match self {
             BodyError::UnsupportedType(_) => 415,
-            BodyError::BadJson(_) => 400,
+            BodyError::BadJson(_) | BodyError::Field(_) => 400,
         };
         HttpResponse::json_error(status, &self.to_string())
     }
@@ -50,9 +55,12 @@ impl BodyError {
 impl Body {
     pub fn read(req: &HttpRequest) -> Result<Body, BodyError> {
         match req.content_type().as_str() {
-            "" | "application/x-www-form-urlencoded" => Ok(Body::Form(proto::http::parse_urlencoded(&req.body))),
+            "" | "application/x-www-form-urlencoded" => Ok(Body::Form(proto::http::decode_form(&req.body)?)),
             "application/json" => match serde_json::from_slice::<Value>(&req.body) {
-                Ok(Value::Object(map)) => Ok(Body::Json(map)),
+                Ok(Value::Object(map)) => {
+                    no_nul_in_json(&map)?;
+                    Ok(Body::Json(map))
+                }
                 Ok(_) => Err(BodyError::BadJson("got another JSON value".into())),
                 Err(e) => Err(BodyError::BadJson(e.to_string())),
             },
@@ -109,6 +117,34 @@ impl Body {
             Body::Form(_) => fields::parse_id(field, self.text(field)?),
         }
     }
+}
+
+/// JSON escapes can spell a NUL (`"\u0000"`), which no field may hold: the
+/// field's name (or "a parameter name") is the error, as for a form.
+fn no_nul_in_json(map: &Map<String, Value>) -> Result<(), FormError> {
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    for (k, v) in map {
+        if k.contains('\0') {
+            return Err(FormError::Nul("a parameter name".into()));
+        }
+        if has_nul(v) {
+            return Err(FormError::Nul(k.chars().take(40).collect()));
+        }
+    }
+    Ok(())
+}
+
+/// The 400 for a query string that cannot be decoded, or `Ok` when every
+/// parameter is text: checked before routing reads any of them.
+pub fn check_query(req: &HttpRequest) -> Result<(), HttpResponse> {
+    req.query_pairs().map(|_| ()).map_err(|e| field_error(&FieldError::Form(e)))
 }
 
 // ---- responses and routing ----------------------------------------------------

@@ -88,6 +88,17 @@ impl Proc {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// A balancer's admin listener (`--admin`), from its `admin on ADDR` line:
+    /// where `/status`, `/status/json` and `/metrics` are served.
+    pub fn admin_addr(&self) -> SocketAddr {
+        wait_for(&format!("{} to log `admin on`", self.name), Duration::from_secs(10), || admin_addr(&self.log_text()))
+    }
+
+    /// An HTTP client for the admin listener.
+    pub fn admin(&self) -> HttpClient {
+        HttpClient::new(self.admin_addr())
+    }
+
     /// Waits for the process to exit and returns its exit code.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         let end = Instant::now() + limit;
@@ -245,7 +256,7 @@ impl Cluster {
 
     fn start_balancer(&mut self) {
         let mut cmd = self.command("balancer");
-        cmd.args(["--listen", "127.0.0.1:0"]);
+        cmd.args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]);
         let access = self.dir.join("balancer.access.log");
         let p = self.spawn("balancer", cmd, Some(&access));
         self.balancer = Some(p);
@@ -253,6 +264,13 @@ impl Cluster {
 
     pub fn balancer(&self) -> &Proc {
         self.balancer.as_ref().expect("balancer running")
+    }
+
+    /// `/status/json` from the balancer's admin listener.
+    pub fn status_json(&self) -> serde_json::Value {
+        let r = self.balancer().admin().get("/status/json");
+        assert_eq!(r.status, 200, "/status/json: {}", r.text());
+        r.json()
     }
 
     pub fn access_log(&self) -> String {
@@ -326,6 +344,14 @@ impl Drop for Cluster {
 
 pub fn catalog_service<'a>(catalog: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
     catalog["services"].as_array()?.iter().find(|s| s["name"] == name)
+}
+
+/// The address from the first `admin on IP:PORT` line of a balancer's log.
+pub fn admin_addr(log: &str) -> Option<SocketAddr> {
+    log.lines().find_map(|l| {
+        let rest = &l[l.find("admin on ")? + "admin on ".len()..];
+        rest.split_whitespace().next()?.trim_end_matches(':').parse().ok()
+    })
 }
 
 /// The address from the first `listening on IP:PORT` line.

@@ -204,9 +204,26 @@ fn every_documented_route_exists_and_every_example_works() {
             "POST /webserv/answer" => {
                 vars.insert("ANSWER_ID", r.json()["id"].to_string());
             }
+            "POST /webserv/user/logout" => {
+                assert_eq!(r.status, 204, "{}", r.text());
+                assert!(r.body.is_empty() && r.header("content-type").is_none(), "a 204 has no body and no type");
+            }
             _ => {}
         }
     }
+    // The conventions: an unknown route under /webserv/ is a JSON 404; one
+    // page-number rule for every list.
+    for p in ["/webserv/nothing", "/webserv/questions/1"] {
+        let r = http.get(p);
+        assert_eq!((r.status, r.header("content-type")), (404, Some("application/json")), "{p}: {}", r.text());
+        assert!(r.json()["error"].is_string());
+    }
+    for p in ["/webserv/question?page=100000000", "/webserv/question?page=0", "/webserv/search?q=x&page=abc"] {
+        let r = http.get(p);
+        assert_eq!(r.status, 400, "{p}: {}", r.text());
+        assert!(r.json()["error"].as_str().is_some_and(|e| e.contains("from 1 to 100000")), "{p}: {}", r.text());
+    }
+    assert_eq!(http.get("/webserv/question?page=100000").status, 200);
     // The logout example really ended the session.
     let r =
         c.http_as(&vars["TOKEN"]).post_form("/webserv/comment", &[("answer_id", &vars["ANSWER_ID"]), ("body", "x")]);

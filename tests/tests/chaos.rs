@@ -43,7 +43,7 @@ fn migrate_queued_connections() {
 fn start_balancer(c: &Cluster, label: &str, shared: SocketAddr) -> Proc {
     let log = c.dir.join(format!("{label}.log"));
     let mut child = Command::new(c.env.bin_dir.join("balancer"))
-        .args(["--listen", "127.0.0.1:0", "--shared-listen", &shared.to_string()])
+        .args(["--listen", "127.0.0.1:0", "--shared-listen", &shared.to_string(), "--admin", "127.0.0.1:0"])
         .env("STACKWIRE_REGISTRY_PREFIX", &c.prefix)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -59,7 +59,9 @@ fn start_balancer(c: &Cluster, label: &str, shared: SocketAddr) -> Proc {
     Proc { name: label.into(), child, log, addr }
 }
 
-fn status(addr: SocketAddr) -> Option<serde_json::Value> {
+/// `/status/json` from a balancer's admin listener (`admin` is its address).
+fn status(admin: SocketAddr) -> Option<serde_json::Value> {
+    let addr = admin;
     match load::request(addr, "GET", "/status/json", &[], b"", Duration::from_secs(2)) {
         Outcome::Status(200, body) => serde_json::from_str(&body).ok(),
         _ => None,
@@ -148,7 +150,7 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
     }
     load.answer_posts(target.clone(), qid, tokens.clone(), "a", Duration::from_millis(300));
     std::thread::sleep(Duration::from_secs(2));
-    let load_balancers = |b1: &Proc, b2: &Proc| vec![b1.addr, b2.addr];
+    let load_balancers = |b1: &Proc, b2: &Proc| vec![b1.admin_addr(), b2.admin_addr()];
 
     // 1-3: one instance of each kind, kill -9, then a replacement.
     for kind in ["question", "answer", "webui"] {
@@ -191,7 +193,7 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
     let b1_addr = b1.addr;
     let bal_killed = kill9(&mut b1);
     let gone = wait_for("balancer-1 to leave the registry", Duration::from_secs(10), || {
-        status(b2.addr)?["balancers"]
+        status(b2.admin_addr())?["balancers"]
             .as_array()?
             .iter()
             .all(|b| b["addr"] != b1_addr.to_string())
@@ -217,7 +219,10 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
         let j = if kind == "webui" { c.start_webui() } else { c.start_service(&kind) };
         let addr = c.procs[j].addr.to_string();
         wait_for(&format!("{addr} in rotation"), Duration::from_secs(10), || {
-            [b1.addr, b2.addr].iter().all(|b| status(*b).is_some_and(|st| in_rotation(&st, &addr))).then_some(())
+            [b1.admin_addr(), b2.admin_addr()]
+                .iter()
+                .all(|b| status(*b).is_some_and(|st| in_rotation(&st, &addr)))
+                .then_some(())
         });
         c.procs[i].signal(libc::SIGTERM);
         let code = c.procs[i].wait_exit(Duration::from_secs(20));

@@ -65,14 +65,14 @@ fn killing_the_redis_primary_loses_no_request_and_no_record() {
 
     // The status page names the new primary.
     let status = wait_for("/status/json to show the new primary", Duration::from_secs(5), || {
-        let r = c.http().get("/status/json");
+        let r = c.balancer().admin().get("/status/json");
         let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
         let primary =
             v["redis"]["nodes"].as_array()?.iter().find(|n| n["role"] == "primary")?["addr"].as_str()?.to_string();
         (primary == format!("127.0.0.1:{new}")).then_some(v)
     });
     assert_eq!(status["redis"]["mode"], "sentinel");
-    let page = c.http().get("/status").text();
+    let page = c.balancer().admin().get("/status").text();
     assert!(page.contains(&format!("127.0.0.1:{new}")), "the HTML page shows the new primary");
 
     std::thread::sleep(Duration::from_secs(2));

@@ -20,9 +20,14 @@ fn healthy(row: &Option<String>) -> bool {
 fn the_status_page_shows_instances_leave_and_return() {
     let mut c =
         Cluster::start("status", Shape { questions: 3, answers: 1, comments: 1, webuis: 1, ..Shape::default() });
-    let balancer = c.balancer().addr;
+    // Operators' pages live on the admin listener; the public port has none.
+    let public = c.http();
+    for path in ["/status", "/status/json", "/metrics"] {
+        assert_eq!(public.get(path).status, 404, "{path} on the public port");
+    }
+    let admin = c.balancer().admin_addr();
     let page = move || {
-        let r = tests::HttpClient::new(balancer).get("/status");
+        let r = tests::HttpClient::new(admin).get("/status");
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
         r.text()

@@ -82,13 +82,18 @@ impl Invalid {
 pub enum FormError {
     #[error("forms must be sent as application/x-www-form-urlencoded, not {0}")]
     UnsupportedType(String),
+    /// A field that is not UTF-8 or holds a NUL: the message names it.
+    #[error("{0}")]
+    Field(#[from] proto::http::FormError),
 }
 
 /// The decoded fields of a URL-encoded POST body. A request without a
 /// Content-Type is read as a form too: some clients omit it for simple posts.
+/// Fields are decoded strictly (`proto::http::decode_form`), so a value the
+/// browser could not have typed is refused here, naming its field.
 pub fn read(req: &HttpRequest) -> Result<Vec<(String, String)>, FormError> {
     match req.content_type().as_str() {
-        "" | "application/x-www-form-urlencoded" => Ok(proto::http::parse_urlencoded(&req.body)),
+        "" | "application/x-www-form-urlencoded" => Ok(proto::http::decode_form(&req.body)?),
         other => Err(FormError::UnsupportedType(other.to_string())),
     }
 }

@@ -174,6 +174,12 @@ impl Ctx<'_> {
         html::response(status, document)
     }
 
+    /// Query parameter `name`. [`handle`] has checked that the query string
+    /// decodes before any handler runs, so there is no error left to see here.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.req.query_param(name).ok().flatten()
+    }
+
     /// A field of the POSTed form, line breaks normalised; "" when missing.
     pub fn field(&self, name: &str) -> String {
         forms::field(&self.form, name)
@@ -241,12 +247,18 @@ pub fn handle(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResp
     let new_csrf = cookie.is_none();
     let csrf_token = cookie.unwrap_or_else(csrf::new_token);
     let mut viewer = Viewer { user: None, csrf: csrf_token.clone(), here };
+    let query_error = req.query_pairs().err();
 
     let mut resp = match route(&req.path) {
         None => html::response(404, pages::not_found(&viewer, "There is no page at this address.")),
         Some(r) if !r.allows(method) => {
             let allow = r.allow();
             html::response(405, pages::method_not_allowed(&viewer, &req.method, allow)).header("Allow", allow)
+        }
+        // A query string that is not text: no handler gets to read it.
+        Some(_) if query_error.is_some() => {
+            let message = query_error.map(|e| e.to_string()).unwrap_or_default();
+            html::response(400, pages::bad_request(&viewer, &message))
         }
         Some(r) => {
             let token = auth::session_token(req);
@@ -304,7 +316,12 @@ fn checked_post(ctx: &mut Ctx<'_>) -> Result<(), HttpResponse> {
         // Escaped: method, path and content type are the client's bytes.
         let message = e.to_string();
         log::info!(target: "WebUI::Worker", "{m} {p}: {}", message.escape_debug());
-        html::response(415, pages::unsupported_media(&ctx.viewer, &message))
+        match e {
+            forms::FormError::UnsupportedType(_) => {
+                html::response(415, pages::unsupported_media(&ctx.viewer, &message))
+            }
+            forms::FormError::Field(_) => html::response(400, pages::bad_request(&ctx.viewer, &message)),
+        }
     })?;
     let cookie = auth::cookie(req, csrf::COOKIE);
     let field = ctx.form.iter().find(|(k, _)| k == csrf::FIELD).map(|(_, v)| v.as_str());

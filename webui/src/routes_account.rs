@@ -17,7 +17,7 @@ use proto::pb::{HttpResponse, LogIn, SignUp};
 
 /// `next` from the query (GET) or the form (POST), if it is a local path.
 fn next(ctx: &Ctx<'_>) -> String {
-    let raw = if ctx.form.is_empty() { ctx.req.query_param("next").unwrap_or_default() } else { ctx.field("next") };
+    let raw = if ctx.form.is_empty() { ctx.query("next").unwrap_or_default() } else { ctx.field("next") };
     auth::safe_next(&raw).unwrap_or("").to_string()
 }
 

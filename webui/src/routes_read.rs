@@ -14,17 +14,10 @@ use proto::pb::{HttpResponse, ListQuestions, SearchQuery, ThreadQuery};
 /// The longest search query we pass on.
 pub const QUERY_MAX: usize = 200;
 
-/// A `?page=` that is not a page number.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0} must be a whole number from 1 up")]
-pub struct BadPage(&'static str);
-
-/// The page number from `?name=N`; absent or empty means the first page.
-fn page_number(ctx: &Ctx<'_>, name: &'static str) -> Result<u32, BadPage> {
-    match ctx.req.query_param(name).as_deref() {
-        None | Some("") => Ok(1),
-        Some(s) => s.parse::<u32>().ok().filter(|&n| (1..=1_000_000).contains(&n)).ok_or(BadPage(name)),
-    }
+/// The page number from `?name=N`, by the rule every list follows, HTML or
+/// JSON (`proto::http::page_param`: absent is the first page).
+fn page_number(ctx: &Ctx<'_>, name: &'static str) -> Result<u32, proto::http::FormError> {
+    ctx.req.page(name)
 }
 
 fn bad(ctx: &Ctx<'_>, message: &str) -> HttpResponse {
@@ -34,7 +27,7 @@ fn bad(ctx: &Ctx<'_>, message: &str) -> HttpResponse {
 /// Page number and sort order of a question list, or the 400 page.
 fn list_params(ctx: &Ctx<'_>) -> Result<(u32, Sort), HttpResponse> {
     let page = page_number(ctx, "page").map_err(|e| bad(ctx, &e.to_string()))?;
-    let sort = Sort::parse(ctx.req.query_param("sort").as_deref()).map_err(|e| bad(ctx, &e.to_string()))?;
+    let sort = Sort::parse(ctx.query("sort").as_deref()).map_err(|e| bad(ctx, &e.to_string()))?;
     Ok((page, sort))
 }
 
@@ -76,7 +69,7 @@ pub fn search(ctx: &mut Ctx<'_>) -> HttpResponse {
         Ok(p) => p,
         Err(e) => return bad(ctx, &e.to_string()),
     };
-    let q = ctx.req.query_param("q").unwrap_or_default();
+    let q = ctx.query("q").unwrap_or_default();
     let q = q.trim();
     if q.is_empty() {
         return ctx.page(200, pages_list::search(&ctx.viewer, "", None, 1));

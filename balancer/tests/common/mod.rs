@@ -383,3 +383,24 @@ pub fn request(b: &Balancer, req: &str) -> Resp {
 pub fn get(b: &Balancer, path: &str) -> Resp {
     request(b, &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"))
 }
+
+/// The admin address from the balancer's log (`--admin`).
+pub fn admin_addr(bal: &Balancer) -> SocketAddr {
+    wait_for("the admin address in the log", Duration::from_secs(5), || {
+        bal.log()
+            .lines()
+            .find_map(|l| l.split("admin on ").nth(1)?.split(':').take(2).collect::<Vec<_>>().join(":").parse().ok())
+    })
+}
+
+/// GET on the admin listener: status and body.
+pub fn admin_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: admin\r\n\r\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = out.split_once("\r\n\r\n").unwrap().1.to_string();
+    (status, body)
+}

@@ -2,7 +2,10 @@
 //! answers `/stackwire.Web/Handle` (with a fixed 13-byte body), registered in
 //! the registry like any other. The balancer benchmark puts two of these
 //! behind the balancer to measure the edge and the RPC hop without a
-//! database in the way; tests use it as a controllable backend.
+//! database in the way; tests use it as a controllable backend: `/poison`
+//! fails the handler (RPC `INTERNAL`, the way a request whose content hits a
+//! bug fails) and `/poison-http` answers an HTTP 500, so a test can send a
+//! query of death and watch what outlier detection makes of it.
 
 use proto::pb::{HttpRequest, HttpResponse};
 use proto::{CallContext, Handler, ServerConfig, Status};
@@ -19,6 +22,11 @@ impl Handler for Echo {
             return Err(Status::new(proto::Code::Unimplemented, ctx.method.to_string()));
         }
         let req = HttpRequest::decode(payload).map_err(|e| Status::invalid(e.to_string()))?;
+        match req.path.as_str() {
+            "/poison" => return Err(Status::internal("this request's content breaks the handler")),
+            "/poison-http" => return Ok(HttpResponse::json_error(500, "database error").encode_to_vec()),
+            _ => {}
+        }
         let body = if req.path == "/echo" { req.body } else { b"Hello, world!".to_vec() };
         Ok(HttpResponse::with_body(200, "text/plain", body).encode_to_vec())
     }
