@@ -277,7 +277,13 @@ fn a_full_worker_queue_sheds_calls_with_unavailable_and_health_still_answers() {
         }
     }
     assert!(ok >= 1 && shed >= 1, "ok {ok}, shed {shed}");
-    assert_eq!(h.in_flight(), 0);
+    // A worker counts its call finished just after writing the reply, so the
+    // client can see the last reply a moment before the count drops: poll.
+    let end = Instant::now() + T;
+    while h.in_flight() != 0 {
+        assert!(Instant::now() < end, "{} calls still counted in flight", h.in_flight());
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 #[test]
