@@ -26,6 +26,7 @@ pub mod pb {
 
 pub mod clock;
 pub mod frame;
+pub mod h2;
 pub mod http;
 pub mod ids;
 pub mod logger;

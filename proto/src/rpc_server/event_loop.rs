@@ -17,13 +17,16 @@
 //! A 100 ms tick closes lingering connections whose time is up and cuts off
 //! peers that started a frame and did not finish it within the frame timeout.
 
+use super::h2::{Ctx, Done, H2};
 use super::native::{self, Native, Reject};
 use super::out::{Sent, Shared};
 use super::pool::{self, Call, Job, Pool, ReplyTo};
 use super::readiness::{Readiness, Ready};
 use super::State;
+use crate::h2::frame::PREFACE;
+use crate::h2::H2Error;
 use crate::methods;
-use crate::pb::{health_check_response::ServingStatus, HealthCheckResponse, Request};
+use crate::pb::Request;
 use crate::status::{Code, Status};
 use crossbeam_channel::Receiver;
 use mio::net::{TcpListener, TcpStream};
@@ -47,10 +50,26 @@ const LINGER: Duration = Duration::from_secs(1);
 /// Reply bytes queued for one peer past which it is no longer read.
 const MAX_QUEUED: usize = 8 << 20;
 
+/// Why a connection is being cut off.
+enum Cut {
+    Native(Reject),
+    H2(H2Error),
+}
+
+impl From<Reject> for Cut {
+    fn from(r: Reject) -> Cut {
+        Cut::Native(r)
+    }
+}
+
 struct Conn {
     shared: Arc<Shared>,
     readiness: Readiness,
+    /// Native until the first bytes turn out to be the HTTP/2 preface.
     native: Native,
+    h2: Option<Box<H2>>,
+    /// No byte has ruled out the HTTP/2 preface yet.
+    detecting: bool,
     /// Being cut off: discard input until the peer closes or this instant.
     closing: Option<Instant>,
     write_shut: bool,
@@ -65,6 +84,11 @@ pub(crate) struct EventLoop {
     state: Arc<State>,
     pool: Pool,
     noticed: Receiver<(usize, u64)>,
+    h2_finished: Receiver<Done>,
+    /// The loop has told health watchers the server is draining.
+    drain_told: bool,
+    /// GOAWAY has been sent on every HTTP/2 connection.
+    goaway_told: bool,
     next_id: u64,
     /// An accept failed (out of descriptors, say): try again at the tick.
     accept_failed: bool,
@@ -77,6 +101,7 @@ impl EventLoop {
         state: Arc<State>,
         pool: Pool,
         noticed: Receiver<(usize, u64)>,
+        h2_finished: Receiver<Done>,
     ) -> io::Result<EventLoop> {
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(EventLoop {
@@ -86,6 +111,9 @@ impl EventLoop {
             state,
             pool,
             noticed,
+            h2_finished,
+            drain_told: false,
+            goaway_told: false,
             next_id: 1,
             accept_failed: false,
         })
@@ -157,6 +185,8 @@ impl EventLoop {
             shared: Arc::new(Shared::new(stream, peer, id, key)),
             readiness: Readiness::new(),
             native: Native::new(),
+            h2: None,
+            detecting: true,
             closing: None,
             write_shut: false,
             peer_closed: false,
@@ -181,6 +211,42 @@ impl EventLoop {
                 log::info!(target: "rpc", "no longer accepting connections");
             }
         }
+        while let Ok(done) = self.h2_finished.try_recv() {
+            let Done { conn, stream, result } = done;
+            let (key, id) = (conn.key, conn.id);
+            if let Some(c) = self.conns.get_mut(key).filter(|c| c.shared.id == id) {
+                if let Some(h) = c.h2.as_mut() {
+                    let ctx = Ctx { state: &self.state, pool: &self.pool, shared: &conn, now: Instant::now() };
+                    h.complete(stream, result, &ctx);
+                    let out = h.take_out();
+                    conn.send([out]);
+                }
+            }
+            pool::finished(&self.state, &conn);
+        }
+        let draining = self.state.draining.load(Ordering::Acquire) && !self.drain_told;
+        let stopping = self.state.stopped.load(Ordering::Acquire) && !self.goaway_told;
+        if draining || stopping {
+            self.drain_told |= draining;
+            self.goaway_told |= stopping;
+            let now = Instant::now();
+            for (_, c) in self.conns.iter_mut() {
+                let Some(h) = c.h2.as_mut() else { continue };
+                let ctx = Ctx { state: &self.state, pool: &self.pool, shared: &c.shared, now };
+                if draining {
+                    h.health_changed(&ctx);
+                }
+                if stopping {
+                    h.go_away();
+                }
+                let out = h.take_out();
+                c.shared.send([out]);
+            }
+            let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+            for key in keys {
+                self.maybe_close(key);
+            }
+        }
         while let Ok((key, id)) = self.noticed.try_recv() {
             if self.conns.get(key).is_some_and(|c| c.shared.id == id) {
                 self.drive(key);
@@ -196,6 +262,14 @@ impl EventLoop {
         let frame_timeout = self.state.config.frame_timeout;
         let mut expired = Vec::new();
         let mut stalled = Vec::new();
+        for (_, c) in self.conns.iter_mut() {
+            if let (Some(h), None) = (c.h2.as_mut(), c.closing) {
+                let ctx = Ctx { state: &self.state, pool: &self.pool, shared: &c.shared, now };
+                h.expire(&ctx);
+                let out = h.take_out();
+                c.shared.send([out]);
+            }
+        }
         for (key, c) in self.conns.iter() {
             match (c.closing, c.native.partial_since) {
                 (Some(until), _) if now >= until => expired.push(key),
@@ -208,7 +282,7 @@ impl EventLoop {
         }
         for key in stalled {
             let message = format!("frame not finished within {frame_timeout:?}");
-            self.reject(key, Reject { code: Code::InvalidArgument, message });
+            self.reject(key, Cut::Native(Reject { code: Code::InvalidArgument, message }));
         }
     }
 
@@ -232,8 +306,8 @@ impl EventLoop {
             c.readiness.interest.insert(Ready::READABLE);
         }
         if self.conns[key].readiness.interest.contains(Ready::READABLE) {
-            if let Err(rej) = self.read(key) {
-                self.reject(key, rej);
+            if let Err(cut) = self.read(key) {
+                self.reject(key, cut);
                 return;
             }
         }
@@ -248,7 +322,7 @@ impl EventLoop {
     /// Consumes buffered frames and reads more while the socket has bytes and
     /// the connection is under its caps. Replies queued meanwhile leave in one
     /// write at the end.
-    fn read(&mut self, key: usize) -> Result<(), Reject> {
+    fn read(&mut self, key: usize) -> Result<(), Cut> {
         let shared = self.conns[key].shared.clone();
         shared.cork();
         let r = self.read_corked(key, &shared);
@@ -259,38 +333,56 @@ impl EventLoop {
         r
     }
 
-    fn read_corked(&mut self, key: usize, shared: &Arc<Shared>) -> Result<(), Reject> {
+    fn read_corked(&mut self, key: usize, shared: &Arc<Shared>) -> Result<(), Cut> {
         let max = self.state.config.max_message;
         let now = Instant::now();
         loop {
-            loop {
-                if self.over_cap(key) {
-                    // Ask the workers for a notice, then look again: one may
-                    // have finished in between.
-                    shared.wants_notice.store(true, Ordering::SeqCst);
-                    if self.over_cap(key) {
-                        self.conns[key].readiness.interest.remove(Ready::READABLE);
-                        return Ok(());
-                    }
-                }
+            if self.conns[key].h2.is_some() {
                 let c = &mut self.conns[key];
-                let Some(payload) = c.native.next_frame(max, now)? else { break };
-                dispatch(&self.state, &self.pool, shared, payload, now)?;
+                let Some(h) = c.h2.as_mut() else { return Ok(()) };
+                let ctx = Ctx { state: &self.state, pool: &self.pool, shared, now };
+                let r = h.process(&ctx);
+                let out = h.take_out();
+                shared.send([out]);
+                r.map_err(Cut::H2)?;
+            } else if !self.conns[key].detecting {
+                loop {
+                    if self.over_cap(key) {
+                        // Ask the workers for a notice, then look again: one may
+                        // have finished in between.
+                        shared.wants_notice.store(true, Ordering::SeqCst);
+                        if self.over_cap(key) {
+                            self.conns[key].readiness.interest.remove(Ready::READABLE);
+                            return Ok(());
+                        }
+                    }
+                    let c = &mut self.conns[key];
+                    let Some(payload) = c.native.next_frame(max, now)? else { break };
+                    dispatch(&self.state, &self.pool, shared, payload, now)?;
+                }
             }
             let c = &mut self.conns[key];
             if !c.readiness.event.contains(Ready::READABLE) {
                 return Ok(());
             }
-            match c.native.read_from(&shared.stream, max) {
+            let read = match c.h2.as_mut() {
+                Some(h) => read_into(&shared.stream, h.spare()).inspect(|&n| h.filled(n)),
+                None => c.native.read_from(&shared.stream, max),
+            };
+            match read {
                 Ok(0) => {
                     c.peer_closed = true;
                     c.readiness.interest.remove(Ready::READABLE);
                     if c.native.partial_since.is_some() {
-                        return Err(Reject::from_frame(crate::frame::FrameError::Truncated));
+                        return Err(Reject::from_frame(crate::frame::FrameError::Truncated).into());
                     }
                     return Ok(());
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    if c.detecting {
+                        detect(c, now);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readiness.event.remove(Ready::READABLE),
                 Err(e) => {
                     log::debug!(target: "rpc", "{}: read failed: {e}", shared.peer);
@@ -306,7 +398,8 @@ impl EventLoop {
     /// Closes a connection whose peer has gone once nothing is owed to it.
     fn maybe_close(&mut self, key: usize) {
         let Some(c) = self.conns.get(key) else { return };
-        if !c.peer_closed {
+        let finished_h2 = c.h2.as_ref().is_some_and(|h| h.goaway_sent && !h.busy());
+        if !c.peer_closed && !finished_h2 {
             return;
         }
         // Ask first, then check, so a worker finishing in between is heard.
@@ -317,12 +410,23 @@ impl EventLoop {
     }
 
     /// Sends the one error reply and starts the lingering close.
-    fn reject(&mut self, key: usize, rej: Reject) {
+    fn reject(&mut self, key: usize, cut: Cut) {
         let Some(c) = self.conns.get_mut(key) else { return };
-        log::warn!(target: "rpc", "{}: {}; closing", c.shared.peer, rej.message);
         c.closing = Some(Instant::now() + LINGER);
         c.readiness.interest.insert(Ready::READABLE);
-        native::send_reply(&c.shared, 0, Err(Status::new(rej.code, rej.message)));
+        match (cut, c.h2.as_mut()) {
+            (Cut::H2(e), Some(h)) => {
+                log::warn!(target: "rpc", "{}: HTTP/2 {e}; closing", c.shared.peer);
+                h.fail(&e);
+                let out = h.take_out();
+                c.shared.send([out]);
+            }
+            (Cut::Native(rej), _) => {
+                log::warn!(target: "rpc", "{}: {}; closing", c.shared.peer, rej.message);
+                native::send_reply(&c.shared, 0, Err(Status::new(rej.code, rej.message)));
+            }
+            (Cut::H2(e), None) => log::warn!(target: "rpc", "{}: {e}; closing", c.shared.peer),
+        }
         self.linger(key);
     }
 
@@ -375,12 +479,17 @@ fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now:
         received: now,
         peer: shared.peer,
         payload: req.payload,
+        metadata: Vec::new(),
+        cancelled: None,
     };
     shared.calls.fetch_add(1, Ordering::SeqCst);
     state.in_flight.fetch_add(1, Ordering::Relaxed);
     let call_id = req.call_id;
-    let inline =
-        if call.method == methods::HEALTH_CHECK { Some(Ok(health(state))) } else { pool::run_inline(state, &call) };
+    let inline = if call.method == methods::HEALTH_CHECK {
+        Some(Ok(super::health_payload(state)))
+    } else {
+        pool::run_inline(state, &call)
+    };
     if let Some(result) = inline {
         native::send_reply(shared, call_id, result);
         pool::finished(state, shared);
@@ -394,11 +503,30 @@ fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now:
     Ok(())
 }
 
-/// The built-in health check's reply.
-fn health(state: &State) -> Vec<u8> {
-    let status =
-        if state.draining.load(Ordering::Acquire) { ServingStatus::NotServing } else { ServingStatus::Serving };
-    HealthCheckResponse { status: status as i32 }.encode_to_vec()
+/// A connection's first bytes: the HTTP/2 preface turns it into an h2c
+/// connection (the bytes after the preface are its first frames); any other
+/// start is the native frames'.
+fn detect(c: &mut Conn, now: Instant) {
+    let got = c.native.pending();
+    if got.len() >= PREFACE.len() && got.starts_with(PREFACE) {
+        c.h2 = Some(Box::new(H2::new(&got[PREFACE.len()..], now)));
+        c.detecting = false;
+        c.native.partial_since = None;
+    } else if got.len() >= PREFACE.len() || !PREFACE.starts_with(got) {
+        c.detecting = false;
+    } else {
+        // Part of a preface: the frame timeout runs as for a partial frame.
+        c.native.partial_since.get_or_insert(now);
+    }
+}
+
+fn read_into(mut stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
 }
 
 /// Tells a connection over the limit why it is closed, and closes it.

@@ -32,6 +32,8 @@
 //! listener; calls already read still run and their replies are still sent.
 
 mod event_loop;
+mod grpc;
+mod h2;
 mod native;
 mod out;
 mod pool;
@@ -51,6 +53,9 @@ pub struct CallContext<'a> {
     /// When the caller stops waiting; handlers pass it on to their own calls.
     pub deadline: Option<Instant>,
     pub peer: SocketAddr,
+    /// Custom metadata the client sent (gRPC over HTTP/2; `-bin` values
+    /// decoded). Empty on native frames.
+    pub metadata: &'a [(String, Vec<u8>)],
 }
 
 impl CallContext<'_> {
@@ -119,6 +124,24 @@ pub(crate) struct State {
     pub(crate) waker: mio::Waker,
     /// Connections (slab key, id) a worker wants the loop to look at again.
     pub(crate) notices: crossbeam_channel::Sender<(usize, u64)>,
+    /// Replies for HTTP/2 streams, which the loop writes.
+    pub(crate) h2_done: crossbeam_channel::Sender<h2::Done>,
+}
+
+/// The built-in health check's reply, as a payload.
+pub(crate) fn health_payload(state: &State) -> Vec<u8> {
+    use crate::pb::{health_check_response::ServingStatus, HealthCheckResponse};
+    use prost::Message;
+    let status =
+        if state.draining.load(Ordering::Acquire) { ServingStatus::NotServing } else { ServingStatus::Serving };
+    HealthCheckResponse { status: status as i32 }.encode_to_vec()
+}
+
+/// The same, framed as one gRPC message.
+pub(crate) fn health(state: &State) -> Vec<u8> {
+    let mut out = Vec::new();
+    frame::encode_into(&health_payload(state), &mut out);
+    out
 }
 
 impl State {
@@ -148,7 +171,12 @@ impl ServerHandle {
     }
     /// Health checks answer NOT_SERVING from now on; calls are still served.
     pub fn drain(&self) {
-        self.state.draining.store(true, Ordering::Release);
+        if !self.state.draining.swap(true, Ordering::AcqRel) {
+            // Health watchers hear of it from the loop.
+            if let Err(e) = self.state.waker.wake() {
+                log::error!(target: "rpc", "cannot wake the event loop: {e}");
+            }
+        }
     }
     /// Stops accepting connections: the listener is closed, so new
     /// connections are refused; open ones are still served.
@@ -179,6 +207,7 @@ pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, config: ServerCon
     let poll = mio::Poll::new()?;
     let waker = mio::Waker::new(poll.registry(), event_loop::WAKER)?;
     let (notices, noticed) = crossbeam_channel::unbounded();
+    let (h2_done, h2_finished) = crossbeam_channel::unbounded();
     let state = Arc::new(State {
         config,
         handler,
@@ -187,9 +216,17 @@ pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, config: ServerCon
         stopped: AtomicBool::new(false),
         waker,
         notices,
+        h2_done,
     });
     let pool = pool::Pool::start(state.clone())?;
-    let lp = event_loop::EventLoop::new(poll, mio::net::TcpListener::from_std(listener), state.clone(), pool, noticed)?;
+    let lp = event_loop::EventLoop::new(
+        poll,
+        mio::net::TcpListener::from_std(listener),
+        state.clone(),
+        pool,
+        noticed,
+        h2_finished,
+    )?;
     std::thread::Builder::new().name("rpc-loop".into()).spawn(move || lp.run())?;
     Ok(ServerHandle { addr, state })
 }

@@ -7,6 +7,7 @@
 //! whose caller has already given up is not started), the start/done log
 //! lines and their timing.
 
+use super::h2::Done;
 use super::native;
 use super::out::Shared;
 use super::{CallContext, State};
@@ -14,7 +15,7 @@ use crate::logger::JobScope;
 use crate::status::{Code, Status};
 use crossbeam_channel::{Sender, TrySendError};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,11 +27,18 @@ pub(crate) struct Call {
     pub(crate) received: Instant,
     pub(crate) peer: SocketAddr,
     pub(crate) payload: Vec<u8>,
+    /// Custom metadata from the client (h2c; none on native frames).
+    pub(crate) metadata: Vec<(String, Vec<u8>)>,
+    /// Set when the client reset the stream or its deadline passed (h2c).
+    pub(crate) cancelled: Option<Arc<AtomicBool>>,
 }
 
 /// Where a call's reply goes.
 pub(crate) enum ReplyTo {
+    /// Written by the worker itself (see `out`).
     Native { conn: Arc<Shared>, call_id: u64 },
+    /// Handed to the loop, which owns the HTTP/2 connection's state.
+    H2 { conn: Arc<Shared>, stream: u32 },
 }
 
 pub(crate) struct Job {
@@ -78,6 +86,9 @@ pub(crate) fn run(state: &State, call: &Call) -> Result<Vec<u8>, Status> {
     if call.deadline.is_some_and(|d| Instant::now() >= d) {
         return Err(Status::new(Code::DeadlineExceeded, "deadline passed while queued"));
     }
+    if call.cancelled.as_ref().is_some_and(|c| c.load(Ordering::Acquire)) {
+        return Err(Status::new(Code::Cancelled, "cancelled while queued"));
+    }
     let class = state.config.worker_class.as_str();
     log::info!(target: class, "start {}", call.method);
     let ctx = context(call);
@@ -98,7 +109,13 @@ pub(crate) fn run_inline(state: &State, call: &Call) -> Option<Result<Vec<u8>, S
 }
 
 fn context(call: &Call) -> CallContext<'_> {
-    CallContext { method: &call.method, request_id: &call.request_id, deadline: call.deadline, peer: call.peer }
+    CallContext {
+        method: &call.method,
+        request_id: &call.request_id,
+        deadline: call.deadline,
+        peer: call.peer,
+        metadata: &call.metadata,
+    }
 }
 
 /// Sends a reply and closes the call's books.
@@ -107,6 +124,12 @@ pub(crate) fn deliver(state: &State, reply: ReplyTo, result: Result<Vec<u8>, Sta
         ReplyTo::Native { conn, call_id } => {
             native::send_reply(&conn, call_id, result);
             finished(state, &conn);
+        }
+        // The loop answers the stream, then calls `finished`.
+        ReplyTo::H2 { conn, stream } => {
+            let key = (conn.key, conn.id);
+            let _ = state.h2_done.send(Done { conn, stream, result });
+            state.notice(key.0, key.1);
         }
     }
 }
