@@ -132,9 +132,12 @@ pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
         .collect()
 }
 
-/// The most pages any list has: deeper pages would only cost the database a
-/// scan to find nothing worth reading.
-pub const MAX_PAGE: u32 = 100_000;
+/// The highest page number of any list. A page number is an OFFSET, and a
+/// bounded OFFSET keeps every list's cost independent of the site's size:
+/// page 100,000 would cost the database a walk over two million rows. Past
+/// it, question lists continue with `after=ID` (keyset), as their "Next"
+/// links always do, at the cost of page 1.
+pub const MAX_PAGE: u32 = 50;
 
 /// A page number as every list reads it: `None` (absent) is page 1; anything
 /// else must be a whole number from 1 to [`MAX_PAGE`].

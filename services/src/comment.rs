@@ -1,10 +1,10 @@
 //! The comment service: stores short comments on answers and lists the
 //! comments of many answers in one call.
 //!
-//! As with answers, the parent lives in another service: before storing a
-//! comment we ask the answer service (`AnswerService/Exists`), so "answer 7
-//! does not exist" is a NOT_FOUND, and the foreign key on `comments.answer_id`
-//! turns a parent deleted between check and insert into the same NOT_FOUND.
+//! As with answers, a comment on an answer that does not exist is refused by
+//! the foreign key on `comments.answer_id` inside the create's transaction,
+//! and becomes "answer 7 does not exist", a NOT_FOUND; no call to the answer
+//! service is needed.
 //!
 //! `ListForAnswers` takes every answer id of a thread at once so that a page
 //! costs one call and one query however many answers it has. The number of
@@ -22,11 +22,11 @@ use crate::db::Db;
 use crate::fields::{self, FieldError};
 use crate::json;
 use crate::posting::{self, Created, LOG_IN_TO_POST};
-use crate::rpc::{self, Dependency};
+use crate::rpc;
 use crate::store;
 use crate::web::{self, Body};
 use proto::methods::*;
-use proto::pb::{Comment, CommentList, CreateComment, Exists, HttpRequest, HttpResponse, Id, Ids};
+use proto::pb::{Comment, CommentList, CreateComment, HttpRequest, HttpResponse, Ids};
 use proto::{CallContext, Handler, Status};
 use registry_agent::Directory;
 
@@ -37,27 +37,18 @@ pub const MAX_IDS: usize = 1000;
 
 pub struct CommentService {
     db: Db,
-    answers: Dependency,
     auth: Auth,
-}
-
-fn no_answer(id: i64) -> Status {
-    Status::not_found(format!("answer {id} does not exist"))
 }
 
 impl CommentService {
     pub fn new(db: Db, directory: Directory) -> CommentService {
-        CommentService { db, answers: Dependency::new(directory.clone(), "answer"), auth: Auth::new(directory) }
+        CommentService { db, auth: Auth::new(directory) }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Created<Comment>, Status> {
         check_user_id(req.author_id, LOG_IN_TO_POST)?;
         let answer_id = fields::check_id("answer_id", req.answer_id)?;
         fields::clean_text(fields::COMMENT_BODY, &req.body)?;
-        let found: Exists = self.answers.call(ctx, ANSWER_EXISTS, &Id { id: answer_id })?;
-        if !found.exists {
-            return Err(no_answer(answer_id));
-        }
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::comment(&mut conn, req)?;
         log::info!(
@@ -173,6 +164,5 @@ mod tests {
         assert_eq!((c.answer_id, c.body.as_str()), (4, "nice"));
         let body = Body::Json(serde_json::from_str(r#"{"body": "nice"}"#).unwrap());
         assert_eq!(create_request(&body, "j").unwrap_err().to_string(), "answer_id is required");
-        assert_eq!(no_answer(4).message, "answer 4 does not exist");
     }
 }

@@ -84,6 +84,13 @@ impl DbError {
             DbError::Pg(e) if e.is_closed() || is_io(e) => (Code::Unavailable, "database unavailable"),
             _ if state == Some(&SqlState::QUERY_CANCELED) => (Code::DeadlineExceeded, "database statement timed out"),
             _ if state == Some(&SqlState::CHECK_VIOLATION) => (Code::InvalidArgument, "a field is out of bounds"),
+            // Two writes locked the same rows in opposite orders (a vote and an
+            // answer by the post's author, say): one was rolled back whole.
+            _ if state == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+                || state == Some(&SqlState::T_R_SERIALIZATION_FAILURE) =>
+            {
+                (Code::Aborted, "a concurrent write got in the way; retry")
+            }
             _ if state.is_some_and(|s| s.code().starts_with("08") || s.code().starts_with("57P")) => {
                 (Code::Unavailable, "database unavailable")
             }

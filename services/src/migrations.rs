@@ -20,11 +20,25 @@
 //!   and post, ±1), and `revisions` (revision 1 is the original post; the
 //!   rows already there are backfilled as their own revision 1).
 //!
-//! Reputation has no column on purpose: it is computed from votes and
-//! accepted answers ([`crate::store::users`]), so it cannot drift from them.
+//! Version 3 makes every list and count cost the same at any size of site
+//! (issue 9): counts are kept by the writes that change them, by triggers, in
+//! those writes' own transactions, so they cannot drift from the rows:
+//! - `questions.answer_count` (an answer insert also marks the question
+//!   active), with a partial index for the "unanswered" sort;
+//! - `users.reputation` (+10 per upvote, −2 per downvote on their posts, +15
+//!   per answer of theirs accepted by someone else), `question_count`,
+//!   `answer_count`, read by user pages and every session check;
+//! - `tags (tag, question_count)`, for the tag list;
+//! - `question_tags` carries copies of its question's sort keys (created,
+//!   active, score, answer count), kept equal by a trigger on `questions`, so
+//!   that a tag page in any sort is one range of one index, not a filter over
+//!   the whole questions table.
+//!
+//! `sw_recount()` recomputes every counter from the rows: the backfill here,
+//! and what a bulk load that disabled the triggers runs afterwards.
 
 /// `(version, SQL)`, applied in order, each at most once per database.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 const V1: &str = "
     CREATE TABLE questions (
@@ -135,6 +149,161 @@ const V2: &str = "
         SELECT 'question', id, title, body, created_at FROM questions ORDER BY id;
     INSERT INTO revisions (target, post_id, body, created_at)
         SELECT 'answer', id, body, created_at FROM answers ORDER BY id;
+    ";
+
+const V3: &str = "
+    ALTER TABLE questions ADD COLUMN answer_count integer NOT NULL DEFAULT 0;
+    ALTER TABLE users
+        ADD COLUMN reputation bigint NOT NULL DEFAULT 0,
+        ADD COLUMN question_count integer NOT NULL DEFAULT 0,
+        ADD COLUMN answer_count integer NOT NULL DEFAULT 0;
+    ALTER TABLE question_tags
+        ADD COLUMN created_at timestamptz NOT NULL DEFAULT now(),
+        ADD COLUMN last_activity_at timestamptz NOT NULL DEFAULT now(),
+        ADD COLUMN score bigint NOT NULL DEFAULT 0,
+        ADD COLUMN answer_count integer NOT NULL DEFAULT 0;
+    CREATE TABLE tags (
+        tag            text PRIMARY KEY,
+        question_count bigint NOT NULL DEFAULT 0
+    );
+
+    CREATE FUNCTION sw_recount() RETURNS void LANGUAGE sql AS $$
+        UPDATE questions q SET answer_count = coalesce(
+            (SELECT count(*) FROM answers a WHERE a.question_id = q.id), 0);
+        UPDATE users u SET
+            question_count = (SELECT count(*) FROM questions q WHERE q.author_id = u.id),
+            answer_count = (SELECT count(*) FROM answers a WHERE a.author_id = u.id),
+            reputation = coalesce((SELECT sum(CASE WHEN v.value > 0 THEN 10 ELSE -2 END) FROM votes v
+                    JOIN questions q ON v.target = 'question' AND q.id = v.post_id WHERE q.author_id = u.id), 0)
+                + coalesce((SELECT sum(CASE WHEN v.value > 0 THEN 10 ELSE -2 END) FROM votes v
+                    JOIN answers a ON v.target = 'answer' AND a.id = v.post_id WHERE a.author_id = u.id), 0)
+                + 15 * (SELECT count(*) FROM answers a JOIN questions q ON q.accepted_answer_id = a.id
+                    WHERE a.author_id = u.id AND q.author_id IS DISTINCT FROM a.author_id);
+        UPDATE question_tags t SET created_at = q.created_at, last_activity_at = q.last_activity_at,
+            score = q.score, answer_count = q.answer_count
+            FROM questions q WHERE q.id = t.question_id;
+        DELETE FROM tags;
+        INSERT INTO tags (tag, question_count) SELECT tag, count(*) FROM question_tags GROUP BY tag;
+    $$;
+    SELECT sw_recount();
+
+    CREATE INDEX questions_unanswered ON questions (created_at DESC, id DESC) WHERE answer_count = 0;
+    DROP INDEX questions_by_author;
+    CREATE INDEX questions_by_author ON questions (author_id, created_at DESC, id DESC);
+    DROP INDEX answers_by_author;
+    CREATE INDEX answers_by_author ON answers (author_id, created_at DESC, id DESC);
+    DROP INDEX question_tags_by_tag;
+    CREATE INDEX question_tags_newest ON question_tags (tag, created_at DESC, question_id DESC);
+    CREATE INDEX question_tags_active ON question_tags (tag, last_activity_at DESC, question_id DESC);
+    CREATE INDEX question_tags_votes ON question_tags (tag, score DESC, created_at DESC, question_id DESC);
+    CREATE INDEX question_tags_unanswered ON question_tags (tag, created_at DESC, question_id DESC)
+        WHERE answer_count = 0;
+    CREATE INDEX tags_by_count ON tags (question_count DESC, tag) WHERE question_count > 0;
+
+    -- An answer counts for its question (which it also makes active) and its author.
+    CREATE FUNCTION sw_answers_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            UPDATE questions SET answer_count = answer_count + 1, last_activity_at = now()
+                WHERE id = NEW.question_id;
+            UPDATE users SET answer_count = answer_count + 1 WHERE id = NEW.author_id;
+        ELSE
+            UPDATE questions SET answer_count = answer_count - 1 WHERE id = OLD.question_id;
+            UPDATE users SET answer_count = answer_count - 1 WHERE id = OLD.author_id;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER answers_count AFTER INSERT OR DELETE ON answers
+        FOR EACH ROW EXECUTE FUNCTION sw_answers_count();
+
+    CREATE FUNCTION sw_questions_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            UPDATE users SET question_count = question_count + 1 WHERE id = NEW.author_id;
+        ELSE
+            UPDATE users SET question_count = question_count - 1 WHERE id = OLD.author_id;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER questions_count AFTER INSERT OR DELETE ON questions
+        FOR EACH ROW EXECUTE FUNCTION sw_questions_count();
+
+    -- A vote's points go to the post's author: +10 up, -2 down, the difference on a change.
+    CREATE FUNCTION sw_votes_reputation() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        r record;
+        delta bigint;
+        author bigint;
+    BEGIN
+        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+        delta := CASE WHEN TG_OP = 'DELETE' THEN 0 WHEN NEW.value > 0 THEN 10 ELSE -2 END
+               - CASE WHEN TG_OP = 'INSERT' THEN 0 WHEN OLD.value > 0 THEN 10 ELSE -2 END;
+        IF delta <> 0 THEN
+            IF r.target = 'question' THEN
+                SELECT author_id INTO author FROM questions WHERE id = r.post_id;
+            ELSE
+                SELECT author_id INTO author FROM answers WHERE id = r.post_id;
+            END IF;
+            UPDATE users SET reputation = reputation + delta WHERE id = author;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER votes_reputation AFTER INSERT OR UPDATE OF value OR DELETE ON votes
+        FOR EACH ROW EXECUTE FUNCTION sw_votes_reputation();
+
+    -- Accepting moves 15 points from the author of the answer accepted before (if any)
+    -- to the author of the one accepted now; accepting one's own answer earns nothing.
+    CREATE FUNCTION sw_accept_reputation() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE users SET reputation = reputation - 15
+            WHERE id = (SELECT author_id FROM answers WHERE id = OLD.accepted_answer_id)
+              AND id IS DISTINCT FROM NEW.author_id;
+        UPDATE users SET reputation = reputation + 15
+            WHERE id = (SELECT author_id FROM answers WHERE id = NEW.accepted_answer_id)
+              AND id IS DISTINCT FROM NEW.author_id;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER questions_accept_reputation AFTER UPDATE OF accepted_answer_id ON questions
+        FOR EACH ROW WHEN (OLD.accepted_answer_id IS DISTINCT FROM NEW.accepted_answer_id)
+        EXECUTE FUNCTION sw_accept_reputation();
+
+    -- A question's tag rows carry its sort keys.
+    CREATE FUNCTION sw_question_tags_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE question_tags SET created_at = NEW.created_at, last_activity_at = NEW.last_activity_at,
+            score = NEW.score, answer_count = NEW.answer_count
+            WHERE question_id = NEW.id;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER questions_tags_sync AFTER UPDATE OF created_at, last_activity_at, score, answer_count
+        ON questions FOR EACH ROW
+        WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at
+              OR OLD.last_activity_at IS DISTINCT FROM NEW.last_activity_at
+              OR OLD.score IS DISTINCT FROM NEW.score OR OLD.answer_count IS DISTINCT FROM NEW.answer_count)
+        EXECUTE FUNCTION sw_question_tags_sync();
+
+    -- Tag rows: copies of the question's keys on insert; the tag's count.
+    CREATE FUNCTION sw_question_tags_row() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        SELECT q.created_at, q.last_activity_at, q.score, q.answer_count
+            INTO NEW.created_at, NEW.last_activity_at, NEW.score, NEW.answer_count
+            FROM questions q WHERE q.id = NEW.question_id;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER question_tags_row BEFORE INSERT ON question_tags
+        FOR EACH ROW EXECUTE FUNCTION sw_question_tags_row();
+    CREATE FUNCTION sw_tags_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO tags (tag, question_count) VALUES (NEW.tag, 1)
+                ON CONFLICT (tag) DO UPDATE SET question_count = tags.question_count + 1;
+        ELSE
+            UPDATE tags SET question_count = question_count - 1 WHERE tag = OLD.tag;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER question_tags_count AFTER INSERT OR DELETE ON question_tags
+        FOR EACH ROW EXECUTE FUNCTION sw_tags_count();
     ";
 
 #[cfg(test)]

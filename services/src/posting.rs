@@ -9,8 +9,9 @@
 //!    client retrying after a lost reply never makes a second post, and a
 //!    replay is never refused by the rate limit its first attempt used up;
 //! 4. the posting limit ([`crate::ratelimit`]);
-//! 5. insert the row, its tags and its revision 1 (and mark the question
-//!    active), then read it back in the shape callers get.
+//! 5. insert the row, its tags and its revision 1 (the triggers of migration
+//!    3 count it and mark its question active), then read it back in the
+//!    shape callers get.
 //!
 //! The unique index on `(author_id, idempotency_key)` is the backstop for
 //! step 3: should two attempts ever get past it at once, the insert's
@@ -132,7 +133,7 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
                     .map_err(|e| if e.is_foreign_key_violation() { no_question() } else { e.to_status() })?;
                 match inserted {
                     Some(id) => {
-                        questions::touch(&mut tx, question_id)?;
+                        // The insert's trigger counted it and marked the question active.
                         revisions::insert(&mut tx, Target::Answer, id, Some(author), None, &body, &[])?;
                         (id, false)
                     }

@@ -1,37 +1,33 @@
 //! The question service: asks, reads, lists, searches and edits questions,
-//! lists tags, and assembles a whole thread (question, one page of answers,
+//! lists tags, and reads a whole thread (question, one page of answers,
 //! their comments, the viewer's votes) for the question page.
 //!
-//! Answers and comments belong to their own services, so a thread is built by
-//! calling them: one `AnswerService/ListForQuestion` for the page of answers
-//! (already in thread order: accepted, then score, then oldest), then one
-//! `CommentService/ListForAnswers` carrying every answer id of the page at
-//! once, never one call per answer. No database connection is held while
-//! those calls run, so a slow dependency cannot starve the pool. If either
-//! call fails, the thread fails with the dependency's status: a page silently
-//! missing its answers would look like a question nobody answered.
+//! Answers and comments are written by their own services, but a thread is
+//! read here, in one statement ([`store::threads`]): reads may join any
+//! table (see [`crate::store`]), and a page view that waited on two more
+//! services, one after the other, cost four RPC hops and ten transactions
+//! where one query does. No other service is called to read a thread.
 //!
 //! The HTTP routes are in [`crate::question_web`]; the create transaction in
 //! [`crate::posting`], edits in [`crate::edits`], search parsing in
 //! [`crate::search`].
 
 use crate::auth::Auth;
-use crate::comment::MAX_IDS;
 use crate::db::Db;
 use crate::edits;
 use crate::fields::{self, Sort, Target};
 use crate::posting::{self, Created};
-use crate::rpc::{self, Dependency};
+use crate::rpc;
 use crate::search;
 use crate::store;
+use crate::store::questions::Start;
 use proto::methods::*;
 use proto::pb::{
-    Answer, AnswerList, AnswerQuery, AnswerWithComments, Comment, CommentList, CreateQuestion, EditPost, Empty, Exists,
-    Id, Ids, ListQuestions, Question, QuestionPage, RevisionList, SearchQuery, TagList, Thread, ThreadQuery,
+    CreateQuestion, EditPost, Empty, Exists, Id, ListQuestions, Question, QuestionPage, RevisionList, SearchQuery,
+    TagList, Thread, ThreadQuery,
 };
 use proto::{CallContext, Handler, Status};
 use registry_agent::Directory;
-use std::collections::HashMap;
 
 /// Answers on one page of a thread.
 pub const ANSWERS_PER_PAGE: u32 = 30;
@@ -40,19 +36,12 @@ pub const MAX_TAG_LIST: i64 = 1000;
 
 pub struct QuestionService {
     pub(crate) db: Db,
-    answers: Dependency,
-    comments: Dependency,
     pub(crate) auth: Auth,
 }
 
 impl QuestionService {
     pub fn new(db: Db, directory: Directory) -> QuestionService {
-        QuestionService {
-            db,
-            answers: Dependency::new(directory.clone(), "answer"),
-            comments: Dependency::new(directory.clone(), "comment"),
-            auth: Auth::new(directory),
-        }
+        QuestionService { db, auth: Auth::new(directory) }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Created<Question>, Status> {
@@ -82,8 +71,12 @@ impl QuestionService {
             "" => None,
             t => Some(fields::check_tag(t)?),
         };
+        let start = match req.after {
+            0 => Start::Page(fields::check_page("page", page)?),
+            after => Start::After(fields::check_id("after", after)?),
+        };
         let mut conn = self.db.conn_for(ctx)?;
-        let (questions, has_more) = store::questions::list(&mut *conn, sort, tag.as_deref(), page, per_page)?;
+        let (questions, has_more) = store::questions::list(&mut *conn, sort, tag.as_deref(), start, per_page)?;
         Ok(QuestionPage { questions, page, has_more })
     }
 
@@ -96,27 +89,13 @@ impl QuestionService {
     }
 
     pub fn thread(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
-        let question = self.get(ctx, Id { id: req.id })?;
-        let page = fields::check_page("answer_page", req.answer_page)?;
-        let query = AnswerQuery { id: question.id, page, per_page: ANSWERS_PER_PAGE };
-        let answers: AnswerList = self.answers.call(ctx, ANSWER_LIST_FOR_QUESTION, &query)?;
-        let ids: Vec<i64> = answers.answers.iter().map(|a| a.id).collect();
-        let mut comments = Vec::new();
-        for chunk in ids.chunks(MAX_IDS) {
-            let list: CommentList = self.comments.call(ctx, COMMENT_LIST_FOR_ANSWERS, &Ids { ids: chunk.to_vec() })?;
-            comments.extend(list.comments);
+        let missing = || Status::not_found(format!("question {} does not exist", req.id));
+        if req.id <= 0 {
+            return Err(missing());
         }
-        let my_votes = if req.viewer_id > 0 {
-            let mut conn = self.db.conn_for(ctx)?;
-            store::votes::of_viewer(&mut *conn, req.viewer_id, question.id, &ids)?
-        } else {
-            Vec::new()
-        };
-        let mut t = assemble_thread(question, answers.answers, comments);
-        t.answer_page = page;
-        t.more_answers = answers.has_more;
-        t.my_votes = my_votes;
-        Ok(t)
+        let page = fields::check_page("answer_page", req.answer_page)?;
+        let mut conn = self.db.conn_for(ctx)?;
+        store::threads::read(&mut *conn, req.id, page, ANSWERS_PER_PAGE, req.viewer_id.max(0))?.ok_or_else(missing)
     }
 
     pub fn search(&self, ctx: &CallContext<'_>, req: SearchQuery) -> Result<QuestionPage, Status> {
@@ -158,39 +137,5 @@ impl Handler for QuestionService {
             WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
             other => Err(rpc::unimplemented(other)),
         }
-    }
-}
-
-/// Hangs each comment under its answer, keeping the answers' order and each
-/// answer's comments in the order given (oldest first).
-pub fn assemble_thread(question: Question, answers: Vec<Answer>, comments: Vec<Comment>) -> Thread {
-    let mut by_answer: HashMap<i64, Vec<Comment>> = HashMap::new();
-    for c in comments {
-        by_answer.entry(c.answer_id).or_default().push(c);
-    }
-    let answers = answers
-        .into_iter()
-        .map(|a| AnswerWithComments { comments: by_answer.remove(&a.id).unwrap_or_default(), answer: Some(a) })
-        .collect();
-    Thread { question: Some(question), answers, ..Default::default() }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn threads_group_comments_under_their_answers_in_order() {
-        let q = Question { id: 1, ..Default::default() };
-        let a = |id| Answer { id, question_id: 1, ..Default::default() };
-        let c = |id, answer_id| Comment { id, answer_id, ..Default::default() };
-        let t = assemble_thread(q, vec![a(10), a(11), a(12)], vec![c(1, 10), c(2, 12), c(3, 10), c(4, 99)]);
-        let got: Vec<(i64, Vec<i64>)> = t
-            .answers
-            .iter()
-            .map(|awc| (awc.answer.as_ref().unwrap().id, awc.comments.iter().map(|c| c.id).collect()))
-            .collect();
-        assert_eq!(got, vec![(10, vec![1, 3]), (11, vec![]), (12, vec![2])]);
-        assert_eq!(t.question.unwrap().id, 1);
     }
 }

@@ -188,11 +188,16 @@ pub fn list_request(req: &HttpRequest) -> Result<ListQuestions, FieldError> {
         None | Some("") => String::new(),
         Some(t) => fields::check_tag(t)?,
     };
+    let after = match req.query_param("after") {
+        Some(a) => fields::parse_id("after", &a)?,
+        None => 0,
+    };
     Ok(ListQuestions {
         page: optional_page(req, "page")?,
         per_page: per_page(req)?,
         sort: sort.as_str().to_string(),
         tag,
+        after,
     })
 }
 
@@ -250,12 +255,12 @@ mod tests {
     fn list_query_parameters() {
         let l = |q: &str| list_request(&req("GET", PREFIX, q));
         let want = |page, per_page, sort: &str, tag: &str| {
-            Ok(ListQuestions { page, per_page, sort: sort.into(), tag: tag.into() })
+            Ok(ListQuestions { page, per_page, sort: sort.into(), tag: tag.into(), after: 0 })
         };
         assert_eq!(l(""), want(1, 20, "newest", ""));
         assert_eq!(l("page=3&sort=votes"), want(3, 20, "votes", ""));
         assert_eq!(l("page=2&per_page=5&tag=Rust&sort=unanswered"), want(2, 5, "unanswered", "rust"));
-        assert_eq!(l("page=0").unwrap_err().to_string(), "page must be a whole number from 1 to 100000");
+        assert_eq!(l("page=0").unwrap_err().to_string(), "page must be a whole number from 1 to 50");
         assert!(l("page=x").is_err());
         assert!(l("page=").is_err());
         assert_eq!(l("per_page=101").unwrap_err().to_string(), "per_page must be 1 to 100");

@@ -218,12 +218,19 @@ fn every_documented_route_exists_and_every_example_works() {
         assert_eq!((r.status, r.header("content-type")), (404, Some("application/json")), "{p}: {}", r.text());
         assert!(r.json()["error"].is_string());
     }
-    for p in ["/webserv/question?page=100000000", "/webserv/question?page=0", "/webserv/search?q=x&page=abc"] {
-        let r = http.get(p);
+    let max = proto::http::MAX_PAGE;
+    for p in ["/webserv/question?page=100000000", "/webserv/question?page=0", "/webserv/search?q=x&page=abc"]
+        .into_iter()
+        .map(String::from)
+        .chain([format!("/webserv/question?page={}", max + 1)])
+    {
+        let r = http.get(&p);
         assert_eq!(r.status, 400, "{p}: {}", r.text());
-        assert!(r.json()["error"].as_str().is_some_and(|e| e.contains("from 1 to 100000")), "{p}: {}", r.text());
+        assert!(r.json()["error"].as_str().is_some_and(|e| e.contains(&format!("from 1 to {max}"))), "{p}: {}", r.text());
     }
-    assert_eq!(http.get("/webserv/question?page=100000").status, 200);
+    assert_eq!(http.get(&format!("/webserv/question?page={max}")).status, 200);
+    // Past the numbered pages, a list goes on after a given question.
+    assert_eq!(http.get("/webserv/question?after=1").status, 200);
     // The logout example really ended the session.
     let r =
         c.http_as(&vars["TOKEN"]).post_form("/webserv/comment", &[("answer_id", &vars["ANSWER_ID"]), ("body", "x")]);

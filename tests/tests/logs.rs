@@ -48,7 +48,8 @@ fn one_request_id_runs_through_every_log_in_the_original_formats() {
         .as_i64()
         .unwrap();
     let jid = "7a0861450b9a887e7e6a0335";
-    let path = format!("/webserv/question/{qid}");
+    // The HTML page crosses three processes: balancer, webui, question service.
+    let path = format!("/questions/{qid}");
     let r = http.request("GET", &path, &[("X-Request-Id", jid)], b"");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-request-id"), Some(jid), "the id is echoed");
@@ -58,17 +59,22 @@ fn one_request_id_runs_through_every_log_in_the_original_formats() {
     });
     assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
 
-    let balancer = c.balancer().log_text();
+    // Worker lines are buffered for one flush tick: poll for them.
+    let balancer = wait_for("the balancer's done line", Duration::from_secs(5), || {
+        let l = c.balancer().log_text();
+        worker_line(&l, "Balancer::Worker", jid, "done: ").is_some().then_some(l)
+    });
     assert!(worker_line(&balancer, "Balancer::Worker", jid, "start").is_some(), "balancer start line:\n{balancer}");
     let done = worker_line(&balancer, "Balancer::Worker", jid, "done: ").expect("balancer done line");
     assert!(done.ends_with(" sec"), "{done}");
 
-    // The same id in the question service that served it, and in the answer
-    // service it asked for the thread's answers.
-    let q = c.procs_named("question")[0].log_text();
-    assert!(worker_line(&q, "Question::Worker", jid, "start").is_some(), "question service line:\n{q}");
-    let a = c.procs_named("answer")[0].log_text();
-    assert!(worker_line(&a, "Answer::Worker", jid, "start").is_some(), "answer service line:\n{a}");
+    // The same id in the webui that rendered the page, and in the question
+    // service it asked for the thread.
+    for (proc, class) in [("webui", "WebUI::Worker"), ("question", "Question::Worker")] {
+        wait_for(&format!("the {proc} line of {jid}"), Duration::from_secs(5), || {
+            worker_line(&c.procs_named(proc)[0].log_text(), class, jid, "start").map(|_| ())
+        });
+    }
 
     // A request without an id gets a fresh well-formed one.
     let r = http.get(&path);

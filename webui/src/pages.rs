@@ -156,31 +156,51 @@ pub fn question_list(questions: &[Question], empty: &str) -> String {
 }
 
 /// Page links: previous, the first page, the two before this one, this one,
-/// the next one if there is one, next. `url(n)` is page n's address.
-pub fn pager(page: u32, has_more: bool, url: impl Fn(u32) -> String) -> String {
-    if page <= 1 && !has_more {
+/// the next one if there is one, next. `url(n)` is page n's address by page
+/// number, served only up to `max` (question lists: [`proto::http::MAX_PAGE`],
+/// since page numbers are OFFSETs); `next`, when given, is the next page's
+/// address by keyset (`after=` the last question shown), which goes on for
+/// ever at the same cost. Links that would need a page number past `max` are
+/// left out. Page 0 is a page reached by keyset past the numbered ones: it
+/// links to the first page and to the next.
+pub fn pager(page: u32, has_more: bool, max: u32, url: impl Fn(u32) -> String, next: Option<String>) -> String {
+    if page == 1 && !has_more {
         return String::new();
     }
-    let link = |n: u32, text: &str, rel: &str| format!("<a href=\"{}\"{rel}>{text}</a>", escape(&url(n)));
+    if page == 0 {
+        let mut out = format!(
+            "<nav class=\"pager\" aria-label=\"pages\"><a href=\"{}\">1</a><span class=\"gap\">…</span>",
+            escape(&url(1))
+        );
+        if let Some(href) = next.filter(|_| has_more) {
+            let _ = write!(out, "<a href=\"{}\" rel=\"next\">Next →</a>", escape(&href));
+        }
+        out.push_str("</nav>\n");
+        return out;
+    }
+    let numbered = |n: u32| (n <= max).then(|| url(n));
+    let link = |href: &str, text: &str, rel: &str| format!("<a href=\"{}\"{rel}>{text}</a>", escape(href));
     let mut out = String::from("<nav class=\"pager\" aria-label=\"pages\">");
-    if page > 1 {
-        out.push_str(&link(page - 1, "← Prev", " rel=\"prev\""));
+    if let Some(prev) = numbered(page.saturating_sub(1)).filter(|_| page > 1) {
+        out.push_str(&link(&prev, "← Prev", " rel=\"prev\""));
     }
     let from = page.saturating_sub(2).max(1);
     if from > 1 {
-        out.push_str(&link(1, "1", ""));
+        out.push_str(&link(&url(1), "1", ""));
         if from > 2 {
             out.push_str("<span class=\"gap\">…</span>");
         }
     }
     for n in from..page {
-        out.push_str(&link(n, &n.to_string(), ""));
+        if let Some(href) = numbered(n) {
+            out.push_str(&link(&href, &n.to_string(), ""));
+        }
     }
     let _ = write!(out, "<span class=\"on\" aria-current=\"page\">{page}</span>");
-    if has_more {
-        let next = page.saturating_add(1);
-        out.push_str(&link(next, &next.to_string(), ""));
-        out.push_str(&link(next, "Next →", " rel=\"next\""));
+    let next_page = page.saturating_add(1);
+    if let Some(href) = next.or_else(|| numbered(next_page)).filter(|_| has_more) {
+        out.push_str(&link(&href, &next_page.to_string(), ""));
+        out.push_str(&link(&href, "Next →", " rel=\"next\""));
     }
     out.push_str("</nav>\n");
     out
@@ -301,7 +321,7 @@ mod tests {
     use super::*;
 
     fn pages(p: u32, more: bool) -> String {
-        pager(p, more, |n| format!("/?sort=votes&page={n}"))
+        pager(p, more, u32::MAX, |n| format!("/?sort=votes&page={n}"), None)
     }
 
     #[test]

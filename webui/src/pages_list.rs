@@ -9,6 +9,7 @@ use crate::auth::Viewer;
 use crate::html::{self, escape};
 use crate::pages::{self, excerpt, pager, question_list, tag_url};
 use proto::http::percent_encode;
+use proto::http::MAX_PAGE;
 use proto::pb::{QuestionPage, TagList, UserPage};
 use std::fmt::Write;
 
@@ -59,12 +60,20 @@ impl Sort {
 
 /// `base` with `sort` and `page` in the query, leaving out the defaults.
 fn list_url(base: &str, sort: Sort, page: u32) -> String {
+    list_url_after(base, sort, page, 0)
+}
+
+/// [`list_url`] continuing after question `after` (0: by page number alone).
+fn list_url_after(base: &str, sort: Sort, page: u32, after: i64) -> String {
     let mut q = Vec::new();
     if sort != Sort::Newest {
         q.push(format!("sort={}", sort.name()));
     }
     if page > 1 {
         q.push(format!("page={page}"));
+    }
+    if after > 0 {
+        q.push(format!("after={after}"));
     }
     if q.is_empty() {
         base.to_string()
@@ -81,6 +90,18 @@ fn tabs(base: &str, current: Sort) -> String {
     }
     out.push_str("</nav>\n");
     out
+}
+
+/// The pager of a question list: numbered links by page number, "Next" by
+/// keyset after the last question shown, carrying the next page's number
+/// while there is one (page 0: a page past the numbered ones).
+fn list_pager(base: &str, sort: Sort, page: &QuestionPage, page_no: u32) -> String {
+    let label = match page_no {
+        0 | MAX_PAGE.. => 0,
+        n => n + 1,
+    };
+    let next = page.questions.last().map(|q| list_url_after(base, sort, label, q.id));
+    pager(page_no, page.has_more, MAX_PAGE, |n| list_url(base, sort, n), next)
 }
 
 fn page_suffix(page_no: u32) -> String {
@@ -101,7 +122,7 @@ pub fn index(viewer: &Viewer, page: &QuestionPage, sort: Sort, page_no: u32) -> 
     };
     let mut m = format!("<h1>{heading}</h1>\n");
     m.push_str(&tabs("/", sort));
-    let empty = if page_no > 1 {
+    let empty = if page_no != 1 {
         "No questions on this page. <a href=\"/\">Back to the newest</a>."
     } else if sort == Sort::Unanswered {
         "Every question has an answer."
@@ -109,7 +130,7 @@ pub fn index(viewer: &Viewer, page: &QuestionPage, sort: Sort, page_no: u32) -> 
         "No questions yet. <a href=\"/ask\">Ask the first one</a>."
     };
     m.push_str(&question_list(&page.questions, empty));
-    m.push_str(&pager(page_no, page.has_more, |n| list_url("/", sort, n)));
+    m.push_str(&list_pager("/", sort, page, page_no));
     m.push_str("<p><a class=\"button\" href=\"/ask\">Ask a question</a></p>\n");
     html::page(viewer, &format!("{heading}{}", page_suffix(page_no)), &m)
 }
@@ -119,9 +140,9 @@ pub fn tag_page(viewer: &Viewer, tag: &str, page: &QuestionPage, sort: Sort, pag
     let base = tag_url(tag);
     let mut m = format!("<h1>Questions tagged <span class=\"tag\">{}</span></h1>\n", escape(tag));
     m.push_str(&tabs(&base, sort));
-    let empty = if page_no > 1 { "No questions on this page." } else { "No questions with this tag yet." };
+    let empty = if page_no != 1 { "No questions on this page." } else { "No questions with this tag yet." };
     m.push_str(&question_list(&page.questions, empty));
-    m.push_str(&pager(page_no, page.has_more, |n| list_url(&base, sort, n)));
+    m.push_str(&list_pager(&base, sort, page, page_no));
     m.push_str("<p><a href=\"/tags\">All tags</a></p>\n");
     html::page(viewer, &format!("Questions tagged {tag}{}", page_suffix(page_no)), &m)
 }
@@ -167,13 +188,19 @@ pub fn search(viewer: &Viewer, q: &str, results: Option<&QuestionPage>, page_no:
             let empty = if page_no > 1 { "No more results." } else { "Nothing matches. Try fewer or other words." };
             m.push_str(&question_list(&page.questions, empty));
             let qs = percent_encode(q);
-            m.push_str(&pager(page_no, page.has_more, |n| {
-                if n > 1 {
-                    format!("/search?q={qs}&page={n}")
-                } else {
-                    format!("/search?q={qs}")
-                }
-            }));
+            m.push_str(&pager(
+                page_no,
+                page.has_more,
+                MAX_PAGE,
+                |n| {
+                    if n > 1 {
+                        format!("/search?q={qs}&page={n}")
+                    } else {
+                        format!("/search?q={qs}")
+                    }
+                },
+                None,
+            ));
         }
     }
     let title = if q.is_empty() { "Search".to_string() } else { format!("Search: {q}{}", page_suffix(page_no)) };
@@ -258,7 +285,7 @@ mod tests {
         assert!(first.contains("<a href=\"/?sort=unanswered\">Unanswered</a>"));
         assert!(first.contains("<a class=\"title\" href=\"/questions/3\">Q3 &lt;&amp;&gt;</a>"));
         assert!(first.find("/questions/3").unwrap() < first.find("/questions/1\"").unwrap());
-        assert!(first.contains("href=\"/?sort=votes&amp;page=2\" rel=\"next\""));
+        assert!(first.contains("href=\"/?sort=votes&amp;page=2&amp;after=1\" rel=\"next\""));
         let empty = index(&v, &QuestionPage::default(), Sort::Newest, 1);
         assert!(empty.contains("No questions yet"));
         let later = index(&v, &QuestionPage::default(), Sort::Newest, 5);
@@ -271,7 +298,7 @@ mod tests {
         let page =
             tag_page(&v, "c++", &QuestionPage { questions: questions(1), page: 2, has_more: true }, Sort::Active, 2);
         assert!(page.contains("Questions tagged <span class=\"tag\">c++</span>"));
-        assert!(page.contains("href=\"/tags/c%2B%2B?sort=active&amp;page=3\""));
+        assert!(page.contains("href=\"/tags/c%2B%2B?sort=active&amp;page=3&amp;after=1\""));
         assert!(page.contains("href=\"/tags/c%2B%2B?sort=votes\""));
         let list = tags(
             &v,

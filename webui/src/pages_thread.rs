@@ -169,7 +169,7 @@ pub fn thread(viewer: &Viewer, t: &Thread, rejected: Option<&Rejected>) -> Strin
         answer_html(&mut m, viewer, t, awc, rejected);
     }
     let page = t.answer_page.max(1);
-    m.push_str(&pages::pager(page, t.more_answers, |n| format!("{}#answers", page_url(q.id, n))));
+    m.push_str(&pages::pager(page, t.more_answers, u32::MAX, |n| format!("{}#answers", page_url(q.id, n)), None));
 
     m.push_str("<h2 id=\"your-answer\">Your answer</h2>\n");
     if viewer.user.is_none() {

@@ -146,7 +146,11 @@ impl Backend for Fake {
             .filter(|q| req.tag.is_empty() || q.tags.contains(&req.tag))
             .map(|q| question_now(&s, q))
             .collect();
-        let start = ((req.page.max(1) - 1) * PER_PAGE) as usize;
+        // Like the service: after a given question (keyset), else by page number.
+        let start = match req.after {
+            0 => ((req.page.max(1) - 1) * PER_PAGE) as usize,
+            after => all.iter().position(|q| q.id == after).map_or(all.len(), |i| i + 1),
+        };
         let questions: Vec<Question> = all.iter().skip(start).take(PER_PAGE as usize).cloned().collect();
         Ok(QuestionPage { has_more: all.len() > start + questions.len(), questions, page: req.page })
     }

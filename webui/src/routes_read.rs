@@ -24,19 +24,38 @@ fn bad(ctx: &Ctx<'_>, message: &str) -> HttpResponse {
     ctx.page(400, pages::bad_request(&ctx.viewer, message))
 }
 
-/// Page number and sort order of a question list, or the 400 page.
+/// `?after=ID` of a "Next" link: the id of the last question of the page
+/// before (0 when absent); anything but a positive integer is a 400.
+fn after(ctx: &Ctx<'_>) -> Result<i64, HttpResponse> {
+    match ctx.query("after").as_deref() {
+        None | Some("") => Ok(0),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| bad(ctx, "after must be a question id (a whole number from 1 up)")),
+    }
+}
+
+/// Page number and sort order of a question list, or the 400 page. The
+/// page number is 0 for a page reached by `after=` past the numbered ones
+/// (its "Next" links carry no page number then).
 fn list_params(ctx: &Ctx<'_>) -> Result<(u32, Sort), HttpResponse> {
     let page = page_number(ctx, "page").map_err(|e| bad(ctx, &e.to_string()))?;
+    let page = if ctx.query("page").is_none() && ctx.query("after").is_some() { 0 } else { page };
     let sort = Sort::parse(ctx.query("sort").as_deref()).map_err(|e| bad(ctx, &e.to_string()))?;
     Ok((page, sort))
 }
 
+/// One page of a list: by page number (the one rule, 1 to 50), or after a
+/// given question, as the pager's "Next" links go.
 fn list(ctx: &Ctx<'_>, tag: &str, page: u32, sort: Sort) -> Result<proto::pb::QuestionPage, HttpResponse> {
-    let req = ListQuestions { page, per_page: PER_PAGE, sort: sort.name().to_string(), tag: tag.to_string() };
+    let after = after(ctx)?;
+    let req = ListQuestions { page, per_page: PER_PAGE, sort: sort.name().to_string(), tag: tag.to_string(), after };
     ctx.backend.list_questions(ctx.call, &req).map_err(|e| ctx.failure(e, "There is no such page."))
 }
 
-/// `GET /?sort=…&page=N`
+/// `GET /?sort=…&page=N[&after=ID]`
 pub fn home(ctx: &mut Ctx<'_>) -> HttpResponse {
     let result = list_params(ctx).and_then(|(page, sort)| Ok((list(ctx, "", page, sort)?, page, sort)));
     match result {
@@ -45,7 +64,7 @@ pub fn home(ctx: &mut Ctx<'_>) -> HttpResponse {
     }
 }
 
-/// `GET /tags/{tag}?sort=…&page=N`
+/// `GET /tags/{tag}?sort=…&page=N[&after=ID]`
 pub fn tag(ctx: &mut Ctx<'_>, tag: &str) -> HttpResponse {
     let result = list_params(ctx).and_then(|(page, sort)| Ok((list(ctx, tag, page, sort)?, page, sort)));
     match result {

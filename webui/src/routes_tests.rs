@@ -484,8 +484,16 @@ fn lists_pass_sort_tag_page_and_query_through() {
     let mut b = Browser::new(&fake);
     let first = body(&b.get("/?sort=votes"));
     assert_eq!(first.matches("<a class=\"title\"").count(), 20);
-    assert!(first.contains("href=\"/?sort=votes&amp;page=2\""));
-    assert_eq!(b.get("/?sort=votes&page=2").status, 200);
+    // "Next" continues after the last question shown; page 2 by number works too.
+    let needle = "<a class=\"title\" href=\"/questions/";
+    let last = first.rfind(needle).map(|i| &first[i + needle.len()..]).unwrap();
+    let last_id: String = last.chars().take_while(char::is_ascii_digit).collect();
+    let next = format!("/?sort=votes&page=2&after={last_id}");
+    assert!(first.contains(&format!("href=\"{}\" rel=\"next\"", next.replace('&', "&amp;"))), "{first}");
+    let second = body(&b.get(&next));
+    assert_eq!(second.matches("<a class=\"title\"").count(), 5);
+    assert_eq!(body(&b.get("/?sort=votes&page=2")).matches("<a class=\"title\"").count(), 5);
+    assert_html(&b.get("/?after=x"), 400);
     for bad in
         ["/?page=0", "/?page=abc", "/?page=-1", "/?page=99999999999", "/?sort=oldest", "/questions/1?answers_page=0"]
     {
@@ -501,11 +509,16 @@ fn lists_pass_sort_tag_page_and_query_through() {
     assert_html(&b.get(&format!("/search?q={}", "x".repeat(201))), 400);
     b.get("/questions/3?answers_page=2");
     let s = fake.s();
-    let lists: Vec<(String, String, u32)> =
-        s.list_requests.iter().map(|r| (r.sort.clone(), r.tag.clone(), r.page)).collect();
+    let lists: Vec<(String, String, u32, bool)> =
+        s.list_requests.iter().map(|r| (r.sort.clone(), r.tag.clone(), r.page, r.after > 0)).collect();
     assert_eq!(
         lists,
-        vec![("votes".into(), "".into(), 1), ("votes".into(), "".into(), 2), ("unanswered".into(), "even".into(), 1)]
+        vec![
+            ("votes".into(), "".into(), 1, false),
+            ("votes".into(), "".into(), 2, true),
+            ("votes".into(), "".into(), 2, false),
+            ("unanswered".into(), "even".into(), 1, false)
+        ]
     );
     assert_eq!(s.search_requests.len(), 1, "an empty query asks nothing");
     assert_eq!(s.search_requests[0].q, "question 2 [even]");

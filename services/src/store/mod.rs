@@ -23,13 +23,15 @@
 //! than a call per row (an author's name, a post's score, a viewer's votes).
 //!
 //! One module per table family: [`questions`], [`answers`], [`comments`],
-//! [`users`] (and sessions), [`votes`], [`revisions`], [`search`].
+//! [`users`] (and sessions), [`votes`], [`revisions`], [`search`], and
+//! [`threads`], the question page's one statement.
 
 pub mod answers;
 pub mod comments;
 pub mod questions;
 pub mod revisions;
 pub mod search;
+pub mod threads;
 pub mod users;
 pub mod votes;
 
@@ -53,7 +55,7 @@ pub const QUESTION_COLUMNS: &str = concat!(
     ", COALESCE(q.author_id, 0), COALESCE(u.username, ''), q.score, COALESCE(q.accepted_answer_id, 0), ",
     ms!("q.last_activity_at"),
     ", ARRAY(SELECT t.tag FROM question_tags t WHERE t.question_id = q.id ORDER BY t.position), ",
-    "(SELECT count(*) FROM answers x WHERE x.question_id = q.id)"
+    "q.answer_count::bigint"
 );
 pub const QUESTION_FROM: &str = "questions q LEFT JOIN users u ON u.id = q.author_id";
 

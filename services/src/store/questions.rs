@@ -1,14 +1,25 @@
 //! Questions and their tags.
 //!
-//! Lists are one query each whatever the sort: the ORDER BY of every sort has
-//! an index behind it (migration 2), and the tag filter is an EXISTS on
-//! `question_tags (tag, question_id)`. A question's tags come back as an
-//! array subquery in the same row, in the order the asker gave them.
+//! Lists are one query each, and each is one range of one index whatever the
+//! size of the site: every sort has an index in its exact ORDER BY, the
+//! "unanswered" one a partial index, and a tag page reads the tag's own
+//! rows of `question_tags`, which carry their question's sort keys
+//! (migration 3), through an index per sort led by the tag. The page of ids
+//! is chosen first from the index alone and only those rows are then read
+//! whole, so the rows an OFFSET skips cost an index entry each, not a row
+//! with its author and tags; OFFSET itself is bounded by the page-number
+//! limit ([`crate::fields::MAX_PAGE`]), and deeper pages continue after a
+//! given question instead (keyset: `(keys) < (keys of question after)`),
+//! which costs the same on page 5,000 as on page 1.
+//!
+//! A question's tags come back as an array subquery in the same row, in the
+//! order the asker gave them.
 
 use super::{paged, question, window, QUESTION_COLUMNS, QUESTION_FROM};
 use crate::db::DbError;
 use crate::fields::Sort;
 use crate::sql::Sql;
+use postgres::types::ToSql;
 use proto::pb::{Question, TagCount};
 
 pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Question>, DbError> {
@@ -45,13 +56,16 @@ pub fn insert(
     Ok(row.map(|r| r.get(0)))
 }
 
-/// Replaces a question's tags with `tags`, keeping their order.
+/// Replaces a question's tags with `tags`, keeping their order. Rows go in
+/// in tag order, so two writers of the same tags lock the tags' counter rows
+/// in the same order (the triggers of migration 3 keep the counts and copy
+/// the question's sort keys).
 pub fn set_tags(db: &mut impl Sql, id: i64, tags: &[String]) -> Result<(), DbError> {
     db.execute("DELETE FROM question_tags WHERE question_id = $1", &[&id])?;
     let positions: Vec<i16> = (1..=tags.len() as i16).collect();
     db.execute(
         "INSERT INTO question_tags (question_id, tag, position)
-         SELECT $1, t.tag, t.position FROM unnest($2::text[], $3::smallint[]) AS t(tag, position)",
+         SELECT $1, t.tag, t.position FROM unnest($2::text[], $3::smallint[]) AS t(tag, position) ORDER BY t.tag",
         &[&id, &tags, &positions],
     )?;
     Ok(())
@@ -89,40 +103,103 @@ pub fn touch(db: &mut impl Sql, id: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Page `page` of `per_page` questions in `sort` order, optionally only
-/// those tagged `tag`; and whether another page follows.
+/// Where a list page starts: a page number (OFFSET, bounded by the caller)
+/// or just after a given question in the list's order (keyset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Page(u32),
+    After(i64),
+}
+
+/// The sort keys of `sort`, most significant first; every list ends with the id.
+fn keys(sort: Sort) -> &'static [&'static str] {
+    match sort {
+        Sort::Newest | Sort::Unanswered => &["created_at", "id"],
+        Sort::Active => &["last_activity_at", "id"],
+        Sort::Votes => &["score", "created_at", "id"],
+    }
+}
+
+/// A key column of table alias `t` (`question_tags`, whose id column is
+/// `question_id`) or any other alias (`questions`).
+fn column(alias: &str, key: &str) -> String {
+    match (alias, key) {
+        ("t", "id") => "t.question_id".to_string(),
+        _ => format!("{alias}.{key}"),
+    }
+}
+
+/// The statement for one list variant; `$1` limit, `$2` offset, then the tag
+/// and the after-id when the variant has them, numbered from `$3`.
+fn list_sql(sort: Sort, tagged: bool, after: bool) -> String {
+    let keys = keys(sort);
+    let (alias, from) = if tagged { ("t", "question_tags t") } else { ("q", "questions q") };
+    let mut filter = Vec::new();
+    let mut next = 3;
+    if tagged {
+        filter.push(format!("t.tag = ${next}"));
+        next += 1;
+    }
+    if sort == Sort::Unanswered {
+        filter.push(format!("{alias}.answer_count = 0"));
+    }
+    if after {
+        let mine: Vec<String> = keys.iter().map(|k| column(alias, k)).collect();
+        let theirs: Vec<String> = keys.iter().map(|k| format!("x.{k}")).collect();
+        filter.push(format!(
+            "({}) < (SELECT {} FROM questions x WHERE x.id = ${next})",
+            mine.join(", "),
+            theirs.join(", ")
+        ));
+    }
+    let order = |a: &str| keys.iter().map(|k| format!("{} DESC", column(a, k))).collect::<Vec<_>>().join(", ");
+    let filter = if filter.is_empty() { String::new() } else { format!("WHERE {}", filter.join(" AND ")) };
+    format!(
+        "SELECT {QUESTION_COLUMNS} FROM
+            (SELECT {id} AS id FROM {from} {filter} ORDER BY {inner} LIMIT $1 OFFSET $2) page
+         JOIN {QUESTION_FROM} ON q.id = page.id
+         ORDER BY {outer}",
+        id = column(alias, "id"),
+        inner = order(alias),
+        outer = order("q"),
+    )
+}
+
+/// One page of `per_page` questions in `sort` order, optionally only those
+/// tagged `tag`; and whether another page follows.
 pub fn list(
     db: &mut impl Sql,
     sort: Sort,
     tag: Option<&str>,
-    page: u32,
+    start: Start,
     per_page: u32,
 ) -> Result<(Vec<Question>, bool), DbError> {
-    let (limit, offset) = window(page, per_page);
-    let order = match sort {
-        Sort::Newest | Sort::Unanswered => "q.created_at DESC, q.id DESC",
-        Sort::Active => "q.last_activity_at DESC, q.id DESC",
-        Sort::Votes => "q.score DESC, q.created_at DESC, q.id DESC",
+    let (limit, offset) = match start {
+        Start::Page(page) => window(page, per_page),
+        Start::After(_) => window(1, per_page),
     };
-    let unanswered = match sort {
-        Sort::Unanswered => "AND NOT EXISTS (SELECT 1 FROM answers x WHERE x.question_id = q.id)",
-        _ => "",
+    let after = match start {
+        Start::After(id) => Some(id),
+        Start::Page(_) => None,
     };
-    let sql = format!(
-        "SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM}
-         WHERE ($3::text IS NULL OR EXISTS (SELECT 1 FROM question_tags t WHERE t.question_id = q.id AND t.tag = $3))
-         {unanswered}
-         ORDER BY {order} LIMIT $1 OFFSET $2"
-    );
-    let rows = db.query(&sql, &[&limit, &offset, &tag])?;
+    let sql = list_sql(sort, tag.is_some(), after.is_some());
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&limit, &offset];
+    if let Some(t) = &tag {
+        params.push(t);
+    }
+    if let Some(a) = &after {
+        params.push(a);
+    }
+    let rows = db.query(&sql, &params)?;
     Ok(paged(rows.iter().map(question).collect(), per_page))
 }
 
-/// Every tag in use with its number of questions, most used first (then by
-/// name), at most `limit` of them.
+/// Tags in use with their number of questions, most used first (then by
+/// name), at most `limit` of them: the counters kept by migration 3's triggers.
 pub fn tag_counts(db: &mut impl Sql, limit: i64) -> Result<Vec<TagCount>, DbError> {
     let rows = db.query(
-        "SELECT tag, count(*) FROM question_tags GROUP BY tag ORDER BY count(*) DESC, tag LIMIT $1",
+        "SELECT tag, question_count FROM tags WHERE question_count > 0
+         ORDER BY question_count DESC, tag LIMIT $1",
         &[&limit],
     )?;
     Ok(rows.iter().map(|r| TagCount { tag: r.get(0), count: r.get(1) }).collect())

@@ -1,10 +1,12 @@
 //! Users, sessions and reputation.
 //!
-//! Reputation is a query, not a column: +10 for every upvote and −2 for every
-//! downvote on the user's questions and answers, +15 for every answer of
-//! theirs accepted by somebody else (accepting your own answer earns
-//! nothing, as on the sites this one imitates). Nothing can make it drift
-//! from the votes, and undoing a vote undoes its reputation by itself.
+//! Reputation is +10 for every upvote and −2 for every downvote on the
+//! user's questions and answers, +15 for every answer of theirs accepted by
+//! somebody else (accepting your own answer earns nothing, as on the sites
+//! this one imitates). It is a column kept by triggers on votes and accepts
+//! in those writes' own transactions (migration 3), as are the user's
+//! question and answer counts, so reading a user, which every session check
+//! does, is one row by primary key whatever the user has done.
 //!
 //! Usernames are unique case-insensitively (`lower(username)` index) and
 //! looked up the same way, so "Ann" and "ann" are one account.
@@ -14,27 +16,12 @@ use crate::db::DbError;
 use crate::sql::Sql;
 use proto::pb::User;
 
-/// Reputation of the user whose id is the SQL expression `id`.
-fn reputation(id: &str) -> String {
-    format!(
-        "(COALESCE((SELECT sum(CASE WHEN v.value > 0 THEN 10 ELSE -2 END) FROM votes v
-                     JOIN questions rq ON v.target = 'question' AND rq.id = v.post_id WHERE rq.author_id = {id}), 0)
-        + COALESCE((SELECT sum(CASE WHEN v.value > 0 THEN 10 ELSE -2 END) FROM votes v
-                     JOIN answers ra ON v.target = 'answer' AND ra.id = v.post_id WHERE ra.author_id = {id}), 0)
-        + 15 * (SELECT count(*) FROM answers ra JOIN questions rq ON rq.accepted_answer_id = ra.id
-                WHERE ra.author_id = {id} AND rq.author_id IS DISTINCT FROM ra.author_id))::bigint"
-    )
-}
-
 /// `id, username, reputation, created_at_ms, question_count, answer_count` of `u`.
-fn user_columns() -> String {
-    format!(
-        "u.id, u.username, {}, {}, (SELECT count(*) FROM questions cq WHERE cq.author_id = u.id),
-         (SELECT count(*) FROM answers ca WHERE ca.author_id = u.id)",
-        reputation("u.id"),
-        ms!("u.created_at")
-    )
-}
+const USER_COLUMNS: &str = concat!(
+    "u.id, u.username, u.reputation, ",
+    ms!("u.created_at"),
+    ", u.question_count::bigint, u.answer_count::bigint"
+);
 
 fn user(row: &postgres::Row) -> User {
     User {
@@ -67,12 +54,12 @@ pub fn login_record(db: &mut impl Sql, username: &str) -> Result<Option<(i64, St
 }
 
 pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<User>, DbError> {
-    let sql = format!("SELECT {} FROM users u WHERE u.id = $1", user_columns());
+    let sql = format!("SELECT {} FROM users u WHERE u.id = $1", USER_COLUMNS);
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(user))
 }
 
 pub fn by_name(db: &mut impl Sql, username: &str) -> Result<Option<User>, DbError> {
-    let sql = format!("SELECT {} FROM users u WHERE lower(u.username) = lower($1)", user_columns());
+    let sql = format!("SELECT {} FROM users u WHERE lower(u.username) = lower($1)", USER_COLUMNS);
     Ok(db.query_opt(&sql, &[&username])?.as_ref().map(user))
 }
 
@@ -97,7 +84,7 @@ pub fn session_user(db: &mut impl Sql, token_hash: &str) -> Result<Option<User>,
     let sql = format!(
         "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > now()",
-        user_columns()
+        USER_COLUMNS
     );
     Ok(db.query_opt(&sql, &[&token_hash])?.as_ref().map(user))
 }
