@@ -188,7 +188,7 @@ pub fn list_request(req: &HttpRequest) -> Result<ListQuestions, FieldError> {
         None | Some("") => String::new(),
         Some(t) => fields::check_tag(t)?,
     };
-    let after = match req.query_param("after") {
+    let after = match req.query_param("after")? {
         Some(a) => fields::parse_id("after", &a)?,
         None => 0,
     };

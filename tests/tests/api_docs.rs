@@ -226,7 +226,11 @@ fn every_documented_route_exists_and_every_example_works() {
     {
         let r = http.get(&p);
         assert_eq!(r.status, 400, "{p}: {}", r.text());
-        assert!(r.json()["error"].as_str().is_some_and(|e| e.contains(&format!("from 1 to {max}"))), "{p}: {}", r.text());
+        assert!(
+            r.json()["error"].as_str().is_some_and(|e| e.contains(&format!("from 1 to {max}"))),
+            "{p}: {}",
+            r.text()
+        );
     }
     assert_eq!(http.get(&format!("/webserv/question?page={max}")).status, 200);
     // Past the numbered pages, a list goes on after a given question.
