@@ -56,6 +56,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Err(e) = proto::limits::init() {
+        eprintln!("balancer: {e}");
+        std::process::exit(2);
+    }
     let cfg = match config::parse(args) {
         Ok(c) => c,
         Err(ConfigError::Help) => {

@@ -19,7 +19,9 @@
 //! `request_duration_seconds` (histogram), `upstream_connects_total`,
 //! `upstream_connect_errors_total`, `timeouts_total{kind}`,
 //! `client_connections`, `upstream_connections`,
-//! `connections_accepted_total`, `connections_refused_total`.
+//! `connections_accepted_total`, `connections_refused_total`; and
+//! `stackwire_limit{name,per,window_seconds}`, every per-user and per-address
+//! limit in force (`proto::limits`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -259,6 +261,8 @@ impl Metrics {
             "Client connections closed at once because the limit was reached.",
             self.refused.load(Ordering::Relaxed),
         );
+        // The product's limits, so an operator sees what is in force (`proto::limits`).
+        proto::limits::render_prometheus(&mut o);
         o
     }
 }

@@ -8,6 +8,7 @@
 //!   pool); status codes in `status` use gRPC's numbers.
 //! - `methods`: every method path and its idempotency, generated from the proto's
 //!   `service` blocks.
+//! - `limits`: every per-user and per-address limit of the product, in one table.
 //! - `http`: forms, query strings and `HttpResponse` builders used on both sides
 //!   of the balancer → service hop.
 //! - `logger`, `clock`, `ids`: the worker-log format and the request id (JID)
@@ -29,6 +30,7 @@ pub mod frame;
 pub mod h2;
 pub mod http;
 pub mod ids;
+pub mod limits;
 pub mod logger;
 pub mod methods;
 pub mod rpc_client;

@@ -18,6 +18,7 @@
 //!   hashes and session tokens.
 //! - [`posting`]: the create transactions (idempotency keys, [`ratelimit`]);
 //!   [`edits`]: edits, revisions and accepting; [`search`]: search query syntax.
+//! - [`throttle`]: failed-login delays and sign-ups per address.
 //! - [`rpc`]: decoding payloads and calling other services with a deadline.
 //! - [`question`] (+ [`question_web`]), [`answer`], [`comment`], [`user`],
 //!   [`vote`]: the services themselves.
@@ -42,6 +43,7 @@ pub mod search;
 pub mod secrets;
 pub mod sql;
 pub mod store;
+pub mod throttle;
 pub mod user;
 pub mod vote;
 pub mod web;

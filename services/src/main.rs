@@ -79,6 +79,10 @@ fn main() {
         }
     };
     let class = args.service.main_class();
+    if let Err(e) = proto::limits::init() {
+        eprintln!("service: {e}");
+        std::process::exit(2);
+    }
     match run(args, &signals) {
         Ok(()) => std::process::exit(0),
         Err(e) => {

@@ -36,9 +36,18 @@
 //!
 //! `sw_recount()` recomputes every counter from the rows: the backfill here,
 //! and what a bulk load that disabled the triggers runs afterwards.
+//!
+//! Version 4 is the defence against hostile users (issue 10):
+//! - `login_throttle`: failed logins counted per username and per client
+//!   address, shared by every user-service instance ([`crate::throttle`]);
+//! - `users.signup_address`, so sign-ups are counted per address, and an
+//!   index for counting a user's recent comments (the comment limit);
+//! - `idempotency_keys`: a client's key, the fingerprint of the request it
+//!   first came with, and the post it made, kept 24 hours
+//!   ([`crate::idempotency`]); the keys already on posts are carried over.
 
 /// `(version, SQL)`, applied in order, each at most once per database.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2), (3, V3)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 const V1: &str = "
     CREATE TABLE questions (
@@ -304,6 +313,42 @@ const V3: &str = "
     END $$;
     CREATE TRIGGER question_tags_count AFTER INSERT OR DELETE ON question_tags
         FOR EACH ROW EXECUTE FUNCTION sw_tags_count();
+    ";
+
+const V4: &str = "
+    CREATE TABLE login_throttle (
+        kind         text NOT NULL CHECK (kind IN ('username', 'address')),
+        key          text NOT NULL CHECK (char_length(key) BETWEEN 1 AND 100),
+        failures     integer NOT NULL CHECK (failures >= 0),
+        last_failure timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX login_throttle_by_age ON login_throttle (last_failure);
+
+    ALTER TABLE users ADD COLUMN signup_address text CHECK (char_length(signup_address) BETWEEN 1 AND 100);
+    CREATE INDEX users_by_signup_address ON users (signup_address, created_at) WHERE signup_address IS NOT NULL;
+    CREATE INDEX comments_by_author ON comments (author_id, created_at DESC);
+
+    CREATE TABLE idempotency_keys (
+        author_id   bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key         text NOT NULL CHECK (char_length(key) BETWEEN 1 AND 100),
+        fingerprint text NOT NULL,
+        target      text NOT NULL CHECK (target IN ('question', 'answer', 'comment')),
+        post_id     bigint NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (author_id, key)
+    );
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    INSERT INTO idempotency_keys (author_id, key, fingerprint, target, post_id, created_at)
+        SELECT author_id, idempotency_key, '', 'question', id, created_at FROM questions
+            WHERE idempotency_key IS NOT NULL AND author_id IS NOT NULL
+        UNION ALL
+        SELECT author_id, idempotency_key, '', 'answer', id, created_at FROM answers
+            WHERE idempotency_key IS NOT NULL AND author_id IS NOT NULL
+        UNION ALL
+        SELECT author_id, idempotency_key, '', 'comment', id, created_at FROM comments
+            WHERE idempotency_key IS NOT NULL AND author_id IS NOT NULL
+        ON CONFLICT DO NOTHING;
     ";
 
 #[cfg(test)]

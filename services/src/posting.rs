@@ -148,8 +148,8 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
     Ok(Created { row, replayed })
 }
 
-/// Creates a comment (no posting limit: comments are short and cheap, and
-/// the answer limit already bounds what a thread can grow by).
+/// Creates a comment (at most 10 a minute per user by default: cheap as
+/// each one is, a flood of them buries a thread).
 pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>, Status> {
     let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
     let answer_id = fields::check_id("answer_id", req.answer_id)?;
@@ -167,6 +167,7 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
         match earlier {
             Some(id) => (id, true),
             None => {
+                ratelimit::COMMENTS.check(&mut tx, author)?;
                 let inserted = comments::insert(&mut tx, answer_id, &body, Some(author), key.as_deref())
                     .map_err(|e| if e.is_foreign_key_violation() { no_answer() } else { e.to_status() })?;
                 match inserted {

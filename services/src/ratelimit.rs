@@ -1,4 +1,6 @@
-//! Posting limits: at most 2 questions and 10 answers per user a minute.
+//! Posting limits: at most 2 questions, 10 answers and 10 comments per user a
+//! minute by default (the numbers, and how to change them, are in
+//! `proto::limits`, with every other limit).
 //!
 //! The limit is counted from the posts themselves (`created_at` of the
 //! user's rows in the last minute), not from a counter in memory, so it holds
@@ -23,23 +25,37 @@ use proto::{Code, Status};
 pub struct Limit {
     /// The table holding the posts counted.
     table: &'static str,
-    pub max: i64,
-    /// "ask at most 2 questions"
-    what: &'static str,
+    config: proto::limits::Limit,
+    /// "ask", "post"
+    verb: &'static str,
+    /// "questions"
+    noun: &'static str,
 }
 
-pub const QUESTIONS: Limit = Limit { table: "questions", max: 2, what: "ask at most 2 questions" };
-pub const ANSWERS: Limit = Limit { table: "answers", max: 10, what: "post at most 10 answers" };
+pub const QUESTIONS: Limit =
+    Limit { table: "questions", config: proto::limits::QUESTIONS, verb: "ask", noun: "questions" };
+pub const ANSWERS: Limit = Limit { table: "answers", config: proto::limits::ANSWERS, verb: "post", noun: "answers" };
+pub const COMMENTS: Limit =
+    Limit { table: "comments", config: proto::limits::COMMENTS, verb: "post", noun: "comments" };
 
-/// The window, in seconds.
+/// The window, in seconds (the same for every posting limit).
 pub const WINDOW_SECS: i64 = 60;
 
 impl Limit {
+    /// The most posts in a window, as configured.
+    pub fn max(&self) -> i64 {
+        i64::from(self.config.max())
+    }
+
     /// The refusal, with the wait rounded up to whole seconds (at least 1).
     pub fn refusal(&self, wait_secs: i64) -> Status {
         let n = wait_secs.clamp(1, WINDOW_SECS);
         let unit = if n == 1 { "second" } else { "seconds" };
-        Status::new(Code::ResourceExhausted, format!("you can {} a minute; try again in {n} {unit}", self.what))
+        let (verb, max, noun) = (self.verb, self.max(), self.noun);
+        Status::new(
+            Code::ResourceExhausted,
+            format!("you can {verb} at most {max} {noun} a minute; try again in {n} {unit}"),
+        )
     }
 
     /// Ok when `author` may post one more now.
@@ -52,9 +68,10 @@ impl Limit {
                    ORDER BY created_at DESC LIMIT $2) recent",
             self.table
         );
-        let row = db.query_one(&sql, &[&author, &self.max]).map_err(|e| DbError::from(e).to_status())?;
+        let max = self.max();
+        let row = db.query_one(&sql, &[&author, &max]).map_err(|e| DbError::from(e).to_status())?;
         let (count, wait): (i64, i64) = (row.get(0), row.get(1));
-        if count >= self.max {
+        if count >= max {
             log::info!(target: "ratelimit", "user {author} refused: {count} {} in the last minute", self.table);
             return Err(self.refusal(wait));
         }

@@ -12,6 +12,10 @@
 //! The hashing runs before a database connection is taken: argon2 takes tens
 //! of milliseconds and a pooled connection should not wait on it.
 //!
+//! Failed logins are throttled per username and per client address, and
+//! sign-ups per address ([`crate::throttle`]; the limits are in
+//! `proto::limits`): past a limit the reply is 429 with `Retry-After`.
+//!
 //! HTTP (through `Web/Handle`):
 //! - `POST /webserv/user` (username, password) → 201 the user
 //! - `POST /webserv/user/login` (username, password) → 200 `{"token","user"}`
@@ -26,6 +30,7 @@ use crate::json;
 use crate::rpc;
 use crate::secrets;
 use crate::store;
+use crate::throttle::{self, LoginKeys};
 use crate::web::{self, Body};
 use proto::methods::*;
 use proto::pb::{Empty, HttpRequest, HttpResponse, LogIn, Session, SignUp, Token, User, UserPage, Username};
@@ -60,18 +65,32 @@ impl UserService {
             return Err(Status::new(Code::AlreadyExists, format!("username {username} is reserved")));
         }
         let password = fields::check_password(&req.password)?;
+        let address = throttle::client_address(&req.client_addr);
+        if let Some(a) = &address {
+            // Cheap first look, so a refused sign-up costs no password hash.
+            throttle::check_signup(&mut *self.db.conn_for(ctx)?, a)?;
+        }
         let hash = secrets::hash_password(password).map_err(|e| {
             log::error!(target: "User::Worker", "{e}");
             Status::internal("cannot store the password")
         })?;
         let mut conn = self.db.conn_for(ctx)?;
-        let user = store::users::insert(&mut *conn, &username, &hash).map_err(|e| {
+        let mut tx = conn.transaction().map_err(crate::db::DbError::from)?;
+        if let Some(a) = &address {
+            throttle::lock_signups(&mut tx, a)?;
+            throttle::check_signup(&mut tx, a)?;
+        }
+        let user = store::users::insert(&mut tx, &username, &hash).map_err(|e| {
             if e.is_unique_violation() {
                 Status::new(Code::AlreadyExists, format!("username {username} is taken"))
             } else {
                 e.to_status()
             }
         })?;
+        if let Some(a) = &address {
+            store::throttle::set_signup_address(&mut tx, user.id, a)?;
+        }
+        tx.commit().map_err(crate::db::DbError::from)?;
         log::info!(target: "User::Worker", "signed up user {} ({})", user.id, user.username);
         Ok(user)
     }
@@ -83,8 +102,10 @@ impl UserService {
         else {
             return Err(unauthenticated(WRONG_LOGIN));
         };
+        let keys = LoginKeys::new(&username, throttle::client_address(&req.client_addr).as_deref());
         let record = {
             let mut conn = self.db.conn_for(ctx)?;
+            throttle::begin_login(&mut conn, &keys)?;
             store::users::login_record(&mut *conn, &username)?
         };
         let user_id = match record {
@@ -97,6 +118,7 @@ impl UserService {
         };
         let token = secrets::new_token();
         let mut conn = self.db.conn_for(ctx)?;
+        throttle::login_succeeded(&mut conn, &keys)?;
         store::users::create_session(&mut *conn, &secrets::token_hash(&token), user_id)?;
         let user = store::users::get(&mut *conn, user_id)?.ok_or_else(|| unauthenticated(WRONG_LOGIN))?;
         log::info!(target: "User::Worker", "user {user_id} logged in");
@@ -140,13 +162,13 @@ impl UserService {
         let result = match route {
             WebRoute::SignUp => match read_credentials(&req) {
                 Ok((username, password)) => self
-                    .create(ctx, SignUp { username, password })
+                    .create(ctx, SignUp { username, password, client_addr: req.client_addr.clone() })
                     .map(|user| web::created(&format!("{PREFIX}/{}", user.username), &json::user_json(&user))),
                 Err(resp) => return resp,
             },
             WebRoute::Login => match read_credentials(&req) {
                 Ok((username, password)) => self
-                    .login(ctx, LogIn { username, password })
+                    .login(ctx, LogIn { username, password, client_addr: req.client_addr.clone() })
                     .map(|session| HttpResponse::json(200, &json::session_json(&session))),
                 Err(resp) => return resp,
             },

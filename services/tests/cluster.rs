@@ -64,9 +64,15 @@ fn services_end_to_end() {
     assert_eq!(cluster.log_count("schema up to date"), 6);
 
     // ---- accounts: typed sign-up and login, the token used over HTTP ----------
-    let me: User = unary(&u, USER_CREATE, &SignUp { username: "e2e".into(), password: "password-e2e".into() }).unwrap();
+    let me: User = unary(
+        &u,
+        USER_CREATE,
+        &SignUp { username: "e2e".into(), password: "password-e2e".into(), ..Default::default() },
+    )
+    .unwrap();
     let session: Session =
-        unary(&u, USER_LOGIN, &LogIn { username: "e2e".into(), password: "password-e2e".into() }).unwrap();
+        unary(&u, USER_LOGIN, &LogIn { username: "e2e".into(), password: "password-e2e".into(), ..Default::default() })
+            .unwrap();
     let token = session.token.as_str();
     let who: User = unary(&u, USER_AUTHENTICATE, &proto::pb::Token { token: token.into() }).unwrap();
     assert_eq!((who.id, who.username.as_str()), (me.id, "e2e"));
@@ -231,8 +237,12 @@ fn services_end_to_end() {
 
     // ---- paging: newest first, exact because the schema is ours ----------------
     // A second user: the first has used up its two questions this minute.
-    let other: User =
-        unary(&u, USER_CREATE, &SignUp { username: "e2e-2".into(), password: "password-e2e".into() }).unwrap();
+    let other: User = unary(
+        &u,
+        USER_CREATE,
+        &SignUp { username: "e2e-2".into(), password: "password-e2e".into(), ..Default::default() },
+    )
+    .unwrap();
     let e = unary::<_, Question>(
         &q,
         QUESTION_CREATE,

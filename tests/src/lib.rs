@@ -149,11 +149,25 @@ pub struct Cluster {
     pub dir: PathBuf,
     pub procs: Vec<Proc>,
     pub balancer: Option<Proc>,
+    /// Balancers started by [`Cluster::start_extra_balancer`].
+    pub extra_balancers: Vec<Proc>,
+    /// Environment every process of the cluster gets on top of the defaults.
+    env_overrides: Vec<(String, String)>,
 }
+
+/// Limits a test cluster runs with unless the test says otherwise: every
+/// test signs its users up from 127.0.0.1, many more than one address may
+/// in an hour (tests/tests/throttles.rs checks that limit with its own value).
+const TEST_LIMITS: &[(&str, &str)] = &[("STACKWIRE_LIMIT_SIGNUPS_PER_ADDRESS", "1000")];
 
 impl Cluster {
     /// Starts the cluster and waits until the balancer's catalog shows every instance.
     pub fn start(name: &str, shape: Shape) -> Cluster {
+        Cluster::start_with(name, shape, &[])
+    }
+
+    /// [`Cluster::start`] with extra environment for every process (a limit, say).
+    pub fn start_with(name: &str, shape: Shape, overrides: &[(&str, &str)]) -> Cluster {
         let env = TestEnv::get();
         let tag = format!("{name}_{}", std::process::id());
         let dir = env.log_dir.join(&tag);
@@ -170,6 +184,8 @@ impl Cluster {
             dir,
             procs: Vec::new(),
             balancer: None,
+            extra_balancers: Vec::new(),
+            env_overrides: TEST_LIMITS.iter().chain(overrides).map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         };
         for _ in 0..shape.questions {
             c.start_service("question");
@@ -211,6 +227,9 @@ impl Cluster {
             .env("STACKWIRE_REGISTRY_PREFIX", &self.prefix)
             .env("STACKWIRE_DATABASE_URL", &self.db_url)
             .stdin(Stdio::null());
+        for (k, v) in &self.env_overrides {
+            cmd.env(k, v);
+        }
         cmd
     }
 
@@ -260,6 +279,18 @@ impl Cluster {
         let access = self.dir.join("balancer.access.log");
         let p = self.spawn("balancer", cmd, Some(&access));
         self.balancer = Some(p);
+    }
+
+    /// One more balancer on the same registry (a port of its own); returns its address.
+    pub fn start_extra_balancer(&mut self) -> SocketAddr {
+        let n = self.extra_balancers.len() + 2;
+        let mut cmd = self.command("balancer");
+        cmd.args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+        let access = self.dir.join(format!("balancer-{n}.access.log"));
+        let p = self.spawn(&format!("balancer-{n}"), cmd, Some(&access));
+        let addr = p.addr;
+        self.extra_balancers.push(p);
+        addr
     }
 
     pub fn balancer(&self) -> &Proc {
@@ -333,6 +364,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.balancer.take();
+        self.extra_balancers.clear();
         for p in &self.procs {
             // SIGCONT first, so a test that stopped a process cannot leave it frozen.
             p.signal(libc::SIGCONT);

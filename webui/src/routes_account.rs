@@ -54,7 +54,11 @@ fn again(ctx: &Ctx<'_>, which: Account, status: u16, username: &str, error: Inva
 
 /// Logs in and sends the visitor on, with the session cookie.
 fn start_session(ctx: &Ctx<'_>, which: Account, username: &str, password: &str) -> HttpResponse {
-    let req = LogIn { username: username.to_string(), password: password.to_string() };
+    let req = LogIn {
+        username: username.to_string(),
+        password: password.to_string(),
+        client_addr: ctx.req.client_addr.clone(),
+    };
     match ctx.backend.log_in(ctx.call, &req) {
         Ok(session) if !session.token.is_empty() && !session.token.contains([';', '\r', '\n', ' ']) => {
             redirect(after_login(&next(ctx))).header("Set-Cookie", &auth::set_session(&session.token))
@@ -68,6 +72,10 @@ fn start_session(ctx: &Ctx<'_>, which: Account, username: &str, password: &str) 
             again(ctx, which, 401, username, error)
         }
         Err(BackendError::Invalid(m)) => again(ctx, which, 400, username, Invalid::from_service(&m)),
+        Err(BackendError::RateLimited(m)) => {
+            let wait = crate::routes::retry_after(&m).to_string();
+            again(ctx, which, 429, username, Invalid { field: None, message: m }).header("Retry-After", &wait)
+        }
         Err(e) => ctx.failure(e, ""),
     }
 }
@@ -90,13 +98,18 @@ pub fn signup(ctx: &mut Ctx<'_>) -> HttpResponse {
     if let Err(e) = forms::check_username(username).and_then(|()| forms::check_password(&password)) {
         return again(ctx, Account::Signup, 400, username, e);
     }
-    let req = SignUp { username: username.to_string(), password: password.clone() };
+    let req =
+        SignUp { username: username.to_string(), password: password.clone(), client_addr: ctx.req.client_addr.clone() };
     match ctx.backend.sign_up(ctx.call, &req) {
         Ok(_) => start_session(ctx, Account::Signup, username, &password),
         Err(BackendError::Conflict(m)) => {
             again(ctx, Account::Signup, 409, username, Invalid { field: Some(Field::Username), message: m })
         }
         Err(BackendError::Invalid(m)) => again(ctx, Account::Signup, 400, username, Invalid::from_service(&m)),
+        Err(BackendError::RateLimited(m)) => {
+            let wait = crate::routes::retry_after(&m).to_string();
+            again(ctx, Account::Signup, 429, username, Invalid { field: None, message: m }).header("Retry-After", &wait)
+        }
         Err(e) => ctx.failure(e, ""),
     }
 }

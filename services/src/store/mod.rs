@@ -23,8 +23,9 @@
 //! than a call per row (an author's name, a post's score, a viewer's votes).
 //!
 //! One module per table family: [`questions`], [`answers`], [`comments`],
-//! [`users`] (and sessions), [`votes`], [`revisions`], [`search`], and
-//! [`threads`], the question page's one statement.
+//! [`users`] (and sessions), [`votes`], [`revisions`], [`search`],
+//! [`throttle`] (failed logins, sign-ups per address), and [`threads`], the
+//! question page's one statement.
 
 pub mod answers;
 pub mod comments;
@@ -32,6 +33,7 @@ pub mod questions;
 pub mod revisions;
 pub mod search;
 pub mod threads;
+pub mod throttle;
 pub mod users;
 pub mod votes;
 
