@@ -90,7 +90,8 @@ def post_loop(args, rec, stop, tokens, tag):
                     pass
                 r["created"] = True
             rec.write(r)
-            if status and (200 <= status < 300 or (400 <= status < 500 and status != 429)):
+            # 429 (rate limit) and 409 (the same key still in flight) are retried.
+            if status and (200 <= status < 300 or (400 <= status < 500 and status not in (409, 429))):
                 break
             time.sleep(0.2)
         time.sleep(args.post_pause)

@@ -55,7 +55,10 @@ impl Code {
         use Code::*;
         match self {
             Ok => 200,
-            InvalidArgument | OutOfRange | FailedPrecondition => 400,
+            InvalidArgument | OutOfRange => 400,
+            // The one use: an Idempotency-Key reused for a different request
+            // (Stripe's and the IETF draft's 422).
+            FailedPrecondition => 422,
             Unauthenticated => 401,
             PermissionDenied => 403,
             NotFound => 404,

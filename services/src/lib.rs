@@ -16,7 +16,7 @@
 //! - [`web`]: reading HTTP bodies and headers, route helpers; [`json`]: the JSON shapes.
 //! - [`auth`]: who is asking (bearer token → user service); [`secrets`]: password
 //!   hashes and session tokens.
-//! - [`posting`]: the create transactions (idempotency keys, [`ratelimit`]);
+//! - [`posting`]: the create transactions ([`idempotency`] keys, [`ratelimit`]);
 //!   [`edits`]: edits, revisions and accepting; [`search`]: search query syntax.
 //! - [`throttle`]: failed-login delays and sign-ups per address.
 //! - [`rpc`]: decoding payloads and calling other services with a deadline.
@@ -32,6 +32,7 @@ pub mod db;
 pub mod descriptor;
 pub mod edits;
 pub mod fields;
+pub mod idempotency;
 pub mod json;
 pub mod migrations;
 pub mod posting;

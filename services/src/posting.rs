@@ -2,24 +2,26 @@
 //!
 //! Every create runs the same steps, in this order:
 //! 1. validate the fields (a 400 costs no database work);
-//! 2. lock the author's row ([`users::lock`]): one user's creates now run one
-//!    after another, which is what makes steps 3 and 4 exact;
-//! 3. idempotency: if this author already created a row with this key, that
-//!    row is the answer (`replayed`), whatever the request says now, so a
-//!    client retrying after a lost reply never makes a second post, and a
-//!    replay is never refused by the rate limit its first attempt used up;
+//! 2. the idempotency key ([`crate::idempotency`]): a key whose first request
+//!    is still running is 409 at once, one used for a different request 422,
+//!    one that already made this post answers with it (`replayed`), never
+//!    counted by the posting limit its first attempt used up;
+//! 3. lock the author's row ([`users::lock`]): one user's creates now run one
+//!    after another, which is what makes step 4 exact;
 //! 4. the posting limit ([`crate::ratelimit`]);
-//! 5. insert the row, its tags and its revision 1 (the triggers of migration
-//!    3 count it and mark its question active), then read it back in the
-//!    shape callers get.
+//! 5. insert the row, its tags and its revision 1, record what the key made,
+//!    then read the row back in the shape callers get.
 //!
-//! The unique index on `(author_id, idempotency_key)` is the backstop for
-//! step 3: should two attempts ever get past it at once, the insert's
-//! `ON CONFLICT DO NOTHING` yields no row and we return the one that won.
+//! Step 2 goes first so that a repeated request never waits behind its own
+//! first attempt's lock on the author. The posts' own `idempotency_key`
+//! columns (migration 2) are no longer written: `idempotency_keys` is the one
+//! record, and its rows expire after 24 hours where a column's unique index
+//! would have held a key for ever.
 
 use crate::auth::check_user_id;
 use crate::db::DbError;
 use crate::fields::{self, Target};
+use crate::idempotency::{self, Verdict};
 use crate::ratelimit;
 use crate::sql::{PgConn, Tx};
 use crate::store::{answers, comments, questions, revisions, users};
@@ -76,37 +78,26 @@ pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Questi
     let body = fields::clean_text(fields::QUESTION_BODY, &req.body)?;
     let tags = fields::parse_tags(&req.tags.join(" "))?;
     let key = fields::check_idempotency_key(&req.idempotency_key)?;
+    let print = idempotency::fingerprint("question", &[&title, &body, &tags.join(" ")]);
 
     let mut tx = begin(conn)?;
-    lock_author(&mut tx, author)?;
-    let earlier = match &key {
-        Some(k) => questions::by_idempotency_key(&mut tx, author, k)?,
-        None => None,
-    };
-    let (id, replayed) = match earlier {
-        Some(id) => (id, true),
-        None => {
+    let (id, replayed) = match idempotency::check(&mut tx, author, key.as_deref(), "question", print)? {
+        Verdict::Replay(id) => (id, true),
+        Verdict::Create(key) => {
+            lock_author(&mut tx, author)?;
             ratelimit::QUESTIONS.check(&mut tx, author)?;
-            match questions::insert(&mut tx, &title, &body, author, key.as_deref())? {
-                Some(id) => {
-                    questions::set_tags(&mut tx, id, &tags)?;
-                    revisions::insert(&mut tx, Target::Question, id, Some(author), Some(&title), &body, &tags)?;
-                    (id, false)
-                }
-                None => {
-                    (replay_id(questions::by_idempotency_key(&mut tx, author, key.as_deref().unwrap_or(""))?)?, true)
-                }
+            let id = questions::insert(&mut tx, &title, &body, author, None)?.ok_or_else(|| vanished("question", 0))?;
+            questions::set_tags(&mut tx, id, &tags)?;
+            revisions::insert(&mut tx, Target::Question, id, Some(author), Some(&title), &body, &tags)?;
+            if let Some(k) = key {
+                k.made(&mut tx, id)?;
             }
+            (id, false)
         }
     };
     let row = questions::get(&mut tx, id)?.ok_or_else(|| vanished("question", id))?;
     commit(tx)?;
     Ok(Created { row, replayed })
-}
-
-/// The row a conflicting insert lost to.
-fn replay_id(found: Option<i64>) -> Result<i64, Status> {
-    found.ok_or_else(|| Status::new(Code::Aborted, "a concurrent request with the same Idempotency-Key failed; retry"))
 }
 
 /// Creates an answer. A question that does not exist (or vanished since
@@ -117,32 +108,25 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
     let body = fields::clean_text(fields::ANSWER_BODY, &req.body)?;
     let key = fields::check_idempotency_key(&req.idempotency_key)?;
     let no_question = || Status::not_found(format!("question {question_id} does not exist"));
+    let print = idempotency::fingerprint("answer", &[&question_id.to_string(), &body]);
 
     let mut tx = begin(conn)?;
-    lock_author(&mut tx, author)?;
-    let earlier = match &key {
-        Some(k) => answers::by_idempotency_key(&mut tx, author, k)?,
-        None => None,
-    };
-    let (id, replayed) =
-        match earlier {
-            Some(id) => (id, true),
-            None => {
-                ratelimit::ANSWERS.check(&mut tx, author)?;
-                let inserted = answers::insert(&mut tx, question_id, &body, Some(author), key.as_deref())
-                    .map_err(|e| if e.is_foreign_key_violation() { no_question() } else { e.to_status() })?;
-                match inserted {
-                    Some(id) => {
-                        // The insert's trigger counted it and marked the question active.
-                        revisions::insert(&mut tx, Target::Answer, id, Some(author), None, &body, &[])?;
-                        (id, false)
-                    }
-                    None => {
-                        (replay_id(answers::by_idempotency_key(&mut tx, author, key.as_deref().unwrap_or(""))?)?, true)
-                    }
-                }
+    let (id, replayed) = match idempotency::check(&mut tx, author, key.as_deref(), "answer", print)? {
+        Verdict::Replay(id) => (id, true),
+        Verdict::Create(key) => {
+            lock_author(&mut tx, author)?;
+            ratelimit::ANSWERS.check(&mut tx, author)?;
+            let id = answers::insert(&mut tx, question_id, &body, Some(author), None)
+                .map_err(|e| if e.is_foreign_key_violation() { no_question() } else { e.to_status() })?
+                .ok_or_else(|| vanished("answer", 0))?;
+            // The insert's trigger counted it and marked the question active.
+            revisions::insert(&mut tx, Target::Answer, id, Some(author), None, &body, &[])?;
+            if let Some(k) = key {
+                k.made(&mut tx, id)?;
             }
-        };
+            (id, false)
+        }
+    };
     let row = answers::get(&mut tx, id)?.ok_or_else(|| vanished("answer", id))?;
     commit(tx)?;
     Ok(Created { row, replayed })
@@ -156,28 +140,23 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
     let body = fields::clean_text(fields::COMMENT_BODY, &req.body)?;
     let key = fields::check_idempotency_key(&req.idempotency_key)?;
     let no_answer = || Status::not_found(format!("answer {answer_id} does not exist"));
+    let print = idempotency::fingerprint("comment", &[&answer_id.to_string(), &body]);
 
     let mut tx = begin(conn)?;
-    lock_author(&mut tx, author)?;
-    let earlier = match &key {
-        Some(k) => comments::by_idempotency_key(&mut tx, author, k)?,
-        None => None,
-    };
-    let (id, replayed) =
-        match earlier {
-            Some(id) => (id, true),
-            None => {
-                ratelimit::COMMENTS.check(&mut tx, author)?;
-                let inserted = comments::insert(&mut tx, answer_id, &body, Some(author), key.as_deref())
-                    .map_err(|e| if e.is_foreign_key_violation() { no_answer() } else { e.to_status() })?;
-                match inserted {
-                    Some(id) => (id, false),
-                    None => {
-                        (replay_id(comments::by_idempotency_key(&mut tx, author, key.as_deref().unwrap_or(""))?)?, true)
-                    }
-                }
+    let (id, replayed) = match idempotency::check(&mut tx, author, key.as_deref(), "comment", print)? {
+        Verdict::Replay(id) => (id, true),
+        Verdict::Create(key) => {
+            lock_author(&mut tx, author)?;
+            ratelimit::COMMENTS.check(&mut tx, author)?;
+            let id = comments::insert(&mut tx, answer_id, &body, Some(author), None)
+                .map_err(|e| if e.is_foreign_key_violation() { no_answer() } else { e.to_status() })?
+                .ok_or_else(|| vanished("comment", 0))?;
+            if let Some(k) = key {
+                k.made(&mut tx, id)?;
             }
-        };
+            (id, false)
+        }
+    };
     let row = comments::get(&mut tx, id)?.ok_or_else(|| vanished("comment", id))?;
     commit(tx)?;
     Ok(Created { row, replayed })

@@ -18,11 +18,6 @@ pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_one("SELECT EXISTS (SELECT 1 FROM answers WHERE id = $1)", &[&id])?.get(0))
 }
 
-pub fn by_idempotency_key(db: &mut impl Sql, author: i64, key: &str) -> Result<Option<i64>, DbError> {
-    let row = db.query_opt("SELECT id FROM answers WHERE author_id = $1 AND idempotency_key = $2", &[&author, &key])?;
-    Ok(row.map(|r| r.get(0)))
-}
-
 /// Inserts an answer; `None` when the idempotency key is already taken.
 /// A missing question is a foreign-key violation
 /// ([`DbError::is_foreign_key_violation`]).

@@ -10,12 +10,6 @@ pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Comment>, DbError> {
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(comment))
 }
 
-pub fn by_idempotency_key(db: &mut impl Sql, author: i64, key: &str) -> Result<Option<i64>, DbError> {
-    let row =
-        db.query_opt("SELECT id FROM comments WHERE author_id = $1 AND idempotency_key = $2", &[&author, &key])?;
-    Ok(row.map(|r| r.get(0)))
-}
-
 /// Inserts a comment and marks its question active; `None` when the
 /// idempotency key is already taken. A missing answer is a foreign-key
 /// violation.

@@ -29,6 +29,7 @@
 
 pub mod answers;
 pub mod comments;
+pub mod idempotency;
 pub mod questions;
 pub mod revisions;
 pub mod search;

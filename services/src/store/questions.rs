@@ -31,13 +31,6 @@ pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_one("SELECT EXISTS (SELECT 1 FROM questions WHERE id = $1)", &[&id])?.get(0))
 }
 
-/// The question `author` already created with idempotency key `key`.
-pub fn by_idempotency_key(db: &mut impl Sql, author: i64, key: &str) -> Result<Option<i64>, DbError> {
-    let row =
-        db.query_opt("SELECT id FROM questions WHERE author_id = $1 AND idempotency_key = $2", &[&author, &key])?;
-    Ok(row.map(|r| r.get(0)))
-}
-
 /// Inserts a question; `None` when the idempotency key is already taken
 /// (a concurrent retry won; the caller looks that row up instead).
 pub fn insert(

@@ -177,8 +177,9 @@ impl Load {
                             created.lock().unwrap().push((key.clone(), id, who));
                             true
                         }
-                        // A 429 (rate limit) is worth waiting for; other 4xx are final.
-                        Outcome::Status(s, _) if (400..500).contains(s) && *s != 429 => true,
+                        // A 429 (rate limit) and a 409 (the same key still in
+                        // flight) are worth waiting for; other 4xx are final.
+                        Outcome::Status(s, _) if (400..500).contains(s) && *s != 429 && *s != 409 => true,
                         _ => false,
                     };
                     records.lock().unwrap().push(Record {
