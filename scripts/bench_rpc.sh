@@ -4,8 +4,10 @@
 # Servers, each on its own port of this machine: stackwire's native frames
 # with the echo answered on the event loop (as tonic answers on its runtime's
 # thread), the same with the echo on the worker pool (how services' blocking
-# handlers run), and tonic 0.12 (scripts/bench/rpc_tonic, built here, outside
-# the workspace). Each is called with 1 and with IN_FLIGHT calls in flight
+# handlers run), the first one again over gRPC/h2c on the same port (called
+# by tonic's client, so only the server differs from the anchor), and tonic
+# 0.12 (scripts/bench/rpc_tonic, built here, outside the workspace). Each is
+# called with 1 and with IN_FLIGHT calls in flight
 # over one connection (stackwire: that many threads sharing one multiplexed
 # `proto::Connection`; tonic: that many tasks sharing one channel), a 22-byte
 # message each way, SECS seconds a run, interleaved over ROUNDS rounds so that
@@ -44,6 +46,7 @@ trap cleanup EXIT
 sides=(
     "native|$PORT|$SW call"
     "native-pool|$((PORT + 1))|$SW call"
+    "h2c|$PORT|$TONIC call"
     "tonic|$((PORT + 2))|$TONIC call"
 )
 start() { # port, command...
