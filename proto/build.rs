@@ -13,7 +13,12 @@ use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
 
-const PROTOS: &[&str] = &["proto/stackwire.proto", "proto/grpc/health/v1/health.proto"];
+const PROTOS: &[&str] = &[
+    "proto/stackwire.proto",
+    "proto/grpc/health/v1/health.proto",
+    "proto/grpc/reflection/v1/reflection.proto",
+    "proto/grpc/reflection/v1alpha/reflection.proto",
+];
 
 /// Collects every service prost-build sees.
 struct Collect(Rc<RefCell<Vec<Service>>>);
@@ -45,7 +50,11 @@ fn methods_rs(services: &[Service]) -> String {
     let mut rows = String::new();
     for s in services {
         let full = format!("{}.{}", s.package, s.proto_name);
-        let stem = upper_snake(s.proto_name.strip_suffix("Service").unwrap_or(&s.proto_name));
+        let mut stem = upper_snake(s.proto_name.strip_suffix("Service").unwrap_or(&s.proto_name));
+        // grpc.reflection.v1 and v1alpha declare the same service.
+        if s.package.ends_with("v1alpha") {
+            stem.push_str("_V1ALPHA");
+        }
         for m in &s.methods {
             let konst = format!("{stem}_{}", upper_snake(&m.proto_name));
             let path = format!("/{full}/{}", m.proto_name);

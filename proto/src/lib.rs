@@ -23,6 +23,11 @@ pub mod pb {
     pub mod health {
         include!(concat!(env!("OUT_DIR"), "/grpc.health.v1.rs"));
     }
+
+    /// gRPC server reflection, `grpc.reflection.v1` (v1alpha has the same messages).
+    pub mod reflection {
+        include!(concat!(env!("OUT_DIR"), "/grpc.reflection.v1.rs"));
+    }
 }
 
 pub mod clock;

@@ -212,17 +212,20 @@ impl EventLoop {
             }
         }
         while let Ok(done) = self.h2_finished.try_recv() {
-            let Done { conn, stream, result } = done;
+            let Done { conn, stream, reply } = done;
+            let ends = reply.ends_call();
             let (key, id) = (conn.key, conn.id);
             if let Some(c) = self.conns.get_mut(key).filter(|c| c.shared.id == id) {
                 if let Some(h) = c.h2.as_mut() {
                     let ctx = Ctx { state: &self.state, pool: &self.pool, shared: &conn, now: Instant::now() };
-                    h.complete(stream, result, &ctx);
+                    h.complete(stream, reply, &ctx);
                     let out = h.take_out();
                     conn.send([out]);
                 }
             }
-            pool::finished(&self.state, &conn);
+            if ends {
+                pool::finished(&self.state, &conn);
+            }
         }
         let draining = self.state.draining.load(Ordering::Acquire) && !self.drain_told;
         let stopping = self.state.stopped.load(Ordering::Acquire) && !self.goaway_told;
@@ -488,7 +491,7 @@ fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now:
     let inline = if call.method == methods::HEALTH_CHECK {
         Some(Ok(super::health_payload(state)))
     } else {
-        pool::run_inline(state, &call)
+        pool::run_inline(state, &call, &super::ReplyMetadata::default())
     };
     if let Some(result) = inline {
         native::send_reply(shared, call_id, result);
@@ -498,7 +501,7 @@ fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now:
     let job = Job { call, reply: ReplyTo::Native { conn: shared.clone(), call_id } };
     if let Err(job) = pool.submit(job) {
         log::warn!(target: "rpc", "{}: {} shed: the worker queue is full", shared.peer, job.call.method);
-        pool::deliver(state, job.reply, Err(pool::overloaded(state)));
+        pool::deliver(state, job.reply, Err(pool::overloaded(state)), Default::default());
     }
     Ok(())
 }

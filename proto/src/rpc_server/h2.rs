@@ -26,7 +26,7 @@
 use super::grpc::{self, Refusal, RequestHead};
 use super::out::Shared;
 use super::pool::{self, Call, Job, Pool, ReplyTo};
-use super::State;
+use super::{streaming, Metadata, ReplyMetadata, State};
 use crate::frame as msg;
 use crate::h2::frame::{self, Frame};
 use crate::h2::hpack::{self, HeaderList};
@@ -59,6 +59,8 @@ enum Phase {
     Running,
     /// A health Watch: open until the client goes away.
     Watching,
+    /// A streaming call on its thread; `None` once the client half-closed.
+    Streaming(Option<crossbeam_channel::Sender<Vec<u8>>>),
 }
 
 struct Stream {
@@ -78,11 +80,28 @@ struct Stream {
     cancelled: Arc<AtomicBool>,
 }
 
-/// A finished call on its way back to its stream, from a worker.
+/// What a worker or a streaming call's thread hands back to a stream.
+pub(crate) enum Reply {
+    /// A unary call's answer, with the handler's metadata.
+    Unary { result: Result<Vec<u8>, Status>, headers: Metadata, trailers: Metadata },
+    /// One framed message of a streaming call (the first carries the initial metadata).
+    Message { framed: Vec<u8>, headers: Metadata },
+    /// A streaming call's end.
+    End { status: Result<(), Status>, trailers: Metadata },
+}
+
+impl Reply {
+    /// True when the call is over (its books close when the loop has it).
+    pub(crate) fn ends_call(&self) -> bool {
+        !matches!(self, Reply::Message { .. })
+    }
+}
+
+/// A reply on its way back to its stream.
 pub(crate) struct Done {
     pub(crate) conn: Arc<Shared>,
     pub(crate) stream: u32,
-    pub(crate) result: Result<Vec<u8>, Status>,
+    pub(crate) reply: Reply,
 }
 
 pub(crate) struct H2 {
@@ -334,7 +353,7 @@ impl H2 {
             frame::rst_stream(&mut self.out, id, ErrorCode::StreamClosed);
             return Ok(());
         };
-        if !matches!(s.phase, Phase::Receiving) {
+        if !matches!(s.phase, Phase::Receiving | Phase::Streaming(Some(_))) {
             self.reset(id, ErrorCode::StreamClosed, ctx);
             return Ok(());
         }
@@ -355,7 +374,16 @@ impl H2 {
             s.recv_window = STREAM_WINDOW;
             frame::window_update(&mut self.out, id, grant);
         }
-        if end {
+        if let Phase::Streaming(Some(tx)) = &s.phase {
+            if let Err(status) = forward(&mut s.body, tx, max) {
+                self.finish(id, Err(status), ctx);
+                frame::rst_stream(&mut self.out, id, ErrorCode::NoError);
+                return Ok(());
+            }
+            if end {
+                s.phase = Phase::Streaming(None);
+            }
+        } else if end {
             self.dispatch(id, ctx);
         }
         Ok(())
@@ -365,11 +393,15 @@ impl H2 {
         let list = self.decoder.decode(block)?;
         if let Some(s) = self.streams.get_mut(&id) {
             // Trailers from the client: they must end the stream.
-            if !end || !matches!(s.phase, Phase::Receiving) {
+            if !end || !matches!(s.phase, Phase::Receiving | Phase::Streaming(Some(_))) {
                 self.reset(id, ErrorCode::Protocol, ctx);
                 return Ok(());
             }
-            self.dispatch(id, ctx);
+            if let Phase::Streaming(tx) = &mut s.phase {
+                *tx = None;
+            } else {
+                self.dispatch(id, ctx);
+            }
             return Ok(());
         }
         if id.is_multiple_of(2) {
@@ -407,6 +439,7 @@ impl H2 {
             }
         };
         let deadline = head.timeout.and_then(|t| ctx.now.checked_add(t));
+        let streaming = streaming::is_streaming(ctx.state, &head.path);
         self.streams.insert(
             id,
             Stream {
@@ -423,8 +456,29 @@ impl H2 {
                 cancelled: Arc::new(AtomicBool::new(false)),
             },
         );
-        if end {
+        if streaming {
+            self.start_streaming(id, end, ctx);
+        } else if end {
             self.dispatch(id, ctx);
+        }
+    }
+
+    fn start_streaming(&mut self, id: u32, end: bool, ctx: &Ctx<'_>) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        let Some(head) = s.head.take() else { return };
+        let call = Call {
+            method: head.path,
+            request_id: head.request_id,
+            deadline: s.deadline,
+            received: ctx.now,
+            peer: ctx.shared.peer,
+            payload: Vec::new(),
+            metadata: head.metadata,
+            cancelled: Some(s.cancelled.clone()),
+        };
+        match streaming::start(ctx.state, ctx.shared, id, call) {
+            Ok(tx) => s.phase = Phase::Streaming((!end).then_some(tx)),
+            Err(status) => self.finish(id, Err(status), ctx),
         }
     }
 
@@ -459,9 +513,11 @@ impl H2 {
         };
         ctx.shared.calls.fetch_add(1, Ordering::SeqCst);
         ctx.state.in_flight.fetch_add(1, Ordering::Relaxed);
-        if let Some(result) = pool::run_inline(ctx.state, &call) {
+        let meta = ReplyMetadata::default();
+        if let Some(result) = pool::run_inline(ctx.state, &call, &meta) {
             pool::finished(ctx.state, ctx.shared);
-            return self.finish(id, result, ctx);
+            let (headers, trailers) = meta.take();
+            return self.answer(id, result, &headers, &trailers);
         }
         let job = Job { call, reply: ReplyTo::H2 { conn: ctx.shared.clone(), stream: id } };
         if let Err(job) = ctx.pool.submit(job) {
@@ -471,42 +527,79 @@ impl H2 {
         }
     }
 
-    /// A worker's answer arrived.
-    pub(crate) fn complete(&mut self, id: u32, result: Result<Vec<u8>, Status>, ctx: &Ctx<'_>) {
-        if self.streams.get(&id).is_some_and(|s| matches!(s.phase, Phase::Running)) {
-            self.finish(id, result, ctx);
+    /// A worker's or a streaming thread's reply arrived.
+    pub(crate) fn complete(&mut self, id: u32, reply: Reply, _ctx: &Ctx<'_>) {
+        let Some(s) = self.streams.get(&id) else { return };
+        match reply {
+            Reply::Unary { result, headers, trailers } if matches!(s.phase, Phase::Running) => {
+                self.answer(id, result, &headers, &trailers)
+            }
+            Reply::Message { framed, headers } if matches!(s.phase, Phase::Streaming(_)) => {
+                self.send_message_with(id, framed, &headers)
+            }
+            Reply::End { status, trailers } if matches!(s.phase, Phase::Streaming(_)) => {
+                self.end(id, status, &[], &trailers)
+            }
+            _ => {}
         }
     }
 
-    /// Answers a stream: one message and OK trailers, or Trailers-Only.
+    /// Fails a stream without metadata.
     fn finish(&mut self, id: u32, result: Result<Vec<u8>, Status>, _ctx: &Ctx<'_>) {
-        let Some(s) = self.streams.get_mut(&id) else { return };
+        self.answer(id, result, &[], &[]);
+    }
+
+    /// Answers a unary call: one message and OK trailers, or Trailers-Only.
+    fn answer(
+        &mut self,
+        id: u32,
+        result: Result<Vec<u8>, Status>,
+        headers: &[(String, Vec<u8>)],
+        trailers: &[(String, Vec<u8>)],
+    ) {
         match result {
             Ok(payload) => {
-                s.trailers = Some(grpc::trailers(&Ok(()), &[], false));
                 let mut m = Vec::with_capacity(msg::PREFIX_LEN + payload.len());
                 msg::encode_into(&payload, &mut m);
-                self.send_message(id, m);
+                self.send_message_with(id, m, headers);
+                self.end(id, Ok(()), headers, trailers);
             }
-            Err(status) => {
-                if s.headers_sent || s.sent < s.pending.len() {
-                    s.trailers = Some(grpc::trailers(&Err(status), &[], false));
-                    self.pump();
-                } else {
-                    let block = grpc::trailers(&Err(status), &[], true);
-                    frame::headers(&mut self.out, id, &block, true, self.peer_max_frame);
-                    self.streams.remove(&id);
-                }
-            }
+            Err(status) => self.end(id, Err(status), headers, trailers),
+        }
+    }
+
+    /// Ends a stream with its status: trailers after what was sent, or
+    /// Trailers-Only when nothing was.
+    fn end(
+        &mut self,
+        id: u32,
+        status: Result<(), Status>,
+        headers: &[(String, Vec<u8>)],
+        trailers: &[(String, Vec<u8>)],
+    ) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        if s.headers_sent {
+            s.trailers = Some(grpc::trailers(&status, trailers, false));
+            self.pump();
+        } else {
+            let mut all: Vec<(String, Vec<u8>)> = headers.to_vec();
+            all.extend_from_slice(trailers);
+            let block = grpc::trailers(&status, &all, true);
+            frame::headers(&mut self.out, id, &block, true, self.peer_max_frame);
+            self.streams.remove(&id);
         }
     }
 
     /// Queues one length-prefixed message (and the headers first, once).
     fn send_message(&mut self, id: u32, framed: Vec<u8>) {
+        self.send_message_with(id, framed, &[]);
+    }
+
+    fn send_message_with(&mut self, id: u32, framed: Vec<u8>, headers: &[(String, Vec<u8>)]) {
         let Some(s) = self.streams.get_mut(&id) else { return };
         if !s.headers_sent {
             s.headers_sent = true;
-            frame::headers(&mut self.out, id, &grpc::response_headers(&[]), false, self.peer_max_frame);
+            frame::headers(&mut self.out, id, &grpc::response_headers(headers), false, self.peer_max_frame);
         }
         s.pending.extend_from_slice(&framed);
         self.pump();
@@ -595,6 +688,26 @@ impl H2 {
         }
         frame::goaway(&mut self.out, self.last_stream, e.code, e.reason);
     }
+}
+
+/// Hands every whole message at the front of `body` to a streaming call.
+fn forward(body: &mut Vec<u8>, tx: &crossbeam_channel::Sender<Vec<u8>>, max: usize) -> Result<(), Status> {
+    let mut used_all = 0;
+    let result = loop {
+        match msg::decode(&body[used_all..], max) {
+            Ok(Some((range, used))) => {
+                let m = body[used_all + range.start..used_all + range.end].to_vec();
+                used_all += used;
+                if tx.try_send(m).is_err() {
+                    break Err(Status::new(Code::ResourceExhausted, "the stream's handler is not keeping up"));
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(Status::new(Code::ResourceExhausted, e.to_string())),
+        }
+    };
+    body.drain(..used_all);
+    result
 }
 
 /// The single message of a unary request body.

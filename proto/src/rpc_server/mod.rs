@@ -38,6 +38,8 @@ mod native;
 mod out;
 mod pool;
 mod readiness;
+mod reflection;
+mod streaming;
 
 use crate::frame;
 use crate::status::Status;
@@ -56,9 +58,45 @@ pub struct CallContext<'a> {
     /// Custom metadata the client sent (gRPC over HTTP/2; `-bin` values
     /// decoded). Empty on native frames.
     pub metadata: &'a [(String, Vec<u8>)],
+    /// Where `add_header` / `add_trailer` put the response's metadata.
+    pub(crate) reply: Option<&'a ReplyMetadata>,
+}
+
+/// Metadata a handler adds to its response (`name`, value).
+pub(crate) type Metadata = Vec<(String, Vec<u8>)>;
+
+/// The response metadata of one call, filled by its handler.
+#[derive(Default)]
+pub(crate) struct ReplyMetadata {
+    pub(crate) headers: std::sync::Mutex<Metadata>,
+    pub(crate) trailers: std::sync::Mutex<Metadata>,
+}
+
+impl ReplyMetadata {
+    pub(crate) fn take(&self) -> (Metadata, Metadata) {
+        let h = std::mem::take(&mut *self.headers.lock().unwrap_or_else(|e| e.into_inner()));
+        let t = std::mem::take(&mut *self.trailers.lock().unwrap_or_else(|e| e.into_inner()));
+        (h, t)
+    }
 }
 
 impl CallContext<'_> {
+    /// Adds initial metadata to the response (gRPC over HTTP/2; native frames
+    /// carry none). Names are lowercase; a `-bin` value is sent in base64.
+    /// Streaming handlers add it before their first message.
+    pub fn add_header(&self, name: &str, value: impl Into<Vec<u8>>) {
+        if let Some(r) = self.reply {
+            r.headers.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_ascii_lowercase(), value.into()));
+        }
+    }
+
+    /// Adds trailing metadata, sent with the status.
+    pub fn add_trailer(&self, name: &str, value: impl Into<Vec<u8>>) {
+        if let Some(r) = self.reply {
+            r.trailers.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_ascii_lowercase(), value.into()));
+        }
+    }
+
     /// Time left before the deadline, capped by `cap`.
     pub fn remaining(&self, cap: Duration) -> Duration {
         match self.deadline {
@@ -80,6 +118,26 @@ pub trait Handler: Send + Sync + 'static {
     /// runs.
     fn handle_inline(&self, _ctx: &CallContext<'_>, _payload: &[u8]) -> Option<Result<Vec<u8>, Status>> {
         None
+    }
+
+    /// True for a method served as a stream by [`Handler::handle_stream`]
+    /// (client, server or bidirectional streaming). Only gRPC over HTTP/2
+    /// carries streams.
+    fn is_streaming(&self, _method: &str) -> bool {
+        false
+    }
+
+    /// Serves one streaming call, on a thread of its own: `messages` yields
+    /// the client's messages until it half-closes (or the call is cancelled
+    /// or its deadline passes); `send` sends one message and returns false
+    /// once nobody is listening any more. Returns the call's status.
+    fn handle_stream(
+        &self,
+        ctx: &CallContext<'_>,
+        _messages: &mut dyn Iterator<Item = Vec<u8>>,
+        _send: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), Status> {
+        Err(Status::new(crate::status::Code::Unimplemented, format!("{} is not a streaming method", ctx.method)))
     }
 }
 
@@ -126,6 +184,8 @@ pub(crate) struct State {
     pub(crate) notices: crossbeam_channel::Sender<(usize, u64)>,
     /// Replies for HTTP/2 streams, which the loop writes.
     pub(crate) h2_done: crossbeam_channel::Sender<h2::Done>,
+    /// Streaming calls running, each on its own thread.
+    pub(crate) streams: AtomicUsize,
 }
 
 /// The built-in health check's reply, as a payload.
@@ -217,6 +277,7 @@ pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, config: ServerCon
         waker,
         notices,
         h2_done,
+        streams: AtomicUsize::new(0),
     });
     let pool = pool::Pool::start(state.clone())?;
     let lp = event_loop::EventLoop::new(

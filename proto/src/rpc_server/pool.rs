@@ -7,10 +7,10 @@
 //! whose caller has already given up is not started), the start/done log
 //! lines and their timing.
 
-use super::h2::Done;
+use super::h2::{Done, Reply};
 use super::native;
 use super::out::Shared;
-use super::{CallContext, State};
+use super::{CallContext, ReplyMetadata, State};
 use crate::logger::JobScope;
 use crate::status::{Code, Status};
 use crossbeam_channel::{Sender, TrySendError};
@@ -58,8 +58,9 @@ impl Pool {
             let state = state.clone();
             std::thread::Builder::new().name(format!("rpc-worker-{i}")).spawn(move || {
                 for job in rx.iter() {
-                    let result = run(&state, &job.call);
-                    deliver(&state, job.reply, result);
+                    let meta = ReplyMetadata::default();
+                    let result = run(&state, &job.call, &meta);
+                    deliver(&state, job.reply, result, meta);
                 }
             })?;
         }
@@ -81,7 +82,7 @@ pub(crate) fn overloaded(state: &State) -> Status {
 }
 
 /// Runs a call's handler (on a worker: `handle`).
-pub(crate) fn run(state: &State, call: &Call) -> Result<Vec<u8>, Status> {
+pub(crate) fn run(state: &State, call: &Call, meta: &ReplyMetadata) -> Result<Vec<u8>, Status> {
     let _scope = JobScope::enter(if call.request_id.is_empty() { "-" } else { &call.request_id });
     if call.deadline.is_some_and(|d| Instant::now() >= d) {
         return Err(Status::new(Code::DeadlineExceeded, "deadline passed while queued"));
@@ -91,7 +92,7 @@ pub(crate) fn run(state: &State, call: &Call) -> Result<Vec<u8>, Status> {
     }
     let class = state.config.worker_class.as_str();
     log::info!(target: class, "start {}", call.method);
-    let ctx = context(call);
+    let ctx = context(call, Some(meta));
     let r = state.handler.handle(&ctx, &call.payload);
     let secs = call.received.elapsed().as_secs_f64();
     match &r {
@@ -102,24 +103,25 @@ pub(crate) fn run(state: &State, call: &Call) -> Result<Vec<u8>, Status> {
 }
 
 /// Offers a call to the handler's inline path, on the loop.
-pub(crate) fn run_inline(state: &State, call: &Call) -> Option<Result<Vec<u8>, Status>> {
-    let ctx = context(call);
+pub(crate) fn run_inline(state: &State, call: &Call, meta: &ReplyMetadata) -> Option<Result<Vec<u8>, Status>> {
+    let ctx = context(call, Some(meta));
     let _scope = JobScope::enter(if call.request_id.is_empty() { "-" } else { &call.request_id });
     state.handler.handle_inline(&ctx, &call.payload)
 }
 
-fn context(call: &Call) -> CallContext<'_> {
+pub(crate) fn context<'a>(call: &'a Call, reply: Option<&'a ReplyMetadata>) -> CallContext<'a> {
     CallContext {
         method: &call.method,
         request_id: &call.request_id,
         deadline: call.deadline,
         peer: call.peer,
         metadata: &call.metadata,
+        reply,
     }
 }
 
 /// Sends a reply and closes the call's books.
-pub(crate) fn deliver(state: &State, reply: ReplyTo, result: Result<Vec<u8>, Status>) {
+pub(crate) fn deliver(state: &State, reply: ReplyTo, result: Result<Vec<u8>, Status>, meta: ReplyMetadata) {
     match reply {
         ReplyTo::Native { conn, call_id } => {
             native::send_reply(&conn, call_id, result);
@@ -128,7 +130,8 @@ pub(crate) fn deliver(state: &State, reply: ReplyTo, result: Result<Vec<u8>, Sta
         // The loop answers the stream, then calls `finished`.
         ReplyTo::H2 { conn, stream } => {
             let key = (conn.key, conn.id);
-            let _ = state.h2_done.send(Done { conn, stream, result });
+            let (headers, trailers) = meta.take();
+            let _ = state.h2_done.send(Done { conn, stream, reply: Reply::Unary { result, headers, trailers } });
             state.notice(key.0, key.1);
         }
     }
