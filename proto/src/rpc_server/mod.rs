@@ -73,10 +73,14 @@ pub(crate) struct ReplyMetadata {
 }
 
 impl ReplyMetadata {
+    pub(crate) fn take_headers(&self) -> Metadata {
+        std::mem::take(&mut *self.headers.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    pub(crate) fn take_trailers(&self) -> Metadata {
+        std::mem::take(&mut *self.trailers.lock().unwrap_or_else(|e| e.into_inner()))
+    }
     pub(crate) fn take(&self) -> (Metadata, Metadata) {
-        let h = std::mem::take(&mut *self.headers.lock().unwrap_or_else(|e| e.into_inner()));
-        let t = std::mem::take(&mut *self.trailers.lock().unwrap_or_else(|e| e.into_inner()));
-        (h, t)
+        (self.take_headers(), self.take_trailers())
     }
 }
 

@@ -72,7 +72,7 @@ fn run(state: &State, conn: &Arc<Shared>, stream: u32, call: &Call, rx: crossbea
         if call.cancelled.as_ref().is_some_and(|c| c.load(Ordering::Acquire)) {
             return false;
         }
-        let headers = if headers_sent { Vec::new() } else { meta.take().0 };
+        let headers = if headers_sent { Vec::new() } else { meta.take_headers() };
         headers_sent = true;
         let mut framed = Vec::with_capacity(msg::PREFIX_LEN + m.len());
         msg::encode_into(&m, &mut framed);
@@ -89,7 +89,7 @@ fn run(state: &State, conn: &Arc<Shared>, stream: u32, call: &Call, rx: crossbea
     } else {
         state.handler.handle_stream(&ctx, &mut messages, &mut send)
     };
-    let trailers = meta.take().1;
+    let trailers = meta.take_trailers();
     state.streams.fetch_sub(1, Ordering::AcqRel);
     send_to_loop(state, conn, stream, Reply::End { status, trailers });
 }
