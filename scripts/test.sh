@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 # chromium + chromium-driver: tests/tests/browser.rs drives headless Chromium.
-sw_install_deps chromium chromium-driver
+# python3-grpcio, python3-protobuf: tests/tests/grpc_interop.rs drives the RPC ports with grpcio;
+# nghttp2-client: h2load drives the h2c endpoint in the same test.
+sw_install_deps chromium chromium-driver python3-grpcio python3-protobuf nghttp2-client
 sw_init_var
 
 # shellcheck disable=SC2317 # invoked by the trap

@@ -89,3 +89,58 @@ fn grpcio_passes_the_interop_cases() {
         assert!(out.contains(&format!("PASS {case}\n")), "{case} did not pass:\n{out}");
     }
 }
+
+#[test]
+fn grpcio_calls_every_service_reflects_and_watches_health_through_a_graceful_stop() {
+    let proto_dir = repo().join("proto/proto");
+    let py = protoc("services", &proto_dir, &["stackwire.proto"]);
+    let refl = protoc("reflection", &proto_dir.join("grpc/reflection/v1"), &["reflection.proto"]);
+    for f in std::fs::read_dir(&refl).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, py.join(f.file_name().unwrap())).unwrap();
+    }
+    let c = tests::Cluster::start(
+        "grpcio",
+        tests::Shape { questions: 1, answers: 1, comments: 1, users: 1, votes: 1, ..Default::default() },
+    );
+    let addr = |name: &str| c.procs_named(name)[0].addr.to_string();
+    let addrs = serde_json::json!({
+        "question": addr("question"), "answer": addr("answer"), "comment": addr("comment"),
+        "user": addr("user"), "vote": addr("vote"),
+    });
+    let out = python("services_client.py", &[py.display().to_string(), addrs.to_string()]);
+    assert!(out.contains("200 concurrent calls on one channel: all answered"), "{out}");
+
+    // Health Watch sees NOT_SERVING once a graceful stop begins.
+    let vote = c.procs_named("vote")[0];
+    let mut watcher = Command::new(PYTHON)
+        .arg(repo().join("tests/grpc/watch.py"))
+        .arg(vote.addr.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watcher.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "SERVING");
+    vote.signal(libc::SIGTERM);
+    assert_eq!(lines.next().unwrap().unwrap(), "NOT_SERVING");
+    assert!(watcher.wait().unwrap().success());
+}
+
+#[test]
+fn h2load_drives_the_h2c_endpoint() {
+    let server = start_test_server();
+    // One empty gRPC message: the compressed flag and a zero length.
+    let body = std::env::temp_dir().join(format!("sw-h2load-{}", std::process::id()));
+    std::fs::write(&body, [0u8; 5]).unwrap();
+    let out = Command::new("h2load")
+        .args(["-n", "2000", "-c", "4", "-m", "20", "-H", "content-type: application/grpc", "-H", "te: trailers"])
+        .arg("-d")
+        .arg(&body)
+        .arg(format!("http://{}/grpc.testing.TestService/EmptyCall", server.1))
+        .output()
+        .expect("h2load (nghttp2-client) is installed by scripts/test.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("2000 succeeded, 0 failed, 0 errored"), "{text}");
+    assert!(text.contains("status codes: 2000 2xx"), "{text}");
+}
