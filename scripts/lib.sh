@@ -185,7 +185,9 @@ sw_init_var() {
 }
 
 # Creates $SW_VAR/secrets once (random hex passwords, mode 600) and loads
-# SW_PG_PASSWORD and SW_REDIS_PASSWORD from it.
+# SW_PG_PASSWORD and SW_REDIS_PASSWORD from it, and exports
+# STACKWIRE_CSRF_SECRET (the HMAC key every webui instance shares; added to
+# an older secrets file that lacks it).
 sw_secrets() {
     local f="$SW_VAR/secrets"
     if [[ ! -s $f ]]; then
@@ -197,10 +199,16 @@ sw_secrets() {
             mv "$f.tmp" "$f"
         )
     fi
+    if ! grep -q '^csrf_secret=' "$f"; then
+        printf 'csrf_secret=%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >>"$f"
+    fi
     chmod 600 "$f"
+    STACKWIRE_CSRF_SECRET=$(sed -n 's/^csrf_secret=//p' "$f")
+    export STACKWIRE_CSRF_SECRET
     SW_PG_PASSWORD=$(sed -n 's/^pg_password=//p' "$f")
     SW_REDIS_PASSWORD=$(sed -n 's/^redis_password=//p' "$f")
-    [[ $SW_PG_PASSWORD =~ ^[0-9a-f]{16,}$ && $SW_REDIS_PASSWORD =~ ^[0-9a-f]{16,}$ ]] ||
+    [[ $SW_PG_PASSWORD =~ ^[0-9a-f]{16,}$ && $SW_REDIS_PASSWORD =~ ^[0-9a-f]{16,}$ &&
+        $STACKWIRE_CSRF_SECRET =~ ^[0-9a-f]{32,}$ ]] ||
         sw_die "$f is malformed; delete it (and the clusters under $SW_VAR) to regenerate"
 }
 

@@ -59,6 +59,7 @@ fi
         printf 'export STACKWIRE_REDIS_MASTER=%q\n' "$STACKWIRE_REDIS_MASTER"
         printf 'export STACKWIRE_REDIS_PASSWORD=%q\n' "$STACKWIRE_REDIS_PASSWORD"
         printf 'export STACKWIRE_DATABASE_URL=%q\n' "$STACKWIRE_DATABASE_URL"
+        printf 'export STACKWIRE_CSRF_SECRET=%q\n' "$STACKWIRE_CSRF_SECRET"
     } >"$SW_VAR/env"
 )
 

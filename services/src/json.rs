@@ -139,9 +139,11 @@ pub fn vote_json(r: &VoteResult) -> Value {
     json!({ "score": r.score, "vote": r.vote })
 }
 
-fn revision_json(r: &Revision) -> Value {
+/// Revision `number` of its post: 1 is the post as first written (the
+/// stored ids are global, so they are not shown).
+fn revision_json(number: usize, r: &Revision) -> Value {
     json!({
-        "id": r.id,
+        "number": number,
         "editor": author(&r.editor),
         "title": if r.title.is_empty() { Value::Null } else { json!(r.title) },
         "body": r.body,
@@ -151,7 +153,9 @@ fn revision_json(r: &Revision) -> Value {
 }
 
 pub fn revisions_json(l: &RevisionList) -> Value {
-    json!({ "revisions": l.revisions.iter().map(revision_json).collect::<Vec<_>>() })
+    // The list is oldest first and every revision of the post is in it.
+    let revisions: Vec<Value> = l.revisions.iter().enumerate().map(|(i, r)| revision_json(i + 1, r)).collect();
+    json!({ "revisions": revisions })
 }
 
 pub fn tags_json(l: &TagList) -> Value {

@@ -160,6 +160,10 @@ pub struct Cluster {
 /// in an hour (tests/tests/throttles.rs checks that limit with its own value).
 const TEST_LIMITS: &[(&str, &str)] = &[("STACKWIRE_LIMIT_SIGNUPS_PER_ADDRESS", "1000")];
 
+/// The CSRF secret every webui of a test cluster shares (scripts/lib.sh
+/// generates a random one for start_all.sh; tests supply their own).
+pub const CSRF_SECRET: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75e";
+
 impl Cluster {
     /// Starts the cluster and waits until the balancer's catalog shows every instance.
     pub fn start(name: &str, shape: Shape) -> Cluster {
@@ -267,7 +271,7 @@ impl Cluster {
     pub fn start_webui(&mut self) -> usize {
         let n = self.procs.iter().filter(|p| p.name.starts_with("webui")).count() + 1;
         let mut cmd = self.command("webui");
-        cmd.args(["--listen", "127.0.0.1:0"]);
+        cmd.args(["--listen", "127.0.0.1:0"]).env("STACKWIRE_CSRF_SECRET", CSRF_SECRET);
         let p = self.spawn(&format!("webui-{n}"), cmd, None);
         self.procs.push(p);
         self.procs.len() - 1

@@ -211,6 +211,13 @@ fn every_documented_route_exists_and_every_example_works() {
             _ => {}
         }
     }
+    // Revisions are numbered per post from 1 (the question example was edited once).
+    let r = http.get(&format!("/webserv/question/{}/revisions", vars["QUESTION_ID"]));
+    let numbers: Vec<i64> =
+        r.json()["revisions"].as_array().expect("revisions").iter().filter_map(|v| v["number"].as_i64()).collect();
+    assert_eq!(numbers, [1, 2], "{}", r.text());
+    let r = http.get(&format!("/webserv/answer/{}/revisions", vars["ANSWER_ID"]));
+    assert_eq!(r.json()["revisions"][0]["number"], 1, "{}", r.text());
     // The conventions: an unknown route under /webserv/ is a JSON 404; one
     // page-number rule for every list.
     for p in ["/webserv/nothing", "/webserv/questions/1"] {

@@ -55,12 +55,19 @@ impl Browser {
         self.send("GET", path, None)
     }
 
+    /// The CSRF token of this browser's forms, read from a page as a
+    /// browser would (it is bound to the session, never a cookie's value).
+    fn token(&mut self) -> String {
+        let page = if self.cookie("sw_session").is_some() { self.get("/ask") } else { self.get("/login") };
+        let text = page.text();
+        let marker = "name=\"csrf\" value=\"";
+        let at = text.find(marker).expect("a form with a CSRF token") + marker.len();
+        text[at..].split('"').next().unwrap_or("").to_string()
+    }
+
     /// POSTs `fields` with the CSRF token, as the page's form does.
     fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        if self.cookie("sw_csrf").is_none() {
-            self.get("/login");
-        }
-        let token = self.cookie("sw_csrf").expect("the site sets a CSRF cookie");
+        let token = self.token();
         let mut all = vec![("csrf", token.as_str())];
         all.extend_from_slice(fields);
         self.send("POST", path, Some(form(&all)))
@@ -94,8 +101,11 @@ fn posts_need_the_csrf_token_and_a_login() {
     let login = b.get("/login");
     assert_eq!(login.status, 200);
     assert!(login.header("content-type").unwrap_or("").starts_with("text/html"));
-    let csrf = b.cookie("sw_csrf").expect("CSRF cookie set with the first page");
-    assert!(login.text().contains(&format!("name=\"csrf\" value=\"{csrf}\"")), "the form carries the token");
+    let presession = b.cookie("sw_csrf").expect("a pre-session cookie set with the first page");
+    let anon_token = b.token();
+    assert!(login.text().contains(&format!("name=\"csrf\" value=\"{anon_token}\"")), "the form carries the token");
+    assert_eq!(anon_token.len(), 64, "an HMAC, not the cookie: {anon_token}");
+    assert_ne!(anon_token, presession);
 
     // A visitor who posts is sent to log in first (and comes back to the form).
     let r = b.post("/ask", &[("title", "t"), ("body", "b"), ("tags", "x")]);
@@ -111,8 +121,25 @@ fn posts_need_the_csrf_token_and_a_login() {
     );
     assert_eq!(r.status, 403, "a token that is not the cookie's");
     assert!(b.cookie("sw_session").is_none());
+    // The cookie's own value is not a token: a planted pair is refused.
+    let r =
+        b.post_bare("/signup", &[("csrf", &presession), ("username", "csrf_user"), ("password", "a long password")]);
+    assert_eq!(r.status, 403, "{}", r.text());
     b.sign_up("csrf_user");
     assert!(b.get("/").text().contains(">csrf_user</a>"), "the header shows who is logged in");
+    // Login rotated the token: the anonymous one no longer posts.
+    assert_ne!(b.cookie("sw_csrf"), Some(presession.clone()), "a new pre-session id at login");
+    let r = b.post_bare("/ask", &[("csrf", &anon_token), ("title", "t"), ("body", "b"), ("tags", "x")]);
+    assert_eq!(r.status, 403, "the pre-login token after login: {}", r.text());
+    // A planted pair (a pre-session cookie and the same value in the form)
+    // with the victim's own session: refused.
+    let planted = "0123456789abcdef0123456789abcdef";
+    let saved = b.jar.clone();
+    b.jar.retain(|(k, _)| k != "sw_csrf");
+    b.jar.push(("sw_csrf".into(), planted.into()));
+    let r = b.post_bare("/ask", &[("csrf", planted), ("title", "Planted"), ("body", "b"), ("tags", "x")]);
+    assert_eq!(r.status, 403, "a planted CSRF pair: {}", r.text());
+    b.jar = saved;
 
     // Logged in, but without the token: 403 and nothing is stored.
     let title = "Posted without a token";

@@ -10,7 +10,7 @@
 //!   handlers are in [`routes_read`], [`routes_post`], [`routes_edit`] and
 //!   [`routes_account`].
 //! - [`auth`]: cookies, the viewer, safe `next` links; [`csrf`]: the
-//!   double-submit token.
+//!   form token, an HMAC of the session (or pre-session id) under a shared secret.
 //! - [`pages`] (shared pieces and message pages), [`pages_list`],
 //!   [`pages_thread`], [`pages_forms`]: HTML from the services' messages.
 //! - [`html`]: escaping and the layout; [`markdown`]: bodies rendered safely.

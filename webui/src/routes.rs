@@ -8,11 +8,12 @@
 //! (its `Content-Length` header says how long the GET body would be).
 //!
 //! Every request to a known page goes through the same steps, in this order,
-//! in [`handle`]: the CSRF cookie is read (or a new one issued with the
-//! response); the session cookie, if any, is checked with exactly one
+//! in [`handle`]: the pre-session cookie is read (or a new one issued with
+//! the response); the session cookie, if any, is checked with exactly one
 //! USER_AUTHENTICATE (a dead session clears the cookie); a POST must be a
-//! form carrying the CSRF token that matches the cookie (403 otherwise,
-//! before any handler runs); then the page's handler runs with a [`Ctx`].
+//! form carrying the CSRF token bound to the visitor's session, or to the
+//! pre-session id when nobody is logged in (403 otherwise, before any
+//! handler runs, see [`csrf`]); then the page's handler runs with a [`Ctx`].
 //!
 //! Status codes follow what the visitor can do about it: a rejected form is
 //! 400 with the form shown again, something missing is 404, an action that
@@ -238,15 +239,15 @@ pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::see_other(location).header("Cache-Control", "no-store")
 }
 
-/// Answers one page request.
-pub fn handle(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResponse {
+/// Answers one page request; `key` makes and checks the CSRF tokens.
+pub fn handle(backend: &dyn Backend, key: &csrf::Key, call: &Call, req: &HttpRequest) -> HttpResponse {
     let head = req.method == "HEAD";
     let method = if head { "GET" } else { req.method.as_str() };
     let here = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
-    let cookie = auth::cookie(req, csrf::COOKIE).filter(|c| csrf::is_well_formed(c));
-    let new_csrf = cookie.is_none();
-    let csrf_token = cookie.unwrap_or_else(csrf::new_token);
-    let mut viewer = Viewer { user: None, csrf: csrf_token.clone(), here };
+    let presession = auth::cookie(req, csrf::COOKIE).filter(|c| csrf::is_well_formed(c));
+    let new_csrf = presession.is_none();
+    let visitor = presession.clone().unwrap_or_else(csrf::new_token);
+    let mut viewer = Viewer { user: None, csrf: key.token(csrf::Binding::Visitor(&visitor)), here };
     let query_error = req.query_pairs().err();
 
     let mut resp = match route(&req.path) {
@@ -266,17 +267,22 @@ pub fn handle(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResp
             let mut dead_session = false;
             if let Some(t) = &token {
                 match backend.authenticate(call, t) {
-                    Ok(u) => viewer.user = Some(u),
+                    Ok(u) => {
+                        viewer.user = Some(u);
+                        viewer.csrf = key.token(csrf::Binding::Session(t));
+                    }
                     Err(BackendError::Unauthenticated(_)) | Err(BackendError::NotFound(_)) => dead_session = true,
                     Err(e) => {
+                        // Not known dead: its forms stay bound to it.
                         log::warn!(target: "WebUI::Worker", "session not checked: {e}");
                         auth_down = Some(e);
+                        viewer.csrf = key.token(csrf::Binding::Session(t));
                     }
                 }
             }
             let mut ctx =
                 Ctx { backend, call, req, viewer, token, auth_down, form: Vec::new(), back: r.page(&req.path) };
-            let resp = if method == "POST" { checked_post(&mut ctx) } else { Ok(()) };
+            let resp = if method == "POST" { checked_post(&mut ctx, key, presession.as_deref()) } else { Ok(()) };
             // A page shown in answer to a POST links "Log in" back to the
             // page the form was on, not to the POST's own address.
             if method == "POST" {
@@ -296,8 +302,12 @@ pub fn handle(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResp
             }
         }
     };
-    if new_csrf {
-        resp = resp.header("Set-Cookie", &csrf::set_cookie(&csrf_token));
+    let sets_csrf = resp
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("set-cookie") && h.value.starts_with(csrf::COOKIE.as_bytes()));
+    if new_csrf && !sets_csrf {
+        resp = resp.header("Set-Cookie", &csrf::set_cookie(&visitor));
     }
     if head {
         // The length GET would send, as HEAD promises; the body goes.
@@ -308,8 +318,10 @@ pub fn handle(backend: &dyn Backend, call: &Call, req: &HttpRequest) -> HttpResp
     resp
 }
 
-/// Reads a POST's form and checks its CSRF token; the refusal page if either fails.
-fn checked_post(ctx: &mut Ctx<'_>) -> Result<(), HttpResponse> {
+/// Reads a POST's form and checks its CSRF token, bound to the session when
+/// the visitor is logged in, else to the pre-session id; the refusal page if
+/// either fails.
+fn checked_post(ctx: &mut Ctx<'_>, key: &csrf::Key, presession: Option<&str>) -> Result<(), HttpResponse> {
     let req = ctx.req;
     let (m, p) = (req.method.escape_debug(), req.path.escape_debug());
     ctx.form = forms::read(req).map_err(|e| {
@@ -323,9 +335,15 @@ fn checked_post(ctx: &mut Ctx<'_>) -> Result<(), HttpResponse> {
             forms::FormError::Field(_) => html::response(400, pages::bad_request(&ctx.viewer, &message)),
         }
     })?;
-    let cookie = auth::cookie(req, csrf::COOKIE);
+    // A session that is live, or could not be checked, binds the token; one
+    // the user service refused does not exist any more.
+    let session_bound = ctx.viewer.user.is_some() || ctx.auth_down.is_some();
+    let binding = match &ctx.token {
+        Some(session) if session_bound => Some(csrf::Binding::Session(session)),
+        _ => presession.map(csrf::Binding::Visitor),
+    };
     let field = ctx.form.iter().find(|(k, _)| k == csrf::FIELD).map(|(_, v)| v.as_str());
-    if let Err(e) = csrf::check(cookie.as_deref(), field) {
+    if let Err(e) = key.check(binding, field) {
         log::info!(target: "WebUI::Worker", "{m} {p}: refused: {e}");
         return Err(html::response(403, pages::csrf_rejected(&ctx.viewer, &e)));
     }

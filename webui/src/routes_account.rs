@@ -61,7 +61,10 @@ fn start_session(ctx: &Ctx<'_>, which: Account, username: &str, password: &str) 
     };
     match ctx.backend.log_in(ctx.call, &req) {
         Ok(session) if !session.token.is_empty() && !session.token.contains([';', '\r', '\n', ' ']) => {
-            redirect(after_login(&next(ctx))).header("Set-Cookie", &auth::set_session(&session.token))
+            // A new session, and a new pre-session id: no token from before is good now.
+            redirect(after_login(&next(ctx)))
+                .header("Set-Cookie", &auth::set_session(&session.token))
+                .header("Set-Cookie", &crate::csrf::rotate_cookie())
         }
         Ok(_) => {
             log::error!(target: "WebUI::Worker", "the user service sent an unusable session token");
@@ -124,5 +127,5 @@ pub fn logout(ctx: &mut Ctx<'_>) -> HttpResponse {
             Err(e) => log::warn!(target: "WebUI::Worker", "logout: session not ended on the server: {e}"),
         }
     }
-    redirect("/").header("Set-Cookie", &auth::clear_session())
+    redirect("/").header("Set-Cookie", &auth::clear_session()).header("Set-Cookie", &crate::csrf::rotate_cookie())
 }

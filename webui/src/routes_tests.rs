@@ -10,6 +10,11 @@ use proto::pb::{Header, HttpResponse};
 mod fake;
 use fake::Fake;
 
+/// The CSRF secret of these tests.
+fn key() -> csrf::Key {
+    csrf::Key::from_hex(&"ab".repeat(16)).expect("a valid test secret")
+}
+
 fn call() -> Call {
     Call { request_id: "test-request".into(), deadline: None }
 }
@@ -77,7 +82,7 @@ impl<'a> Browser<'a> {
 
     fn send(&mut self, method: &str, target: &str, body: Option<&str>) -> HttpResponse {
         let cookies = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let r = handle(self.fake, &call(), &request(method, target, body, &cookies));
+        let r = handle(self.fake, &key(), &call(), &request(method, target, body, &cookies));
         for c in set_cookies(&r) {
             let (pair, attrs) = c.split_once(';').unwrap_or((&c, ""));
             let (k, v) = pair.split_once('=').unwrap();
@@ -93,12 +98,21 @@ impl<'a> Browser<'a> {
         self.send("GET", target, None)
     }
 
+    /// The CSRF token the pages give this browser: bound to its session,
+    /// or to its pre-session id when it has no session.
+    fn token(&self) -> String {
+        match self.cookie(auth::SESSION_COOKIE) {
+            Some(s) => key().token(csrf::Binding::Session(&s)),
+            None => key().token(csrf::Binding::Visitor(&self.cookie(csrf::COOKIE).expect("a pre-session id"))),
+        }
+    }
+
     /// POSTs `fields` plus the CSRF token, as a page's form would.
     fn post(&mut self, target: &str, fields: &[(&str, &str)]) -> HttpResponse {
         if self.cookie(csrf::COOKIE).is_none() {
             self.get("/");
         }
-        let token = self.cookie(csrf::COOKIE).unwrap();
+        let token = self.token();
         let mut all = vec![(csrf::FIELD, token.as_str())];
         all.extend_from_slice(fields);
         let form = all
@@ -204,7 +218,8 @@ fn csrf_cookie_is_issued_once_and_put_in_every_form() {
     let issued = set_cookies(&first);
     assert_eq!(issued.len(), 1, "{issued:?}");
     assert!(issued[0].starts_with("sw_csrf=") && issued[0].contains("SameSite=Lax"));
-    let token = b.cookie("sw_csrf").unwrap();
+    let token = b.token();
+    assert_ne!(Some(&token), b.cookie("sw_csrf").as_ref(), "the token is never a cookie's value");
     assert!(body(&first).contains(&csrf::hidden_field(&token)));
     let second = b.get("/ask");
     assert!(set_cookies(&second).is_empty(), "kept while the browser has it");
@@ -216,7 +231,7 @@ fn posts_without_a_matching_csrf_token_are_403_and_change_nothing() {
     let fake = Fake::default();
     let (mut b, _) = Browser::logged_in(&fake, "ann");
     b.get("/");
-    let token = b.cookie("sw_csrf").unwrap();
+    let token = b.token();
     let fields = "title=Hello+there&body=b&tags=x";
     for form in [fields.to_string(), format!("{fields}&csrf="), format!("{fields}&csrf={}", csrf::new_token())] {
         let r = b.send("POST", "/ask", Some(&form));
@@ -232,6 +247,13 @@ fn posts_without_a_matching_csrf_token_are_403_and_change_nothing() {
     assert_html(&fresh.send("POST", "/login", Some("username=ann&password=password-ann")), 403);
     assert_html(&fresh.send("POST", "/logout", Some("")), 403);
     assert!(fake.s().calls.iter().all(|c| !["create_question", "log_in", "log_out"].contains(c)));
+
+    // A planted pair (a pre-session cookie of the attacker's choosing and the
+    // same value as the field) does not match a victim's session.
+    let planted = csrf::new_token();
+    b.jar.retain(|(k, _)| k != csrf::COOKIE);
+    b.jar.push((csrf::COOKIE.into(), planted.clone()));
+    assert_html(&b.send("POST", "/ask", Some(&format!("{fields}&csrf={planted}"))), 403);
 
     let ok = b.send("POST", "/ask", Some(&format!("{fields}&csrf={token}")));
     assert_eq!(location(&ok), "/questions/3");
@@ -561,7 +583,7 @@ fn posts_that_are_not_forms_are_415() {
     let fake = Fake::default();
     let mut req = request("POST", "/ask", Some("{}"), "");
     req.headers[0].value = b"application/json".to_vec();
-    assert_html(&handle(&fake, &call(), &req), 415);
+    assert_html(&handle(&fake, &key(), &call(), &req), 415);
 }
 
 #[test]

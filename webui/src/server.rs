@@ -12,7 +12,7 @@
 
 use crate::backend::{Backend, Call};
 use crate::backend_rpc::RpcBackend;
-use crate::{html, pages, routes};
+use crate::{csrf, html, pages, routes};
 use prost::Message;
 use proto::methods;
 use proto::pb::{HttpRequest, HttpResponse};
@@ -41,6 +41,18 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("registry: {0}")]
     Registry(#[from] RegistryError),
+    #[error("{0}")]
+    Csrf(#[from] csrf::SecretError),
+}
+
+impl StartError {
+    /// 2 for a setting the operator must fix, 1 for a failure that may pass.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Usage(_) | StartError::Csrf(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// Command-line options.
@@ -84,11 +96,12 @@ pub fn descriptor() -> Descriptor {
 /// The RPC handler: `WEB_HANDLE` only (the server answers health checks itself).
 pub struct WebHandler {
     backend: Arc<dyn Backend>,
+    csrf: csrf::Key,
 }
 
 impl WebHandler {
-    pub fn new(backend: Arc<dyn Backend>) -> WebHandler {
-        WebHandler { backend }
+    pub fn new(backend: Arc<dyn Backend>, csrf: csrf::Key) -> WebHandler {
+        WebHandler { backend, csrf }
     }
 
     fn page(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> HttpResponse {
@@ -101,7 +114,7 @@ impl WebHandler {
             .unwrap_or_else(proto::ids::new_request_id);
         let call = Call { request_id, deadline: ctx.deadline };
         // A bug in one page must cost that page, not a worker thread of the pool.
-        match catch_unwind(AssertUnwindSafe(|| routes::handle(&*self.backend, &call, req))) {
+        match catch_unwind(AssertUnwindSafe(|| routes::handle(&*self.backend, &self.csrf, &call, req))) {
             Ok(resp) => resp,
             Err(_) => {
                 log::error!(target: WORKER_CLASS, "page {} {} panicked", req.method.escape_debug(), req.path.escape_debug());
@@ -127,10 +140,11 @@ impl Handler for WebHandler {
 /// Runs the webui until SIGTERM or SIGINT; returns after a clean shutdown.
 pub fn run(args: &Args, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), StartError> {
     let cfg = RegistryConfig::from_env()?;
+    let key = csrf::Key::from_env()?;
     let listener =
         TcpListener::bind(&args.listen).map_err(|source| StartError::Bind { addr: args.listen.clone(), source })?;
     let directory = Directory::start(cfg.clone());
-    let handler = Arc::new(WebHandler::new(Arc::new(RpcBackend::new(directory))));
+    let handler = Arc::new(WebHandler::new(Arc::new(RpcBackend::new(directory)), key));
     let server =
         proto::rpc_server::serve(listener, handler, ServerConfig::new(WORKER_CLASS)).map_err(StartError::Serve)?;
     let addr = server.local_addr();

@@ -191,8 +191,9 @@ fn sign_up_ask_answer_comment_vote_through_the_real_binary() {
     let empty = web_with(&conn, "flow-home-0", "GET", "/", None, "");
     assert_eq!(empty.status, 200, "{}", text(&empty));
     assert!(text(&empty).contains("No questions yet"));
-    let csrf = set_cookie(&empty, "sw_csrf").expect("CSRF cookie");
-    let anon = format!("sw_csrf={csrf}");
+    let presession = set_cookie(&empty, "sw_csrf").expect("CSRF cookie");
+    let csrf = common::csrf_key().token(webui::csrf::Binding::Visitor(&presession));
+    let anon = format!("sw_csrf={presession}");
 
     // Not logged in: asking sends the visitor to log in first.
     let ask = format!("csrf={csrf}&title=Why+%3Cscript%3Ealert(1)%3C%2Fscript%3E%3F&tags=rust+tcp&idem=k1&body=");
@@ -207,7 +208,13 @@ fn sign_up_ask_answer_comment_vote_through_the_real_binary() {
     assert_eq!(signed.status, 303, "{}", text(&signed));
     assert_eq!(header(&signed, "location").as_deref(), Some("/ask"));
     let token = set_cookie(&signed, "sw_session").expect("session cookie");
-    let me = format!("sw_csrf={csrf}; sw_session={token}");
+    let rotated = set_cookie(&signed, "sw_csrf").expect("a new pre-session id at login");
+    assert_ne!(rotated, presession);
+    let me = format!("sw_csrf={rotated}; sw_session={token}");
+    // From now on the forms' token is bound to the session.
+    let anon_csrf = csrf;
+    let csrf = common::csrf_key().token(webui::csrf::Binding::Session(&token));
+    let ask = ask.replace(&anon_csrf, &csrf);
 
     // Ask: the author, the tags and the key reach the service; redirected to the question.
     let asked = web_with(&conn, "flow-ask-1", "POST", "/ask", Some(&format!("{ask}{code}")), &me);

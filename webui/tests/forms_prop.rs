@@ -144,7 +144,8 @@ proptest! {
             ..Default::default()
         };
         let call = Call { request_id: "r".into(), deadline: None };
-        let resp = webui::routes::handle(&Nothing, &call, &req);
+        let key = webui::csrf::Key::from_hex(&"cd".repeat(16)).expect("test secret");
+        let resp = webui::routes::handle(&Nothing, &key, &call, &req);
         prop_assert!(resp.status < 500, "{} {}: {}", req.method, req.path, resp.status);
     }
 }

@@ -23,6 +23,14 @@ pub fn registry(test: &str) -> Option<RegistryConfig> {
     Some(cfg)
 }
 
+/// The CSRF secret the webui under test runs with.
+pub const CSRF_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// The key for computing the tokens its forms carry.
+pub fn csrf_key() -> webui::csrf::Key {
+    webui::csrf::Key::from_hex(CSRF_SECRET).expect("a valid test secret")
+}
+
 /// The running binary; killed if the test fails before stopping it cleanly.
 pub struct Webui {
     child: Child,
@@ -43,6 +51,7 @@ impl Webui {
             .args(["--listen", "127.0.0.1:0"])
             .env("STACKWIRE_REDIS_URL", &cfg.url)
             .env("STACKWIRE_REGISTRY_PREFIX", &cfg.prefix)
+            .env(webui::csrf::SECRET_VAR, CSRF_SECRET)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
