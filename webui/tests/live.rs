@@ -28,8 +28,11 @@ fn serves_pages_degrades_to_503_and_stops_cleanly() {
     let login = web(&conn, "live-1", "GET", "/login", None);
     assert_eq!(login.status, 200);
     assert!(text(&login).contains("action=\"/login\""));
-    let csrf = set_cookie(&login, "sw_csrf").expect("a CSRF cookie with the first page");
-    let cookies = format!("sw_csrf={csrf}");
+    let presession = set_cookie(&login, "sw_csrf").expect("a CSRF cookie with the first page");
+    let cookies = format!("sw_csrf={presession}");
+    // The form's token is bound to that pre-session id (never its value).
+    let csrf = common::csrf_key().token(webui::csrf::Binding::Visitor(&presession));
+    assert!(text(&login).contains(&csrf), "the login form carries the bound token");
 
     // No question service is registered under this prefix: a 503 page, promptly.
     let t = Instant::now();
