@@ -342,6 +342,19 @@ SQL
     export STACKWIRE_DATABASE_URL
 }
 
+# sw_pg_allow_plans NAME PORT: lets role stackwire switch on auto_explain for
+# a database it owns (ALTER DATABASE ... SET session_preload_libraries and
+# auto_explain.*, superuser-only settings granted one by one, PostgreSQL 15).
+# For test clusters: tests/tests/scale.rs reads every plan the services run.
+sw_pg_allow_plans() {
+    local name=$1 port=$2
+    _sw_need_var
+    _sw_pg_psql "$SW_VAR/$name" "$port" -c "GRANT SET ON PARAMETER session_preload_libraries,
+        auto_explain.log_min_duration, auto_explain.log_analyze, auto_explain.log_timing,
+        auto_explain.log_format, auto_explain.log_nested_statements, auto_explain.log_level TO stackwire" ||
+        sw_die "could not grant the auto_explain settings in $name"
+}
+
 # sw_stop_postgres NAME: fast shutdown; harmless if not running.
 sw_stop_postgres() {
     local name=$1

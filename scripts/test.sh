@@ -32,6 +32,7 @@ trap 'exit 143' TERM
 
 sw_start_redis test-redis "${SW_TEST_REDIS_PORT:-26379}" fast
 sw_start_postgres test-pg "${SW_TEST_PG_PORT:-25432}" fast
+sw_pg_allow_plans test-pg "${SW_TEST_PG_PORT:-25432}"
 
 export STACKWIRE_TEST_REDIS_URL=$STACKWIRE_REDIS_URL
 # Tests reach the test Redis by URL; a Sentinel setting inherited from an

@@ -69,6 +69,10 @@ pub trait Sql {
     fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error>;
     fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error>;
     fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error>;
+    /// Runs `sql` without caching its statement: for texts that vary with
+    /// their input (a page number written into a LIMIT clause) and would
+    /// otherwise fill the cache with one-off entries.
+    fn query_once(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error>;
 }
 
 /// Runs `op` with the cached statement for `sql` on `client`.
@@ -103,6 +107,10 @@ macro_rules! impl_sql {
         fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
             let (c, s) = self.parts();
             run(c, s, sql, |c, st| c.execute(st, params))
+        }
+        fn query_once(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+            let (c, _) = self.parts();
+            c.query(sql, params)
         }
     };
 }
@@ -170,6 +178,9 @@ impl Sql for Client {
     }
     fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
         Client::execute(self, sql, params)
+    }
+    fn query_once(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        Client::query(self, sql, params)
     }
 }
 

@@ -153,6 +153,9 @@ pub struct Cluster {
     pub extra_balancers: Vec<Proc>,
     /// Environment every process of the cluster gets on top of the defaults.
     env_overrides: Vec<(String, String)>,
+    /// Processes started so far by [`Cluster::restart_services`] and the
+    /// first start, so a restarted instance's log file gets a fresh name.
+    procs_started: usize,
 }
 
 /// Limits a test cluster runs with unless the test says otherwise: every
@@ -190,6 +193,7 @@ impl Cluster {
             balancer: None,
             extra_balancers: Vec::new(),
             env_overrides: TEST_LIMITS.iter().chain(overrides).map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            procs_started: 0,
         };
         for _ in 0..shape.questions {
             c.start_service("question");
@@ -209,6 +213,7 @@ impl Cluster {
         for _ in 0..shape.webuis {
             c.start_webui();
         }
+        c.procs_started = c.procs.len();
         c.start_balancer();
         let expect = [
             ("Question", shape.questions),
@@ -362,6 +367,58 @@ impl Cluster {
 
     pub fn procs_named(&self, prefix: &str) -> Vec<&Proc> {
         self.procs.iter().filter(|p| p.name.starts_with(prefix)).collect()
+    }
+
+    /// Stops every service and webui instance gracefully, all at once (each
+    /// leaves the registry, finishes its calls and exits 0, which also
+    /// flushes its log); returns the stopped processes, logs still readable.
+    pub fn stop_services(&mut self) -> Vec<Proc> {
+        let mut old = std::mem::take(&mut self.procs);
+        for p in &old {
+            p.signal(libc::SIGTERM);
+        }
+        for p in &mut old {
+            let code = p.wait_exit(Duration::from_secs(20));
+            assert_eq!(code, Some(0), "{} did not stop cleanly:\n{}", p.name, p.log_text());
+        }
+        old
+    }
+
+    /// [`Cluster::stop_services`], then the same number of each started
+    /// again: fresh processes with fresh database connections (which is what
+    /// makes new per-database settings apply). Returns the stopped processes
+    /// once the balancer's catalog lists exactly the new instances.
+    pub fn restart_services(&mut self) -> Vec<Proc> {
+        let old = self.stop_services();
+        for p in &old {
+            let kind = p.name.rsplit_once('-').map_or(p.name.as_str(), |(kind, _)| kind);
+            self.procs_started += 1;
+            let label = format!("{kind}-{}", self.procs_started);
+            let cmd = if kind == "webui" {
+                let mut cmd = self.command("webui");
+                cmd.args(["--listen", "127.0.0.1:0"]);
+                cmd
+            } else {
+                let mut cmd = self.command("service");
+                cmd.args(["--service", kind, "--listen", "127.0.0.1:0"]);
+                cmd
+            };
+            let p = self.spawn(&label, cmd, None);
+            self.procs.push(p);
+        }
+        let want: std::collections::BTreeSet<String> = self.procs.iter().map(|p| p.addr.to_string()).collect();
+        wait_for("the catalog to list exactly the restarted instances", Duration::from_secs(20), || {
+            let cat = self.catalog();
+            let listed: std::collections::BTreeSet<String> = cat["services"]
+                .as_array()?
+                .iter()
+                .filter(|s| s["name"] != "Balancer")
+                .flat_map(|s| s["instances"].as_array().cloned().unwrap_or_default())
+                .filter_map(|i| i["addr"].as_str().map(String::from))
+                .collect();
+            (listed == want).then_some(())
+        });
+        old
     }
 }
 

@@ -4,7 +4,7 @@
 //! thread agrees with the others: the accepted answer first, then by score,
 //! then oldest first (id breaks ties between answers of the same instant).
 
-use super::{answer, paged, window, ANSWER_COLUMNS, ANSWER_FROM};
+use super::{answer, paged, Window, ANSWER_COLUMNS, ANSWER_FROM};
 use crate::db::DbError;
 use crate::sql::Sql;
 use proto::pb::Answer;
@@ -45,13 +45,14 @@ pub fn for_question(
     page: u32,
     per_page: u32,
 ) -> Result<(Vec<Answer>, bool), DbError> {
-    let (limit, offset) = window(page, per_page);
+    let w = Window::new(page, per_page);
+    // Column 8 is the accepted mark.
     let sql = format!(
         "SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM} WHERE a.question_id = $1
-         ORDER BY COALESCE(q.accepted_answer_id = a.id, false) DESC, a.score DESC, a.created_at, a.id
-         LIMIT $2 OFFSET $3"
+         ORDER BY 8 DESC, a.score DESC, a.created_at, a.id {}",
+        w.clause()
     );
-    let rows = db.query(&sql, &[&question_id, &limit, &offset])?;
+    let rows = w.query(db, &sql, &[&question_id])?;
     Ok(paged(rows.iter().map(answer).collect(), per_page))
 }
 

@@ -38,7 +38,9 @@ pub mod throttle;
 pub mod users;
 pub mod votes;
 
+use crate::db::DbError;
 use crate::fields::Target;
+use crate::sql::{Params, Sql};
 use postgres::Row;
 use proto::pb::{Answer, Comment, Question};
 
@@ -50,31 +52,48 @@ macro_rules! ms {
 }
 pub(crate) use ms;
 
+/// The username of the author whose id is the column `$col` ("" for posts
+/// from before accounts), as a subquery: one primary-key probe per row
+/// shown. A join would let the planner hash the whole users table for a
+/// page of twenty rows, which it does on a database without statistics.
+macro_rules! author {
+    ($col:literal) => {
+        concat!("COALESCE((SELECT u.username FROM users u WHERE u.id = ", $col, "), '')")
+    };
+}
+pub(crate) use author;
+
 /// Every column of [`Question`], in [`question`]'s order; `q` is the
-/// questions row, `u` its author (LEFT JOINed: old rows have none).
+/// questions row. The author and the tags are subqueries (primary-key and
+/// key-prefix probes), for the reason given at [`author`].
 pub const QUESTION_COLUMNS: &str = concat!(
     "q.id, q.title, q.body, ",
     ms!("q.created_at"),
-    ", COALESCE(q.author_id, 0), COALESCE(u.username, ''), q.score, COALESCE(q.accepted_answer_id, 0), ",
+    ", COALESCE(q.author_id, 0), ",
+    author!("q.author_id"),
+    ", q.score, COALESCE(q.accepted_answer_id, 0), ",
     ms!("q.last_activity_at"),
     ", ARRAY(SELECT t.tag FROM question_tags t WHERE t.question_id = q.id ORDER BY t.position), ",
     "q.answer_count::bigint"
 );
-pub const QUESTION_FROM: &str = "questions q LEFT JOIN users u ON u.id = q.author_id";
+pub const QUESTION_FROM: &str = "questions q";
 
-/// Every column of [`Answer`]; `a` is the answers row, `q` its question.
+/// Every column of [`Answer`]; `a` is the answers row, its question read by
+/// primary key for the accepted mark and the title.
 pub const ANSWER_COLUMNS: &str = concat!(
     "a.id, a.question_id, a.body, ",
     ms!("a.created_at"),
-    ", COALESCE(a.author_id, 0), COALESCE(u.username, ''), a.score, ",
-    "COALESCE(q.accepted_answer_id = a.id, false), q.title"
+    ", COALESCE(a.author_id, 0), ",
+    author!("a.author_id"),
+    ", a.score, ",
+    "COALESCE((SELECT q.accepted_answer_id = a.id FROM questions q WHERE q.id = a.question_id), false), ",
+    "COALESCE((SELECT q.title FROM questions q WHERE q.id = a.question_id), '')"
 );
-pub const ANSWER_FROM: &str =
-    "answers a JOIN questions q ON q.id = a.question_id LEFT JOIN users u ON u.id = a.author_id";
+pub const ANSWER_FROM: &str = "answers a";
 
 pub const COMMENT_COLUMNS: &str =
-    concat!("c.id, c.answer_id, c.body, ", ms!("c.created_at"), ", COALESCE(c.author_id, 0), COALESCE(u.username, '')");
-pub const COMMENT_FROM: &str = "comments c LEFT JOIN users u ON u.id = c.author_id";
+    concat!("c.id, c.answer_id, c.body, ", ms!("c.created_at"), ", COALESCE(c.author_id, 0), ", author!("c.author_id"));
+pub const COMMENT_FROM: &str = "comments c";
 
 pub fn question(row: &Row) -> Question {
     Question {
@@ -125,14 +144,37 @@ pub fn table(target: Target) -> &'static str {
     }
 }
 
-/// `LIMIT`/`OFFSET` for page `page` (from 1) of `per_page`, asking one row
-/// more than the page holds: its presence answers "is there another page?"
-/// without a COUNT query.
-pub fn window(page: u32, per_page: u32) -> (i64, i64) {
-    (i64::from(per_page) + 1, (i64::from(page.max(1)) - 1) * i64::from(per_page))
+/// One page of a list: `LIMIT`/`OFFSET` for page `page` (from 1) of
+/// `per_page`, asking one row more than the page holds: its presence
+/// answers "is there another page?" without a COUNT query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub limit: i64,
+    pub offset: i64,
 }
 
-/// Splits the one-extra row off a [`window`]ed result.
+impl Window {
+    pub fn new(page: u32, per_page: u32) -> Window {
+        Window { limit: i64::from(per_page) + 1, offset: (i64::from(page.max(1)) - 1) * i64::from(per_page) }
+    }
+
+    /// The clause, with the numbers written in: a generic plan (what a
+    /// prepared statement may switch to) of `LIMIT $1` assumes a tenth of
+    /// the table is wanted and then prefers a sequential scan and a sort to
+    /// the index that gives the order. Both numbers are integers we made.
+    pub fn clause(&self) -> String {
+        format!("LIMIT {} OFFSET {}", self.limit, self.offset)
+    }
+
+    /// Runs a statement ending in [`Window::clause`]: first pages (and
+    /// keyset pages, offset 0) through the statement cache, deeper pages
+    /// unprepared, so page numbers cannot fill the cache with variants.
+    pub fn query(&self, db: &mut impl Sql, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
+        Ok(if self.offset == 0 { db.query(sql, params)? } else { db.query_once(sql, params)? })
+    }
+}
+
+/// Splits the one-extra row off a [`Window`]ed result.
 pub fn paged<T>(mut rows: Vec<T>, per_page: u32) -> (Vec<T>, bool) {
     let has_more = rows.len() > per_page as usize;
     rows.truncate(per_page as usize);
@@ -145,9 +187,9 @@ mod tests {
 
     #[test]
     fn windows_ask_for_one_extra_row() {
-        assert_eq!(window(1, 20), (21, 0));
-        assert_eq!(window(3, 20), (21, 40));
-        assert_eq!(window(0, 5), (6, 0));
+        assert_eq!(Window::new(1, 20), Window { limit: 21, offset: 0 });
+        assert_eq!(Window::new(3, 20).clause(), "LIMIT 21 OFFSET 40");
+        assert_eq!(Window::new(0, 5), Window { limit: 6, offset: 0 });
         assert_eq!(paged(vec![1, 2, 3], 2), (vec![1, 2], true));
         assert_eq!(paged(vec![1, 2], 2), (vec![1, 2], false));
     }
@@ -155,6 +197,6 @@ mod tests {
     #[test]
     fn column_lists_are_well_formed() {
         assert!(QUESTION_COLUMNS.contains("floor(extract(epoch FROM q.created_at) * 1000)::bigint"));
-        assert!(ANSWER_COLUMNS.ends_with("q.title") && ANSWER_FROM.contains("JOIN questions q"));
+        assert!(ANSWER_COLUMNS.contains("SELECT q.title FROM questions q WHERE q.id = a.question_id"));
     }
 }

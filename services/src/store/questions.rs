@@ -15,7 +15,7 @@
 //! A question's tags come back as an array subquery in the same row, in the
 //! order the asker gave them.
 
-use super::{paged, question, window, QUESTION_COLUMNS, QUESTION_FROM};
+use super::{paged, question, Window, QUESTION_COLUMNS, QUESTION_FROM};
 use crate::db::DbError;
 use crate::fields::Sort;
 use crate::sql::Sql;
@@ -122,13 +122,13 @@ fn column(alias: &str, key: &str) -> String {
     }
 }
 
-/// The statement for one list variant; `$1` limit, `$2` offset, then the tag
-/// and the after-id when the variant has them, numbered from `$3`.
-fn list_sql(sort: Sort, tagged: bool, after: bool) -> String {
+/// The statement for one list variant: the tag is `$1` and the after-id the
+/// next parameter, when the variant has them.
+fn list_sql(sort: Sort, tagged: bool, after: bool, w: Window) -> String {
     let keys = keys(sort);
     let (alias, from) = if tagged { ("t", "question_tags t") } else { ("q", "questions q") };
     let mut filter = Vec::new();
-    let mut next = 3;
+    let mut next = 1;
     if tagged {
         filter.push(format!("t.tag = ${next}"));
         next += 1;
@@ -149,12 +149,13 @@ fn list_sql(sort: Sort, tagged: bool, after: bool) -> String {
     let filter = if filter.is_empty() { String::new() } else { format!("WHERE {}", filter.join(" AND ")) };
     format!(
         "SELECT {QUESTION_COLUMNS} FROM
-            (SELECT {id} AS id FROM {from} {filter} ORDER BY {inner} LIMIT $1 OFFSET $2) page
+            (SELECT {id} AS id FROM {from} {filter} ORDER BY {inner} {clause}) page
          JOIN {QUESTION_FROM} ON q.id = page.id
          ORDER BY {outer}",
         id = column(alias, "id"),
         inner = order(alias),
         outer = order("q"),
+        clause = w.clause(),
     )
 }
 
@@ -167,23 +168,19 @@ pub fn list(
     start: Start,
     per_page: u32,
 ) -> Result<(Vec<Question>, bool), DbError> {
-    let (limit, offset) = match start {
-        Start::Page(page) => window(page, per_page),
-        Start::After(_) => window(1, per_page),
+    let (w, after) = match start {
+        Start::Page(page) => (Window::new(page, per_page), None),
+        Start::After(id) => (Window::new(1, per_page), Some(id)),
     };
-    let after = match start {
-        Start::After(id) => Some(id),
-        Start::Page(_) => None,
-    };
-    let sql = list_sql(sort, tag.is_some(), after.is_some());
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&limit, &offset];
+    let sql = list_sql(sort, tag.is_some(), after.is_some(), w);
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
     if let Some(t) = &tag {
         params.push(t);
     }
     if let Some(a) = &after {
         params.push(a);
     }
-    let rows = db.query(&sql, &params)?;
+    let rows = w.query(db, &sql, &params)?;
     Ok(paged(rows.iter().map(question).collect(), per_page))
 }
 

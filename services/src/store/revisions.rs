@@ -1,7 +1,7 @@
 //! The edit history of questions and answers: revision 1 is the post as
 //! first written, each edit that changes something adds the next one.
 
-use super::{ms, table};
+use super::{author, ms, table};
 use crate::db::DbError;
 use crate::fields::Target;
 use crate::sql::Sql;
@@ -32,10 +32,12 @@ pub fn list(db: &mut impl Sql, target: Target, post_id: i64) -> Result<Option<Ve
     }
     let rows = db.query(
         concat!(
-            "SELECT r.id, r.post_id, COALESCE(u.username, ''), COALESCE(r.title, ''), r.body, r.tags, ",
+            "SELECT r.id, r.post_id, ",
+            author!("r.editor_id"),
+            ", COALESCE(r.title, ''), r.body, r.tags, ",
             ms!("r.created_at"),
             ", COALESCE(r.editor_id, 0)
-             FROM revisions r LEFT JOIN users u ON u.id = r.editor_id
+             FROM revisions r
              WHERE r.target = $1 AND r.post_id = $2 ORDER BY r.id"
         ),
         &[&target.as_str(), &post_id],

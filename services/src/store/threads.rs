@@ -9,7 +9,7 @@
 //! with no JSON to build or parse. The answers are chosen once, in a CTE,
 //! in thread order (accepted first, then score, then oldest; id breaks
 //! ties); the comments and votes are then looked up by those answers' ids.
-//! Every part is an index range of its own table (question and users by
+//! Every part is an index range of its own table (question and authors by
 //! primary key, answers by `(question_id, id)`, comments by `(answer_id,
 //! id)`, votes by their primary key), so the cost follows the thread's size,
 //! never the site's.
@@ -17,7 +17,7 @@
 //! The page asks for one answer more than it shows; that extra answer only
 //! answers "is there another page?", and its comments are not read.
 
-use super::ms;
+use super::{author, ms};
 use crate::db::DbError;
 use crate::sql::Sql;
 use proto::pb::{Answer, AnswerWithComments, Comment, PostVote, Question, Thread};
@@ -35,14 +35,15 @@ const VOTE: i16 = 3;
 const THREAD: &str = concat!(
     "WITH q AS (
         SELECT q.id, q.title, q.body, q.created_at, q.author_id, q.score, q.accepted_answer_id,
-               q.last_activity_at, q.answer_count, COALESCE(u.username, '') AS author
-        FROM questions q LEFT JOIN users u ON u.id = q.author_id WHERE q.id = $1
+               q.last_activity_at, q.answer_count, ",
+    author!("q.author_id"),
+    " AS author FROM questions q WHERE q.id = $1
     ), a AS (
         SELECT a.id, a.question_id, a.body, a.created_at, a.author_id, a.score,
-               COALESCE(u.username, '') AS author, COALESCE(q.accepted_answer_id = a.id, false) AS accepted,
+               COALESCE(q.accepted_answer_id = a.id, false) AS accepted,
                row_number() OVER (ORDER BY COALESCE(q.accepted_answer_id = a.id, false) DESC, a.score DESC,
                                   a.created_at, a.id) AS ord
-        FROM q JOIN answers a ON a.question_id = q.id LEFT JOIN users u ON u.id = a.author_id
+        FROM q JOIN answers a ON a.question_id = q.id
         ORDER BY ord LIMIT $2::int8 + 1 OFFSET $3::int8
     )
     SELECT ",
@@ -54,11 +55,15 @@ const THREAD: &str = concat!(
     "q.answer_count::int8 FROM q
     UNION ALL SELECT 1::int2, a.ord, a.id, a.question_id, '', a.body, ",
     ms!("a.created_at"),
-    ", COALESCE(a.author_id, 0), a.author, a.score, a.accepted, 0::int8, 0::int8, '{}'::text[], 0::int8 FROM a
+    ", COALESCE(a.author_id, 0), ",
+    author!("a.author_id"),
+    ", a.score, a.accepted, 0::int8, 0::int8, '{}'::text[], 0::int8 FROM a
     UNION ALL SELECT 2::int2, c.id, c.id, c.answer_id, '', c.body, ",
     ms!("c.created_at"),
-    ", COALESCE(c.author_id, 0), COALESCE(u.username, ''), 0::int8, false, 0::int8, 0::int8, '{}'::text[], 0::int8
-        FROM comments c LEFT JOIN users u ON u.id = c.author_id
+    ", COALESCE(c.author_id, 0), ",
+    author!("c.author_id"),
+    ", 0::int8, false, 0::int8, 0::int8, '{}'::text[], 0::int8
+        FROM comments c
         WHERE c.answer_id = ANY (ARRAY(SELECT a.id FROM a WHERE a.ord <= $3::int8 + $2::int8))
     UNION ALL SELECT 3::int2, v.post_id, v.post_id, 0::int8, v.target, '', 0::int8, 0::int8, '', 0::int8, false,
         v.value::int8, 0::int8, '{}'::text[], 0::int8

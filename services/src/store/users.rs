@@ -82,8 +82,8 @@ pub fn create_session(db: &mut impl Sql, token_hash: &str, user_id: i64) -> Resu
 /// The user a live session belongs to.
 pub fn session_user(db: &mut impl Sql, token_hash: &str) -> Result<Option<User>, DbError> {
     let sql = format!(
-        "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > now()",
+        "SELECT {} FROM users u
+         WHERE u.id = (SELECT s.user_id FROM sessions s WHERE s.token_hash = $1 AND s.expires_at > now())",
         USER_COLUMNS
     );
     Ok(db.query_opt(&sql, &[&token_hash])?.as_ref().map(user))
