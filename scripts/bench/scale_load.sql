@@ -2,8 +2,8 @@
 -- set-based SQL (INSERT ... SELECT generate_series): the rows of :users users,
 -- :questions questions with 3 tags each, :answers answers (on the first two
 -- thirds of the questions, so the last third stays unanswered), :comments
--- comments, :votes votes on questions, a session per user and a revision 1
--- for every post.
+-- comments, :votes votes on questions, a session per user, a revision 1 for
+-- every post, and a day's worth of idempotency keys and login counters.
 --
 -- Used by scripts/bench_scale.sh (psql -v users=... -f) and by the plan test
 -- tests/tests/scale.rs (which replaces the :names itself), so both measure
@@ -29,12 +29,13 @@ CREATE TEMP TABLE load_indexes AS
     SELECT i.indexname, i.indexdef FROM pg_indexes i
     WHERE i.schemaname = current_schema()
       AND i.tablename IN ('users', 'sessions', 'questions', 'answers', 'comments', 'question_tags', 'votes',
-                          'revisions')
+                          'revisions', 'idempotency_keys', 'login_throttle')
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname);
 CREATE TEMP TABLE load_fks AS
     SELECT c.conrelid::regclass::text AS tbl, c.conname, pg_get_constraintdef(c.oid) AS def FROM pg_constraint c
     WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
-      AND c.conrelid::regclass::text IN ('sessions', 'questions', 'answers', 'comments', 'question_tags', 'revisions');
+      AND c.conrelid::regclass::text IN ('sessions', 'questions', 'answers', 'comments', 'question_tags', 'revisions',
+                                         'idempotency_keys');
 DO $$ DECLARE r record; BEGIN
     FOR r IN SELECT tbl, conname FROM load_fks LOOP
         EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', r.tbl, r.conname);
@@ -104,6 +105,21 @@ INSERT INTO question_tags (question_id, tag, position, created_at, last_activity
                          ('tag' || 50 + (q.id * 7) % 950, 2),
                          ('tagr' || q.id % (:questions / 20 + 1), 3)) AS t(tag, position)
     WHERE q.id > b.q;
+
+-- A day's worth of the rows that expire: idempotency keys of every third
+-- post, and failed-login counters of one user in fifty.
+INSERT INTO idempotency_keys (author_id, key, fingerprint, target, post_id, created_at)
+    SELECT q.author_id, 'bulk-q-' || q.id, 'bulk', 'question', q.id, now() - interval '1 hour'
+    FROM questions q, load_base b WHERE q.id > b.q AND q.id % 3 = 0
+    ON CONFLICT DO NOTHING;
+INSERT INTO idempotency_keys (author_id, key, fingerprint, target, post_id, created_at)
+    SELECT a.author_id, 'bulk-a-' || a.id, 'bulk', 'answer', a.id, now() - interval '1 hour'
+    FROM answers a, load_base b WHERE a.id > b.a AND a.id % 3 = 0
+    ON CONFLICT DO NOTHING;
+INSERT INTO login_throttle (kind, key, failures, last_failure)
+    SELECT 'username', u.username, 1 + u.id % 4, now() - interval '1 hour'
+    FROM users u, load_base b WHERE u.id > b.u AND u.id % 50 = 0
+    ON CONFLICT DO NOTHING;
 
 INSERT INTO revisions (target, post_id, editor_id, title, body, created_at)
     SELECT 'question', q.id, q.author_id, q.title, q.body, q.created_at FROM questions q, load_base b WHERE q.id > b.q;
