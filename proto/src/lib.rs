@@ -43,6 +43,6 @@ pub mod rpc_server;
 pub mod signals;
 pub mod status;
 
-pub use rpc_client::{Connection, RpcError};
+pub use rpc_client::{Connection, RpcError, Wire};
 pub use rpc_server::{CallContext, Handler, ServerConfig, ServerHandle};
 pub use status::{Code, Status};

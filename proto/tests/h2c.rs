@@ -515,3 +515,76 @@ fn a_stream_id_going_backwards_is_a_connection_error() {
     assert!(matches!(code, Some(PROTOCOL_ERROR | STREAM_CLOSED)), "{code:?}");
     still_served(&h);
 }
+
+/// stackwire's own client over h2c (`Wire::H2c`, what
+/// `STACKWIRE_RPC_TRANSPORT=h2c` selects): the same calls, statuses and
+/// multiplexing as over the native frames.
+mod own_client {
+    use super::*;
+    use proto::{Connection, RpcError, Wire};
+
+    fn connect(h: &proto::ServerHandle) -> Connection {
+        Connection::connect_with(Wire::H2c, h.local_addr(), T, 8 << 20).unwrap()
+    }
+
+    #[test]
+    fn calls_statuses_and_request_ids_travel() {
+        let (h, _) = start(4);
+        let c = connect(&h);
+        assert_eq!(c.call("/test/Echo", "rid", T, b"hello".to_vec()).unwrap().payload, b"hello");
+        let r = c.call("/test/Nope", "rid", T, Vec::new()).unwrap();
+        assert_eq!(Code::from_u32(r.status), Code::Unimplemented);
+        assert_eq!(r.message, "no méthode /test/Nope", "grpc-message percent-decoded");
+        let health: HealthCheckResponse =
+            c.unary(proto::methods::HEALTH_CHECK, "", T, &proto::pb::HealthCheckRequest::default()).unwrap();
+        assert_eq!(health.status, ServingStatus::Serving as i32);
+    }
+
+    #[test]
+    fn four_mib_each_way_and_many_calls_at_once() {
+        let (h, _) = start(4);
+        let c = connect(&h);
+        let big = vec![7u8; 4 << 20];
+        assert_eq!(c.call("/test/Echo", "rid", T, big.clone()).unwrap().payload, big);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for i in 0..200u32 {
+            let tx = tx.clone();
+            c.start("/test/Echo", "rid", T, i.to_be_bytes().to_vec(), Box::new(move |r| tx.send((i, r)).unwrap()));
+        }
+        for _ in 0..200 {
+            let (i, r) = rx.recv_timeout(T).unwrap();
+            assert_eq!(r.unwrap().payload, i.to_be_bytes());
+        }
+        assert_eq!(c.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_slow_call_past_its_timeout_is_deadline_exceeded_and_the_server_abandons_it() {
+        let (h, svc) = start(1);
+        let c = connect(&h);
+        let busy = c.call("/test/Sleep", "rid", Duration::from_millis(50), vec![30]);
+        assert!(
+            matches!(busy, Err(RpcError::DeadlineExceeded(_)))
+                || busy.is_ok_and(|r| r.status == Code::DeadlineExceeded as u32)
+        );
+        let r = c.call("/test/Count", "rid", Duration::from_millis(20), Vec::new());
+        assert!(r.is_err() || r.is_ok_and(|r| r.status == Code::DeadlineExceeded as u32));
+        assert!(h.wait_idle(T));
+        assert_eq!(svc.ran.load(Ordering::SeqCst), 0, "the call queued past its deadline never ran");
+    }
+
+    #[test]
+    fn a_graceful_stop_refuses_new_calls_as_not_sent() {
+        let (h, _) = start(2);
+        let c = connect(&h);
+        assert_eq!(c.call("/test/Echo", "rid", T, b"a".to_vec()).unwrap().payload, b"a");
+        h.stop_accepting();
+        let end = Instant::now() + T;
+        while !c.is_dead() {
+            assert!(Instant::now() < end, "GOAWAY never arrived");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let err = c.call("/test/Echo", "rid", T, b"b".to_vec()).unwrap_err();
+        assert!(err.never_sent(), "{err:?}");
+    }
+}

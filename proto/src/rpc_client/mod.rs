@@ -9,6 +9,12 @@
 //! A connection that breaks fails every waiting call with `Unavailable` and is
 //! marked dead; pools (registry_agent's `ServiceClient`, the balancer) drop
 //! dead connections and dial again.
+//!
+//! `STACKWIRE_RPC_TRANSPORT=h2c` makes every connection this process dials
+//! speak gRPC over HTTP/2 instead (`h2c`), with the same API and the same
+//! failure rules; unset or `native`, the native frames.
+
+mod h2c;
 
 use crate::frame::{self, FrameError, ReadOutcome};
 use crate::pb::{Request, Response};
@@ -94,12 +100,57 @@ impl Drop for Inner {
 /// A shared handle to one multiplexed connection. Cheap to clone.
 #[derive(Clone)]
 pub struct Connection {
-    inner: Arc<Inner>,
+    inner: Transport,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Native(Arc<Inner>),
+    H2c(Arc<h2c::Client>),
+}
+
+/// How this process's connections are dialled (`STACKWIRE_RPC_TRANSPORT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    Native,
+    H2c,
+}
+
+impl Wire {
+    /// The setting, read once: `h2c`, or `native` (the default).
+    pub fn configured() -> Wire {
+        static WIRE: std::sync::OnceLock<Wire> = std::sync::OnceLock::new();
+        *WIRE.get_or_init(|| match std::env::var("STACKWIRE_RPC_TRANSPORT").as_deref() {
+            Ok("h2c") => Wire::H2c,
+            Ok("native") | Ok("") | Err(_) => Wire::Native,
+            Ok(other) => {
+                log::error!(target: "rpc", "STACKWIRE_RPC_TRANSPORT={other:?} is neither native nor h2c; using native");
+                Wire::Native
+            }
+        })
+    }
 }
 
 impl Connection {
-    /// Dials `addr` and starts the reader thread.
+    /// Dials `addr` over the configured wire ([`Wire::configured`]).
     pub fn connect(addr: SocketAddr, timeout: Duration, max_message: usize) -> Result<Connection, RpcError> {
+        Connection::connect_with(Wire::configured(), addr, timeout, max_message)
+    }
+
+    /// Dials `addr` over `wire` and starts the reader thread.
+    pub fn connect_with(
+        wire: Wire,
+        addr: SocketAddr,
+        timeout: Duration,
+        max_message: usize,
+    ) -> Result<Connection, RpcError> {
+        match wire {
+            Wire::H2c => Ok(Connection { inner: Transport::H2c(h2c::Client::connect(addr, timeout, max_message)?) }),
+            Wire::Native => Connection::connect_native(addr, timeout, max_message),
+        }
+    }
+
+    fn connect_native(addr: SocketAddr, timeout: Duration, max_message: usize) -> Result<Connection, RpcError> {
         let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|source| RpcError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
         let reader = stream.try_clone().map_err(|source| RpcError::Connect { addr, source })?;
@@ -116,60 +167,49 @@ impl Connection {
             .name(format!("rpc-read-{addr}"))
             .spawn(move || read_loop(reader, weak, max_message))
             .map_err(|source| RpcError::Connect { addr, source })?;
-        Ok(Connection { inner })
+        Ok(Connection { inner: Transport::Native(inner) })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.inner.addr
+        match &self.inner {
+            Transport::Native(i) => i.addr,
+            Transport::H2c(c) => c.addr,
+        }
     }
 
     pub fn is_dead(&self) -> bool {
-        self.inner.dead.load(Ordering::Acquire)
+        match &self.inner {
+            Transport::Native(i) => i.dead.load(Ordering::Acquire),
+            Transport::H2c(c) => c.dead.load(Ordering::Acquire),
+        }
     }
 
     /// Calls started on this connection and not yet completed.
     pub fn in_flight(&self) -> usize {
-        self.inner.in_flight.load(Ordering::Relaxed)
+        match &self.inner {
+            Transport::Native(i) => i.in_flight.load(Ordering::Relaxed),
+            Transport::H2c(c) => c.in_flight.load(Ordering::Relaxed),
+        }
     }
 
     /// Sends a call and returns at once; `done` runs when the reply arrives or
     /// the connection dies. Returns the call id (for `cancel`).
     pub fn start(&self, method: &str, request_id: &str, timeout: Duration, payload: Vec<u8>, done: Completion) -> u64 {
-        let call_id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        if self.is_dead() {
-            done(Err(RpcError::NotSent(self.inner.addr)));
-            return call_id;
+        match &self.inner {
+            Transport::Native(i) => start_native(i, method, request_id, timeout, payload, done),
+            Transport::H2c(c) => c.start(method, request_id, timeout, payload, done),
         }
-        let req = Request {
-            call_id,
-            method: method.to_string(),
-            timeout_ms: timeout.as_millis() as u64,
-            request_id: request_id.to_string(),
-            payload,
-        };
-        let bytes = frame::encode_message(&req);
-        self.inner.in_flight.fetch_add(1, Ordering::Relaxed);
-        lock(&self.inner.pending).insert(call_id, done);
-        let wrote = lock(&self.inner.writer).write_all(&bytes);
-        if wrote.is_err() {
-            // A frame cut short is never handled by the server, so this call
-            // is reported as not sent (callers may retry it anywhere); the
-            // others on the connection may have been, and get ConnectionLost.
-            if let Some(own) = lock(&self.inner.pending).remove(&call_id) {
-                self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
-                self.kill();
-                own(Err(RpcError::NotSent(self.inner.addr)));
-                return call_id;
-            }
-            self.kill();
-        }
-        call_id
     }
 
     /// Forgets a call whose caller stopped waiting; a late reply is dropped.
     pub fn cancel(&self, call_id: u64) {
-        if lock(&self.inner.pending).remove(&call_id).is_some() {
-            self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match &self.inner {
+            Transport::Native(i) => {
+                if lock(&i.pending).remove(&call_id).is_some() {
+                    i.in_flight.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            Transport::H2c(c) => c.cancel(call_id),
         }
     }
 
@@ -214,8 +254,50 @@ impl Connection {
 
     /// Marks the connection dead and fails every waiting call.
     pub fn kill(&self) {
-        fail_all(&self.inner);
+        match &self.inner {
+            Transport::Native(i) => fail_all(i),
+            Transport::H2c(c) => c.kill(),
+        }
     }
+}
+
+fn start_native(
+    inner: &Arc<Inner>,
+    method: &str,
+    request_id: &str,
+    timeout: Duration,
+    payload: Vec<u8>,
+    done: Completion,
+) -> u64 {
+    let call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+    if inner.dead.load(Ordering::Acquire) {
+        done(Err(RpcError::NotSent(inner.addr)));
+        return call_id;
+    }
+    let req = Request {
+        call_id,
+        method: method.to_string(),
+        timeout_ms: timeout.as_millis() as u64,
+        request_id: request_id.to_string(),
+        payload,
+    };
+    let bytes = frame::encode_message(&req);
+    inner.in_flight.fetch_add(1, Ordering::Relaxed);
+    lock(&inner.pending).insert(call_id, done);
+    let wrote = lock(&inner.writer).write_all(&bytes);
+    if wrote.is_err() {
+        // A frame cut short is never handled by the server, so this call
+        // is reported as not sent (callers may retry it anywhere); the
+        // others on the connection may have been, and get ConnectionLost.
+        if let Some(own) = lock(&inner.pending).remove(&call_id) {
+            inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+            fail_all(inner);
+            own(Err(RpcError::NotSent(inner.addr)));
+            return call_id;
+        }
+        fail_all(inner);
+    }
+    call_id
 }
 
 /// Checks a reply's status and decodes its payload.
