@@ -105,9 +105,15 @@ fn sent_writes_are_never_repeated_and_reads_are() {
     let prefix = format!("balancer-failures-{}", std::process::id());
     let mut cfg = RegistryConfig::new(&url);
     cfg.prefix = prefix.clone();
+    // The crasher below is hand-written and speaks only the native frames,
+    // so this balancer dials native whatever STACKWIRE_RPC_TRANSPORT says.
     let bal = Balancer::start_env(
         &["--upstream-timeout-ms", "3000", "--admin", "127.0.0.1:0"],
-        &[("STACKWIRE_REDIS_URL", url.as_str()), ("STACKWIRE_REGISTRY_PREFIX", prefix.as_str())],
+        &[
+            ("STACKWIRE_REDIS_URL", url.as_str()),
+            ("STACKWIRE_REGISTRY_PREFIX", prefix.as_str()),
+            ("STACKWIRE_RPC_TRANSPORT", "native"),
+        ],
     );
 
     let good = Arc::new(Good::default());

@@ -1,4 +1,5 @@
-//! The RPC server and client over real sockets: calls multiplex on one
+//! The RPC server and client over real sockets, on the native frames (pinned,
+//! whatever STACKWIRE_RPC_TRANSPORT says; h2c has tests/h2c.rs): calls multiplex on one
 //! connection and complete out of order; a peer sending garbage, an oversized
 //! length prefix or a truncated frame is answered with an error and cut off,
 //! while every other connection keeps being served.
@@ -52,7 +53,7 @@ fn start_with(cfg: ServerConfig) -> proto::ServerHandle {
 }
 
 fn connect(h: &proto::ServerHandle) -> Connection {
-    Connection::connect(h.local_addr(), Duration::from_secs(1), 1 << 20).unwrap()
+    Connection::connect_with(proto::Wire::Native, h.local_addr(), Duration::from_secs(1), 1 << 20).unwrap()
 }
 
 const T: Duration = Duration::from_secs(5);
@@ -184,7 +185,7 @@ fn server_going_away_fails_waiting_calls_instead_of_hanging() {
         let mut buf = [0u8; 64];
         let _ = s.read(&mut buf);
     });
-    let c = Connection::connect(addr, Duration::from_secs(1), 1 << 20).unwrap();
+    let c = Connection::connect_with(proto::Wire::Native, addr, Duration::from_secs(1), 1 << 20).unwrap();
     let began = Instant::now();
     let err = c.call("/test/Echo", "rid", Duration::from_secs(10), b"x".to_vec()).unwrap_err();
     assert!(matches!(err, proto::RpcError::ConnectionLost), "{err:?}");

@@ -374,7 +374,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || drop(listener.accept()));
-        let c = Connection::connect(addr, Duration::from_secs(1), 1 << 20).unwrap();
+        let c = Connection::connect_with(Wire::Native, addr, Duration::from_secs(1), 1 << 20).unwrap();
         let t = Instant::now();
         while !c.is_dead() {
             assert!(t.elapsed() < Duration::from_secs(5), "the reader never saw the close");
