@@ -1,5 +1,5 @@
-//! Arbitrary header blocks through one HPACK decoding context
-//! (`proto::h2::hpack`); checks in proto/tests/fuzzing, shared with the corpus
+//! Arbitrary header blocks through one HPACK decoding context (hand-written,
+//! `proto::h2::hpack`); checks in proto/tests/fuzzing, shared with the corpus
 //! replay test.
 #![no_main]
 

@@ -4,6 +4,7 @@
 
 pub mod frame;
 pub mod hpack;
+mod huffman_table;
 
 /// RFC 9113 §7 error codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

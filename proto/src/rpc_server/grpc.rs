@@ -7,6 +7,8 @@
 
 use crate::h2::hpack::{self, HeaderList};
 use crate::status::{Code, Status};
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Metadata the transport owns; everything else is passed to the handler.
@@ -155,8 +157,17 @@ fn metadata_fields(out: &mut Vec<u8>, metadata: &[(String, Vec<u8>)]) {
 }
 
 /// The response's first header block: `:status 200`, gRPC's content-type,
-/// and the handler's initial metadata.
-pub(crate) fn response_headers(metadata: &[(String, Vec<u8>)]) -> Vec<u8> {
+/// and the handler's initial metadata (the usual block, without any, is
+/// built once).
+pub(crate) fn response_headers(metadata: &[(String, Vec<u8>)]) -> Cow<'static, [u8]> {
+    static PLAIN: OnceLock<Vec<u8>> = OnceLock::new();
+    if metadata.is_empty() {
+        return Cow::Borrowed(PLAIN.get_or_init(|| headers_block(&[])));
+    }
+    Cow::Owned(headers_block(metadata))
+}
+
+fn headers_block(metadata: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     hpack::encode_status(&mut out, 200);
     hpack::encode_field(&mut out, b"content-type", b"application/grpc");
@@ -167,8 +178,20 @@ pub(crate) fn response_headers(metadata: &[(String, Vec<u8>)]) -> Vec<u8> {
 /// The trailers: `grpc-status`, `grpc-message` when there is one, and the
 /// handler's trailing metadata. With `trailers_only` the block also carries
 /// what the headers would have (the call ends before any message).
-pub(crate) fn trailers(status: &Result<(), Status>, metadata: &[(String, Vec<u8>)], trailers_only: bool) -> Vec<u8> {
-    let mut out = if trailers_only { response_headers(&[]) } else { Vec::with_capacity(32) };
+pub(crate) fn trailers(
+    status: &Result<(), Status>,
+    metadata: &[(String, Vec<u8>)],
+    trailers_only: bool,
+) -> Cow<'static, [u8]> {
+    static OK: OnceLock<Vec<u8>> = OnceLock::new();
+    if status.is_ok() && metadata.is_empty() && !trailers_only {
+        return Cow::Borrowed(OK.get_or_init(|| trailers_block(&Ok(()), &[], false)));
+    }
+    Cow::Owned(trailers_block(status, metadata, trailers_only))
+}
+
+fn trailers_block(status: &Result<(), Status>, metadata: &[(String, Vec<u8>)], trailers_only: bool) -> Vec<u8> {
+    let mut out = if trailers_only { headers_block(&[]) } else { Vec::with_capacity(32) };
     let (code, message) = match status {
         Ok(()) => (Code::Ok, ""),
         Err(s) => (s.code, s.message.as_str()),

@@ -74,7 +74,7 @@ struct Stream {
     /// DATA bytes queued and the trailers to follow them, when flow control stops us.
     pending: Vec<u8>,
     sent: usize,
-    trailers: Option<Vec<u8>>,
+    trailers: Option<std::borrow::Cow<'static, [u8]>>,
     headers_sent: bool,
     deadline: Option<Instant>,
     cancelled: Arc<AtomicBool>,
@@ -191,13 +191,28 @@ impl H2 {
 
     /// Processes every whole frame in the buffer.
     pub(crate) fn process(&mut self, ctx: &Ctx<'_>) -> Result<(), H2Error> {
-        while let Some((head, payload, used)) = frame::split(&self.buf[self.start..self.end], frame::DEFAULT_MAX_FRAME)?
-        {
-            let payload = payload.to_vec();
-            self.start += used;
-            self.on_frame(&head, &payload, ctx)?;
+        // The buffer is lent out while its frames are handled, so payloads
+        // are borrowed, not copied.
+        let buf = std::mem::take(&mut self.buf);
+        let mut result = Ok(());
+        loop {
+            match frame::split(&buf[self.start..self.end], frame::DEFAULT_MAX_FRAME) {
+                Ok(Some((head, payload, used))) => {
+                    self.start += used;
+                    if let Err(e) = self.on_frame(&head, payload, ctx) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
         }
-        Ok(())
+        self.buf = buf;
+        result
     }
 
     fn calm(&mut self, now: Instant) -> Result<(), H2Error> {
@@ -580,7 +595,7 @@ impl H2 {
         let Some(s) = self.streams.get_mut(&id) else { return };
         if s.headers_sent {
             s.trailers = Some(grpc::trailers(&status, trailers, false));
-            self.pump();
+            self.pump_stream(id);
         } else {
             let mut all: Vec<(String, Vec<u8>)> = headers.to_vec();
             all.extend_from_slice(trailers);
@@ -601,36 +616,48 @@ impl H2 {
             s.headers_sent = true;
             frame::headers(&mut self.out, id, &grpc::response_headers(headers), false, self.peer_max_frame);
         }
-        s.pending.extend_from_slice(&framed);
-        self.pump();
+        if s.pending.is_empty() {
+            s.pending = framed;
+        } else {
+            s.pending.extend_from_slice(&framed);
+        }
+        self.pump_stream(id);
     }
 
     /// Sends queued DATA as far as both windows allow, then any trailers.
     fn pump(&mut self) {
-        let mut done = Vec::new();
-        for (&id, s) in self.streams.iter_mut() {
-            while s.sent < s.pending.len() && s.send_window > 0 && self.send_window > 0 {
-                let n = (s.pending.len() - s.sent)
-                    .min(self.peer_max_frame)
-                    .min(s.send_window as usize)
-                    .min(self.send_window as usize);
-                frame::data_head(&mut self.out, id, n, false);
-                self.out.extend_from_slice(&s.pending[s.sent..s.sent + n]);
-                s.sent += n;
-                s.send_window -= n as i64;
-                self.send_window -= n as i64;
-            }
-            if s.sent == s.pending.len() {
-                s.pending.clear();
-                s.sent = 0;
-                if let Some(t) = s.trailers.take() {
-                    frame::headers(&mut self.out, id, &t, true, self.peer_max_frame);
-                    done.push(id);
-                }
-            }
+        let ids: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.sent < s.pending.len() || s.trailers.is_some())
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            self.pump_stream(id);
         }
-        for id in done {
-            self.streams.remove(&id);
+    }
+
+    /// One stream's share of `pump`: what a new message or status needs.
+    fn pump_stream(&mut self, id: u32) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        while s.sent < s.pending.len() && s.send_window > 0 && self.send_window > 0 {
+            let n = (s.pending.len() - s.sent)
+                .min(self.peer_max_frame)
+                .min(s.send_window as usize)
+                .min(self.send_window as usize);
+            frame::data_head(&mut self.out, id, n, false);
+            self.out.extend_from_slice(&s.pending[s.sent..s.sent + n]);
+            s.sent += n;
+            s.send_window -= n as i64;
+            self.send_window -= n as i64;
+        }
+        if s.sent == s.pending.len() {
+            s.pending.clear();
+            s.sent = 0;
+            if let Some(t) = s.trailers.take() {
+                frame::headers(&mut self.out, id, &t, true, self.peer_max_frame);
+                self.streams.remove(&id);
+            }
         }
     }
 
