@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 const T: Duration = Duration::from_secs(5);
 
 /// `/test/Echo`; `/test/Sleep` sleeps payload[0]*10 ms; `/test/Count` counts
-/// the times it ran; `/test/Meta` answers the value of metadata `x-echo`.
+/// the times it ran; `/test/Meta` answers the value of metadata `x-echo-bin`.
 struct Svc {
     ran: AtomicUsize,
 }
@@ -44,6 +44,23 @@ impl Handler for Svc {
             }
             other => Err(Status::new(Code::Unimplemented, format!("no méthode {other}"))),
         }
+    }
+
+    /// `/test/Flood` streams 1 MiB messages until nobody listens, counting them.
+    fn is_streaming(&self, method: &str) -> bool {
+        method == "/test/Flood"
+    }
+
+    fn handle_stream(
+        &self,
+        _ctx: &CallContext<'_>,
+        _messages: &mut dyn Iterator<Item = Vec<u8>>,
+        send: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), Status> {
+        while send(vec![0; 1 << 20]) {
+            self.ran.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
     }
 }
 
@@ -587,4 +604,37 @@ mod own_client {
         let err = c.call("/test/Echo", "rid", T, b"b".to_vec()).unwrap_err();
         assert!(err.never_sent(), "{err:?}");
     }
+}
+
+#[test]
+fn a_stream_whose_client_reads_nothing_is_ended_not_buffered_without_limit() {
+    let (h, svc) = start(2);
+    let mut s = TcpStream::connect(h.local_addr()).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    let mut out = frame::PREFACE.to_vec();
+    // No window at all for the server's replies.
+    frame::settings(&mut out, &[(frame::SETTINGS_INITIAL_WINDOW_SIZE, 0)]);
+    frame::headers(&mut out, 1, &Client::request_block("/test/Flood", "application/grpc", &[]), true, 16_384);
+    s.write_all(&out).unwrap();
+    let mut c = Client {
+        s,
+        buf: Vec::new(),
+        dec: hpack::Decoder::new(1 << 20),
+        next: 3,
+        goaway: None,
+        streams: Default::default(),
+        done: Vec::new(),
+        block: Vec::new(),
+        block_end: false,
+    };
+    assert_eq!(c.reply(1).reset, Some(0x8), "RST_STREAM(CANCEL)");
+    let end = Instant::now() + T;
+    while h.in_flight() > 0 {
+        assert!(Instant::now() < end, "the flooding handler was never stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = svc.ran.load(Ordering::SeqCst);
+    // 8 MiB may wait for window and 16 MiB be on the way to the loop.
+    assert!(sent <= 26, "{sent} MiB produced for a client that reads nothing");
+    still_served(&h);
 }

@@ -14,7 +14,8 @@
 //! maximum message (RESOURCE_EXHAUSTED); receive windows granted only as the
 //! body is consumed; control frames that need an answer (SETTINGS, PING) and
 //! streams reset or refused, counted per second, past which the peer is told
-//! ENHANCE_YOUR_CALM and cut off.
+//! ENHANCE_YOUR_CALM and cut off; a streaming call whose client leaves more
+//! than `MAX_UNSENT` bytes unread is ended with RESOURCE_EXHAUSTED.
 //!
 //! Unary calls are dispatched when the request stream ends (one message
 //! exactly). `grpc.health.v1.Health/Watch` is served here: the current status
@@ -47,6 +48,8 @@ const CONN_WINDOW: i64 = 16 << 20;
 /// SETTINGS_MAX_HEADER_LIST_SIZE, and the largest header block we assemble.
 const MAX_LIST: usize = 16 << 10;
 const MAX_BLOCK: usize = 64 << 10;
+/// Response bytes one stream may hold unsent (flow control) before it is ended.
+const MAX_UNSENT: usize = 8 << 20;
 /// Answers to control frames, and streams reset or refused, allowed per second.
 const FLOOD: u32 = 2_000;
 /// The read buffer: a whole frame of our maximum size fits.
@@ -59,8 +62,8 @@ enum Phase {
     Running,
     /// A health Watch: open until the client goes away.
     Watching,
-    /// A streaming call on its thread; `None` once the client half-closed.
-    Streaming(Option<crossbeam_channel::Sender<Vec<u8>>>),
+    /// A streaming call on its thread; no sender once the client half-closed.
+    Streaming(Option<crossbeam_channel::Sender<Vec<u8>>>, Arc<std::sync::atomic::AtomicUsize>),
 }
 
 struct Stream {
@@ -368,7 +371,7 @@ impl H2 {
             frame::rst_stream(&mut self.out, id, ErrorCode::StreamClosed);
             return Ok(());
         };
-        if !matches!(s.phase, Phase::Receiving | Phase::Streaming(Some(_))) {
+        if !matches!(s.phase, Phase::Receiving | Phase::Streaming(Some(_), _)) {
             self.reset(id, ErrorCode::StreamClosed, ctx);
             return Ok(());
         }
@@ -389,14 +392,16 @@ impl H2 {
             s.recv_window = STREAM_WINDOW;
             frame::window_update(&mut self.out, id, grant);
         }
-        if let Phase::Streaming(Some(tx)) = &s.phase {
+        if let Phase::Streaming(Some(tx), _) = &s.phase {
             if let Err(status) = forward(&mut s.body, tx, max) {
                 self.finish(id, Err(status), ctx);
                 frame::rst_stream(&mut self.out, id, ErrorCode::NoError);
                 return Ok(());
             }
             if end {
-                s.phase = Phase::Streaming(None);
+                if let Phase::Streaming(tx, _) = &mut s.phase {
+                    *tx = None;
+                }
             }
         } else if end {
             self.dispatch(id, ctx);
@@ -408,11 +413,11 @@ impl H2 {
         let list = self.decoder.decode(block)?;
         if let Some(s) = self.streams.get_mut(&id) {
             // Trailers from the client: they must end the stream.
-            if !end || !matches!(s.phase, Phase::Receiving | Phase::Streaming(Some(_))) {
+            if !end || !matches!(s.phase, Phase::Receiving | Phase::Streaming(Some(_), _)) {
                 self.reset(id, ErrorCode::Protocol, ctx);
                 return Ok(());
             }
-            if let Phase::Streaming(tx) = &mut s.phase {
+            if let Phase::Streaming(tx, _) = &mut s.phase {
                 *tx = None;
             } else {
                 self.dispatch(id, ctx);
@@ -492,7 +497,7 @@ impl H2 {
             cancelled: Some(s.cancelled.clone()),
         };
         match streaming::start(ctx.state, ctx.shared, id, call) {
-            Ok(tx) => s.phase = Phase::Streaming((!end).then_some(tx)),
+            Ok(h) => s.phase = Phase::Streaming((!end).then_some(h.messages), h.in_transit),
             Err(status) => self.finish(id, Err(status), ctx),
         }
     }
@@ -545,14 +550,28 @@ impl H2 {
     /// A worker's or a streaming thread's reply arrived.
     pub(crate) fn complete(&mut self, id: u32, reply: Reply, _ctx: &Ctx<'_>) {
         let Some(s) = self.streams.get(&id) else { return };
+        if let (Reply::Message { framed, .. }, Phase::Streaming(_, in_transit)) = (&reply, &s.phase) {
+            in_transit.fetch_sub(framed.len(), Ordering::AcqRel);
+        }
         match reply {
             Reply::Unary { result, headers, trailers } if matches!(s.phase, Phase::Running) => {
                 self.answer(id, result, &headers, &trailers)
             }
-            Reply::Message { framed, headers } if matches!(s.phase, Phase::Streaming(_)) => {
+            Reply::Message { .. } | Reply::End { .. }
+                if matches!(s.phase, Phase::Streaming(..)) && s.pending.len() - s.sent > MAX_UNSENT =>
+            {
+                // The client does not read (or grant window) as fast as the
+                // handler writes: the stream ends rather than the buffer growing.
+                s.cancelled.store(true, Ordering::Release);
+                let status = Status::new(Code::ResourceExhausted, "the client is not reading the stream");
+                self.finish(id, Err(status), _ctx);
+                frame::rst_stream(&mut self.out, id, ErrorCode::Cancel);
+                self.streams.remove(&id);
+            }
+            Reply::Message { framed, headers } if matches!(s.phase, Phase::Streaming(..)) => {
                 self.send_message_with(id, framed, &headers)
             }
-            Reply::End { status, trailers } if matches!(s.phase, Phase::Streaming(_)) => {
+            Reply::End { status, trailers } if matches!(s.phase, Phase::Streaming(..)) => {
                 self.end(id, status, &[], &trailers)
             }
             _ => {}

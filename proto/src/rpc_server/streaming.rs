@@ -18,13 +18,23 @@ use crate::frame as msg;
 use crate::methods;
 use crate::status::{Code, Status};
 use crossbeam_channel::Sender;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Streaming calls running at once, per server.
 const MAX_STREAMING: usize = 128;
 /// Client messages waiting for their handler, per stream.
 pub(crate) const QUEUE: usize = 64;
+/// Reply bytes a handler may have sent that the loop has not yet taken: past
+/// it `send` says no (the client is not keeping up) and the call ends.
+const MAX_IN_TRANSIT: usize = 16 << 20;
+
+/// A streaming call as the loop holds it.
+pub(crate) struct Handle {
+    pub(crate) messages: Sender<Vec<u8>>,
+    /// Reply bytes on their way from the handler to the loop.
+    pub(crate) in_transit: Arc<AtomicUsize>,
+}
 
 /// True for the paths served as streams: reflection, and whatever the
 /// handler declares.
@@ -38,12 +48,7 @@ fn is_reflection(path: &str) -> bool {
 }
 
 /// Starts a streaming call's thread; returns where its messages go.
-pub(crate) fn start(
-    state: &Arc<State>,
-    conn: &Arc<Shared>,
-    stream: u32,
-    call: Call,
-) -> Result<Sender<Vec<u8>>, Status> {
+pub(crate) fn start(state: &Arc<State>, conn: &Arc<Shared>, stream: u32, call: Call) -> Result<Handle, Status> {
     if state.streams.fetch_add(1, Ordering::AcqRel) >= MAX_STREAMING {
         state.streams.fetch_sub(1, Ordering::AcqRel);
         return Err(Status::new(Code::ResourceExhausted, format!("{MAX_STREAMING} streaming calls already running")));
@@ -51,20 +56,28 @@ pub(crate) fn start(
     let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(QUEUE);
     conn.calls.fetch_add(1, Ordering::SeqCst);
     state.in_flight.fetch_add(1, Ordering::Relaxed);
+    let in_transit = Arc::new(AtomicUsize::new(0));
     let (state, conn) = (state.clone(), conn.clone());
     let spawned = std::thread::Builder::new().name("rpc-stream".into()).spawn({
-        let (state, conn) = (state.clone(), conn.clone());
-        move || run(&state, &conn, stream, &call, rx)
+        let (state, conn, in_transit) = (state.clone(), conn.clone(), in_transit.clone());
+        move || run(&state, &conn, stream, &call, rx, &in_transit)
     });
     if let Err(e) = spawned {
         state.streams.fetch_sub(1, Ordering::AcqRel);
         pool::finished(&state, &conn);
         return Err(Status::new(Code::ResourceExhausted, format!("cannot start a stream thread: {e}")));
     }
-    Ok(tx)
+    Ok(Handle { messages: tx, in_transit })
 }
 
-fn run(state: &State, conn: &Arc<Shared>, stream: u32, call: &Call, rx: crossbeam_channel::Receiver<Vec<u8>>) {
+fn run(
+    state: &State,
+    conn: &Arc<Shared>,
+    stream: u32,
+    call: &Call,
+    rx: crossbeam_channel::Receiver<Vec<u8>>,
+    in_transit: &AtomicUsize,
+) {
     let meta = ReplyMetadata::default();
     let ctx = pool::context(call, Some(&meta));
     let mut headers_sent = false;
@@ -72,6 +85,11 @@ fn run(state: &State, conn: &Arc<Shared>, stream: u32, call: &Call, rx: crossbea
         if call.cancelled.as_ref().is_some_and(|c| c.load(Ordering::Acquire)) {
             return false;
         }
+        if in_transit.load(Ordering::Acquire) > MAX_IN_TRANSIT {
+            log::warn!(target: "rpc", "{}: {} ended: the client is not reading", conn.peer, call.method);
+            return false;
+        }
+        in_transit.fetch_add(m.len() + msg::PREFIX_LEN, Ordering::AcqRel);
         let headers = if headers_sent { Vec::new() } else { meta.take_headers() };
         headers_sent = true;
         let mut framed = Vec::with_capacity(msg::PREFIX_LEN + m.len());
