@@ -323,7 +323,10 @@ fn fail_all(inner: &Inner) {
     }
 }
 
-fn read_loop(mut stream: TcpStream, weak: std::sync::Weak<Inner>, max_message: usize) {
+fn read_loop(stream: TcpStream, weak: std::sync::Weak<Inner>, max_message: usize) {
+    // Buffered: one read() takes every reply that has arrived, instead of
+    // two system calls per reply (prefix, then payload).
+    let mut stream = std::io::BufReader::with_capacity(64 << 10, stream);
     let mut buf = Vec::new();
     loop {
         let outcome = frame::read_frame(&mut stream, &mut buf, max_message);
