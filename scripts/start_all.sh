@@ -16,7 +16,8 @@
 #
 # Settings (environment): SW_PG_PORT (15432), SW_REDIS_PORT (16379),
 # SW_HTTP_PORT (8080), SW_QUESTIONS, SW_ANSWERS, SW_COMMENTS, SW_WEBUIS,
-# SW_USERS, SW_VOTES (2 each), SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset).
+# SW_USERS, SW_VOTES (2 each), SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset),
+# SW_RPC_ADMIN_OFFSET (1000: a service or webui on RPC port P serves /metrics on P + 1000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -36,6 +37,9 @@ sentinel_ports=${SW_SENTINEL_PORTS:-26380 26381 26382}
 read -ra balancer_ports <<<"${SW_BALANCER_PORTS:-$((http_port + 1)) $((http_port + 2))}"
 # Balancer N serves GET /status, /status/json, /metrics and /healthz on loopback port SW_ADMIN_PORT + N - 1.
 admin_port=${SW_ADMIN_PORT:-9090}
+# Every service and webui instance serves GET /metrics (its caches and version
+# counters) on loopback at its RPC port + SW_RPC_ADMIN_OFFSET (7101 -> 8101).
+rpc_admin_offset=${SW_RPC_ADMIN_OFFSET:-1000}
 
 sw_install_deps python3
 sw_init_var
@@ -77,22 +81,28 @@ start() { # start NAME STDOUT CMD...
 }
 
 for ((i = 1; i <= n_question; i++)); do
-    start "question-$i" /dev/null "$bin/service" --service question --listen "127.0.0.1:$((7100 + i))"
+    start "question-$i" /dev/null "$bin/service" --service question --listen "127.0.0.1:$((7100 + i))" \
+        --admin "127.0.0.1:$((7100 + i + rpc_admin_offset))"
 done
 for ((i = 1; i <= n_answer; i++)); do
-    start "answer-$i" /dev/null "$bin/service" --service answer --listen "127.0.0.1:$((7200 + i))"
+    start "answer-$i" /dev/null "$bin/service" --service answer --listen "127.0.0.1:$((7200 + i))" \
+        --admin "127.0.0.1:$((7200 + i + rpc_admin_offset))"
 done
 for ((i = 1; i <= n_comment; i++)); do
-    start "comment-$i" /dev/null "$bin/service" --service comment --listen "127.0.0.1:$((7300 + i))"
+    start "comment-$i" /dev/null "$bin/service" --service comment --listen "127.0.0.1:$((7300 + i))" \
+        --admin "127.0.0.1:$((7300 + i + rpc_admin_offset))"
 done
 for ((i = 1; i <= n_user; i++)); do
-    start "user-$i" /dev/null "$bin/service" --service user --listen "127.0.0.1:$((7500 + i))"
+    start "user-$i" /dev/null "$bin/service" --service user --listen "127.0.0.1:$((7500 + i))" \
+        --admin "127.0.0.1:$((7500 + i + rpc_admin_offset))"
 done
 for ((i = 1; i <= n_vote; i++)); do
-    start "vote-$i" /dev/null "$bin/service" --service vote --listen "127.0.0.1:$((7600 + i))"
+    start "vote-$i" /dev/null "$bin/service" --service vote --listen "127.0.0.1:$((7600 + i))" \
+        --admin "127.0.0.1:$((7600 + i + rpc_admin_offset))"
 done
 for ((i = 1; i <= n_webui; i++)); do
-    start "webui-$i" /dev/null "$bin/webui" --listen "127.0.0.1:$((7400 + i))"
+    start "webui-$i" /dev/null "$bin/webui" --listen "127.0.0.1:$((7400 + i))" \
+        --admin "127.0.0.1:$((7400 + i + rpc_admin_offset))"
 done
 for ((i = 1; i <= ${#balancer_ports[@]}; i++)); do
     start "balancer-$i" "$log/balancer-$i.access.log" "$bin/balancer" \
@@ -151,6 +161,7 @@ echo "stackwire is up: http://127.0.0.1:$http_port/"
 echo "  balancers: http://127.0.0.1:${balancer_ports[0]}/ and :${balancer_ports[1]:-} (each alone)"
 echo "  admin:     http://127.0.0.1:$admin_port/status, /status/json, /metrics, /healthz (balancer 1; N is on port"
 echo "             $admin_port + N - 1; loopback only, never on the public port)"
+echo "             services and webuis: /metrics on their RPC port + $rpc_admin_offset (question-1: 127.0.0.1:$((7101 + rpc_admin_offset)))"
 echo "  logs:      $log/ (balancer access logs: $log/balancer-N.access.log)"
 echo "  pid files: $SW_VAR/run/"
 echo "  env:       . $SW_VAR/env   (URLs of the private Redis and PostgreSQL)"

@@ -63,6 +63,9 @@ pub use health::{HealthPolicy, HealthView};
 pub use record::{Descriptor, InstanceRecord, MethodDesc};
 pub use redis_nodes::{redis_topology, RedisNode, RedisTopology};
 pub use rotation::Rotation;
+/// A client for the registry's current primary (through the Sentinels when
+/// configured), for other users of the same Redis (the coherent caches).
+pub use store::client as redis_primary;
 pub use store::list_once;
 
 /// The registry name every balancer registers under.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A client for the registry's current primary.
-pub(crate) fn client(cfg: &RegistryConfig) -> Result<redis::Client, RegistryError> {
+pub fn client(cfg: &RegistryConfig) -> Result<redis::Client, RegistryError> {
     match &cfg.sentinel {
         None => Ok(redis::Client::open(cfg.url.as_str())?),
         Some(s) => primary(s),

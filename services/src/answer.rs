@@ -15,6 +15,7 @@
 //! - `GET /webserv/answer/{id}/revisions` → the edit history, oldest first.
 
 use crate::auth::{check_user_id, Auth};
+use crate::changes;
 use crate::db::Db;
 use crate::edits::{self, LOG_IN_TO_ACCEPT, LOG_IN_TO_EDIT};
 use crate::fields::{self, FieldError, Target};
@@ -23,6 +24,7 @@ use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::rpc;
 use crate::store;
 use crate::web::{self, Body};
+use coherent::Versions;
 use proto::methods::*;
 use proto::pb::{
     AcceptAnswer, Answer, AnswerList, AnswerQuery, CreateAnswer, EditPost, Exists, HttpRequest, HttpResponse, Id,
@@ -30,6 +32,7 @@ use proto::pb::{
 };
 use proto::{CallContext, Handler, Status};
 use registry_agent::Directory;
+use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/answer";
 
@@ -40,11 +43,12 @@ pub const MAX_PER_CALL: u32 = 1000;
 pub struct AnswerService {
     db: Db,
     auth: Auth,
+    versions: Arc<Versions>,
 }
 
 impl AnswerService {
-    pub fn new(db: Db, directory: Directory) -> AnswerService {
-        AnswerService { db, auth: Auth::new(directory) }
+    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>) -> AnswerService {
+        AnswerService { db, auth: Auth::new(directory), versions }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Created<Answer>, Status> {
@@ -52,6 +56,8 @@ impl AnswerService {
         let question_id = fields::check_id("question_id", req.question_id)?;
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::answer(&mut conn, req)?;
+        let author = Some(created.row.author_id).filter(|&a| a > 0);
+        changes::announce(&self.versions, &changes::post(created.row.question_id, &[author]))?;
         log::info!(
             target: "Answer::Worker",
             "{} answer {} to question {question_id}",
@@ -96,12 +102,17 @@ impl AnswerService {
 
     pub fn accept(&self, ctx: &CallContext<'_>, req: AcceptAnswer) -> Result<Answer, Status> {
         let mut conn = self.db.conn_for(ctx)?;
-        edits::accept(&mut conn, req)
+        let (a, previous) = edits::accept(&mut conn, req)?;
+        let author = Some(a.author_id).filter(|&a| a > 0);
+        changes::announce(&self.versions, &changes::post(a.question_id, &[author, previous]))?;
+        Ok(a)
     }
 
     pub fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Answer, Status> {
         let mut conn = self.db.conn_for(ctx)?;
-        edits::edit_answer(&mut conn, req)
+        let a = edits::edit_answer(&mut conn, req)?;
+        changes::announce(&self.versions, &changes::post(a.question_id, &[]))?;
+        Ok(a)
     }
 
     pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {

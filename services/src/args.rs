@@ -1,4 +1,4 @@
-//! The command line: `service --service question|answer|comment|user|vote [--listen ADDR]`.
+//! The command line: `service --service question|answer|comment|user|vote [--listen ADDR] [--admin ADDR]`.
 //!
 //! Parsing is a pure function over the argument list so that every mistake an
 //! operator can make has a test and a message that says what to type instead.
@@ -68,6 +68,8 @@ impl ServiceKind {
 pub struct Args {
     pub service: ServiceKind,
     pub listen: SocketAddr,
+    /// Where to serve `GET /metrics` (none when not given).
+    pub admin: Option<SocketAddr>,
 }
 
 /// What the command line asks for.
@@ -89,21 +91,25 @@ pub enum ArgsError {
     BadService(String),
     #[error("--listen wants IP:PORT (e.g. 127.0.0.1:0), not {0:?}")]
     BadListen(String),
+    #[error("--admin wants IP:PORT (e.g. 127.0.0.1:8101), not {0:?}")]
+    BadAdmin(String),
     #[error("--service is required")]
     NoService,
 }
 
 pub const USAGE: &str = "\
-usage: service --service question|answer|comment|user|vote [--listen IP:PORT]
+usage: service --service question|answer|comment|user|vote [--listen IP:PORT] [--admin IP:PORT]
 
   --service NAME   which service to run: question, answer, comment, user or vote
   --listen ADDR    RPC address to bind (default 127.0.0.1:0, an OS-chosen port)
+  --admin ADDR     serve GET /metrics (caches, version counters) on this address
   -h, --help       print this help
 
 environment:
   STACKWIRE_DATABASE_URL   PostgreSQL, e.g. postgresql://stackwire:pw@127.0.0.1:15432/stackwire (required)
   STACKWIRE_REDIS_URL      the service registry, e.g. redis://127.0.0.1:16379/ (required)
   STACKWIRE_REGISTRY_PREFIX, STACKWIRE_DB_POOL_SIZE (default 8), STACKWIRE_LOG (default info)
+  STACKWIRE_CACHE_KB       byte budget of the question service's reply cache (default 32768; 0: off)
 ";
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";
@@ -116,6 +122,7 @@ where
 {
     let mut service: Option<String> = None;
     let mut listen: Option<String> = None;
+    let mut admin: Option<String> = None;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let arg = arg.as_ref();
@@ -129,6 +136,7 @@ where
         let (name, slot) = match flag {
             "--service" => ("--service", &mut service),
             "--listen" => ("--listen", &mut listen),
+            "--admin" => ("--admin", &mut admin),
             _ => return Err(ArgsError::Unknown(arg.to_string())),
         };
         let value = match inline {
@@ -146,7 +154,8 @@ where
     let service = ServiceKind::parse(&service).ok_or(ArgsError::BadService(service))?;
     let listen = listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
     let listen = listen.parse::<SocketAddr>().map_err(|_| ArgsError::BadListen(listen))?;
-    Ok(Command::Run(Args { service, listen }))
+    let admin = admin.map(|a| a.parse::<SocketAddr>().map_err(|_| ArgsError::BadAdmin(a))).transpose()?;
+    Ok(Command::Run(Args { service, listen, admin }))
 }
 
 #[cfg(test)]
@@ -161,17 +170,25 @@ mod tests {
     fn both_flag_spellings_work_and_listen_defaults() {
         assert_eq!(
             run(&["--service", "answer", "--listen", "127.0.0.1:9001"]),
-            Ok(Command::Run(Args { service: ServiceKind::Answer, listen: "127.0.0.1:9001".parse().unwrap() }))
+            Ok(Command::Run(Args {
+                service: ServiceKind::Answer,
+                listen: "127.0.0.1:9001".parse().unwrap(),
+                admin: None
+            }))
         );
         assert_eq!(
             run(&["--service=comment"]),
-            Ok(Command::Run(Args { service: ServiceKind::Comment, listen: "127.0.0.1:0".parse().unwrap() }))
+            Ok(Command::Run(Args {
+                service: ServiceKind::Comment,
+                listen: "127.0.0.1:0".parse().unwrap(),
+                admin: None
+            }))
         );
         assert_eq!(run(&["--service", "question", "--help"]), Ok(Command::Help));
         assert_eq!(run(&["-h"]), Ok(Command::Help));
         assert_eq!(
             run(&["--service", "vote"]),
-            Ok(Command::Run(Args { service: ServiceKind::Vote, listen: "127.0.0.1:0".parse().unwrap() }))
+            Ok(Command::Run(Args { service: ServiceKind::Vote, listen: "127.0.0.1:0".parse().unwrap(), admin: None }))
         );
         assert_eq!(ServiceKind::parse("user").map(ServiceKind::registry_name), Some("user"));
     }

@@ -18,6 +18,7 @@
 //! ([`crate::posting`]).
 
 use crate::auth::{check_user_id, Auth};
+use crate::changes;
 use crate::db::Db;
 use crate::fields::{self, FieldError};
 use crate::json;
@@ -25,10 +26,12 @@ use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::rpc;
 use crate::store;
 use crate::web::{self, Body};
+use coherent::Versions;
 use proto::methods::*;
 use proto::pb::{Comment, CommentList, CreateComment, HttpRequest, HttpResponse, Ids};
 use proto::{CallContext, Handler, Status};
 use registry_agent::Directory;
+use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/comment";
 
@@ -38,11 +41,12 @@ pub const MAX_IDS: usize = 1000;
 pub struct CommentService {
     db: Db,
     auth: Auth,
+    versions: Arc<Versions>,
 }
 
 impl CommentService {
-    pub fn new(db: Db, directory: Directory) -> CommentService {
-        CommentService { db, auth: Auth::new(directory) }
+    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>) -> CommentService {
+        CommentService { db, auth: Auth::new(directory), versions }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Created<Comment>, Status> {
@@ -51,6 +55,9 @@ impl CommentService {
         fields::clean_text(fields::COMMENT_BODY, &req.body)?;
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::comment(&mut conn, req)?;
+        let question = store::answers::question_of(&mut *conn, answer_id)?.unwrap_or(0);
+        let author = Some(created.row.author_id).filter(|&a| a > 0);
+        changes::announce(&self.versions, &changes::post(question, &[author]))?;
         log::info!(
             target: "Comment::Worker",
             "{} comment {} on answer {answer_id}",

@@ -101,20 +101,22 @@ pub fn revisions(conn: &mut PgConn, target: Target, id: i64) -> Result<RevisionL
 }
 
 /// Marks the answer as the accepted one of its question; only the asker may.
-pub fn accept(conn: &mut PgConn, req: AcceptAnswer) -> Result<Answer, Status> {
+/// Returns it, and the author of the answer accepted before (if any).
+pub fn accept(conn: &mut PgConn, req: AcceptAnswer) -> Result<(Answer, Option<i64>), Status> {
     let user = check_user_id(req.user_id, LOG_IN_TO_ACCEPT)?;
     let missing = || Status::not_found(format!("answer {} does not exist", req.answer_id));
     if req.answer_id <= 0 {
         return Err(missing());
     }
     let mut tx = conn.transaction().map_err(DbError::from)?;
-    let (question_id, asker) = answers::lock_question_of(&mut tx, req.answer_id)?.ok_or_else(missing)?;
-    if asker != Some(user) {
+    let target = answers::lock_question_of(&mut tx, req.answer_id)?.ok_or_else(missing)?;
+    let question_id = target.question_id;
+    if target.asker != Some(user) {
         return Err(forbidden("only the asker can accept an answer"));
     }
     answers::set_accepted(&mut tx, question_id, req.answer_id)?;
     let a = answers::get(&mut tx, req.answer_id)?.ok_or_else(missing)?;
     tx.commit().map_err(DbError::from)?;
     log::info!(target: "Answer::Worker", "answer {} accepted on question {question_id}", req.answer_id);
-    Ok(a)
+    Ok((a, target.previous_author))
 }

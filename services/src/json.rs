@@ -229,6 +229,7 @@ mod tests {
             created_at_ms: 0,
             question_count: 1,
             answer_count: 2,
+            session_expires_ms: 0,
         };
         assert_eq!(
             user_json(&u),

@@ -16,6 +16,7 @@
 //! - [`web`]: reading HTTP bodies and headers, route helpers; [`json`]: the JSON shapes.
 //! - [`auth`]: who is asking (bearer token → user service); [`secrets`]: password
 //!   hashes and session tokens.
+//! - [`changes`]: which cache topics each write changes, bumped after it commits.
 //! - [`posting`]: the create transactions ([`idempotency`] keys, [`ratelimit`]);
 //!   [`edits`]: edits, revisions and accepting; [`search`]: search query syntax.
 //! - [`throttle`]: failed-login delays and sign-ups per address.
@@ -27,6 +28,7 @@
 pub mod answer;
 pub mod args;
 pub mod auth;
+pub mod changes;
 pub mod comment;
 pub mod db;
 pub mod descriptor;

@@ -17,6 +17,7 @@
 //! settling period, or after 10 s at most, the process exits 0. A second
 //! signal cuts the wait short.
 
+use coherent::{Store, Versions};
 use crossbeam_channel::Receiver;
 use proto::rpc_server::{self, ServerConfig};
 use proto::signals::Signal;
@@ -24,6 +25,7 @@ use proto::Handler;
 use registry_agent::{Agent, Directory, RegistryConfig, RegistryError};
 use services::args::{self, Args, Command, ServiceKind};
 use services::db::{Db, DbConfig, DbError};
+use services::question_web::Reply;
 use services::{
     answer::AnswerService, comment::CommentService, descriptor, question::QuestionService, user::UserService,
     vote::VoteService,
@@ -34,6 +36,8 @@ use std::time::Duration;
 
 /// How long start-up waits for PostgreSQL (it may still be starting).
 const STARTUP_DB_WAIT: Duration = Duration::from_secs(15);
+/// The reply cache's default budget, KiB (`STACKWIRE_CACHE_KB`).
+const REPLY_CACHE_KB: usize = 32 * 1024;
 /// Longest a shutdown waits for running calls.
 const DRAIN_MAX: Duration = Duration::from_secs(10);
 
@@ -107,12 +111,31 @@ fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
     }
 
     let directory = Directory::start(registry.clone());
+    // Writes bump the caches' versions; the question service also keeps a
+    // cache of its own (anonymous JSON replies), fed by the change feed.
+    let versions = Versions::new(registry.clone());
+    let replies: Arc<Store<Reply>> = Store::new("replies", coherent::budget_from_env(REPLY_CACHE_KB));
+    if kind == ServiceKind::Question && replies.enabled() && coherent::feed_enabled() {
+        coherent::feed::start(registry.clone(), vec![replies.clone()]);
+    }
+    if let Some(addr) = args.admin {
+        let (v, r) = (versions.clone(), replies.clone());
+        let render: coherent::admin::Render = Arc::new(move || {
+            let mut out = String::new();
+            v.render(&mut out);
+            r.render(&mut out);
+            out
+        });
+        let local =
+            coherent::admin::start(&addr.to_string(), render).map_err(|source| StartError::Bind { addr, source })?;
+        log::info!(target: class, "admin on {local}: GET /metrics");
+    }
     let handler: Arc<dyn Handler> = match kind {
-        ServiceKind::Question => Arc::new(QuestionService::new(db, directory)),
-        ServiceKind::Answer => Arc::new(AnswerService::new(db, directory)),
-        ServiceKind::Comment => Arc::new(CommentService::new(db, directory)),
-        ServiceKind::User => Arc::new(UserService::new(db)),
-        ServiceKind::Vote => Arc::new(VoteService::new(db, directory)),
+        ServiceKind::Question => Arc::new(QuestionService::new(db, directory, versions, replies)),
+        ServiceKind::Answer => Arc::new(AnswerService::new(db, directory, versions)),
+        ServiceKind::Comment => Arc::new(CommentService::new(db, directory, versions)),
+        ServiceKind::User => Arc::new(UserService::new(db, versions)),
+        ServiceKind::Vote => Arc::new(VoteService::new(db, directory, versions)),
     };
     let listener = TcpListener::bind(args.listen).map_err(|source| StartError::Bind { addr: args.listen, source })?;
     let server =

@@ -13,14 +13,17 @@
 //! [`crate::search`].
 
 use crate::auth::Auth;
+use crate::changes;
 use crate::db::Db;
 use crate::edits;
 use crate::fields::{self, Sort, Target};
 use crate::posting::{self, Created};
+use crate::question_web::Reply;
 use crate::rpc;
 use crate::search;
 use crate::store;
 use crate::store::questions::Start;
+use coherent::{Store, Versions};
 use proto::methods::*;
 use proto::pb::{
     CreateQuestion, EditPost, Empty, Exists, Id, ListQuestions, Question, QuestionPage, RevisionList, SearchQuery,
@@ -28,6 +31,7 @@ use proto::pb::{
 };
 use proto::{CallContext, Handler, Status};
 use registry_agent::Directory;
+use std::sync::Arc;
 
 /// Answers on one page of a thread.
 pub const ANSWERS_PER_PAGE: u32 = 30;
@@ -37,16 +41,21 @@ pub const MAX_TAG_LIST: i64 = 1000;
 pub struct QuestionService {
     pub(crate) db: Db,
     pub(crate) auth: Auth,
+    pub(crate) versions: Arc<Versions>,
+    /// Anonymous JSON replies of the read routes ([`crate::question_web`]).
+    pub(crate) replies: Arc<Store<Reply>>,
 }
 
 impl QuestionService {
-    pub fn new(db: Db, directory: Directory) -> QuestionService {
-        QuestionService { db, auth: Auth::new(directory) }
+    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>, replies: Arc<Store<Reply>>) -> QuestionService {
+        QuestionService { db, auth: Auth::new(directory), versions, replies }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Created<Question>, Status> {
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::question(&mut conn, req)?;
+        let author = Some(created.row.author_id).filter(|&a| a > 0);
+        changes::announce(&self.versions, &changes::post(created.row.id, &[author]))?;
         if created.replayed {
             log::info!(target: "Question::Worker", "question {} replayed for its idempotency key", created.row.id);
         } else {
@@ -113,7 +122,9 @@ impl QuestionService {
 
     pub fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Question, Status> {
         let mut conn = self.db.conn_for(ctx)?;
-        edits::edit_question(&mut conn, req)
+        let q = edits::edit_question(&mut conn, req)?;
+        changes::announce(&self.versions, &changes::post(q.id, &[]))?;
+        Ok(q)
     }
 
     pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
@@ -134,7 +145,7 @@ impl Handler for QuestionService {
             QUESTION_TAGS => rpc::unary(payload, "Empty", |r| self.tags(ctx, r)),
             QUESTION_EDIT => rpc::unary(payload, "EditPost", |r| self.edit(ctx, r)),
             QUESTION_REVISIONS => rpc::unary(payload, "Id", |r| self.revisions(ctx, r)),
-            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
+            WEB_HANDLE => self.web_payload(ctx, payload),
             other => Err(rpc::unimplemented(other)),
         }
     }

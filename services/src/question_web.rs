@@ -15,16 +15,20 @@
 //! 405 with `Allow`, and a non-numeric id 404 (it names nothing). Writes
 //! authenticate next (401 before any 400), then read the body.
 
+use crate::auth;
 use crate::edits::LOG_IN_TO_EDIT;
 use crate::fields::{self, FieldError};
 use crate::json;
 use crate::posting::LOG_IN_TO_POST;
 use crate::question::QuestionService;
+use crate::rpc;
 use crate::web::{self, Body};
+use coherent::{Topic, Weigh};
 use proto::pb::{
     CreateQuestion, EditPost, Empty, HttpRequest, HttpResponse, Id, ListQuestions, SearchQuery, ThreadQuery,
 };
 use proto::{CallContext, Status};
+use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/question";
 pub const SEARCH: &str = "/webserv/search";
@@ -81,7 +85,48 @@ pub fn route(req: &HttpRequest) -> Result<WebRoute, HttpResponse> {
     }
 }
 
+/// An encoded `HttpResponse`, as the reply cache keeps it.
+pub struct Reply(pub Vec<u8>);
+
+impl Weigh for Reply {
+    fn weight(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+/// What the anonymous reply of a read route depends on; `None` for a route
+/// whose reply is not cached (writes).
+fn topics(route: WebRoute) -> Option<Vec<Topic>> {
+    match route {
+        WebRoute::Thread(id) | WebRoute::Revisions(id) => Some(vec![Topic::Thread(id)]),
+        WebRoute::List | WebRoute::Search | WebRoute::Tags => Some(vec![Topic::Site]),
+        WebRoute::Create | WebRoute::Edit(_) => None,
+    }
+}
+
 impl QuestionService {
+    /// `Web/Handle`: a GET without credentials of a read route is answered
+    /// from the reply cache when its stamp still holds ([`coherent`]); any
+    /// other request, and every miss, is [`QuestionService::web`].
+    pub(crate) fn web_payload(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
+        let req: HttpRequest = rpc::decode(payload, "HttpRequest")?;
+        let anonymous_get = self.replies.enabled() && req.method == "GET" && auth::credential(&req).is_none();
+        let Some(topics) = anonymous_get.then(|| route(&req).ok().and_then(topics)).flatten() else {
+            return rpc::encode(&self.web(ctx, req));
+        };
+        let key = format!("{}?{}", req.path, req.query);
+        let stamp = self.versions.read(&topics);
+        if let Some(hit) = stamp.as_ref().and_then(|s| self.replies.get(&key, s)) {
+            return Ok(hit.0.clone());
+        }
+        let resp = self.web(ctx, req);
+        let bytes = rpc::encode(&resp)?;
+        if let (Some(stamp), 200) = (stamp, resp.status) {
+            self.replies.put(&key, stamp, Arc::new(Reply(bytes.clone())));
+        }
+        Ok(bytes)
+    }
+
     pub(crate) fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
         let route = match route(&req).and_then(|r| web::check_query(&req).map(|()| r)) {
             Ok(r) => r,

@@ -24,6 +24,7 @@
 //!   newest questions and answers)
 
 use crate::auth;
+use crate::changes;
 use crate::db::Db;
 use crate::fields;
 use crate::json;
@@ -32,9 +33,11 @@ use crate::secrets;
 use crate::store;
 use crate::throttle::{self, LoginKeys};
 use crate::web::{self, Body};
+use coherent::Versions;
 use proto::methods::*;
 use proto::pb::{Empty, HttpRequest, HttpResponse, LogIn, Session, SignUp, Token, User, UserPage, Username};
 use proto::{CallContext, Code, Handler, Status};
+use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/user";
 
@@ -48,6 +51,7 @@ pub const WRONG_LOGIN: &str = "wrong username or password";
 
 pub struct UserService {
     db: Db,
+    versions: Arc<Versions>,
 }
 
 fn unauthenticated(message: &str) -> Status {
@@ -55,8 +59,8 @@ fn unauthenticated(message: &str) -> Status {
 }
 
 impl UserService {
-    pub fn new(db: Db) -> UserService {
-        UserService { db }
+    pub fn new(db: Db, versions: Arc<Versions>) -> UserService {
+        UserService { db, versions }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: SignUp) -> Result<User, Status> {
@@ -128,8 +132,10 @@ impl UserService {
     pub fn logout(&self, ctx: &CallContext<'_>, req: Token) -> Result<Empty, Status> {
         if secrets::is_token_shape(&req.token) {
             let mut conn = self.db.conn_for(ctx)?;
-            if store::users::delete_session(&mut *conn, &secrets::token_hash(&req.token))? {
+            if let Some(user) = store::users::delete_session(&mut *conn, &secrets::token_hash(&req.token))? {
                 log::info!(target: "User::Worker", "session ended");
+                // Every instance's cached copy of this user's sessions goes.
+                changes::announce(&self.versions, &[coherent::Topic::User(user)])?;
             }
         }
         Ok(Empty {})

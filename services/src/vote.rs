@@ -13,16 +13,19 @@
 //! vote is the caller's vote now: `up`, `down` or `none`.
 
 use crate::auth::{check_user_id, Auth};
+use crate::changes;
 use crate::db::{Db, DbError};
 use crate::fields::{self, FieldError, Target};
 use crate::json;
 use crate::rpc;
 use crate::store::votes;
 use crate::web::{self, Body};
+use coherent::Versions;
 use proto::methods::*;
 use proto::pb::{CastVote, HttpRequest, HttpResponse, VoteResult};
 use proto::{CallContext, Code, Handler, Status};
 use registry_agent::Directory;
+use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/vote";
 pub const LOG_IN_TO_VOTE: &str = "log in to vote";
@@ -30,6 +33,7 @@ pub const LOG_IN_TO_VOTE: &str = "log in to vote";
 pub struct VoteService {
     db: Db,
     auth: Auth,
+    versions: Arc<Versions>,
 }
 
 /// The vote after casting `direction` over `current`, and the score change.
@@ -39,8 +43,8 @@ pub fn next_vote(current: Option<i16>, direction: i16) -> (Option<i16>, i64) {
 }
 
 impl VoteService {
-    pub fn new(db: Db, directory: Directory) -> VoteService {
-        VoteService { db, auth: Auth::new(directory) }
+    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>) -> VoteService {
+        VoteService { db, auth: Auth::new(directory), versions }
     }
 
     pub fn cast(&self, ctx: &CallContext<'_>, req: CastVote) -> Result<VoteResult, Status> {
@@ -53,7 +57,7 @@ impl VoteService {
         }
         let mut conn = self.db.conn_for(ctx)?;
         let mut tx = conn.transaction().map_err(DbError::from)?;
-        let author = votes::lock_post(&mut tx, target, req.id)?.ok_or_else(missing)?;
+        let (author, question) = votes::lock_post(&mut tx, target, req.id)?.ok_or_else(missing)?;
         if author == Some(user) {
             return Err(Status::new(
                 Code::PermissionDenied,
@@ -70,6 +74,7 @@ impl VoteService {
         })?;
         let score = votes::add_score(&mut tx, target, req.id, delta)?;
         tx.commit().map_err(DbError::from)?;
+        changes::announce(&self.versions, &changes::post(question, &[author]))?;
         let vote = json::vote_word(i32::from(next.unwrap_or(0))).to_string();
         log::info!(target: "Vote::Worker", "user {user} on {} {}: {vote}, score {score}", target.as_str(), req.id);
         Ok(VoteResult { score, vote })

@@ -88,8 +88,9 @@ impl Proc {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// A balancer's admin listener (`--admin`), from its `admin on ADDR` line:
-    /// where `/status`, `/status/json` and `/metrics` are served.
+    /// A process's admin listener (`--admin`), from its `admin on ADDR` line:
+    /// a balancer's `/status`, `/status/json` and `/metrics`, a service's or
+    /// webui's `/metrics`.
     pub fn admin_addr(&self) -> SocketAddr {
         wait_for(&format!("{} to log `admin on`", self.name), Duration::from_secs(10), || admin_addr(&self.log_text()))
     }
@@ -265,21 +266,50 @@ impl Cluster {
 
     /// Starts one more instance of `question`, `answer`, `comment`, `user` or `vote`; returns its index in `procs`.
     pub fn start_service(&mut self, service: &str) -> usize {
+        self.start_service_with(service, &[])
+    }
+
+    /// A service instance with `env` on top of the cluster's environment.
+    pub fn start_service_with(&mut self, service: &str, env: &[(&str, &str)]) -> usize {
         let n = self.procs.iter().filter(|p| p.name.starts_with(service)).count() + 1;
-        let mut cmd = self.command("service");
-        cmd.args(["--service", service, "--listen", "127.0.0.1:0"]);
+        let mut cmd = self.service_command(service);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let p = self.spawn(&format!("{service}-{n}"), cmd, None);
         self.procs.push(p);
         self.procs.len() - 1
     }
 
     pub fn start_webui(&mut self) -> usize {
+        self.start_webui_with(&[])
+    }
+
+    /// A webui with `env` on top of the cluster's environment (a page cache
+    /// budget of its own, say).
+    pub fn start_webui_with(&mut self, env: &[(&str, &str)]) -> usize {
         let n = self.procs.iter().filter(|p| p.name.starts_with("webui")).count() + 1;
-        let mut cmd = self.command("webui");
-        cmd.args(["--listen", "127.0.0.1:0"]).env("STACKWIRE_CSRF_SECRET", CSRF_SECRET);
+        let mut cmd = self.webui_command();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let p = self.spawn(&format!("webui-{n}"), cmd, None);
         self.procs.push(p);
         self.procs.len() - 1
+    }
+
+    /// A service instance's command line: any port, and an admin listener
+    /// (`/metrics`) on any port too.
+    fn service_command(&self, service: &str) -> Command {
+        let mut cmd = self.command("service");
+        cmd.args(["--service", service, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+        cmd
+    }
+
+    fn webui_command(&self) -> Command {
+        let mut cmd = self.command("webui");
+        cmd.args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]).env("STACKWIRE_CSRF_SECRET", CSRF_SECRET);
+        cmd
     }
 
     fn start_balancer(&mut self) {
@@ -394,15 +424,7 @@ impl Cluster {
             let kind = p.name.rsplit_once('-').map_or(p.name.as_str(), |(kind, _)| kind);
             self.procs_started += 1;
             let label = format!("{kind}-{}", self.procs_started);
-            let cmd = if kind == "webui" {
-                let mut cmd = self.command("webui");
-                cmd.args(["--listen", "127.0.0.1:0"]);
-                cmd
-            } else {
-                let mut cmd = self.command("service");
-                cmd.args(["--service", kind, "--listen", "127.0.0.1:0"]);
-                cmd
-            };
+            let cmd = if kind == "webui" { self.webui_command() } else { self.service_command(kind) };
             let p = self.spawn(&label, cmd, None);
             self.procs.push(p);
         }

@@ -16,7 +16,9 @@
 //! - [`html`]: escaping and the layout; [`markdown`]: bodies rendered safely.
 //! - [`forms`]: reading and checking what users send.
 //! - [`backend`]: the calls and their errors; [`backend_rpc`]: over the registry.
-//! - [`server`]: the process: RPC server, registration, signals, drain.
+//! - [`page_cache`]: rendered read pages and confirmed sessions kept in memory,
+//!   coherent across instances ([`coherent`]).
+//! - [`server`]: the process: RPC server, registration, signals, drain, `/metrics`.
 
 pub mod auth;
 pub mod backend;
@@ -25,6 +27,7 @@ pub mod csrf;
 pub mod forms;
 pub mod html;
 pub mod markdown;
+pub mod page_cache;
 pub mod pages;
 pub mod pages_forms;
 pub mod pages_list;

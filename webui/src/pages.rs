@@ -71,7 +71,8 @@ pub fn form_open(viewer: &Viewer, action: &str, class: &str, create: bool) -> St
     }
     let _ = write!(f, ">{}", csrf::hidden_field(&viewer.csrf));
     if create {
-        let _ = write!(f, "<input type=\"hidden\" name=\"{IDEMPOTENCY_FIELD}\" value=\"{}\">", csrf::new_token());
+        let key = crate::page_cache::idempotency_key(viewer);
+        let _ = write!(f, "<input type=\"hidden\" name=\"{IDEMPOTENCY_FIELD}\" value=\"{key}\">");
     }
     f.push('\n');
     f

@@ -24,8 +24,10 @@
 
 use crate::auth::{self, Viewer};
 use crate::backend::{Backend, BackendError, Call};
+use crate::page_cache::{PageCache, PLACEHOLDER};
 use crate::pages_forms::PostKind;
 use crate::{csrf, forms, html, pages, routes_account, routes_edit, routes_post, routes_read};
+use coherent::Topic;
 use proto::pb::{HttpRequest, HttpResponse, User};
 
 /// The pages the webui serves.
@@ -241,13 +243,25 @@ pub fn redirect(location: &str) -> HttpResponse {
 
 /// Answers one page request; `key` makes and checks the CSRF tokens.
 pub fn handle(backend: &dyn Backend, key: &csrf::Key, call: &Call, req: &HttpRequest) -> HttpResponse {
+    handle_cached(backend, key, None, call, req)
+}
+
+/// [`handle`], serving GETs of read pages from `cache` when it can
+/// ([`cached_get`]).
+pub fn handle_cached(
+    backend: &dyn Backend,
+    key: &csrf::Key,
+    cache: Option<&PageCache>,
+    call: &Call,
+    req: &HttpRequest,
+) -> HttpResponse {
     let head = req.method == "HEAD";
     let method = if head { "GET" } else { req.method.as_str() };
     let here = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
     let presession = auth::cookie(req, csrf::COOKIE).filter(|c| csrf::is_well_formed(c));
     let new_csrf = presession.is_none();
     let visitor = presession.clone().unwrap_or_else(csrf::new_token);
-    let mut viewer = Viewer { user: None, csrf: key.token(csrf::Binding::Visitor(&visitor)), here };
+    let viewer = Viewer { user: None, csrf: key.token(csrf::Binding::Visitor(&visitor)), here };
     let query_error = req.query_pairs().err();
 
     let mut resp = match route(&req.path) {
@@ -261,46 +275,13 @@ pub fn handle(backend: &dyn Backend, key: &csrf::Key, call: &Call, req: &HttpReq
             let message = query_error.map(|e| e.to_string()).unwrap_or_default();
             html::response(400, pages::bad_request(&viewer, &message))
         }
-        Some(r) => {
-            let token = auth::session_token(req);
-            let mut auth_down = None;
-            let mut dead_session = false;
-            if let Some(t) = &token {
-                match backend.authenticate(call, t) {
-                    Ok(u) => {
-                        viewer.user = Some(u);
-                        viewer.csrf = key.token(csrf::Binding::Session(t));
-                    }
-                    Err(BackendError::Unauthenticated(_)) | Err(BackendError::NotFound(_)) => dead_session = true,
-                    Err(e) => {
-                        // Not known dead: its forms stay bound to it.
-                        log::warn!(target: "WebUI::Worker", "session not checked: {e}");
-                        auth_down = Some(e);
-                        viewer.csrf = key.token(csrf::Binding::Session(t));
-                    }
-                }
-            }
-            let mut ctx =
-                Ctx { backend, call, req, viewer, token, auth_down, form: Vec::new(), back: r.page(&req.path) };
-            let resp = if method == "POST" { checked_post(&mut ctx, key, presession.as_deref()) } else { Ok(()) };
-            // A page shown in answer to a POST links "Log in" back to the
-            // page the form was on, not to the POST's own address.
-            if method == "POST" {
-                ctx.viewer.here = ctx.back.clone();
-            }
-            let resp = match resp {
-                Ok(()) => dispatch(&mut ctx, &r, method),
-                Err(refused) => refused,
-            };
-            let sets_session = resp.headers.iter().any(|h| {
-                h.name.eq_ignore_ascii_case("set-cookie") && h.value.starts_with(auth::SESSION_COOKIE.as_bytes())
-            });
-            if dead_session && !sets_session {
-                resp.header("Set-Cookie", &auth::clear_session())
-            } else {
-                resp
+        Some(r) if cache.is_some_and(|_| method == "GET") && topics(&r).is_some() => {
+            match cache.and_then(|c| cached_get(c, backend, key, call, req, &r, &viewer)) {
+                Some(resp) => resp,
+                None => uncached(backend, key, call, req, &r, viewer, method, presession.as_deref()),
             }
         }
+        Some(r) => uncached(backend, key, call, req, &r, viewer, method, presession.as_deref()),
     };
     let sets_csrf = resp
         .headers
@@ -316,6 +297,129 @@ pub fn handle(backend: &dyn Backend, key: &csrf::Key, call: &Call, req: &HttpReq
         resp = resp.header("Content-Length", &len);
     }
     resp
+}
+
+/// What a page of a read route shows, for the page cache: the site (lists,
+/// tags, search, user pages) or one thread (a question page and its
+/// history); `None` for every other page.
+fn topics(r: &Route) -> Option<Vec<Topic>> {
+    match r {
+        Route::Home | Route::Tags | Route::Tag(_) | Route::Search | Route::User(_) => Some(vec![Topic::Site]),
+        Route::Question(id) | Route::QuestionRevisions(id) => Some(vec![Topic::Thread(*id)]),
+        _ => None,
+    }
+}
+
+/// A GET of a read page through the page cache ([`PageCache`]): the
+/// versions of what the page shows (and of the logged-in viewer) are read
+/// first; the session is confirmed from the cache under that stamp, or by
+/// the user service; the page comes from the cache if it was rendered under
+/// the same stamp, else it is rendered (with the cache's CSRF placeholder)
+/// and kept. `None` when the cache cannot decide (Redis unreachable, a token
+/// seen here for the first time, a session that is not good any more): the
+/// caller serves the request without it.
+fn cached_get(
+    cache: &PageCache,
+    backend: &dyn Backend,
+    key: &csrf::Key,
+    call: &Call,
+    req: &HttpRequest,
+    r: &Route,
+    viewer: &Viewer,
+) -> Option<HttpResponse> {
+    let mut topics = topics(r)?;
+    let token = auth::session_token(req);
+    let owner = token.as_deref().and_then(|t| cache.owner(t));
+    if let (Some(t), None) = (&token, owner) {
+        // Whose session this is must be known before its user's version can
+        // be read: learn it now, cache from the next request on.
+        if let Ok(u) = backend.authenticate(call, t) {
+            cache.set_owner(t, u.id);
+        }
+        return None;
+    }
+    if let Some(u) = owner {
+        topics.push(Topic::User(u));
+    }
+    let stamp = cache.stamp(&topics)?;
+    let mut viewer = viewer.clone();
+    if let (Some(t), Some(u)) = (&token, owner) {
+        let user_stamp = stamp.project(&[Topic::User(u)])?;
+        let user = match cache.session(t, &user_stamp) {
+            Some(user) => user,
+            None => match backend.authenticate(call, t) {
+                Ok(user) if user.id == u => {
+                    cache.put_session(t, user_stamp, user.clone());
+                    user
+                }
+                // Ended, or not checkable now: the uncached path says which.
+                _ => return None,
+            },
+        };
+        viewer.user = Some(user);
+        viewer.csrf = key.token(csrf::Binding::Session(t));
+    }
+    let page_key = format!("{} {}", viewer.id(), viewer.here);
+    let csrf_token = std::mem::replace(&mut viewer.csrf, PLACEHOLDER.to_string());
+    if let Some(resp) = cache.page(&page_key, &stamp, &csrf_token) {
+        return Some(resp);
+    }
+    let mut ctx = Ctx { backend, call, req, viewer, token, auth_down: None, form: Vec::new(), back: r.page(&req.path) };
+    let rendered = dispatch(&mut ctx, r, "GET");
+    Some(cache.keep(&page_key, stamp, rendered, &csrf_token))
+}
+
+/// A known page answered without the page cache: the session checked with
+/// the user service, a POST's form and CSRF token checked, the handler run.
+#[allow(clippy::too_many_arguments)] // the request's parts, as `handle` has them
+fn uncached(
+    backend: &dyn Backend,
+    key: &csrf::Key,
+    call: &Call,
+    req: &HttpRequest,
+    r: &Route,
+    mut viewer: Viewer,
+    method: &str,
+    presession: Option<&str>,
+) -> HttpResponse {
+    let token = auth::session_token(req);
+    let mut auth_down = None;
+    let mut dead_session = false;
+    if let Some(t) = &token {
+        match backend.authenticate(call, t) {
+            Ok(u) => {
+                viewer.user = Some(u);
+                viewer.csrf = key.token(csrf::Binding::Session(t));
+            }
+            Err(BackendError::Unauthenticated(_)) | Err(BackendError::NotFound(_)) => dead_session = true,
+            Err(e) => {
+                // Not known dead: its forms stay bound to it.
+                log::warn!(target: "WebUI::Worker", "session not checked: {e}");
+                auth_down = Some(e);
+                viewer.csrf = key.token(csrf::Binding::Session(t));
+            }
+        }
+    }
+    let mut ctx = Ctx { backend, call, req, viewer, token, auth_down, form: Vec::new(), back: r.page(&req.path) };
+    let resp = if method == "POST" { checked_post(&mut ctx, key, presession) } else { Ok(()) };
+    // A page shown in answer to a POST links "Log in" back to the
+    // page the form was on, not to the POST's own address.
+    if method == "POST" {
+        ctx.viewer.here = ctx.back.clone();
+    }
+    let resp = match resp {
+        Ok(()) => dispatch(&mut ctx, r, method),
+        Err(refused) => refused,
+    };
+    let sets_session = resp
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("set-cookie") && h.value.starts_with(auth::SESSION_COOKIE.as_bytes()));
+    if dead_session && !sets_session {
+        resp.header("Set-Cookie", &auth::clear_session())
+    } else {
+        resp
+    }
 }
 
 /// Reads a POST's form and checks its CSRF token, bound to the session when

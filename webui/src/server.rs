@@ -12,7 +12,9 @@
 
 use crate::backend::{Backend, Call};
 use crate::backend_rpc::RpcBackend;
+use crate::page_cache::{self, PageCache};
 use crate::{csrf, html, pages, routes};
+use coherent::Versions;
 use prost::Message;
 use proto::methods;
 use proto::pb::{HttpRequest, HttpResponse};
@@ -59,14 +61,18 @@ impl StartError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
     pub listen: String,
+    /// Where to serve `GET /metrics` (the page cache's counters); none if absent.
+    pub admin: Option<String>,
 }
 
-pub const USAGE: &str = "usage: webui [--listen ADDR]   (default 127.0.0.1:0; env STACKWIRE_REDIS_URL)";
+pub const USAGE: &str = "usage: webui [--listen ADDR] [--admin ADDR]   (default 127.0.0.1:0; env STACKWIRE_REDIS_URL, \
+                         STACKWIRE_CSRF_SECRET, STACKWIRE_CACHE_KB: page cache budget per store, 0 turns it off)";
 
 impl Args {
-    /// Parses `--listen ADDR` / `--listen=ADDR`; `Ok(None)` for `--help`.
+    /// Parses `--listen ADDR` / `--listen=ADDR` and `--admin ADDR`; `Ok(None)` for `--help`.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, StartError> {
         let mut listen = "127.0.0.1:0".to_string();
+        let mut admin = None;
         let mut it = args.into_iter();
         while let Some(a) = it.next() {
             if a == "--help" || a == "-h" {
@@ -75,11 +81,15 @@ impl Args {
                 listen = it.next().ok_or_else(|| StartError::Usage("--listen needs an address".into()))?;
             } else if let Some(v) = a.strip_prefix("--listen=") {
                 listen = v.to_string();
+            } else if a == "--admin" {
+                admin = Some(it.next().ok_or_else(|| StartError::Usage("--admin needs an address".into()))?);
+            } else if let Some(v) = a.strip_prefix("--admin=") {
+                admin = Some(v.to_string());
             } else {
                 return Err(StartError::Usage(format!("unknown argument {a:?}")));
             }
         }
-        Ok(Some(Args { listen }))
+        Ok(Some(Args { listen, admin }))
     }
 }
 
@@ -97,11 +107,12 @@ pub fn descriptor() -> Descriptor {
 pub struct WebHandler {
     backend: Arc<dyn Backend>,
     csrf: csrf::Key,
+    cache: Option<Arc<PageCache>>,
 }
 
 impl WebHandler {
-    pub fn new(backend: Arc<dyn Backend>, csrf: csrf::Key) -> WebHandler {
-        WebHandler { backend, csrf }
+    pub fn new(backend: Arc<dyn Backend>, csrf: csrf::Key, cache: Option<Arc<PageCache>>) -> WebHandler {
+        WebHandler { backend, csrf, cache }
     }
 
     fn page(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> HttpResponse {
@@ -114,7 +125,8 @@ impl WebHandler {
             .unwrap_or_else(proto::ids::new_request_id);
         let call = Call { request_id, deadline: ctx.deadline };
         // A bug in one page must cost that page, not a worker thread of the pool.
-        match catch_unwind(AssertUnwindSafe(|| routes::handle(&*self.backend, &self.csrf, &call, req))) {
+        let cache = self.cache.as_deref();
+        match catch_unwind(AssertUnwindSafe(|| routes::handle_cached(&*self.backend, &self.csrf, cache, &call, req))) {
             Ok(resp) => resp,
             Err(_) => {
                 log::error!(target: WORKER_CLASS, "page {} {} panicked", req.method.escape_debug(), req.path.escape_debug());
@@ -144,7 +156,22 @@ pub fn run(args: &Args, signals: crossbeam_channel::Receiver<Signal>) -> Result<
     let listener =
         TcpListener::bind(&args.listen).map_err(|source| StartError::Bind { addr: args.listen.clone(), source })?;
     let directory = Directory::start(cfg.clone());
-    let handler = Arc::new(WebHandler::new(Arc::new(RpcBackend::new(directory)), key));
+    let cache = Arc::new(PageCache::new(Versions::new(cfg.clone()), coherent::budget_from_env(page_cache::DEFAULT_KB)));
+    if cache.enabled() && coherent::feed_enabled() {
+        coherent::feed::start(cfg.clone(), cache.feed_targets());
+    }
+    if let Some(admin) = &args.admin {
+        let c = cache.clone();
+        let render: coherent::admin::Render = Arc::new(move || {
+            let mut out = String::new();
+            c.render(&mut out);
+            out
+        });
+        let local =
+            coherent::admin::start(admin, render).map_err(|source| StartError::Bind { addr: admin.clone(), source })?;
+        log::info!(target: "webui", "admin on {local}: GET /metrics");
+    }
+    let handler = Arc::new(WebHandler::new(Arc::new(RpcBackend::new(directory)), key, Some(cache)));
     let server =
         proto::rpc_server::serve(listener, handler, ServerConfig::new(WORKER_CLASS)).map_err(StartError::Serve)?;
     let addr = server.local_addr();
@@ -172,9 +199,12 @@ mod tests {
 
     #[test]
     fn arguments() {
-        assert_eq!(parse(&[]).unwrap(), Some(Args { listen: "127.0.0.1:0".into() }));
-        assert_eq!(parse(&["--listen", "0.0.0.0:7401"]).unwrap(), Some(Args { listen: "0.0.0.0:7401".into() }));
-        assert_eq!(parse(&["--listen=127.0.0.1:9"]).unwrap(), Some(Args { listen: "127.0.0.1:9".into() }));
+        assert_eq!(parse(&[]).unwrap(), Some(Args { listen: "127.0.0.1:0".into(), admin: None }));
+        assert_eq!(
+            parse(&["--listen", "0.0.0.0:7401", "--admin", "127.0.0.1:8401"]).unwrap(),
+            Some(Args { listen: "0.0.0.0:7401".into(), admin: Some("127.0.0.1:8401".into()) })
+        );
+        assert_eq!(parse(&["--listen=127.0.0.1:9"]).unwrap(), Some(Args { listen: "127.0.0.1:9".into(), admin: None }));
         assert_eq!(parse(&["--help"]).unwrap(), None);
         assert!(matches!(parse(&["--listen"]), Err(StartError::Usage(_))));
         assert!(matches!(parse(&["--port", "1"]), Err(StartError::Usage(_))));

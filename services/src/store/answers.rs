@@ -56,15 +56,28 @@ pub fn for_question(
     Ok(paged(rows.iter().map(answer).collect(), per_page))
 }
 
-/// The question an answer belongs to and who asked it, with the question
-/// row locked (so two accepts on one question run one after the other).
-pub fn lock_question_of(db: &mut impl Sql, answer_id: i64) -> Result<Option<(i64, Option<i64>)>, DbError> {
+/// The question an answer belongs to, who asked it, and the author of the
+/// answer accepted so far (whose reputation an accept moves), with the
+/// question row locked (so two accepts on one question run one after the other).
+pub struct AcceptTarget {
+    pub question_id: i64,
+    pub asker: Option<i64>,
+    pub previous_author: Option<i64>,
+}
+
+pub fn lock_question_of(db: &mut impl Sql, answer_id: i64) -> Result<Option<AcceptTarget>, DbError> {
     let row = db.query_opt(
-        "SELECT q.id, q.author_id FROM answers a JOIN questions q ON q.id = a.question_id
+        "SELECT q.id, q.author_id, (SELECT p.author_id FROM answers p WHERE p.id = q.accepted_answer_id)
+         FROM answers a JOIN questions q ON q.id = a.question_id
          WHERE a.id = $1 FOR NO KEY UPDATE OF q",
         &[&answer_id],
     )?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+    Ok(row.map(|r| AcceptTarget { question_id: r.get(0), asker: r.get(1), previous_author: r.get(2) }))
+}
+
+/// The question an answer belongs to.
+pub fn question_of(db: &mut impl Sql, answer_id: i64) -> Result<Option<i64>, DbError> {
+    Ok(db.query_opt("SELECT question_id FROM answers WHERE id = $1", &[&answer_id])?.map(|r| r.get(0)))
 }
 
 pub fn set_accepted(db: &mut impl Sql, question_id: i64, answer_id: i64) -> Result<(), DbError> {

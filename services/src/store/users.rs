@@ -31,6 +31,7 @@ fn user(row: &postgres::Row) -> User {
         created_at_ms: row.get(3),
         question_count: row.get(4),
         answer_count: row.get(5),
+        session_expires_ms: 0,
     }
 }
 
@@ -82,14 +83,17 @@ pub fn create_session(db: &mut impl Sql, token_hash: &str, user_id: i64) -> Resu
 /// The user a live session belongs to.
 pub fn session_user(db: &mut impl Sql, token_hash: &str) -> Result<Option<User>, DbError> {
     let sql = format!(
-        "SELECT {} FROM users u
-         WHERE u.id = (SELECT s.user_id FROM sessions s WHERE s.token_hash = $1 AND s.expires_at > now())",
-        USER_COLUMNS
+        "SELECT {}, {} FROM users u, sessions s
+         WHERE s.token_hash = $1 AND s.expires_at > now() AND u.id = s.user_id",
+        USER_COLUMNS,
+        ms!("s.expires_at")
     );
-    Ok(db.query_opt(&sql, &[&token_hash])?.as_ref().map(user))
+    let Some(row) = db.query_opt(&sql, &[&token_hash])? else { return Ok(None) };
+    Ok(Some(User { session_expires_ms: row.get(6), ..user(&row) }))
 }
 
-/// Ends a session; true if there was one.
-pub fn delete_session(db: &mut impl Sql, token_hash: &str) -> Result<bool, DbError> {
-    Ok(db.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])? > 0)
+/// Ends a session; the user it belonged to, if there was one.
+pub fn delete_session(db: &mut impl Sql, token_hash: &str) -> Result<Option<i64>, DbError> {
+    let row = db.query_opt("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id", &[&token_hash])?;
+    Ok(row.map(|r| r.get(0)))
 }

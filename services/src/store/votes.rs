@@ -12,11 +12,15 @@ use crate::fields::Target;
 use crate::sql::Sql;
 use proto::pb::PostVote;
 
-/// The post's author (None for an anonymous post), with the post row locked;
-/// `None` when there is no such post.
-pub fn lock_post(db: &mut impl Sql, target: Target, id: i64) -> Result<Option<Option<i64>>, DbError> {
-    let sql = format!("SELECT author_id FROM {} WHERE id = $1 FOR NO KEY UPDATE", table(target));
-    Ok(db.query_opt(&sql, &[&id])?.map(|r| r.get(0)))
+/// The post's author (None for an anonymous post) and the question of its
+/// thread, with the post row locked; `None` when there is no such post.
+pub fn lock_post(db: &mut impl Sql, target: Target, id: i64) -> Result<Option<(Option<i64>, i64)>, DbError> {
+    let question = match target {
+        Target::Question => "id",
+        Target::Answer => "question_id",
+    };
+    let sql = format!("SELECT author_id, {question} FROM {} WHERE id = $1 FOR NO KEY UPDATE", table(target));
+    Ok(db.query_opt(&sql, &[&id])?.map(|r| (r.get(0), r.get(1))))
 }
 
 /// The user's vote on the post: +1, −1 or none.

@@ -1,0 +1,36 @@
+//! Telling every cache what a write changed ([`coherent`]): after a write's
+//! transaction commits and before its caller hears of it, the versions of
+//! the topics it changed are bumped, so no instance serves what it held
+//! about them any more.
+//!
+//! Which topics each write changes, written once here:
+//! - a new question, answer or comment: the site (lists, counts), its
+//!   thread, and its author (their counts);
+//! - a vote: the site (scores in lists), the thread, and the post's author
+//!   (reputation);
+//! - an accept: the site, the thread, and the authors of the answers
+//!   accepted now and before (reputation moves between them);
+//! - an edit: the site and the thread;
+//! - a logout: the user (their cached sessions).
+//!
+//! A bump that fails fails the call with UNAVAILABLE: the write is
+//! committed but must not be acknowledged as visible everywhere; the client's
+//! retry with the same idempotency key finds the row and bumps again.
+
+use coherent::{Topic, Versions};
+use proto::{Code, Status};
+
+/// The topics of a write to a post in thread `question_id` by or on the
+/// post of `authors` (absent authors skipped).
+pub fn post(question_id: i64, authors: &[Option<i64>]) -> Vec<Topic> {
+    let mut topics = vec![Topic::Site, Topic::Thread(question_id)];
+    topics.extend(authors.iter().flatten().map(|&a| Topic::User(a)));
+    topics
+}
+
+/// Bumps `topics`.
+pub fn announce(versions: &Versions, topics: &[Topic]) -> Result<(), Status> {
+    versions.bump(topics).map_err(|e| {
+        Status::new(Code::Unavailable, format!("{e}; the change is saved: repeat it with the same Idempotency-Key"))
+    })
+}
