@@ -33,6 +33,7 @@ pub mod pb {
 pub mod clock;
 pub mod frame;
 pub mod h2;
+pub mod headline;
 pub mod http;
 pub mod ids;
 pub mod limits;

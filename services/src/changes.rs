@@ -11,7 +11,12 @@
 //! - an accept: the site, the thread, and the authors of the answers
 //!   accepted now and before (reputation moves between them);
 //! - an edit: the site and the thread;
-//! - a logout: the user (their cached sessions).
+//! - a logout: the user (their cached sessions);
+//! - a batch of page views: the site (view counts in lists) and each
+//!   viewed thread. Unlike the others, a batch whose bump fails still
+//!   succeeds: its views are stored, and a page that shows a count a few
+//!   seconds old is what docs/pages.md promises anyway (failing it would
+//!   make the webui send the batch again and count it twice).
 //!
 //! A bump that fails fails the call with UNAVAILABLE: the write is
 //! committed but must not be acknowledged as visible everywhere; the client's
@@ -26,6 +31,11 @@ pub fn post(question_id: i64, authors: &[Option<i64>]) -> Vec<Topic> {
     let mut topics = vec![Topic::Site, Topic::Thread(question_id)];
     topics.extend(authors.iter().flatten().map(|&a| Topic::User(a)));
     topics
+}
+
+/// The topics of a batch of views of the questions `ids`.
+pub fn views(ids: &[i64]) -> Vec<Topic> {
+    std::iter::once(Topic::Site).chain(ids.iter().map(|&id| Topic::Thread(id))).collect()
 }
 
 /// Bumps `topics`.

@@ -43,6 +43,7 @@ pub fn question_json(q: &Question) -> Value {
         "answer_count": q.answer_count,
         "accepted_answer_id": id_or_null(q.accepted_answer_id),
         "last_activity_at": iso8601(q.last_activity_ms),
+        "view_count": q.view_count,
     })
 }
 
@@ -182,7 +183,7 @@ mod tests {
             question_json(&q),
             json!({"id": 1, "title": "T", "body": "B", "created_at": "2018-11-22T00:57:10.560Z",
                    "author": "anonymous", "score": 0, "tags": ["rust"], "answer_count": 0,
-                   "accepted_answer_id": null, "last_activity_at": "2018-11-22T00:57:10.560Z"})
+                   "accepted_answer_id": null, "last_activity_at": "2018-11-22T00:57:10.560Z", "view_count": 0})
         );
         let a = Answer {
             id: 2,
@@ -235,7 +236,12 @@ mod tests {
             user_json(&u),
             json!({"id": 5, "username": "ann", "reputation": 23, "created_at": "1970-01-01T00:00:00.000Z"})
         );
-        let page = user_page_json(&UserPage { user: Some(u.clone()), questions: vec![], answers: vec![] });
+        let page = user_page_json(&UserPage {
+            user: Some(u.clone()),
+            questions: vec![],
+            answers: vec![],
+            ..Default::default()
+        });
         assert_eq!((page["question_count"].as_i64(), page["answer_count"].as_i64()), (Some(1), Some(2)));
         let s = session_json(&Session { token: "t".into(), user: Some(u) });
         assert_eq!((s["token"].as_str(), s["user"]["username"].as_str()), (Some("t"), Some("ann")));

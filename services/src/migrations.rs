@@ -49,9 +49,14 @@
 //! Version 5 rewrites `sw_recount()` set-based (one aggregate per counter
 //! joined once, instead of a subquery per row, which on a never-analyzed
 //! database of 100k questions ran for many minutes).
+//!
+//! Version 6 counts page views (issue 15): `questions.view_count`, added to
+//! in batches by the question service (`AddViews`), never once per view. No
+//! index covers it and no trigger watches it, so a batch's UPDATE can be a
+//! HOT update that touches no index and no tag row.
 
 /// `(version, SQL)`, applied in order, each at most once per database.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 const V1: &str = "
     CREATE TABLE questions (
@@ -390,6 +395,10 @@ const V5: &str = "
         DELETE FROM tags;
         INSERT INTO tags (tag, question_count) SELECT tag, count(*) FROM question_tags GROUP BY tag;
     $$;
+    ";
+
+const V6: &str = "
+    ALTER TABLE questions ADD COLUMN view_count bigint NOT NULL DEFAULT 0;
     ";
 
 #[cfg(test)]

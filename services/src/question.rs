@@ -27,7 +27,7 @@ use coherent::{Store, Versions};
 use proto::methods::*;
 use proto::pb::{
     CreateQuestion, EditPost, Empty, Exists, Id, ListQuestions, Question, QuestionPage, RevisionList, SearchQuery,
-    TagList, Thread, ThreadQuery,
+    TagList, Thread, ThreadQuery, ViewCounts,
 };
 use proto::{CallContext, Handler, Status};
 use registry_agent::Directory;
@@ -37,6 +37,11 @@ use std::sync::Arc;
 pub const ANSWERS_PER_PAGE: u32 = 30;
 /// Most tags `Tags` lists.
 pub const MAX_TAG_LIST: i64 = 1000;
+/// Most questions in one `AddViews` batch (a webui flushes at most this many).
+pub const MAX_VIEW_BATCH: usize = 10_000;
+/// Most views one batch may add to one question: a webui counts each viewer
+/// once per window, so more than this in one flush is not a count of people.
+pub const MAX_VIEWS_PER_ENTRY: i64 = 1_000_000;
 
 pub struct QuestionService {
     pub(crate) db: Db,
@@ -127,6 +132,31 @@ impl QuestionService {
         Ok(q)
     }
 
+    /// Adds a webui's batch of counted views. A malformed batch is refused
+    /// whole (INVALID_ARGUMENT), so a bug cannot half-apply one.
+    pub fn add_views(&self, ctx: &CallContext<'_>, req: ViewCounts) -> Result<Empty, Status> {
+        if req.ids.len() != req.counts.len() {
+            return Err(Status::invalid("ids and counts must pair up"));
+        }
+        if req.ids.len() > MAX_VIEW_BATCH {
+            return Err(Status::invalid(format!("at most {MAX_VIEW_BATCH} questions a batch")));
+        }
+        if req.ids.iter().any(|&id| id <= 0) || req.counts.iter().any(|&n| !(1..=MAX_VIEWS_PER_ENTRY).contains(&n)) {
+            return Err(Status::invalid(format!("ids must be positive and counts 1 to {MAX_VIEWS_PER_ENTRY}")));
+        }
+        if req.ids.is_empty() {
+            return Ok(Empty {});
+        }
+        let mut conn = self.db.conn_for(ctx)?;
+        let updated = store::questions::add_views(&mut *conn, &req.ids, &req.counts)?;
+        drop(conn);
+        log::debug!(target: "Question::Worker", "added views to {updated} questions");
+        if let Err(e) = changes::announce(&self.versions, &changes::views(&req.ids)) {
+            log::warn!(target: "Question::Worker", "views stored, caches not told: {}", e.message);
+        }
+        Ok(Empty {})
+    }
+
     pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
         let mut conn = self.db.conn_for(ctx)?;
         edits::revisions(&mut conn, Target::Question, req.id)
@@ -145,6 +175,7 @@ impl Handler for QuestionService {
             QUESTION_TAGS => rpc::unary(payload, "Empty", |r| self.tags(ctx, r)),
             QUESTION_EDIT => rpc::unary(payload, "EditPost", |r| self.edit(ctx, r)),
             QUESTION_REVISIONS => rpc::unary(payload, "Id", |r| self.revisions(ctx, r)),
+            QUESTION_ADD_VIEWS => rpc::unary(payload, "ViewCounts", |r| self.add_views(ctx, r)),
             WEB_HANDLE => self.web_payload(ctx, payload),
             other => Err(rpc::unimplemented(other)),
         }

@@ -31,6 +31,7 @@ use crate::json;
 use crate::rpc;
 use crate::secrets;
 use crate::store;
+use crate::store::questions::Start;
 use crate::throttle::{self, LoginKeys};
 use crate::web::{self, Body};
 use coherent::Versions;
@@ -41,8 +42,8 @@ use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/user";
 
-/// Questions and answers listed on a user page (the newest).
-pub const PAGE_POSTS: i64 = 30;
+/// Questions and answers on one page of a user page's lists.
+pub const PAGE_POSTS: u32 = 30;
 
 /// Names that are routes, not users.
 const RESERVED: &[&str] = &["login", "logout"];
@@ -154,10 +155,13 @@ impl UserService {
         let missing = || Status::not_found(format!("user {} does not exist", req.username.trim()));
         let username = fields::check_username(&req.username).map_err(|_| missing())?;
         let mut conn = self.db.conn_for(ctx)?;
+        let questions_start = start("questions_page", req.questions_page, "questions_after", req.questions_after)?;
+        let answers_start = start("answers_page", req.answers_page, "answers_after", req.answers_after)?;
         let user = store::users::by_name(&mut *conn, &username)?.ok_or_else(missing)?;
-        let questions = store::questions::by_author(&mut *conn, user.id, PAGE_POSTS)?;
-        let answers = store::answers::by_author(&mut *conn, user.id, PAGE_POSTS)?;
-        Ok(UserPage { user: Some(user), questions, answers })
+        let (questions, more_questions) =
+            store::questions::by_author(&mut *conn, user.id, questions_start, PAGE_POSTS)?;
+        let (answers, more_answers) = store::answers::by_author(&mut *conn, user.id, answers_start, PAGE_POSTS)?;
+        Ok(UserPage { user: Some(user), questions, answers, more_questions, more_answers })
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
@@ -182,12 +186,21 @@ impl UserService {
                 Some(token) => self.logout(ctx, Token { token }).map(|_| HttpResponse::no_content()),
                 None => Err(unauthenticated("log in first: send Authorization: Bearer <token>")),
             },
-            WebRoute::Page(username) => {
-                self.get(ctx, Username { username }).map(|p| HttpResponse::json(200, &json::user_page_json(&p)))
-            }
+            WebRoute::Page(username) => self
+                .get(ctx, Username { username, ..Default::default() })
+                .map(|p| HttpResponse::json(200, &json::user_page_json(&p))),
         };
         result.unwrap_or_else(|s| web::status_response(&s))
     }
+}
+
+/// Where one list of a user page starts: after a given post (keyset), or
+/// at a page number by the one page rule.
+fn start(page_field: &'static str, page: u32, after_field: &'static str, after: i64) -> Result<Start, Status> {
+    Ok(match after {
+        0 => Start::Page(fields::check_page(page_field, page.max(1))?),
+        after => Start::After(fields::check_id(after_field, after)?),
+    })
 }
 
 /// `username` and `password` from a form or JSON body, or the 400/415 to send.

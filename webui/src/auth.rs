@@ -39,6 +39,9 @@ pub struct Viewer {
     pub csrf: String,
     /// This page's path and query: where "Log in" comes back to.
     pub here: String,
+    /// The page's render time (ms since the epoch, a whole minute): what
+    /// every relative time on it is relative to ([`crate::ago`]).
+    pub now_ms: i64,
 }
 
 impl Viewer {

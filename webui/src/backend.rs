@@ -17,7 +17,7 @@
 use proto::pb::{
     AcceptAnswer, Answer, CastVote, Comment, CreateAnswer, CreateComment, CreateQuestion, EditPost, ListQuestions,
     LogIn, Question, QuestionPage, RevisionList, SearchQuery, Session, SignUp, TagList, Thread, ThreadQuery, User,
-    UserPage, VoteResult,
+    UserPage, Username, ViewCounts, VoteResult,
 };
 use proto::{Code, RpcError};
 use std::time::{Duration, Instant};
@@ -114,7 +114,10 @@ pub trait Backend: Send + Sync {
     fn log_out(&self, call: &Call, token: &str) -> Res<()>;
     /// The user a session token belongs to; `Unauthenticated` for an unknown or expired one.
     fn authenticate(&self, call: &Call, token: &str) -> Res<User>;
-    fn user_page(&self, call: &Call, username: &str) -> Res<UserPage>;
+    /// A user with one page of their questions and one of their answers.
+    fn user_page(&self, call: &Call, req: &Username) -> Res<UserPage>;
+    /// Adds a batch of counted page views (`crate::views`).
+    fn add_views(&self, call: &Call, req: &ViewCounts) -> Res<()>;
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use proto::methods;
 use proto::pb::{
     AcceptAnswer, Answer, CastVote, Comment, CreateAnswer, CreateComment, CreateQuestion, EditPost, Empty, Id,
     ListQuestions, LogIn, Question, QuestionPage, RevisionList, SearchQuery, Session, SignUp, TagList, Thread,
-    ThreadQuery, Token, User, UserPage, Username, VoteResult,
+    ThreadQuery, Token, User, UserPage, Username, ViewCounts, VoteResult,
 };
 use registry_agent::{Directory, ServiceClient};
 
@@ -155,7 +155,11 @@ impl Backend for RpcBackend {
         self.u(methods::USER_AUTHENTICATE, call, &Token { token: token.to_string() })
     }
 
-    fn user_page(&self, call: &Call, username: &str) -> Res<UserPage> {
-        self.u(methods::USER_GET, call, &Username { username: username.to_string() })
+    fn user_page(&self, call: &Call, req: &Username) -> Res<UserPage> {
+        self.u(methods::USER_GET, call, req)
+    }
+
+    fn add_views(&self, call: &Call, req: &ViewCounts) -> Res<()> {
+        self.q::<_, Empty>(methods::QUESTION_ADD_VIEWS, call, req).map(|_| ())
     }
 }

@@ -22,15 +22,6 @@ use proto::pb::HttpResponse;
 /// Escapes text for use in HTML text content and double-quoted attribute values.
 pub use proto::http::html_escape as escape;
 
-/// A `<time>` element for a creation time in ms since the epoch, shown in UTC
-/// to the minute (`2018-11-22 00:57 UTC`) with the exact instant as `datetime`.
-pub fn time(ms: i64) -> String {
-    let iso = proto::clock::iso8601(ms);
-    // iso8601 is `YYYY-MM-DDTHH:MM:SS.mmmZ`: the first 16 bytes are ASCII.
-    let shown = iso.get(..16).unwrap_or(&iso).replacen('T', " ", 1);
-    format!("<time datetime=\"{}\">{} UTC</time>", escape(&iso), escape(&shown))
-}
-
 /// The stylesheet, inline in every page (there is nothing else to load).
 const STYLE: &str = include_str!("style.css");
 
@@ -63,6 +54,12 @@ fn who(viewer: &Viewer) -> String {
 /// A whole HTML document: `title` is plain text (escaped here), `main` is
 /// markup the caller already built from escaped parts.
 pub fn page(viewer: &Viewer, title: &str, main: &str) -> String {
+    search_page(viewer, title, "", main)
+}
+
+/// [`page`] whose header search box holds `query` (the search results
+/// page: the box keeps what was searched for, and is the page's only one).
+pub fn search_page(viewer: &Viewer, title: &str, query: &str, main: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -71,12 +68,14 @@ pub fn page(viewer: &Viewer, title: &str, main: &str) -> String {
          <header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"/\">stackwire</a>\
          <nav class=\"links\"><a href=\"/\">Questions</a><a href=\"/tags\">Tags</a><a href=\"/ask\">Ask</a></nav>\
          <form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">\
-         <input type=\"search\" name=\"q\" placeholder=\"Search… [tag] words\" aria-label=\"Search\" maxlength=\"200\">\
+         <input type=\"search\" name=\"q\" value=\"{query}\" placeholder=\"Search… [tag] words\" aria-label=\"Search\" \
+         maxlength=\"200\">\
          <button type=\"submit\">Search</button></form>{who}</div></header>\n\
          <main class=\"wrap\">\n{main}</main>\n\
          <footer class=\"site\"><div class=\"wrap\">stackwire: questions and answers.</div></footer>\n\
          </body>\n</html>\n",
         title = escape(title),
+        query = escape(query),
         who = who(viewer),
     )
 }
@@ -120,11 +119,6 @@ mod tests {
     }
 
     #[test]
-    fn time_shows_minutes_in_utc_and_keeps_the_exact_instant() {
-        assert_eq!(time(1_542_848_230_560), "<time datetime=\"2018-11-22T00:57:10.560Z\">2018-11-22 00:57 UTC</time>");
-    }
-
-    #[test]
     fn layout_is_self_contained_and_phone_ready() {
         let doc = page(&Viewer::default(), "A <b>title</b>", "<p>hi</p>\n");
         assert!(doc.starts_with("<!DOCTYPE html>"));
@@ -143,7 +137,7 @@ mod tests {
         assert!(doc.contains("href=\"/signup\""));
         assert!(!doc.contains("/logout"));
         let user = proto::pb::User { id: 3, username: "ann<b>".into(), reputation: 25, ..Default::default() };
-        let me = Viewer { user: Some(user), csrf: "c".repeat(32), here: "/".into() };
+        let me = Viewer { user: Some(user), csrf: "c".repeat(32), here: "/".into(), ..Default::default() };
         let doc = page(&me, "t", "");
         assert!(doc.contains("<a href=\"/users/ann%3Cb%3E\">ann&lt;b&gt;</a>"));
         assert!(doc.contains(">25 rep</span>"));

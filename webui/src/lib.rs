@@ -13,19 +13,26 @@
 //!   form token, an HMAC of the session (or pre-session id) under a shared secret.
 //! - [`pages`] (shared pieces and message pages), [`pages_list`],
 //!   [`pages_thread`], [`pages_forms`]: HTML from the services' messages.
-//! - [`html`]: escaping and the layout; [`markdown`]: bodies rendered safely.
+//! - [`html`]: escaping and the layout; [`markdown`]: bodies rendered safely;
+//!   [`ago`]: relative times and the render clock; [`highlight`]: code
+//!   blocks coloured by language; [`identicon`]: a picture per user.
 //! - [`forms`]: reading and checking what users send.
 //! - [`backend`]: the calls and their errors; [`backend_rpc`]: over the registry.
 //! - [`page_cache`]: rendered read pages and confirmed sessions kept in memory,
 //!   coherent across instances ([`coherent`]).
-//! - [`server`]: the process: RPC server, registration, signals, drain, `/metrics`.
+//! - [`server`]: the process: RPC server, registration, signals, drain, `/metrics`;
+//!   [`views`]: view counts, gathered in memory and flushed in batches.
 
+pub mod ago;
 pub mod auth;
 pub mod backend;
 pub mod backend_rpc;
 pub mod csrf;
 pub mod forms;
+pub mod highlight;
+mod highlight_langs;
 pub mod html;
+pub mod identicon;
 pub mod markdown;
 pub mod page_cache;
 pub mod pages;
@@ -38,3 +45,4 @@ pub mod routes_edit;
 pub mod routes_post;
 pub mod routes_read;
 pub mod server;
+pub mod views;

@@ -17,7 +17,9 @@
 use crate::auth::Viewer;
 use crate::forms::{Field, Invalid, IDEMPOTENCY_FIELD};
 use crate::html::{self, escape};
+use crate::{ago, identicon, markdown};
 use crate::{csrf, forms};
+use proto::headline::{MARK_START, MARK_STOP};
 use proto::pb::Question;
 use std::fmt::Write;
 
@@ -102,6 +104,20 @@ pub fn author(name: &str) -> String {
     }
 }
 
+/// The author with their identicon and reputation, as posts and list rows
+/// show them.
+pub fn author_card(name: &str, reputation: i64, avatar: u32) -> String {
+    if name.is_empty() {
+        return "<span class=\"who\">anonymous</span>".to_string();
+    }
+    format!(
+        "<span class=\"who\">{}{}<span class=\"rep\" title=\"reputation\">{}</span></span>",
+        identicon::svg(name, avatar),
+        author(name),
+        reputation
+    )
+}
+
 /// The tag chips of a question.
 pub fn tag_list(tags: &[String]) -> String {
     if tags.is_empty() {
@@ -115,42 +131,100 @@ pub fn tag_list(tags: &[String]) -> String {
     out
 }
 
-fn plural(n: i64, one: &str, many: &str) -> String {
+/// `n` with the singular or plural word, as "1 answer" / "2 answers".
+pub fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// One question in a list: score, answers (marked when one is accepted),
-/// title, tags, author and time.
-pub fn question_row(out: &mut String, q: &Question) {
-    let answers_class = match (q.accepted_answer_id != 0, q.answer_count > 0) {
-        (true, _) => " class=\"solved\"",
-        (false, true) => " class=\"answered\"",
-        _ => "",
+/// Characters of body text a list row shows (two lines on a desktop; the
+/// stylesheet clamps narrower screens to two lines too).
+pub const EXCERPT_CHARS: usize = 200;
+
+/// The three counts of a list row: score, answers (marked when one is
+/// accepted) and views.
+fn stats(q: &Question) -> String {
+    let (class, mark) = match (q.accepted_answer_id != 0, q.answer_count > 0) {
+        (true, _) => (" solved", "<span aria-hidden=\"true\">✓ </span>"),
+        (false, true) => (" answered", ""),
+        _ => ("", ""),
+    };
+    let accepted = if q.accepted_answer_id != 0 { " title=\"an answer is accepted\"" } else { "" };
+    format!(
+        "<div class=\"stats\"><span class=\"n-votes\"><b>{}</b> {}</span>\
+         <span class=\"n-answers{class}\"{accepted}>{mark}<b>{}</b> {}</span>\
+         <span class=\"n-views\"><b>{}</b> {}</span></div>",
+        q.score,
+        if q.score == 1 || q.score == -1 { "vote" } else { "votes" },
+        q.answer_count,
+        if q.answer_count == 1 { "answer" } else { "answers" },
+        q.view_count,
+        if q.view_count == 1 { "view" } else { "views" },
+    )
+}
+
+/// One question in a list: its counts, title, a two-line excerpt of the
+/// body, tags, and the author with reputation and the time asked (relative
+/// to `now_ms`, the page's render time). A search result shows its
+/// headlines instead of the title and excerpt, matches marked.
+pub fn question_row(out: &mut String, q: &Question, now_ms: i64) {
+    let title = if q.headline_title.is_empty() { escape(&q.title) } else { marked(&q.headline_title) };
+    let text = if q.headline_body.is_empty() {
+        escape(&markdown::excerpt(&q.body, EXCERPT_CHARS))
+    } else {
+        marked(&q.headline_body)
     };
     let _ = writeln!(
         out,
-        "<li><div class=\"stats\"><b>{score}</b> {votes}<br><span{answers_class}>{answers}</span></div>\
-         <div class=\"summary\"><a class=\"title\" href=\"/questions/{id}\">{title}</a>{tags}\
-         <div class=\"meta\">asked {time} by {author}</div></div></li>",
-        score = q.score,
-        votes = if q.score == 1 || q.score == -1 { "vote" } else { "votes" },
-        answers = plural(q.answer_count, "answer", "answers"),
+        "<li>{stats}<div class=\"summary\"><a class=\"title\" href=\"/questions/{id}\">{title}</a>\
+         <p class=\"excerpt\">{text}</p><div class=\"foot\">{tags}<div class=\"meta\">{who} <span>asked {time}</span>\
+         </div></div></div></li>",
+        stats = stats(q),
         id = q.id,
-        title = escape(&q.title),
         tags = tag_list(&q.tags),
-        time = html::time(q.created_at_ms),
-        author = author(&q.author),
+        who = author_card(&q.author, q.author_reputation, 16),
+        time = ago::time(q.created_at_ms, now_ms),
     );
 }
 
+/// A search headline as HTML: everything escaped, then each pair of marks
+/// ([`proto::headline`]) turned into `<mark>…</mark>`. The service's output is never trusted as markup:
+/// stray or unbalanced sentinels still give balanced tags, and a `<mark>`
+/// left open at the end is closed.
+pub fn marked(headline: &str) -> String {
+    let mut out = String::with_capacity(headline.len() + 32);
+    let mut open = false;
+    for part in headline.split_inclusive([MARK_START, MARK_STOP]) {
+        let (text, sentinel) = match part.chars().last() {
+            Some(c @ (MARK_START | MARK_STOP)) => (&part[..part.len() - c.len_utf8()], Some(c)),
+            _ => (part, None),
+        };
+        out.push_str(&escape(text));
+        match sentinel {
+            Some(MARK_START) if !open => {
+                out.push_str("<mark>");
+                open = true;
+            }
+            Some(MARK_STOP) if open => {
+                out.push_str("</mark>");
+                open = false;
+            }
+            _ => {}
+        }
+    }
+    if open {
+        out.push_str("</mark>");
+    }
+    out
+}
+
 /// A list of questions, or `empty` (markup) when there are none.
-pub fn question_list(questions: &[Question], empty: &str) -> String {
+pub fn question_list(questions: &[Question], empty: &str, now_ms: i64) -> String {
     if questions.is_empty() {
-        return format!("<p>{empty}</p>\n");
+        return format!("<p class=\"empty\">{empty}</p>\n");
     }
     let mut out = String::from("<ol class=\"questions\">\n");
     for q in questions {
-        question_row(&mut out, q);
+        question_row(&mut out, q, now_ms);
     }
     out.push_str("</ol>\n");
     out
@@ -204,16 +278,6 @@ pub fn pager(page: u32, has_more: bool, max: u32, url: impl Fn(u32) -> String, n
         out.push_str(&link(&href, "Next →", " rel=\"next\""));
     }
     out.push_str("</nav>\n");
-    out
-}
-
-/// A plain-text excerpt of a Markdown body for lists: at most `max` characters.
-pub fn excerpt(body: &str, max: usize) -> String {
-    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out: String = flat.chars().take(max).collect();
-    if flat.chars().nth(max).is_some() {
-        out.push('…');
-    }
     out
 }
 
@@ -353,15 +417,15 @@ mod tests {
             tags: vec!["c#".into()],
             ..Default::default()
         };
-        let list = question_list(&[q], "none");
+        let list = question_list(&[q], "none", 0);
         assert!(list.contains("<b>3</b> votes"));
-        assert!(list.contains("<span class=\"solved\">2 answers</span>"));
+        assert!(list.contains("class=\"n-answers solved\""));
         assert!(list.contains("<a class=\"title\" href=\"/questions/9\">&lt;t&gt;</a>"));
         assert!(list.contains("<a class=\"tag\" href=\"/tags/c%23\">c#</a>"));
-        assert!(list.contains("by <a href=\"/users/ann\">ann</a>"));
-        let anon = question_list(&[Question { id: 1, answer_count: 1, ..Default::default() }], "none");
-        assert!(anon.contains("by anonymous") && anon.contains("class=\"answered\">1 answer<"));
-        assert_eq!(question_list(&[], "No <b>x</b>"), "<p>No <b>x</b></p>\n");
+        assert!(list.contains("<a href=\"/users/ann\">ann</a>"));
+        let anon = question_list(&[Question { id: 1, answer_count: 1, ..Default::default() }], "none", 0);
+        assert!(anon.contains("anonymous") && anon.contains("class=\"n-answers answered\"><b>1</b> answer<"));
+        assert_eq!(question_list(&[], "No <b>x</b>", 0), "<p class=\"empty\">No <b>x</b></p>\n");
     }
 
     #[test]
@@ -371,12 +435,6 @@ mod tests {
         assert!(f.contains(&csrf::hidden_field(&v.csrf)));
         assert!(f.contains("name=\"idem\""));
         assert!(!form_open(&v, "/logout", "inline", false).contains("idem"));
-    }
-
-    #[test]
-    fn excerpts_are_flat_and_short() {
-        assert_eq!(excerpt("a\n\n  b", 10), "a b");
-        assert_eq!(excerpt("abcdef", 3), "abc…");
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub fn revisions(viewer: &Viewer, kind: PostKind, post_url: &str, list: &Revisio
             n = i + 1,
             original = if i == 0 { " (original)" } else { "" },
             who = pages::author(&r.editor),
-            time = html::time(r.created_at_ms),
+            time = crate::ago::time(r.created_at_ms, viewer.now_ms),
         );
         if kind == PostKind::Question {
             let _ = writeln!(m, "<h2>{}</h2>", escape(&r.title));

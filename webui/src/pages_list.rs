@@ -7,7 +7,8 @@
 
 use crate::auth::Viewer;
 use crate::html::{self, escape};
-use crate::pages::{self, excerpt, pager, question_list, tag_url};
+use crate::pages::{self, pager, question_list, tag_url};
+use crate::{ago, identicon, markdown};
 use proto::http::percent_encode;
 use proto::http::MAX_PAGE;
 use proto::pb::{QuestionPage, TagList, UserPage};
@@ -96,12 +97,37 @@ fn tabs(base: &str, current: Sort) -> String {
 /// keyset after the last question shown, carrying the next page's number
 /// while there is one (page 0: a page past the numbered ones).
 fn list_pager(base: &str, sort: Sort, page: &QuestionPage, page_no: u32) -> String {
+    keyset_pager(page_no, page.has_more, page.questions.last().map(|q| q.id), |n, after| {
+        list_url_after(base, sort, n, after)
+    })
+}
+
+/// The pager of any list that pages by number up to [`MAX_PAGE`] and by
+/// keyset after that: `url(n, after)` is page `n` (after post `after`, when
+/// not 0); "Next" continues after `last_id`, the last post shown.
+fn keyset_pager(page_no: u32, has_more: bool, last_id: Option<i64>, url: impl Fn(u32, i64) -> String) -> String {
     let label = match page_no {
         0 | MAX_PAGE.. => 0,
         n => n + 1,
     };
-    let next = page.questions.last().map(|q| list_url_after(base, sort, label, q.id));
-    pager(page_no, page.has_more, MAX_PAGE, |n| list_url(base, sort, n), next)
+    let next = last_id.map(|id| url(label, id));
+    pager(page_no, has_more, MAX_PAGE, |n| url(n, 0), next)
+}
+
+/// A user page with one of its lists at page `n` (after post `after`).
+fn user_list_url(username: &str, list: &str, n: u32, after: i64) -> String {
+    let mut url = pages::user_url(username);
+    let mut sep = '?';
+    if n > 1 {
+        url.push_str(&format!("{sep}{list}_page={n}"));
+        sep = '&';
+    }
+    if after > 0 {
+        url.push_str(&format!("{sep}{list}_after={after}"));
+    }
+    url.push('#');
+    url.push_str(list);
+    url
 }
 
 fn page_suffix(page_no: u32) -> String {
@@ -129,7 +155,7 @@ pub fn index(viewer: &Viewer, page: &QuestionPage, sort: Sort, page_no: u32) -> 
     } else {
         "No questions yet. <a href=\"/ask\">Ask the first one</a>."
     };
-    m.push_str(&question_list(&page.questions, empty));
+    m.push_str(&question_list(&page.questions, empty, viewer.now_ms));
     m.push_str(&list_pager("/", sort, page, page_no));
     m.push_str("<p><a class=\"button\" href=\"/ask\">Ask a question</a></p>\n");
     html::page(viewer, &format!("{heading}{}", page_suffix(page_no)), &m)
@@ -141,20 +167,30 @@ pub fn tag_page(viewer: &Viewer, tag: &str, page: &QuestionPage, sort: Sort, pag
     let mut m = format!("<h1>Questions tagged <span class=\"tag\">{}</span></h1>\n", escape(tag));
     m.push_str(&tabs(&base, sort));
     let empty = if page_no != 1 { "No questions on this page." } else { "No questions with this tag yet." };
-    m.push_str(&question_list(&page.questions, empty));
+    m.push_str(&question_list(&page.questions, empty, viewer.now_ms));
     m.push_str(&list_pager(&base, sort, page, page_no));
     m.push_str("<p><a href=\"/tags\">All tags</a></p>\n");
     html::page(viewer, &format!("Questions tagged {tag}{}", page_suffix(page_no)), &m)
 }
 
-/// `GET /tags`: every tag with its question count, most used first.
-pub fn tags(viewer: &Viewer, list: &TagList) -> String {
+/// Tags on one page of the tag list.
+pub const TAGS_PER_PAGE: usize = 100;
+
+/// `GET /tags?page=N`: the tags with their question counts, most used
+/// first, [`TAGS_PER_PAGE`] a page (the question service sends the most used
+/// thousand, so the pages stay within the page rule).
+pub fn tags(viewer: &Viewer, list: &TagList, page_no: u32) -> String {
     let mut m = String::from("<h1>Tags</h1>\n");
+    let from = (page_no.max(1) as usize - 1).saturating_mul(TAGS_PER_PAGE);
+    let shown = list.tags.get(from..).unwrap_or_default();
+    let has_more = shown.len() > TAGS_PER_PAGE;
     if list.tags.is_empty() {
         m.push_str("<p>No tags yet: they come with the first question.</p>\n");
+    } else if shown.is_empty() {
+        m.push_str("<p class=\"empty\">No tags on this page. <a href=\"/tags\">Back to the first</a>.</p>\n");
     } else {
         m.push_str("<table class=\"taglist\">\n");
-        for t in &list.tags {
+        for t in shown.iter().take(TAGS_PER_PAGE) {
             let _ = writeln!(
                 m,
                 "<tr><td><a class=\"tag\" href=\"{}\">{}</a></td><td class=\"n\">{}</td></tr>",
@@ -165,54 +201,95 @@ pub fn tags(viewer: &Viewer, list: &TagList) -> String {
         }
         m.push_str("</table>\n");
     }
-    html::page(viewer, "Tags", &m)
+    let url = |n: u32| if n > 1 { format!("/tags?page={n}") } else { "/tags".to_string() };
+    m.push_str(&pager(page_no.max(1), has_more, MAX_PAGE, url, None));
+    html::page(viewer, &format!("Tags{}", page_suffix(page_no)), &m)
 }
 
 fn pages_count(n: i64) -> String {
     format!("{n} question{}", if n == 1 { "" } else { "s" })
 }
 
-/// `GET /search?q=…`: the form with the query, and results when there is one.
+/// The `[tag]` filters of a search query, each with the query as it would
+/// be without that filter (for "no results": try without it).
+fn tag_filters(q: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = q[from..].find('[').map(|i| from + i) {
+        let Some(close) = q[open..].find(']').map(|i| open + i) else { break };
+        let without = format!("{} {}", q[..open].trim_end(), q[close + 1..].trim_start());
+        out.push((q[open + 1..close].to_string(), without.trim().to_string()));
+        from = close + 1;
+    }
+    out
+}
+
+fn search_url(q: &str, page: u32) -> String {
+    if page > 1 {
+        format!("/search?q={}&page={page}", percent_encode(q))
+    } else {
+        format!("/search?q={}", percent_encode(q))
+    }
+}
+
+/// What "no results" says: drop a tag filter (one link per tag), or use
+/// fewer words.
+fn no_results(q: &str) -> String {
+    let mut m = format!("<div class=\"empty\"><p>Nothing matches “{}”.</p>\n", escape(q));
+    let filters = tag_filters(q);
+    if filters.is_empty() {
+        m.push_str("<p>Try fewer or other words, or look through the <a href=\"/tags\">tags</a>.</p>\n");
+    } else {
+        m.push_str("<p>Remove a tag filter:</p>\n<ul class=\"suggest\">\n");
+        for (tag, without) in &filters {
+            let target = if without.is_empty() { tag_url(tag) } else { search_url(without, 1) };
+            let _ = writeln!(
+                m,
+                "<li><a href=\"{}\">search without <span class=\"tag\">[{}]</span></a></li>",
+                escape(&target),
+                escape(tag)
+            );
+        }
+        m.push_str("</ul>\n");
+    }
+    m.push_str("</div>\n");
+    m
+}
+
+/// `GET /search?q=…`: the results (title and body excerpts from
+/// `ts_headline`, matched words marked), or how to search when there is no
+/// query. The query lives in the header's search box, which keeps it: one
+/// box on the page.
 pub fn search(viewer: &Viewer, q: &str, results: Option<&QuestionPage>, page_no: u32) -> String {
-    let mut m = String::from("<h1>Search</h1>\n");
-    let _ = writeln!(
-        m,
-        "<form method=\"get\" action=\"/search\" role=\"search\"><label for=\"q\">Words, and [tag] to filter by tag</label>\
-         <input type=\"search\" id=\"q\" name=\"q\" maxlength=\"200\" value=\"{}\"><button type=\"submit\">Search</button></form>",
-        escape(q)
-    );
+    let mut m = String::new();
     match results {
-        None => m.push_str("<p class=\"hint\">For example <code>half-closed socket [rust]</code>.</p>\n"),
+        None => m.push_str(
+            "<h1>Search</h1>\n<p class=\"hint\">Type words in the search box at the top; <code>[tag]</code> \
+             keeps only questions with that tag, e.g. <code>half-closed socket [rust]</code>.</p>\n",
+        ),
         Some(page) => {
-            let _ = writeln!(m, "<h2>Results for “{}”</h2>", escape(q));
-            let empty = if page_no > 1 { "No more results." } else { "Nothing matches. Try fewer or other words." };
-            m.push_str(&question_list(&page.questions, empty));
-            let qs = percent_encode(q);
-            m.push_str(&pager(
-                page_no,
-                page.has_more,
-                MAX_PAGE,
-                |n| {
-                    if n > 1 {
-                        format!("/search?q={qs}&page={n}")
-                    } else {
-                        format!("/search?q={qs}")
-                    }
-                },
-                None,
-            ));
+            let _ = writeln!(m, "<h1>Results for “{}”</h1>", escape(q));
+            if page.questions.is_empty() && page_no <= 1 {
+                m.push_str(&no_results(q));
+            } else {
+                m.push_str(&question_list(&page.questions, "No more results.", viewer.now_ms));
+            }
+            m.push_str(&pager(page_no, page.has_more, MAX_PAGE, |n| search_url(q, n), None));
         }
     }
     let title = if q.is_empty() { "Search".to_string() } else { format!("Search: {q}{}", page_suffix(page_no)) };
-    html::page(viewer, &title, &m)
+    html::search_page(viewer, &title, q, &m)
 }
 
-/// `GET /users/{username}`: reputation, counts, questions and answers.
-pub fn user(viewer: &Viewer, page: &UserPage) -> String {
+/// `GET /users/{username}`: reputation, counts, and a page of the user's
+/// questions and one of their answers (`questions_page`, `answers_page`:
+/// which ones, 0 for a page reached by keyset), each with its pager.
+pub fn user(viewer: &Viewer, page: &UserPage, questions_page: u32, answers_page: u32) -> String {
     let Some(u) = &page.user else {
         return pages::not_found(viewer, "There is no such user.");
     };
-    let mut m = format!("<h1>{}</h1>\n", escape(&u.username));
+    let mut m =
+        format!("<div class=\"user-head\">{}<h1>{}</h1></div>\n", identicon::svg(&u.username, 64), escape(&u.username));
     let _ = writeln!(
         m,
         "<div class=\"profile\"><span><span class=\"big\">{rep}</span> reputation</span>\
@@ -220,11 +297,15 @@ pub fn user(viewer: &Viewer, page: &UserPage) -> String {
         rep = u.reputation,
         q = count(u.question_count, "question"),
         a = count(u.answer_count, "answer"),
-        time = html::time(u.created_at_ms),
+        time = ago::time(u.created_at_ms, viewer.now_ms),
     );
-    m.push_str("<h2>Questions</h2>\n");
-    m.push_str(&question_list(&page.questions, "No questions yet."));
-    m.push_str("<h2>Answers</h2>\n");
+    let name = &u.username;
+    m.push_str("<h2 id=\"questions\">Questions</h2>\n");
+    m.push_str(&question_list(&page.questions, "No questions yet.", viewer.now_ms));
+    m.push_str(&keyset_pager(questions_page, page.more_questions, page.questions.last().map(|q| q.id), |n, after| {
+        user_list_url(name, "questions", n, after)
+    }));
+    m.push_str("<h2 id=\"answers\">Answers</h2>\n");
     if page.answers.is_empty() {
         m.push_str("<p>No answers yet.</p>\n");
     } else {
@@ -232,19 +313,28 @@ pub fn user(viewer: &Viewer, page: &UserPage) -> String {
         for a in &page.answers {
             let _ = writeln!(
                 m,
-                "<li><div class=\"stats\"><b>{score}</b> votes{accepted}</div><div class=\"summary\">\
-                 <a class=\"title\" href=\"/questions/{qid}#answer-{id}\">{text}</a>\
-                 <div class=\"meta\">answered {time}</div></div></li>",
+                "<li><div class=\"stats\"><span class=\"n-votes\"><b>{score}</b> {votes}</span>{accepted}</div>\
+                 <div class=\"summary\"><a class=\"title\" href=\"/questions/{qid}#answer-{id}\">{title}</a>\
+                 <p class=\"excerpt\">{text}</p><div class=\"meta\">answered {time}</div></div></li>",
                 score = a.score,
-                accepted = if a.accepted { "<br><span class=\"solved\">accepted</span>" } else { "" },
+                votes = if a.score == 1 || a.score == -1 { "vote" } else { "votes" },
+                accepted = if a.accepted {
+                    "<span class=\"n-answers solved\"><span aria-hidden=\"true\">✓ </span>accepted</span>"
+                } else {
+                    ""
+                },
                 qid = a.question_id,
                 id = a.id,
-                text = escape(&excerpt(&a.body, 140)),
-                time = html::time(a.created_at_ms),
+                title = escape(if a.question_title.is_empty() { "(untitled)" } else { &a.question_title }),
+                text = escape(&markdown::excerpt(&a.body, pages::EXCERPT_CHARS)),
+                time = ago::time(a.created_at_ms, viewer.now_ms),
             );
         }
         m.push_str("</ol>\n");
     }
+    m.push_str(&keyset_pager(answers_page, page.more_answers, page.answers.last().map(|a| a.id), |n, after| {
+        user_list_url(name, "answers", n, after)
+    }));
     html::page(viewer, &u.username, &m)
 }
 
@@ -305,18 +395,20 @@ mod tests {
             &TagList {
                 tags: vec![TagCount { tag: "rust".into(), count: 3 }, TagCount { tag: "<x>".into(), count: 1 }],
             },
+            1,
         );
         assert!(list.contains("<a class=\"tag\" href=\"/tags/rust\">rust</a></td><td class=\"n\">3 questions"));
         assert!(list.contains("&lt;x&gt;</a></td><td class=\"n\">1 question<"));
     }
 
     #[test]
-    fn search_keeps_the_query_in_the_form_and_the_page_links() {
+    fn search_keeps_the_query_in_the_header_box_and_the_page_links() {
         let v = Viewer::default();
         let none = search(&v, "", None, 1);
-        assert!(none.contains("name=\"q\" maxlength=\"200\" value=\"\""));
+        assert!(none.contains("name=\"q\" value=\"\""));
         let q = "socket \"half\" [rust]";
         let found = search(&v, q, Some(&QuestionPage { questions: questions(2), page: 1, has_more: true }), 1);
+        assert_eq!(found.matches("name=\"q\"").count(), 1, "one search box");
         assert!(found.contains("value=\"socket &quot;half&quot; [rust]\""));
         assert!(found.contains("href=\"/search?q=socket%20%22half%22%20%5Brust%5D&amp;page=2\""));
         assert!(found.contains("/questions/2"));
@@ -344,13 +436,15 @@ mod tests {
                 accepted: true,
                 ..Default::default()
             }],
+            ..Default::default()
         };
-        let doc = user(&Viewer::default(), &page);
-        assert!(doc.contains("<h1>ann</h1>"));
+        let doc = user(&Viewer::default(), &page, 1, 1);
+        assert!(doc.contains("<h1>ann</h1>") && doc.contains("<svg class=\"avatar\""));
         assert!(doc.contains("<span class=\"big\">27</span> reputation"));
         assert!(doc.contains("<b>1</b> question<") && doc.contains("<b>1</b> answer<"));
-        assert!(doc.contains("href=\"/questions/1#answer-5\">Use **this** please</a>"));
-        assert!(doc.contains("class=\"solved\">accepted"));
-        assert!(user(&Viewer::default(), &UserPage::default()).contains("no such user"));
+        assert!(doc.contains("href=\"/questions/1#answer-5\">(untitled)</a>"));
+        assert!(doc.contains("<p class=\"excerpt\">Use this please</p>"));
+        assert!(doc.contains("<span aria-hidden=\"true\">✓ </span>accepted"));
+        assert!(user(&Viewer::default(), &UserPage::default(), 1, 1).contains("no such user"));
     }
 }

@@ -10,11 +10,14 @@
 //! `back` field naming this page, so the redirect after it lands the visitor
 //! where they were.
 
+use crate::ago;
 use crate::auth::{self, Viewer};
 use crate::forms::{Field, BODY_MAX, COMMENT_MAX};
 use crate::html::{self, escape};
 use crate::markdown;
-use crate::pages::{self, author, error_box, form_open, hidden, invalid_attrs, tag_list, textarea, Rejected, Slot};
+use crate::pages::{
+    self, author, author_card, error_box, form_open, hidden, invalid_attrs, plural, tag_list, textarea, Rejected, Slot,
+};
 use proto::pb::{AnswerWithComments, Thread};
 use std::fmt::Write;
 
@@ -92,8 +95,8 @@ fn answer_html(out: &mut String, viewer: &Viewer, t: &Thread, awc: &AnswerWithCo
     let _ = write!(
         out,
         "<div class=\"actions\"><span class=\"meta\">answered {} by {}</span>",
-        html::time(a.created_at_ms),
-        author(&a.author)
+        ago::time(a.created_at_ms, viewer.now_ms),
+        author_card(&a.author, a.author_reputation, 20)
     );
     if viewer.is(a.author_id) {
         let _ = write!(out, "<a href=\"/answers/{}/edit\">edit</a>", a.id);
@@ -111,9 +114,9 @@ fn answer_html(out: &mut String, viewer: &Viewer, t: &Thread, awc: &AnswerWithCo
                 out,
                 "<li id=\"comment-{id}\"><span class=\"text\">{body}</span> <span class=\"meta\">— {who}, {time}</span></li>",
                 id = c.id,
-                body = escape(&c.body),
+                body = markdown::render_inline(&c.body),
                 who = author(&c.author),
-                time = html::time(c.created_at_ms),
+                time = ago::time(c.created_at_ms, viewer.now_ms),
             );
         }
         out.push_str("</ul>\n");
@@ -134,8 +137,12 @@ pub fn thread(viewer: &Viewer, t: &Thread, rejected: Option<&Rejected>) -> Strin
     let mut m = String::new();
     let _ = writeln!(
         m,
-        "<article class=\"question\" id=\"question\">\n<h1>{}</h1>\n<div class=\"post\">",
-        escape(&q.title)
+        "<article class=\"question\" id=\"question\">\n<h1>{}</h1>\n<div class=\"post-meta meta\">\
+         <span>Asked {}</span><span>Active {}</span><span class=\"n-views\">Viewed {}</span></div>\n<div class=\"post\">",
+        escape(&q.title),
+        ago::time(q.created_at_ms, viewer.now_ms),
+        ago::time(q.last_activity_ms.max(q.created_at_ms), viewer.now_ms),
+        plural(q.view_count, "time", "times"),
     );
     m.push_str(&votes(viewer, &format!("/questions/{}/vote", q.id), &here, q.score, my_vote(t, "question", q.id)));
     let _ = writeln!(m, "<div class=\"content\">\n<div class=\"md\">{}</div>", markdown::render(&q.body));
@@ -143,8 +150,8 @@ pub fn thread(viewer: &Viewer, t: &Thread, rejected: Option<&Rejected>) -> Strin
     let _ = write!(
         m,
         "<div class=\"actions\"><span class=\"meta\">asked {} by {}</span>",
-        html::time(q.created_at_ms),
-        author(&q.author)
+        ago::time(q.created_at_ms, viewer.now_ms),
+        author_card(&q.author, q.author_reputation, 20)
     );
     if viewer.is(q.author_id) {
         let _ = write!(m, "<a href=\"/questions/{}/edit\">edit</a>", q.id);

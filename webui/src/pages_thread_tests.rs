@@ -62,7 +62,7 @@ fn sample() -> Thread {
 
 fn viewer(id: i64) -> Viewer {
     let user = (id != 0).then(|| User { id, username: format!("user{id}"), ..Default::default() });
-    Viewer { user, csrf: csrf::new_token(), here: "/questions/7".into() }
+    Viewer { user, csrf: csrf::new_token(), here: "/questions/7".into(), ..Default::default() }
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn every_piece_of_user_text_is_escaped_or_neutralised() {
     assert!(!doc.contains("javascript:"), "no javascript: link");
     assert!(doc.contains("&lt;b&gt;bold?&lt;/b&gt;") && !doc.contains("<b>"));
     assert!(doc.contains("&lt;img src=x onerror=alert(2)&gt;") && !doc.contains("<img"));
-    assert!(doc.contains("<pre><code class=\"language-sh\">  ls  -l\n</code></pre>"));
+    assert!(doc.contains("<pre class=\"hl\"><code class=\"language-bash\">  ls  -l\n</code></pre>"));
 }
 
 #[test]

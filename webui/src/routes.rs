@@ -26,7 +26,7 @@ use crate::auth::{self, Viewer};
 use crate::backend::{Backend, BackendError, Call};
 use crate::page_cache::{PageCache, PLACEHOLDER};
 use crate::pages_forms::PostKind;
-use crate::{csrf, forms, html, pages, routes_account, routes_edit, routes_post, routes_read};
+use crate::{ago, csrf, forms, html, pages, routes_account, routes_edit, routes_post, routes_read};
 use coherent::Topic;
 use proto::pb::{HttpRequest, HttpResponse, User};
 
@@ -241,6 +241,15 @@ pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::see_other(location).header("Cache-Control", "no-store")
 }
 
+/// The question a request viewed, for the view counter: a GET of a
+/// question page that was shown (200).
+pub fn viewed_question(req: &HttpRequest, status: u32) -> Option<i64> {
+    match route(&req.path) {
+        Some(Route::Question(id)) if req.method == "GET" && status == 200 => Some(id),
+        _ => None,
+    }
+}
+
 /// Answers one page request; `key` makes and checks the CSRF tokens.
 pub fn handle(backend: &dyn Backend, key: &csrf::Key, call: &Call, req: &HttpRequest) -> HttpResponse {
     handle_cached(backend, key, None, call, req)
@@ -261,7 +270,8 @@ pub fn handle_cached(
     let presession = auth::cookie(req, csrf::COOKIE).filter(|c| csrf::is_well_formed(c));
     let new_csrf = presession.is_none();
     let visitor = presession.clone().unwrap_or_else(csrf::new_token);
-    let viewer = Viewer { user: None, csrf: key.token(csrf::Binding::Visitor(&visitor)), here };
+    let now_ms = ago::render_time(proto::clock::now_ms());
+    let viewer = Viewer { user: None, csrf: key.token(csrf::Binding::Visitor(&visitor)), here, now_ms };
     let query_error = req.query_pairs().err();
 
     let mut resp = match route(&req.path) {
@@ -359,7 +369,12 @@ fn cached_get(
         viewer.user = Some(user);
         viewer.csrf = key.token(csrf::Binding::Session(t));
     }
-    let page_key = format!("{} {}", viewer.id(), viewer.here);
+    // The render minute is part of the key: relative times ("5 mins ago")
+    // are the only thing on a page that changes with the clock alone, and
+    // they change at most once a minute (crate::ago), so a page kept under
+    // its minute is the page an uncached render would give now. A page
+    // left from an earlier minute is a miss, and ages out of the store.
+    let page_key = format!("{} {} {}", viewer.now_ms, viewer.id(), viewer.here);
     let csrf_token = std::mem::replace(&mut viewer.csrf, PLACEHOLDER.to_string());
     if let Some(resp) = cache.page(&page_key, &stamp, &csrf_token) {
         return Some(resp);

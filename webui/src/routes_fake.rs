@@ -6,7 +6,7 @@ use crate::backend::{Backend, BackendError, Call, Res, PER_PAGE};
 use proto::pb::{
     AcceptAnswer, Answer, AnswerWithComments, CastVote, Comment, CreateAnswer, CreateComment, CreateQuestion, EditPost,
     ListQuestions, LogIn, PostVote, Question, QuestionPage, Revision, RevisionList, SearchQuery, Session, SignUp,
-    TagCount, TagList, Thread, ThreadQuery, User, UserPage, VoteResult,
+    TagCount, TagList, Thread, ThreadQuery, User, UserPage, Username, ViewCounts, VoteResult,
 };
 use std::sync::{Mutex, MutexGuard};
 
@@ -385,12 +385,22 @@ impl Backend for Fake {
         Ok(s.users.iter().find(|(u, _)| u.id == id).map(|(u, _)| u.clone()).unwrap_or_default())
     }
 
-    fn user_page(&self, _: &Call, username: &str) -> Res<UserPage> {
+    fn user_page(&self, _: &Call, req: &Username) -> Res<UserPage> {
         let s = self.enter("user_page", "user")?;
-        let u = s.users.iter().find(|(u, _)| u.username == username).map(|(u, _)| u.clone());
-        let u = u.ok_or_else(|| not_found("user", username))?;
+        let u = s.users.iter().find(|(u, _)| u.username == req.username).map(|(u, _)| u.clone());
+        let u = u.ok_or_else(|| not_found("user", &req.username))?;
         let questions = s.questions.iter().filter(|q| q.author_id == u.id).cloned().collect();
         let answers = s.answers.iter().filter(|a| a.author_id == u.id).cloned().collect();
-        Ok(UserPage { user: Some(u), questions, answers })
+        Ok(UserPage { user: Some(u), questions, answers, ..Default::default() })
+    }
+
+    fn add_views(&self, _: &Call, req: &ViewCounts) -> Res<()> {
+        let mut s = self.enter("add_views", "question")?;
+        for (id, n) in req.ids.iter().zip(&req.counts) {
+            if let Some(q) = s.questions.iter_mut().find(|q| q.id == *id) {
+                q.view_count += n;
+            }
+        }
+        Ok(())
     }
 }

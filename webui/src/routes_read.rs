@@ -9,7 +9,7 @@ use crate::pages_forms::{self, PostKind};
 use crate::pages_list::{self, Sort};
 use crate::pages_thread;
 use crate::routes::{Ctx, NO_ANSWER, NO_QUESTION};
-use proto::pb::{HttpResponse, ListQuestions, SearchQuery, ThreadQuery};
+use proto::pb::{HttpResponse, ListQuestions, SearchQuery, ThreadQuery, Username};
 
 /// The longest search query we pass on.
 pub const QUERY_MAX: usize = 200;
@@ -24,17 +24,31 @@ fn bad(ctx: &Ctx<'_>, message: &str) -> HttpResponse {
     ctx.page(400, pages::bad_request(&ctx.viewer, message))
 }
 
-/// `?after=ID` of a "Next" link: the id of the last question of the page
-/// before (0 when absent); anything but a positive integer is a 400.
-fn after(ctx: &Ctx<'_>) -> Result<i64, HttpResponse> {
-    match ctx.query("after").as_deref() {
+/// `?after=ID` (or another name) of a "Next" link: the id of the last post
+/// of the page before (0 when absent); anything but a positive integer is a 400.
+fn after_param(ctx: &Ctx<'_>, name: &str) -> Result<i64, HttpResponse> {
+    match ctx.query(name).as_deref() {
         None | Some("") => Ok(0),
         Some(s) => s
             .parse::<i64>()
             .ok()
             .filter(|&n| n > 0)
-            .ok_or_else(|| bad(ctx, "after must be a question id (a whole number from 1 up)")),
+            .ok_or_else(|| bad(ctx, &format!("{name} must be a post id (a whole number from 1 up)"))),
     }
+}
+
+fn after(ctx: &Ctx<'_>) -> Result<i64, HttpResponse> {
+    after_param(ctx, "after")
+}
+
+/// Page number and keyset start of one list of a user page: `{list}_page`
+/// (the one page rule) and `{list}_after`; the page is 0 for a page
+/// reached by keyset alone.
+fn user_list(ctx: &Ctx<'_>, page_name: &'static str, after_name: &str) -> Result<(u32, i64), HttpResponse> {
+    let page = page_number(ctx, page_name).map_err(|e| bad(ctx, &e.to_string()))?;
+    let after = after_param(ctx, after_name)?;
+    let page = if ctx.query(page_name).is_none() && after > 0 { 0 } else { page };
+    Ok((page, after))
 }
 
 /// Page number and sort order of a question list, or the 400 page. The
@@ -73,10 +87,14 @@ pub fn tag(ctx: &mut Ctx<'_>, tag: &str) -> HttpResponse {
     }
 }
 
-/// `GET /tags`
+/// `GET /tags?page=N`
 pub fn tags(ctx: &mut Ctx<'_>) -> HttpResponse {
+    let page = match page_number(ctx, "page") {
+        Ok(p) => p,
+        Err(e) => return bad(ctx, &e.to_string()),
+    };
     match ctx.backend.tags(ctx.call) {
-        Ok(list) => ctx.page(200, pages_list::tags(&ctx.viewer, &list)),
+        Ok(list) => ctx.page(200, pages_list::tags(&ctx.viewer, &list, page)),
         Err(e) => ctx.failure(e, "There are no tags."),
     }
 }
@@ -103,10 +121,20 @@ pub fn search(ctx: &mut Ctx<'_>) -> HttpResponse {
     }
 }
 
-/// `GET /users/{username}`
+/// `GET /users/{username}?questions_page=N&answers_page=N` (or
+/// `questions_after=ID`, `answers_after=ID` past the numbered pages)
 pub fn user(ctx: &mut Ctx<'_>, username: &str) -> HttpResponse {
-    match ctx.backend.user_page(ctx.call, username) {
-        Ok(page) if page.user.is_some() => ctx.page(200, pages_list::user(&ctx.viewer, &page)),
+    let lists = user_list(ctx, "questions_page", "questions_after")
+        .and_then(|q| Ok((q, user_list(ctx, "answers_page", "answers_after")?)));
+    let ((questions_page, questions_after), (answers_page, answers_after)) = match lists {
+        Ok(l) => l,
+        Err(resp) => return resp,
+    };
+    let req = Username { username: username.to_string(), questions_page, questions_after, answers_page, answers_after };
+    match ctx.backend.user_page(ctx.call, &req) {
+        Ok(page) if page.user.is_some() => {
+            ctx.page(200, pages_list::user(&ctx.viewer, &page, questions_page, answers_page))
+        }
         Ok(_) => ctx.page(404, pages::not_found(&ctx.viewer, "There is no such user.")),
         Err(e) => ctx.failure(e, "There is no such user."),
     }

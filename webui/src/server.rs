@@ -13,6 +13,7 @@
 use crate::backend::{Backend, Call};
 use crate::backend_rpc::RpcBackend;
 use crate::page_cache::{self, PageCache};
+use crate::views::{self, Views};
 use crate::{csrf, html, pages, routes};
 use coherent::Versions;
 use prost::Message;
@@ -23,8 +24,9 @@ use proto::{CallContext, Handler, ServerConfig, Status};
 use registry_agent::{Agent, Descriptor, Directory, MethodDesc, RegistryConfig, RegistryError};
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long calls already running may take to finish after a stop signal.
 pub const DRAIN_WAIT: Duration = Duration::from_secs(10);
@@ -108,11 +110,17 @@ pub struct WebHandler {
     backend: Arc<dyn Backend>,
     csrf: csrf::Key,
     cache: Option<Arc<PageCache>>,
+    views: Arc<Views>,
 }
 
 impl WebHandler {
-    pub fn new(backend: Arc<dyn Backend>, csrf: csrf::Key, cache: Option<Arc<PageCache>>) -> WebHandler {
-        WebHandler { backend, csrf, cache }
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        csrf: csrf::Key,
+        cache: Option<Arc<PageCache>>,
+        views: Arc<Views>,
+    ) -> WebHandler {
+        WebHandler { backend, csrf, cache, views }
     }
 
     fn page(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> HttpResponse {
@@ -127,7 +135,14 @@ impl WebHandler {
         // A bug in one page must cost that page, not a worker thread of the pool.
         let cache = self.cache.as_deref();
         match catch_unwind(AssertUnwindSafe(|| routes::handle_cached(&*self.backend, &self.csrf, cache, &call, req))) {
-            Ok(resp) => resp,
+            Ok(resp) => {
+                // Counted here, once the response is final however it was
+                // made, so a page from the cache counts like a rendered one.
+                if let Some(id) = routes::viewed_question(req, resp.status) {
+                    self.views.record(id, &views::viewer_key(req), Instant::now());
+                }
+                resp
+            }
             Err(_) => {
                 log::error!(target: WORKER_CLASS, "page {} {} panicked", req.method.escape_debug(), req.path.escape_debug());
                 html::response(500, pages::internal_error())
@@ -156,27 +171,31 @@ pub fn run(args: &Args, signals: crossbeam_channel::Receiver<Signal>) -> Result<
     let listener =
         TcpListener::bind(&args.listen).map_err(|source| StartError::Bind { addr: args.listen.clone(), source })?;
     let directory = Directory::start(cfg.clone());
+    let backend: Arc<dyn Backend> = Arc::new(RpcBackend::new(directory));
+    let views = Arc::new(Views::default());
     let cache = Arc::new(PageCache::new(Versions::new(cfg.clone()), coherent::budget_from_env(page_cache::DEFAULT_KB)));
     if cache.enabled() && coherent::feed_enabled() {
         coherent::feed::start(cfg.clone(), cache.feed_targets());
     }
     if let Some(admin) = &args.admin {
-        let c = cache.clone();
+        let (c, v) = (cache.clone(), views.clone());
         let render: coherent::admin::Render = Arc::new(move || {
             let mut out = String::new();
             c.render(&mut out);
+            v.render(&mut out);
             out
         });
         let local =
             coherent::admin::start(admin, render).map_err(|source| StartError::Bind { addr: admin.clone(), source })?;
         log::info!(target: "webui", "admin on {local}: GET /metrics");
     }
-    let handler = Arc::new(WebHandler::new(Arc::new(RpcBackend::new(directory)), key, Some(cache)));
+    let handler = Arc::new(WebHandler::new(backend.clone(), key, Some(cache), views.clone()));
     let server =
         proto::rpc_server::serve(listener, handler, ServerConfig::new(WORKER_CLASS)).map_err(StartError::Serve)?;
     let addr = server.local_addr();
     let load_server = server.clone();
     let agent = Agent::start(cfg, "webui", addr, descriptor(), Arc::new(move || load_server.in_flight() as u64))?;
+    let flusher = Flusher::start(views, backend, views::flush_interval());
     log::info!(target: "webui", "listening on {addr}");
 
     // The shared graceful stop: leave rotation, serve through one heartbeat
@@ -185,8 +204,48 @@ pub fn run(args: &Args, signals: crossbeam_channel::Receiver<Signal>) -> Result<
     let mut opts = registry_agent::lifecycle::ShutdownOptions::new("webui");
     opts.max_wait = DRAIN_WAIT;
     registry_agent::lifecycle::shutdown(agent, &server, &signals, &opts);
+    flusher.stop();
     log::info!(target: "webui", "stopped");
     Ok(())
+}
+
+/// The thread that sends view counts every interval, and once more at shutdown.
+struct Flusher {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    views: Arc<Views>,
+    backend: Arc<dyn Backend>,
+}
+
+impl Flusher {
+    fn start(views: Arc<Views>, backend: Arc<dyn Backend>, every: Duration) -> Flusher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (v, b, s) = (views.clone(), backend.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("view-flush".into())
+            .spawn(move || {
+                // Short sleeps, so a stop is noticed within 50 ms.
+                let mut last = Instant::now();
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50).min(every));
+                    if last.elapsed() >= every {
+                        v.flush(&*b);
+                        last = Instant::now();
+                    }
+                }
+            })
+            .ok();
+        Flusher { stop, thread, views, backend }
+    }
+
+    /// Stops the thread and flushes what the last pages counted.
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.views.flush(&*self.backend);
+    }
 }
 
 #[cfg(test)]

@@ -72,8 +72,11 @@ impl Backend for Nothing {
     fn authenticate(&self, _: &Call, _: &str) -> Res<User> {
         Ok(User { id: 1, username: "ann".into(), ..Default::default() })
     }
-    fn user_page(&self, _: &Call, _: &str) -> Res<UserPage> {
+    fn user_page(&self, _: &Call, _: &Username) -> Res<UserPage> {
         none()
+    }
+    fn add_views(&self, _: &Call, _: &ViewCounts) -> Res<()> {
+        Ok(())
     }
 }
 

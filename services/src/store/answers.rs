@@ -4,6 +4,7 @@
 //! thread agrees with the others: the accepted answer first, then by score,
 //! then oldest first (id breaks ties between answers of the same instant).
 
+use super::questions::Start;
 use super::{answer, paged, Window, ANSWER_COLUMNS, ANSWER_FROM};
 use crate::db::DbError;
 use crate::sql::Sql;
@@ -97,11 +98,24 @@ pub fn update(db: &mut impl Sql, id: i64, body: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// A user's newest answers (each with its question's title).
-pub fn by_author(db: &mut impl Sql, author: i64, limit: i64) -> Result<Vec<Answer>, DbError> {
+/// One page of a user's answers, newest first (each with its question's
+/// title), and whether more follow; paged like the user's questions
+/// ([`super::questions::by_author`]).
+pub fn by_author(db: &mut impl Sql, author: i64, start: Start, per_page: u32) -> Result<(Vec<Answer>, bool), DbError> {
+    let (w, after) = match start {
+        Start::Page(page) => (Window::new(page, per_page), 0),
+        Start::After(id) => (Window::new(1, per_page), id),
+    };
+    let keyset = if after > 0 {
+        "AND (a.created_at, a.id) < (SELECT x.created_at, x.id FROM answers x WHERE x.id = $2)"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM} WHERE a.author_id = $1
-         ORDER BY a.created_at DESC, a.id DESC LIMIT $2"
+        "SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM} WHERE a.author_id = $1 {keyset}
+         ORDER BY a.created_at DESC, a.id DESC {}",
+        w.clause()
     );
-    Ok(db.query(&sql, &[&author, &limit])?.iter().map(answer).collect())
+    let rows = if after > 0 { w.query(db, &sql, &[&author, &after])? } else { w.query(db, &sql, &[&author])? };
+    Ok(paged(rows.iter().map(answer).collect(), per_page))
 }

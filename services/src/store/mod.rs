@@ -63,6 +63,15 @@ macro_rules! author {
 }
 pub(crate) use author;
 
+/// The reputation of the author whose id is the column `$col` (0 for posts
+/// from before accounts): a primary-key probe, like [`author`].
+macro_rules! reputation {
+    ($col:literal) => {
+        concat!("COALESCE((SELECT u.reputation FROM users u WHERE u.id = ", $col, "), 0)")
+    };
+}
+pub(crate) use reputation;
+
 /// Every column of [`Question`], in [`question`]'s order; `q` is the
 /// questions row. The author and the tags are subqueries (primary-key and
 /// key-prefix probes), for the reason given at [`author`].
@@ -74,7 +83,8 @@ pub const QUESTION_COLUMNS: &str = concat!(
     ", q.score, COALESCE(q.accepted_answer_id, 0), ",
     ms!("q.last_activity_at"),
     ", ARRAY(SELECT t.tag FROM question_tags t WHERE t.question_id = q.id ORDER BY t.position), ",
-    "q.answer_count::bigint"
+    "q.answer_count::bigint, q.view_count, ",
+    reputation!("q.author_id")
 );
 pub const QUESTION_FROM: &str = "questions q";
 
@@ -87,7 +97,8 @@ pub const ANSWER_COLUMNS: &str = concat!(
     author!("a.author_id"),
     ", a.score, ",
     "COALESCE((SELECT q.accepted_answer_id = a.id FROM questions q WHERE q.id = a.question_id), false), ",
-    "COALESCE((SELECT q.title FROM questions q WHERE q.id = a.question_id), '')"
+    "COALESCE((SELECT q.title FROM questions q WHERE q.id = a.question_id), ''), ",
+    reputation!("a.author_id")
 );
 pub const ANSWER_FROM: &str = "answers a";
 
@@ -108,6 +119,9 @@ pub fn question(row: &Row) -> Question {
         last_activity_ms: row.get(8),
         tags: row.get(9),
         answer_count: row.get(10),
+        view_count: row.get(11),
+        author_reputation: row.get(12),
+        ..Default::default()
     }
 }
 
@@ -122,6 +136,7 @@ pub fn answer(row: &Row) -> Answer {
         score: row.get(6),
         accepted: row.get(7),
         question_title: row.get(8),
+        author_reputation: row.get(9),
     }
 }
 

@@ -96,6 +96,21 @@ pub fn touch(db: &mut impl Sql, id: i64) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Adds `counts[i]` views to question `ids[i]`, in one statement whatever
+/// the batch's size. Rows are updated in id order, so two webuis flushing
+/// overlapping batches lock the rows in the same order and cannot deadlock;
+/// ids of questions that no longer exist match nothing. Returns the rows
+/// updated.
+pub fn add_views(db: &mut impl Sql, ids: &[i64], counts: &[i64]) -> Result<u64, DbError> {
+    Ok(db.execute(
+        "UPDATE questions q SET view_count = q.view_count + v.n
+         FROM (SELECT id, sum(n)::int8 AS n FROM unnest($1::int8[], $2::int8[]) AS b(id, n)
+               GROUP BY id ORDER BY id) v
+         WHERE q.id = v.id",
+        &[&ids, &counts],
+    )?)
+}
+
 /// Where a list page starts: a page number (OFFSET, bounded by the caller)
 /// or just after a given question in the list's order (keyset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,11 +210,30 @@ pub fn tag_counts(db: &mut impl Sql, limit: i64) -> Result<Vec<TagCount>, DbErro
     Ok(rows.iter().map(|r| TagCount { tag: r.get(0), count: r.get(1) }).collect())
 }
 
-/// A user's newest questions.
-pub fn by_author(db: &mut impl Sql, author: i64, limit: i64) -> Result<Vec<Question>, DbError> {
+/// One page of a user's questions, newest first, and whether more follow:
+/// one range of `questions_by_author` (OFFSET bounded by the page rule, or
+/// keyset after a given question).
+pub fn by_author(
+    db: &mut impl Sql,
+    author: i64,
+    start: Start,
+    per_page: u32,
+) -> Result<(Vec<Question>, bool), DbError> {
+    let (w, after) = match start {
+        Start::Page(page) => (Window::new(page, per_page), 0),
+        Start::After(id) => (Window::new(1, per_page), id),
+    };
+    // Two statements rather than `$2 = 0 OR …`, so a generic plan keeps the index range.
+    let keyset = if after > 0 {
+        "AND (q.created_at, q.id) < (SELECT x.created_at, x.id FROM questions x WHERE x.id = $2)"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM} WHERE q.author_id = $1
-         ORDER BY q.created_at DESC, q.id DESC LIMIT $2"
+        "SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM} WHERE q.author_id = $1 {keyset}
+         ORDER BY q.created_at DESC, q.id DESC {}",
+        w.clause()
     );
-    Ok(db.query(&sql, &[&author, &limit])?.iter().map(question).collect())
+    let rows = if after > 0 { w.query(db, &sql, &[&author, &after])? } else { w.query(db, &sql, &[&author])? };
+    Ok(paged(rows.iter().map(question).collect(), per_page))
 }

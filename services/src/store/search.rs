@@ -11,11 +11,42 @@
 //! The words go through `websearch_to_tsquery`, which accepts anything a
 //! person types (quotes for phrases, `-word` to exclude, `or`) and never
 //! fails on syntax. Every `[tag]` filter must match.
+//!
+//! A page of word results carries `ts_headline` snippets of each title and
+//! body, computed for that page's rows only (so a search costs the same
+//! however many rows match), with the matched words between sentinels.
 
 use super::{paged, question, Window, QUESTION_COLUMNS, QUESTION_FROM};
 use crate::db::DbError;
 use crate::sql::Sql;
+use proto::headline::{MARK_START, MARK_STOP};
 use proto::pb::Question;
+
+/// The marks ([`proto::headline`]) as an SQL expression, taken out of
+/// the text before ts_headline so that in its output they can only be marks.
+const SENTINELS: &str = "chr(1) || chr(2)";
+
+/// What is taken out of a body before its headline is cut, anywhere: the
+/// sentinels, and Markdown's emphasis, code and table marks (a snippet is
+/// plain words; the webui escapes whatever is left).
+const MARKUP: &str = "'[' || chr(1) || chr(2) || '`*~|]+'";
+
+/// Markdown's heading and quote marks, taken out only at the start of a
+/// line (`c#` and `a > b` keep theirs).
+const LINE_MARKUP: &str = "'^[ \\t]*[#>]+'";
+
+/// ts_headline's options for a title: all of it, matches marked.
+fn title_options() -> String {
+    format!("HighlightAll=true, StartSel=\"{MARK_START}\", StopSel=\"{MARK_STOP}\"")
+}
+
+/// ts_headline's options for a body: up to two fragments of 12 to 30 words.
+fn body_options() -> String {
+    format!(
+        "MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \", \
+         StartSel=\"{MARK_START}\", StopSel=\"{MARK_STOP}\""
+    )
+}
 
 /// Keeps the question whose id is the SQL expression `id` if it carries
 /// every tag of the array parameter `$n`: a primary-key probe per tag and
@@ -70,14 +101,34 @@ pub fn search(
         if lexemes == 0 {
             return Ok((Vec::new(), false));
         }
+        // The page is chosen first; ts_headline (which re-parses a whole
+        // body) then runs on that page's rows only.
         let sql = format!(
-            "SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM}
-             WHERE q.search @@ websearch_to_tsquery('english', $1) AND {}
-             ORDER BY ts_rank_cd(q.search, websearch_to_tsquery('english', $1)) DESC, q.created_at DESC, q.id DESC {}",
+            "SELECT {QUESTION_COLUMNS},
+                    ts_headline('english', translate(q.title, {SENTINELS}, ''), websearch_to_tsquery('english', $1), $3),
+                    ts_headline('english',
+                        regexp_replace(regexp_replace(q.body, {LINE_MARKUP}, ' ', 'gn'), {MARKUP}, ' ', 'g'),
+                        websearch_to_tsquery('english', $1), $4)
+             FROM (SELECT q.id, ts_rank_cd(q.search, websearch_to_tsquery('english', $1)) AS rank, q.created_at
+                   FROM questions q
+                   WHERE q.search @@ websearch_to_tsquery('english', $1) AND {}
+                   ORDER BY rank DESC, q.created_at DESC, q.id DESC {}) page
+             JOIN {QUESTION_FROM} ON q.id = page.id
+             ORDER BY page.rank DESC, page.created_at DESC, page.id DESC",
             all_tags("q.id", 2),
             w.clause()
         );
-        w.query(db, &sql, &[&words, &tags])?
+        let rows = w.query(db, &sql, &[&words, &tags, &title_options(), &body_options()])?;
+        let found = rows
+            .iter()
+            .map(|r| {
+                let mut q = question(r);
+                q.headline_title = r.get(13);
+                q.headline_body = r.get(14);
+                q
+            })
+            .collect();
+        return Ok(paged(found, per_page));
     };
     Ok(paged(rows.iter().map(question).collect(), per_page))
 }

@@ -17,7 +17,7 @@
 //! The page asks for one answer more than it shows; that extra answer only
 //! answers "is there another page?", and its comments are not read.
 
-use super::{author, ms};
+use super::{author, ms, reputation};
 use crate::db::DbError;
 use crate::sql::Sql;
 use proto::pb::{Answer, AnswerWithComments, Comment, PostVote, Question, Thread};
@@ -31,13 +31,16 @@ const VOTE: i16 = 3;
 /// `$1` question id, `$2` answers on a page, `$3` offset, `$4` viewer (0: none).
 /// Columns: kind, ord, id, parent, title, body, created_ms, author_id,
 /// author, score, accepted, extra (accepted answer id / vote value),
-/// activity_ms, tags, count.
+/// activity_ms, tags, count, the author's reputation (questions and
+/// answers), views (the question).
 const THREAD: &str = concat!(
     "WITH q AS (
         SELECT q.id, q.title, q.body, q.created_at, q.author_id, q.score, q.accepted_answer_id,
-               q.last_activity_at, q.answer_count, ",
+               q.last_activity_at, q.answer_count, q.view_count, ",
     author!("q.author_id"),
-    " AS author FROM questions q WHERE q.id = $1
+    " AS author, ",
+    reputation!("q.author_id"),
+    " AS rep FROM questions q WHERE q.id = $1
     ), a AS (
         SELECT a.id, a.question_id, a.body, a.created_at, a.author_id, a.score,
                COALESCE(q.accepted_answer_id = a.id, false) AS accepted,
@@ -52,21 +55,23 @@ const THREAD: &str = concat!(
     ", COALESCE(q.author_id, 0), q.author, q.score, false, COALESCE(q.accepted_answer_id, 0), ",
     ms!("q.last_activity_at"),
     ", ARRAY(SELECT t.tag FROM question_tags t WHERE t.question_id = q.id ORDER BY t.position), ",
-    "q.answer_count::int8 FROM q
+    "q.answer_count::int8, q.rep, q.view_count FROM q
     UNION ALL SELECT 1::int2, a.ord, a.id, a.question_id, '', a.body, ",
     ms!("a.created_at"),
     ", COALESCE(a.author_id, 0), ",
     author!("a.author_id"),
-    ", a.score, a.accepted, 0::int8, 0::int8, '{}'::text[], 0::int8 FROM a
+    ", a.score, a.accepted, 0::int8, 0::int8, '{}'::text[], 0::int8, ",
+    reputation!("a.author_id"),
+    ", 0::int8 FROM a
     UNION ALL SELECT 2::int2, c.id, c.id, c.answer_id, '', c.body, ",
     ms!("c.created_at"),
     ", COALESCE(c.author_id, 0), ",
     author!("c.author_id"),
-    ", 0::int8, false, 0::int8, 0::int8, '{}'::text[], 0::int8
+    ", 0::int8, false, 0::int8, 0::int8, '{}'::text[], 0::int8, 0::int8, 0::int8
         FROM comments c
         WHERE c.answer_id = ANY (ARRAY(SELECT a.id FROM a WHERE a.ord <= $3::int8 + $2::int8))
     UNION ALL SELECT 3::int2, v.post_id, v.post_id, 0::int8, v.target, '', 0::int8, 0::int8, '', 0::int8, false,
-        v.value::int8, 0::int8, '{}'::text[], 0::int8
+        v.value::int8, 0::int8, '{}'::text[], 0::int8, 0::int8, 0::int8
         FROM votes v
         WHERE v.user_id = $4 AND ((v.target = 'question' AND v.post_id = $1)
            OR (v.target = 'answer' AND v.post_id = ANY (ARRAY(SELECT a.id FROM a WHERE a.ord <= $3::int8 + $2::int8))))
@@ -98,6 +103,9 @@ pub fn read(db: &mut impl Sql, id: i64, page: u32, per_page: u32, viewer: i64) -
                     last_activity_ms: r.get(12),
                     tags: r.get(13),
                     answer_count: r.get(14),
+                    author_reputation: r.get(15),
+                    view_count: r.get(16),
+                    ..Default::default()
                 })
             }
             ANSWER => answers.push(AnswerWithComments {
@@ -111,6 +119,7 @@ pub fn read(db: &mut impl Sql, id: i64, page: u32, per_page: u32, viewer: i64) -
                     score: r.get(9),
                     accepted: r.get(10),
                     question_title: String::new(),
+                    author_reputation: r.get(15),
                 }),
                 comments: Vec::new(),
             }),
