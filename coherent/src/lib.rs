@@ -22,6 +22,9 @@
 //!   keeps the caches tidy, the stamp is what keeps them right: a message
 //!   arrives a moment after the write is acknowledged, and is lost while a
 //!   listener reconnects; a stamp is checked on every read.
+//! - [`Sessions`]: sessions the user service confirmed, kept under the user's
+//!   version, so that checking a session costs no call while its user is
+//!   unchanged (a logout bumps the user).
 //! - [`admin`]: `GET /metrics` on an address of its own, with every store's
 //!   hits, misses, invalidations, evictions and size.
 //!
@@ -43,10 +46,12 @@
 
 pub mod admin;
 pub mod feed;
+mod sessions;
 mod store;
 mod topic;
 mod versions;
 
+pub use sessions::{Checked, Sessions};
 pub use store::{Store, StoreStats, Weigh};
 pub use topic::Topic;
 pub use versions::{BumpError, Stamp, Versions};

@@ -31,7 +31,6 @@ use proto::pb::{
     RevisionList,
 };
 use proto::{CallContext, Handler, Status};
-use registry_agent::Directory;
 use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/answer";
@@ -47,8 +46,8 @@ pub struct AnswerService {
 }
 
 impl AnswerService {
-    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>) -> AnswerService {
-        AnswerService { db, auth: Auth::new(directory), versions }
+    pub fn new(db: Db, auth: Auth, versions: Arc<Versions>) -> AnswerService {
+        AnswerService { db, auth, versions }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Created<Answer>, Status> {

@@ -7,10 +7,12 @@
 //! (the webui itself changes things through typed RPC, passing the user id
 //! it authenticated, not through these routes).
 //!
-//! Every request asks the user service (`UserService/Authenticate`); nothing
-//! is cached, so a logout takes effect on the very next request everywhere.
-//! A token that cannot be one of ours (wrong length or alphabet) is refused
-//! without a call.
+//! A token is checked with the user service (`UserService/Authenticate`),
+//! and what it said is kept under the user's version ([`coherent::Sessions`]):
+//! the next request with the token costs one Redis read, no call and no SQL,
+//! while nothing about the user changed; a logout bumps the user, so it takes
+//! effect on the very next request everywhere. A token that cannot be one of
+//! ours (wrong length or alphabet) is refused without a call.
 //!
 //! Writes need a user ([`Auth::require`], 401 otherwise); reads only use one
 //! when it is there ([`Auth::viewer`]: the viewer's own votes on a page), so
@@ -19,10 +21,12 @@
 use crate::rpc::Dependency;
 use crate::secrets;
 use crate::web::{self, Body};
+use coherent::{Checked, Sessions};
 use proto::methods::USER_AUTHENTICATE;
 use proto::pb::{HttpRequest, HttpResponse, Token, User};
 use proto::{CallContext, Code, Status};
 use registry_agent::Directory;
+use std::sync::Arc;
 
 /// The cookie the webui keeps the session token in.
 pub const SESSION_COOKIE: &str = "sw_session";
@@ -59,26 +63,38 @@ pub fn credential(req: &HttpRequest) -> Option<String> {
 #[derive(Clone)]
 pub struct Auth {
     users: Dependency,
+    sessions: Arc<Sessions>,
 }
 
 impl Auth {
-    pub fn new(directory: Directory) -> Auth {
-        Auth { users: Dependency::new(directory, "user") }
+    pub fn new(directory: Directory, sessions: Arc<Sessions>) -> Auth {
+        Auth { users: Dependency::new(directory, "user"), sessions }
     }
 
     /// The user behind `token`; UNAUTHENTICATED ([`STALE`]) for a token that
     /// is not (or no longer) valid, the user service's failure otherwise.
+    /// A session confirmed before, whose user has not changed since (a
+    /// logout changes it), is taken from memory ([`Sessions`]): no call.
     pub fn authenticate(&self, ctx: &CallContext<'_>, token: &str) -> Result<User, Status> {
         if !secrets::is_token_shape(token) {
             return Err(Status::new(Code::Unauthenticated, STALE));
         }
-        self.users.call::<Token, User>(ctx, USER_AUTHENTICATE, &Token { token: token.to_string() }).map_err(|s| {
-            if s.code == Code::Unauthenticated {
-                Status::new(Code::Unauthenticated, STALE)
-            } else {
-                s
-            }
-        })
+        let confirm = || {
+            self.users.call::<Token, User>(ctx, USER_AUTHENTICATE, &Token { token: token.to_string() }).map_err(|s| {
+                if s.code == Code::Unauthenticated {
+                    Status::new(Code::Unauthenticated, STALE)
+                } else {
+                    s
+                }
+            })
+        };
+        if !self.sessions.enabled() {
+            return confirm();
+        }
+        match self.sessions.check(token, confirm) {
+            Checked::User(u) => Ok(u),
+            Checked::Failed(s) => Err(s),
+        }
     }
 
     /// The logged-in user, or UNAUTHENTICATED with `why` ("log in to post")

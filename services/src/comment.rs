@@ -30,7 +30,6 @@ use coherent::Versions;
 use proto::methods::*;
 use proto::pb::{Comment, CommentList, CreateComment, HttpRequest, HttpResponse, Ids};
 use proto::{CallContext, Handler, Status};
-use registry_agent::Directory;
 use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/comment";
@@ -45,8 +44,8 @@ pub struct CommentService {
 }
 
 impl CommentService {
-    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>) -> CommentService {
-        CommentService { db, auth: Auth::new(directory), versions }
+    pub fn new(db: Db, auth: Auth, versions: Arc<Versions>) -> CommentService {
+        CommentService { db, auth, versions }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Created<Comment>, Status> {

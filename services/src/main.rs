@@ -17,13 +17,14 @@
 //! settling period, or after 10 s at most, the process exits 0. A second
 //! signal cuts the wait short.
 
-use coherent::{Store, Versions};
+use coherent::{Sessions, Store, Versions};
 use crossbeam_channel::Receiver;
 use proto::rpc_server::{self, ServerConfig};
 use proto::signals::Signal;
 use proto::Handler;
 use registry_agent::{Agent, Directory, RegistryConfig, RegistryError};
 use services::args::{self, Args, Command, ServiceKind};
+use services::auth::Auth;
 use services::db::{Db, DbConfig, DbError};
 use services::question_web::Reply;
 use services::{
@@ -114,28 +115,35 @@ fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
     // Writes bump the caches' versions; the question service also keeps a
     // cache of its own (anonymous JSON replies), fed by the change feed.
     let versions = Versions::new(registry.clone());
-    let replies: Arc<Store<Reply>> = Store::new("replies", coherent::budget_from_env(REPLY_CACHE_KB));
-    if kind == ServiceKind::Question && replies.enabled() && coherent::feed_enabled() {
-        coherent::feed::start(registry.clone(), vec![replies.clone()]);
+    let budget = coherent::budget_from_env(REPLY_CACHE_KB);
+    let replies: Arc<Store<Reply>> = Store::new("replies", if kind == ServiceKind::Question { budget } else { 0 });
+    // Sessions the user service confirmed, for every service that checks them.
+    let sessions = Arc::new(Sessions::new(versions.clone(), if kind == ServiceKind::User { 0 } else { budget }));
+    if sessions.enabled() && coherent::feed_enabled() {
+        let mut targets = sessions.feed_targets();
+        targets.push(replies.clone());
+        coherent::feed::start(registry.clone(), targets);
     }
     if let Some(addr) = args.admin {
-        let (v, r) = (versions.clone(), replies.clone());
+        let (v, r, s) = (versions.clone(), replies.clone(), sessions.clone());
         let render: coherent::admin::Render = Arc::new(move || {
             let mut out = String::new();
             v.render(&mut out);
             r.render(&mut out);
+            s.render(&mut out);
             out
         });
         let local =
             coherent::admin::start(&addr.to_string(), render).map_err(|source| StartError::Bind { addr, source })?;
         log::info!(target: class, "admin on {local}: GET /metrics");
     }
+    let auth = Auth::new(directory, sessions);
     let handler: Arc<dyn Handler> = match kind {
-        ServiceKind::Question => Arc::new(QuestionService::new(db, directory, versions, replies)),
-        ServiceKind::Answer => Arc::new(AnswerService::new(db, directory, versions)),
-        ServiceKind::Comment => Arc::new(CommentService::new(db, directory, versions)),
+        ServiceKind::Question => Arc::new(QuestionService::new(db, auth, versions, replies)),
+        ServiceKind::Answer => Arc::new(AnswerService::new(db, auth, versions)),
+        ServiceKind::Comment => Arc::new(CommentService::new(db, auth, versions)),
         ServiceKind::User => Arc::new(UserService::new(db, versions)),
-        ServiceKind::Vote => Arc::new(VoteService::new(db, directory, versions)),
+        ServiceKind::Vote => Arc::new(VoteService::new(db, auth, versions)),
     };
     let listener = TcpListener::bind(args.listen).map_err(|source| StartError::Bind { addr: args.listen, source })?;
     let server =

@@ -30,7 +30,6 @@ use proto::pb::{
     TagList, Thread, ThreadQuery, ViewCounts,
 };
 use proto::{CallContext, Handler, Status};
-use registry_agent::Directory;
 use std::sync::Arc;
 
 /// Answers on one page of a thread.
@@ -52,8 +51,8 @@ pub struct QuestionService {
 }
 
 impl QuestionService {
-    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>, replies: Arc<Store<Reply>>) -> QuestionService {
-        QuestionService { db, auth: Auth::new(directory), versions, replies }
+    pub fn new(db: Db, auth: Auth, versions: Arc<Versions>, replies: Arc<Store<Reply>>) -> QuestionService {
+        QuestionService { db, auth, versions, replies }
     }
 
     pub fn create(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Created<Question>, Status> {

@@ -24,7 +24,6 @@ use coherent::Versions;
 use proto::methods::*;
 use proto::pb::{CastVote, HttpRequest, HttpResponse, VoteResult};
 use proto::{CallContext, Code, Handler, Status};
-use registry_agent::Directory;
 use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/vote";
@@ -43,8 +42,8 @@ pub fn next_vote(current: Option<i16>, direction: i16) -> (Option<i16>, i64) {
 }
 
 impl VoteService {
-    pub fn new(db: Db, directory: Directory, versions: Arc<Versions>) -> VoteService {
-        VoteService { db, auth: Auth::new(directory), versions }
+    pub fn new(db: Db, auth: Auth, versions: Arc<Versions>) -> VoteService {
+        VoteService { db, auth, versions }
     }
 
     pub fn cast(&self, ctx: &CallContext<'_>, req: CastVote) -> Result<VoteResult, Status> {

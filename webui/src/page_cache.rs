@@ -8,15 +8,9 @@
 //!   keyed by the viewer's user id (0 for visitors) and the path with its
 //!   query, stamped with the versions of its topics and, for a logged-in
 //!   viewer, of that user (the header shows their reputation).
-//! - `sessions`: what a session token authenticated to, stamped with the
-//!   user's version: a logout bumps it, so the next request asks the user
-//!   service again and finds the session gone; the session's end time is
-//!   kept too and checked on every use.
-//! - `owners`: which user a token belongs to. That never changes, so it is
-//!   kept without a stamp; it is what lets a request read the user's version
-//!   before it reads the session (a stamp must be taken before the data it
-//!   covers), and a token is only recorded here after the user service
-//!   vouched for it.
+//! - sessions the user service confirmed, and whose they are
+//!   ([`coherent::Sessions`]): stamped with the user's version, so a logout
+//!   (which bumps it) is seen by the next request.
 //!
 //! Every page carries CSRF tokens in its forms, and those differ per visitor
 //! (they are bound to the session, or to the visitor's pre-session id); the
@@ -35,8 +29,8 @@
 
 use crate::auth::Viewer;
 use coherent::feed::Invalidate;
-use coherent::{Stamp, Store, Topic, Versions, Weigh};
-use proto::pb::{Header, HttpResponse, User};
+use coherent::{Sessions, Stamp, Store, Topic, Versions, Weigh};
+use proto::pb::{Header, HttpResponse};
 use std::sync::Arc;
 
 /// The CSRF token pages are rendered with for the cache; never sent.
@@ -136,41 +130,17 @@ fn join(parts: &[Vec<u8>], holes: &[Hole], csrf: &str) -> Vec<u8> {
     out
 }
 
-/// A session as the user service last confirmed it.
-struct Session(User);
-
-impl Weigh for Session {
-    fn weight(&self) -> usize {
-        96 + self.0.username.len()
-    }
-}
-
-/// The user a token belongs to.
-struct Owner(i64);
-
-impl Weigh for Owner {
-    fn weight(&self) -> usize {
-        8
-    }
-}
-
 /// The webui's stores and the versions they are checked against.
 pub struct PageCache {
     versions: Arc<Versions>,
     pages: Arc<Store<Page>>,
-    sessions: Arc<Store<Session>>,
-    owners: Arc<Store<Owner>>,
+    sessions: Sessions,
 }
 
 impl PageCache {
     /// Stores of `budget` bytes each (0: no caching at all).
     pub fn new(versions: Arc<Versions>, budget: usize) -> PageCache {
-        PageCache {
-            versions,
-            pages: Store::new("pages", budget),
-            sessions: Store::new("sessions", budget),
-            owners: Store::new("owners", budget),
-        }
+        PageCache { pages: Store::new("pages", budget), sessions: Sessions::new(versions.clone(), budget), versions }
     }
 
     pub fn enabled(&self) -> bool {
@@ -179,7 +149,9 @@ impl PageCache {
 
     /// What the change feed drops values from.
     pub fn feed_targets(&self) -> Vec<Arc<dyn Invalidate>> {
-        vec![self.pages.clone(), self.sessions.clone()]
+        let mut targets: Vec<Arc<dyn Invalidate>> = vec![self.pages.clone()];
+        targets.extend(self.sessions.feed_targets());
+        targets
     }
 
     /// Every store's counters, and the version counters', for `/metrics`.
@@ -187,7 +159,6 @@ impl PageCache {
         self.versions.render(out);
         self.pages.render(out);
         self.sessions.render(out);
-        self.owners.render(out);
     }
 
     /// The counters of `topics` now (`None`: Redis is unreachable, so serve
@@ -196,24 +167,9 @@ impl PageCache {
         self.versions.read(topics)
     }
 
-    /// Who `token` belongs to, if a user service said so before.
-    pub fn owner(&self, token: &str) -> Option<i64> {
-        self.owners.get(token, &Stamp::timeless()).map(|o| o.0)
-    }
-
-    pub fn set_owner(&self, token: &str, user: i64) {
-        self.owners.put(token, Stamp::timeless(), Arc::new(Owner(user)));
-    }
-
-    /// The session's user if it was confirmed under `stamp` (the user's
-    /// version) and has not ended since.
-    pub fn session(&self, token: &str, stamp: &Stamp) -> Option<User> {
-        let s = self.sessions.get(token, stamp)?;
-        (s.0.session_expires_ms > proto::clock::now_ms()).then(|| s.0.clone())
-    }
-
-    pub fn put_session(&self, token: &str, stamp: Stamp, user: User) {
-        self.sessions.put(token, stamp, Arc::new(Session(user)));
+    /// The session stores.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// The page under `key` with `csrf` in its forms, if it was rendered

@@ -339,12 +339,12 @@ fn cached_get(
 ) -> Option<HttpResponse> {
     let mut topics = topics(r)?;
     let token = auth::session_token(req);
-    let owner = token.as_deref().and_then(|t| cache.owner(t));
+    let owner = token.as_deref().and_then(|t| cache.sessions().owner(t));
     if let (Some(t), None) = (&token, owner) {
         // Whose session this is must be known before its user's version can
         // be read: learn it now, cache from the next request on.
         if let Ok(u) = backend.authenticate(call, t) {
-            cache.set_owner(t, u.id);
+            cache.sessions().set_owner(t, u.id);
         }
         return None;
     }
@@ -355,11 +355,11 @@ fn cached_get(
     let mut viewer = viewer.clone();
     if let (Some(t), Some(u)) = (&token, owner) {
         let user_stamp = stamp.project(&[Topic::User(u)])?;
-        let user = match cache.session(t, &user_stamp) {
+        let user = match cache.sessions().get(t, &user_stamp) {
             Some(user) => user,
             None => match backend.authenticate(call, t) {
                 Ok(user) if user.id == u => {
-                    cache.put_session(t, user_stamp, user.clone());
+                    cache.sessions().put(t, user_stamp, user.clone());
                     user
                 }
                 // Ended, or not checkable now: the uncached path says which.
