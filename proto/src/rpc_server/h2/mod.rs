@@ -24,6 +24,10 @@
 //! call is marked cancelled, as it is when the client resets the stream, so a
 //! worker that has not started it skips it.
 
+mod send;
+
+pub(crate) use send::{Done, Reply};
+
 use super::grpc::{self, Refusal, RequestHead};
 use super::out::Shared;
 use super::pool::{self, Call, Job, Pool, ReplyTo};
@@ -81,30 +85,6 @@ struct Stream {
     headers_sent: bool,
     deadline: Option<Instant>,
     cancelled: Arc<AtomicBool>,
-}
-
-/// What a worker or a streaming call's thread hands back to a stream.
-pub(crate) enum Reply {
-    /// A unary call's answer, with the handler's metadata.
-    Unary { result: Result<Vec<u8>, Status>, headers: Metadata, trailers: Metadata },
-    /// One framed message of a streaming call (the first carries the initial metadata).
-    Message { framed: Vec<u8>, headers: Metadata },
-    /// A streaming call's end.
-    End { status: Result<(), Status>, trailers: Metadata },
-}
-
-impl Reply {
-    /// True when the call is over (its books close when the loop has it).
-    pub(crate) fn ends_call(&self) -> bool {
-        !matches!(self, Reply::Message { .. })
-    }
-}
-
-/// A reply on its way back to its stream.
-pub(crate) struct Done {
-    pub(crate) conn: Arc<Shared>,
-    pub(crate) stream: u32,
-    pub(crate) reply: Reply,
 }
 
 pub(crate) struct H2 {
@@ -544,139 +524,6 @@ impl H2 {
             log::warn!(target: "rpc", "{}: {} shed: the worker queue is full", ctx.shared.peer, job.call.method);
             pool::finished(ctx.state, ctx.shared);
             self.finish(id, Err(pool::overloaded(ctx.state)), ctx);
-        }
-    }
-
-    /// A worker's or a streaming thread's reply arrived.
-    pub(crate) fn complete(&mut self, id: u32, reply: Reply, _ctx: &Ctx<'_>) {
-        let Some(s) = self.streams.get(&id) else { return };
-        if let (Reply::Message { framed, .. }, Phase::Streaming(_, in_transit)) = (&reply, &s.phase) {
-            in_transit.fetch_sub(framed.len(), Ordering::AcqRel);
-        }
-        match reply {
-            Reply::Unary { result, headers, trailers } if matches!(s.phase, Phase::Running) => {
-                self.answer(id, result, &headers, &trailers)
-            }
-            Reply::Message { .. } | Reply::End { .. }
-                if matches!(s.phase, Phase::Streaming(..)) && s.pending.len() - s.sent > MAX_UNSENT =>
-            {
-                // The client does not read (or grant window) as fast as the
-                // handler writes: the stream ends rather than the buffer growing.
-                s.cancelled.store(true, Ordering::Release);
-                let status = Status::new(Code::ResourceExhausted, "the client is not reading the stream");
-                self.finish(id, Err(status), _ctx);
-                frame::rst_stream(&mut self.out, id, ErrorCode::Cancel);
-                self.streams.remove(&id);
-            }
-            Reply::Message { framed, headers } if matches!(s.phase, Phase::Streaming(..)) => {
-                self.send_message_with(id, framed, &headers)
-            }
-            Reply::End { status, trailers } if matches!(s.phase, Phase::Streaming(..)) => {
-                self.end(id, status, &[], &trailers)
-            }
-            _ => {}
-        }
-    }
-
-    /// Fails a stream without metadata.
-    fn finish(&mut self, id: u32, result: Result<Vec<u8>, Status>, _ctx: &Ctx<'_>) {
-        self.answer(id, result, &[], &[]);
-    }
-
-    /// Answers a unary call: one message and OK trailers, or Trailers-Only.
-    fn answer(
-        &mut self,
-        id: u32,
-        result: Result<Vec<u8>, Status>,
-        headers: &[(String, Vec<u8>)],
-        trailers: &[(String, Vec<u8>)],
-    ) {
-        match result {
-            Ok(payload) => {
-                let mut m = Vec::with_capacity(msg::PREFIX_LEN + payload.len());
-                msg::encode_into(&payload, &mut m);
-                self.send_message_with(id, m, headers);
-                self.end(id, Ok(()), headers, trailers);
-            }
-            Err(status) => self.end(id, Err(status), headers, trailers),
-        }
-    }
-
-    /// Ends a stream with its status: trailers after what was sent, or
-    /// Trailers-Only when nothing was.
-    fn end(
-        &mut self,
-        id: u32,
-        status: Result<(), Status>,
-        headers: &[(String, Vec<u8>)],
-        trailers: &[(String, Vec<u8>)],
-    ) {
-        let Some(s) = self.streams.get_mut(&id) else { return };
-        if s.headers_sent {
-            s.trailers = Some(grpc::trailers(&status, trailers, false));
-            self.pump_stream(id);
-        } else {
-            let mut all: Vec<(String, Vec<u8>)> = headers.to_vec();
-            all.extend_from_slice(trailers);
-            let block = grpc::trailers(&status, &all, true);
-            frame::headers(&mut self.out, id, &block, true, self.peer_max_frame);
-            self.streams.remove(&id);
-        }
-    }
-
-    /// Queues one length-prefixed message (and the headers first, once).
-    fn send_message(&mut self, id: u32, framed: Vec<u8>) {
-        self.send_message_with(id, framed, &[]);
-    }
-
-    fn send_message_with(&mut self, id: u32, framed: Vec<u8>, headers: &[(String, Vec<u8>)]) {
-        let Some(s) = self.streams.get_mut(&id) else { return };
-        if !s.headers_sent {
-            s.headers_sent = true;
-            frame::headers(&mut self.out, id, &grpc::response_headers(headers), false, self.peer_max_frame);
-        }
-        if s.pending.is_empty() {
-            s.pending = framed;
-        } else {
-            s.pending.extend_from_slice(&framed);
-        }
-        self.pump_stream(id);
-    }
-
-    /// Sends queued DATA as far as both windows allow, then any trailers.
-    fn pump(&mut self) {
-        let ids: Vec<u32> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| s.sent < s.pending.len() || s.trailers.is_some())
-            .map(|(&id, _)| id)
-            .collect();
-        for id in ids {
-            self.pump_stream(id);
-        }
-    }
-
-    /// One stream's share of `pump`: what a new message or status needs.
-    fn pump_stream(&mut self, id: u32) {
-        let Some(s) = self.streams.get_mut(&id) else { return };
-        while s.sent < s.pending.len() && s.send_window > 0 && self.send_window > 0 {
-            let n = (s.pending.len() - s.sent)
-                .min(self.peer_max_frame)
-                .min(s.send_window as usize)
-                .min(self.send_window as usize);
-            frame::data_head(&mut self.out, id, n, false);
-            self.out.extend_from_slice(&s.pending[s.sent..s.sent + n]);
-            s.sent += n;
-            s.send_window -= n as i64;
-            self.send_window -= n as i64;
-        }
-        if s.sent == s.pending.len() {
-            s.pending.clear();
-            s.sent = 0;
-            if let Some(t) = s.trailers.take() {
-                frame::headers(&mut self.out, id, &t, true, self.peer_max_frame);
-                self.streams.remove(&id);
-            }
         }
     }
 
