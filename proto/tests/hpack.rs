@@ -90,6 +90,7 @@ fn hostile_blocks_are_compression_errors() {
     for (why, block) in [
         ("truncated integer (RUSTSEC-2023-0085's input)", "3f"),
         ("huge integer", "1fffffffffffffffff01"),
+        ("integer of endless zero continuation bytes", "1f80808080808080808080808001"),
         ("index 0", "80"),
         ("index past the table", "ff00"),
         ("table size over the limit", "3fe21f"),

@@ -143,9 +143,14 @@ impl Reader<'_> {
         if v < max {
             return Ok(v);
         }
-        let mut shift = 0;
+        let mut shift = 0u32;
         loop {
             let b = self.byte()?;
+            // Continuation bytes of zeros would shift past the word without
+            // ever growing the value: the count of bytes is capped too.
+            if shift > 28 {
+                return Err(bad("integer too long"));
+            }
             v += ((b & 0x7f) as usize) << shift;
             shift += 7;
             if v > MAX_INT {
