@@ -4,8 +4,8 @@
 //!
 //! The pieces:
 //! - [`Topic`]: what a cached value depends on: one thread (`q:{id}`), one
-//!   user (`u:{id}`: reputation, counts, sessions), or the site as a whole
-//!   (lists, tags, search, user pages).
+//!   user (`u:{id}`: reputation, counts), one user's sessions (`s:{id}`: a
+//!   logout), or the site as a whole (lists, tags, search, user pages).
 //! - [`Versions`]: one counter per topic in Redis (the registry's Redis,
 //!   found the same way, through the Sentinels when configured). Every write
 //!   bumps the counters of the topics it changed, after its transaction
@@ -22,9 +22,10 @@
 //!   keeps the caches tidy, the stamp is what keeps them right: a message
 //!   arrives a moment after the write is acknowledged, and is lost while a
 //!   listener reconnects; a stamp is checked on every read.
-//! - [`Sessions`]: sessions the user service confirmed, kept under the user's
-//!   version, so that checking a session costs no call while its user is
-//!   unchanged (a logout bumps the user).
+//! - [`Sessions`]: sessions the user service confirmed, kept under the
+//!   version of the user's sessions, so that checking a session costs no call
+//!   until one of them ends (a logout bumps it); a vote that moves the user's
+//!   reputation leaves it alone.
 //! - [`admin`]: `GET /metrics` on an address of its own, with every store's
 //!   hits, misses, invalidations, evictions and size.
 //!

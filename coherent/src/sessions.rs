@@ -5,12 +5,13 @@
 //! Two stores: who a token belongs to (`owners`; that never changes, so it is
 //! kept without a stamp, and only after the user service vouched for the
 //! token), and what the token authenticated to (`sessions`), stamped with the
-//! user's version. A logout bumps the user's version, as does anything that
-//! changes what a `User` holds (reputation, counts), so the next request asks
-//! the user service again; the session's end time is kept too and checked on
-//! every use. Knowing the owner first is what lets a request read the user's
-//! version before it reads the session: a stamp must be taken before the data
-//! it covers.
+//! version of the user's sessions (a logout bumps it, so the next request asks
+//! the user service again and hears the session is gone) and, where the
+//! user's reputation and counts are shown (the webui's pages), with the
+//! user's version as well. The session's end time is kept too and checked on
+//! every use. Knowing the owner first is what lets a request read those
+//! versions before it reads the session: a stamp must be taken before the
+//! data it covers.
 
 use crate::feed::Invalidate;
 use crate::{Stamp, Store, Topic, Versions, Weigh};
@@ -78,14 +79,15 @@ impl Sessions {
         self.sessions.put(token, stamp, Arc::new(Session(user)));
     }
 
-    /// The user behind `token`: from memory when it was confirmed under the
-    /// user's current version, else from `confirm` (the user service), whose
-    /// answer is kept for next time. A token seen for the first time is
-    /// confirmed and its owner noted (its user's version can only be read
-    /// once the owner is known).
+    /// Who is behind `token`: from memory when it was confirmed under the
+    /// current version of the user's sessions, else from `confirm` (the user
+    /// service), whose answer is kept for next time. For callers that need
+    /// who the user is, not their current reputation (the services: an author
+    /// id, a viewer id). A token seen for the first time is confirmed and its
+    /// owner noted (whose versions to read is known only then).
     pub fn check<E>(&self, token: &str, confirm: impl FnOnce() -> Result<User, E>) -> Checked<E> {
         let owner = self.owner(token);
-        let stamp = owner.and_then(|u| self.versions.read(&[Topic::User(u)]));
+        let stamp = owner.and_then(|u| self.versions.read(&[Topic::Sessions(u)]));
         if let Some(user) = stamp.as_ref().and_then(|s| self.get(token, s)) {
             return Checked::User(user);
         }

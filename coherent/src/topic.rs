@@ -8,17 +8,20 @@ pub enum Topic {
     Site,
     /// One question's thread: the question, its answers, comments, votes.
     Thread(i64),
-    /// One user: reputation, counts, sessions.
+    /// One user: reputation, counts (what a `User` shows).
     User(i64),
+    /// One user's sessions: bumped when one ends (a logout).
+    Sessions(i64),
 }
 
 impl Topic {
-    /// The name on the feed and, after the prefix, in Redis: `site`, `q:7`, `u:3`.
+    /// The name on the feed and, after the prefix, in Redis: `site`, `q:7`, `u:3`, `s:3`.
     pub fn name(&self) -> String {
         match self {
             Topic::Site => "site".to_string(),
             Topic::Thread(id) => format!("q:{id}"),
             Topic::User(id) => format!("u:{id}"),
+            Topic::Sessions(id) => format!("s:{id}"),
         }
     }
 
@@ -37,6 +40,7 @@ impl Topic {
         match kind {
             "q" => Some(Topic::Thread(id)),
             "u" => Some(Topic::User(id)),
+            "s" => Some(Topic::Sessions(id)),
             _ => None,
         }
     }

@@ -8,10 +8,12 @@
 //! it authenticated, not through these routes).
 //!
 //! A token is checked with the user service (`UserService/Authenticate`),
-//! and what it said is kept under the user's version ([`coherent::Sessions`]):
-//! the next request with the token costs one Redis read, no call and no SQL,
-//! while nothing about the user changed; a logout bumps the user, so it takes
-//! effect on the very next request everywhere. A token that cannot be one of
+//! and what it said is kept under the version of the user's sessions
+//! ([`coherent::Sessions`]): the next request with the token costs one Redis
+//! read, no call and no SQL, until one of the user's sessions ends; a logout
+//! bumps that version, so it takes effect on the very next request
+//! everywhere. (Only who the user is matters here, so a vote that moves
+//! their reputation does not send the next request to the user service.) A token that cannot be one of
 //! ours (wrong length or alphabet) is refused without a call.
 //!
 //! Writes need a user ([`Auth::require`], 401 otherwise); reads only use one
@@ -73,8 +75,8 @@ impl Auth {
 
     /// The user behind `token`; UNAUTHENTICATED ([`STALE`]) for a token that
     /// is not (or no longer) valid, the user service's failure otherwise.
-    /// A session confirmed before, whose user has not changed since (a
-    /// logout changes it), is taken from memory ([`Sessions`]): no call.
+    /// A session confirmed before, with no session of its user ended since
+    /// (a logout), is taken from memory ([`Sessions`]): no call.
     pub fn authenticate(&self, ctx: &CallContext<'_>, token: &str) -> Result<User, Status> {
         if !secrets::is_token_shape(token) {
             return Err(Status::new(Code::Unauthenticated, STALE));

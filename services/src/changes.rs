@@ -11,7 +11,7 @@
 //! - an accept: the site, the thread, and the authors of the answers
 //!   accepted now and before (reputation moves between them);
 //! - an edit: the site and the thread;
-//! - a logout: the user (their cached sessions);
+//! - a logout: the user's sessions;
 //! - a batch of page views: the site (view counts in lists) and each
 //!   viewed thread. Unlike the others, a batch whose bump fails still
 //!   succeeds: its views are stored, and a page that shows a count a few

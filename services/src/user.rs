@@ -136,7 +136,7 @@ impl UserService {
             if let Some(user) = store::users::delete_session(&mut *conn, &secrets::token_hash(&req.token))? {
                 log::info!(target: "User::Worker", "session ended");
                 // Every instance's cached copy of this user's sessions goes.
-                changes::announce(&self.versions, &[coherent::Topic::User(user)])?;
+                changes::announce(&self.versions, &[coherent::Topic::Sessions(user)])?;
             }
         }
         Ok(Empty {})

@@ -9,8 +9,9 @@
 //!   query, stamped with the versions of its topics and, for a logged-in
 //!   viewer, of that user (the header shows their reputation).
 //! - sessions the user service confirmed, and whose they are
-//!   ([`coherent::Sessions`]): stamped with the user's version, so a logout
-//!   (which bumps it) is seen by the next request.
+//!   ([`coherent::Sessions`]): stamped with the versions of the user's
+//!   sessions (a logout bumps it) and of the user (the header shows their
+//!   reputation), so either change is seen by the next request.
 //!
 //! Every page carries CSRF tokens in its forms, and those differ per visitor
 //! (they are bound to the session, or to the visitor's pre-session id); the

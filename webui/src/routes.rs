@@ -349,12 +349,13 @@ fn cached_get(
         return None;
     }
     if let Some(u) = owner {
-        topics.push(Topic::User(u));
+        // Its sessions (a logout) and what its header shows (reputation).
+        topics.extend([Topic::Sessions(u), Topic::User(u)]);
     }
     let stamp = cache.stamp(&topics)?;
     let mut viewer = viewer.clone();
     if let (Some(t), Some(u)) = (&token, owner) {
-        let user_stamp = stamp.project(&[Topic::User(u)])?;
+        let user_stamp = stamp.project(&[Topic::Sessions(u), Topic::User(u)])?;
         let user = match cache.sessions().get(t, &user_stamp) {
             Some(user) => user,
             None => match backend.authenticate(call, t) {
