@@ -171,9 +171,13 @@ fn accounts_sessions_limits_and_idempotency() {
     assert_eq!(page["answers"][0]["question_title"], "Idempotent ask");
     assert_eq!(anon.get("/webserv/user/nobody").status, 404);
 
-    // Logout revokes the token at once.
+    // Logout revokes the token at once, in a service that confirmed it
+    // before and keeps it in memory (the answer service: ten answers above)
+    // as much as in one that never saw it: a 401, not the limit's 429.
     let r = ann.post_form("/webserv/user/logout", &[]);
     assert_eq!(r.status, 204, "{}", r.text());
+    let r = ann.post_form("/webserv/answer", &[("question_id", &qid.to_string()), ("body", "late")]);
+    assert_eq!(r.status, 401, "{}", r.text());
     let r = ann.post_form("/webserv/comment", &[("answer_id", &a1.json()["id"].to_string()), ("body", "late")]);
     assert_eq!(r.status, 401, "{}", r.text());
     assert_eq!(anon.post_form("/webserv/user/logout", &[]).status, 401);
