@@ -71,10 +71,8 @@ balancers() { flag_of balancer-1 --admin || true; flag_of balancer-2 --admin || 
 # kill9_and_back NAME: SIGKILL, time to leave rotation, same command back, time to take traffic.
 kill9_and_back() {
     local name=$1 pid addr t0 out_ms lines t1 back_ms bals
-    local -a argv=()
     pid=$(sw_proc_pid "$name") || sw_die "$name is not running"
     addr=$(listen_of "$name")
-    mapfile -d '' argv <"/proc/$pid/cmdline"
     bals=$(balancers | paste -sd, -)
     t0=$(now)
     kill -KILL "$pid"
@@ -83,7 +81,7 @@ kill9_and_back() {
     sw_wait_for -t 10 _sw_pid_gone "$pid" || true
     lines=$(python3 scripts/chaos_load.py count --log "$log/$name.log")
     t1=$(now)
-    sw_start_proc "$name" /dev/null "$log/$name.log" "${argv[@]}"
+    sw_restart_proc "$name"
     back_ms=$(python3 scripts/chaos_load.py served --log "$log/$name.log" --lines "$lines" --since "$t1") ||
         sw_die "$name took no traffic after its restart"
     say "kill -9 $name ($addr): out of rotation after $out_ms ms; restarted, took traffic $back_ms ms after start"
@@ -142,7 +140,6 @@ sw_start_redis_ha redis "${SW_REDIS_PORT:-16379}" "${SW_REDIS_REPLICA_PORT:-$(($
 
 # One of the two balancers: the shared port carries on with the other.
 pid=$(sw_proc_pid balancer-1)
-mapfile -d '' bargv <"/proc/$pid/cmdline"
 bal_kill=$(now)
 kill -KILL "$pid"
 sleep 2
@@ -150,7 +147,7 @@ sw_wait_for -t 10 _sw_pid_gone "$pid" || true
 before=$(wc -l <"$log/balancer-1.access.log")
 grew() { (($(wc -l <"$log/balancer-1.access.log") > before)); }
 t1=$(now)
-sw_start_proc balancer-1 "$log/balancer-1.access.log" "$log/balancer-1.log" "${bargv[@]}"
+sw_restart_proc balancer-1
 sw_wait_for -t 30 -m "balancer-1 to take traffic on the shared port" grew || sw_die "balancer-1 took no traffic"
 say "kill -9 balancer-1: the shared port $http kept serving through balancer-2; restarted, took traffic $(ms_since "$t1") ms after start"
 

@@ -165,6 +165,42 @@ sw_choose_var() {
         SW_VAR_REASON="the checkout $SW_REPO is not reachable by user postgres"
     fi
     export SW_VAR SW_VAR_REASON
+    sw_load_settings
+}
+
+# The settings start_all.sh records in $SW_VAR/settings (one KEY=VALUE a
+# line), so that every later script (stop_all.sh, rolling_restart.sh,
+# chaos.sh, another start_all.sh), run from any shell, even `env -i`, uses
+# the ports and sizes the system was started with. The environment wins over
+# the file; the defaults are each script's own.
+SW_SETTINGS_VARS=(SW_HOST SW_PG_PORT SW_PG_PORTS SW_PATRONI_PORTS SW_ETCD_PORTS SW_PG_HA
+    SW_REDIS_PORT SW_REDIS_REPLICA_PORT SW_SENTINEL_PORTS SW_HTTP_PORT SW_BALANCER_PORTS
+    SW_ADMIN_PORT SW_SERVICE_PORT_BASE SW_SERVICE_PORT_STRIDE SW_RPC_ADMIN_OFFSET SW_QUESTIONS SW_ANSWERS SW_COMMENTS SW_WEBUIS SW_USERS
+    SW_VOTES SW_BIN_DIR SW_HTTP_HOST)
+
+# sw_load_settings: sets each recorded setting that the environment does not.
+sw_load_settings() {
+    local f="$SW_VAR/settings" k v n known
+    [[ -f $f ]] || return 0
+    while IFS='=' read -r k v; do
+        [[ $k =~ ^SW_[A-Z0-9_]+$ ]] || continue
+        known=0
+        for n in "${SW_SETTINGS_VARS[@]}"; do [[ $n == "$k" ]] && known=1; done
+        ((known)) || continue
+        if [[ -z ${!k+set} ]]; then
+            printf -v "$k" '%s' "$v"
+            export "${k?}"
+        fi
+    done <"$f"
+}
+
+# sw_save_settings: records every setting that is set now.
+sw_save_settings() {
+    local k
+    for k in "${SW_SETTINGS_VARS[@]}"; do
+        if [[ -n ${!k+set} && ${!k} != *$'\n'* ]]; then printf '%s=%s\n' "$k" "${!k}"; fi
+    done >"$SW_VAR/settings.tmp"
+    mv "$SW_VAR/settings.tmp" "$SW_VAR/settings"
 }
 
 # sw_init_var: choose and create $SW_VAR with log/ and run/ and a secrets file.
@@ -462,69 +498,10 @@ sw_stop_redis() {
 # Replicated Redis (sw_start_redis_ha, sw_stop_redis_ha, sw_redis_primary):
 # scripts/lib_ha.sh, sourced at the end of this file.
 
-# ---------------------------------------------------------------------------
-# Application processes
-# ---------------------------------------------------------------------------
+# Application processes (sw_start_proc, sw_stop_proc, sw_restart_proc, ...):
+# scripts/lib_procs.sh, sourced below.
 
-# A zombie counts as gone: here the parent (often pid 1) may not reap it.
-_sw_pid_gone() {
-    ! kill -0 "$1" 2>/dev/null || [[ $(_sw_pid_state "$1") == Z ]]
-}
-
-# Start time of a process (clock ticks since boot, /proc/PID/stat field 22);
-# it survives exec, so it tells a recycled pid from the one we started.
-_sw_pid_starttime() {
-    local stat fields
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    # Fields after "(comm) " start at field 3, so field 22 is index 19 here.
-    read -ra fields <<<"${stat##*) }"
-    printf '%s\n' "${fields[19]}"
-}
-
-# sw_proc_pid NAME: pid of the live process recorded in $SW_VAR/run/NAME.pid.
-# A recycled pid is ignored: its start time must match NAME.start.
-sw_proc_pid() {
-    local name=$1 pid
-    pid=$(_sw_live_pid "$SW_VAR/run/$name.pid") || return 1
-    if [[ -s $SW_VAR/run/$name.start ]]; then
-        [[ $(_sw_pid_starttime "$pid") == "$(cat "$SW_VAR/run/$name.start")" ]] || return 1
-    fi
-    printf '%s\n' "$pid"
-}
-
-# sw_start_proc NAME STDOUT STDERR CMD...
-# Starts CMD with nohup in its own session unless NAME is already running.
-sw_start_proc() {
-    local name=$1 out=$2 err=$3 pid
-    shift 3
-    if pid=$(sw_proc_pid "$name"); then
-        sw_log "$name already running (pid $pid)"
-        return 0
-    fi
-    [[ -x $1 ]] || sw_die "$1 not found or not executable"
-    # setsid: a Ctrl-C in the calling terminal must not reach the service.
-    # Started from a subshell (no job control there, so setsid does not fork
-    # and $! is the service itself); the service is then adopted by init.
-    pid=$(setsid nohup "$@" </dev/null >>"$out" 2>>"$err" & echo "$!")
-    echo "$pid" >"$SW_VAR/run/$name.pid"
-    _sw_pid_starttime "$pid" >"$SW_VAR/run/$name.start" || true
-    sw_log "started $name (pid $pid): $*"
-}
-
-# sw_stop_proc NAME [quiet]: TERM, wait up to ~10 s, then KILL.
-sw_stop_proc() {
-    local name=$1 pid
-    if pid=$(sw_proc_pid "$name"); then
-        [[ ${2:-} == quiet ]] || sw_log "stopping $name (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        if ! sw_wait_for -q -t "${SW_STOP_TIMEOUT:-10}" _sw_pid_gone "$pid"; then
-            sw_log "$name (pid $pid) ignored TERM for ${SW_STOP_TIMEOUT:-10}s: killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-            sw_wait_for -t 5 _sw_pid_gone "$pid" || true
-        fi
-    fi
-    rm -f "$SW_VAR/run/$name.pid" "$SW_VAR/run/$name.start"
-}
-
+# shellcheck source=scripts/lib_procs.sh
+. "$SW_REPO/scripts/lib_procs.sh"
 # shellcheck source=scripts/lib_ha.sh
 . "$SW_REPO/scripts/lib_ha.sh"

@@ -127,7 +127,7 @@ sw_start_redis_ha() {
     fi
     for sp in $s_ports; do
         i=$((i + 1))
-        _sw_sentinel "$name-sentinel-$i" "$sp" "$p_port"
+        _sw_sentinel "$name-sentinel-$i" "$sp" "${port:-$p_port}"
         list+="${list:+,}127.0.0.1:$sp"
     done
     echo "$list" >"$SW_VAR/$name.sentinels"
@@ -168,4 +168,82 @@ sw_stop_redis_ha() {
     sw_stop_redis "$name-b"
     sw_stop_redis "$name-a"
     rm -f "$SW_VAR/$name.sentinels"
+}
+
+# _sw_redis_synced PORT: a replica whose link to its primary is up.
+_sw_redis_synced() {
+    _sw_redis_cli "$1" info replication 2>/dev/null | grep -q '^master_link_status:up'
+}
+
+# _sw_redis_node_name NAME PORT: which data node (NAME-a or NAME-b) has PORT.
+_sw_redis_node_name() {
+    local d
+    for d in "$SW_VAR/$1"-a "$SW_VAR/$1"-b; do
+        if [[ $(sed -n 's/^port //p' "$d/redis.conf" 2>/dev/null) == "$2" ]]; then
+            basename "$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# sw_rolling_restart_redis_ha NAME: restarts every node of a running
+# replicated Redis without a moment with no primary that Sentinel does not
+# cover: each Sentinel in turn (the others keep the quorum), the replica
+# (rejoining the primary), then SENTINEL FAILOVER makes the freshly synced
+# replica the primary, and the old primary restarts as its replica. Clients
+# see what they see in any Sentinel failover: a READONLY or a refused
+# connection, after which they ask the Sentinels again.
+sw_rolling_restart_redis_ha() {
+    local name=$1 d port primary pport replica rport sp
+    _sw_need_var
+    for d in "$SW_VAR/$name"-sentinel-*; do
+        [[ -d $d ]] || continue
+        primary=$(sw_redis_primary "$name") || sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
+        port=$(sed -n 's/^port //p' "$d/sentinel.conf")
+        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$port"
+        # Its own rewritten config remembers the primary, the other Sentinels and the epoch.
+        redis-sentinel "$d/sentinel.conf" || sw_die "sentinel $(basename "$d") failed to start"
+        sw_wait_for -t 30 -m "sentinel $(basename "$d") back" _sw_sentinel_ping "$port" ||
+            sw_die "sentinel $(basename "$d") did not come back"
+        sw_log "restarted $(basename "$d")"
+    done
+    primary=$(sw_redis_primary "$name") || sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
+    pport=${primary##*:}
+    for d in "$SW_VAR/$name"-a "$SW_VAR/$name"-b; do
+        port=$(sed -n 's/^port //p' "$d/redis.conf" 2>/dev/null)
+        [[ -n $port && $port != "$pport" ]] && rport=$port
+    done
+    [[ -n ${rport:-} ]] || sw_die "no Redis replica of $name to restart"
+    replica=$(_sw_redis_node_name "$name" "$rport")
+    sw_stop_redis "$replica"
+    _sw_redis_node "$replica" "$rport" "replica-of:$pport"
+    sw_wait_for -t 60 -m "redis $replica synced with the primary :$pport" _sw_redis_synced "$rport" ||
+        sw_die "redis $replica did not sync"
+    sw_log "restarted redis $replica (replica)"
+    # A Sentinel refuses (NOGOODSLAVE) until it has seen the restarted replica
+    # in the primary's INFO; ask again until one accepts, then wait for it.
+    _sw_failover_to() {
+        local sp t
+        [[ $(sw_redis_primary "$name") == *:"$1" ]] && return 0
+        for sp in $(tr ',' ' ' <"$SW_VAR/$name.sentinels"); do
+            if [[ $(_sw_redis_cli "${sp##*:}" sentinel failover "$SW_REDIS_MASTER_NAME" 2>/dev/null) == OK ]]; then
+                for t in $(seq 50); do
+                    [[ $(sw_redis_primary "$name") == *:"$1" ]] && return 0
+                    sleep 0.2
+                done
+                return 1
+            fi
+        done
+        return 1
+    }
+    sw_wait_for -t 60 -m "Sentinel failover of $SW_REDIS_MASTER_NAME to :$rport" _sw_failover_to "$rport" ||
+        sw_die "the Sentinel failover to :$rport did not happen"
+    sw_log "redis primary moved to :$rport by a Sentinel failover"
+    replica=$(_sw_redis_node_name "$name" "$pport")
+    sw_stop_redis "$replica"
+    _sw_redis_node "$replica" "$pport" "replica-of:$rport"
+    sw_wait_for -t 60 -m "redis $replica synced with the primary :$rport" _sw_redis_synced "$pport" ||
+        sw_die "redis $replica did not sync"
+    sw_log "restarted redis $replica (the old primary, now a replica)"
 }

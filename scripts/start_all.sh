@@ -14,39 +14,55 @@
 # serves /status, /status/json, /metrics and /healthz on loopback only
 # (SW_ADMIN_PORT 9090, then 9091).
 #
-# Settings (environment): SW_PG_PORT (15432), SW_REDIS_PORT (16379),
-# SW_HTTP_PORT (8080), SW_QUESTIONS, SW_ANSWERS, SW_COMMENTS, SW_WEBUIS,
-# SW_USERS, SW_VOTES (2 each), SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset),
-# SW_RPC_ADMIN_OFFSET (1000: a service or webui on RPC port P serves /metrics on P + 1000).
+# Settings (environment, else what the last start recorded in
+# $SW_VAR/settings, else the default): SW_HOST (127.0.0.1, the address every
+# instance binds and registers), SW_HTTP_HOST (0.0.0.0, the shared port's),
+# SW_PG_PORT (15432), SW_REDIS_PORT (16379), SW_HTTP_PORT (8080),
+# SW_SERVICE_PORT_BASE (7000) and SW_SERVICE_PORT_STRIDE (100): question
+# instances on base+stride+1, +2, …, answer base+2*stride+1…, comment 3*,
+# webui 4*, user 5*, vote 6*: 7101, 7201, … by default),
+# SW_RPC_ADMIN_OFFSET (1000: a service or webui on RPC port P serves
+# GET /metrics on P + 1000), SW_QUESTIONS,
+# SW_ANSWERS, SW_COMMENTS, SW_WEBUIS, SW_USERS, SW_VOTES (2 each),
+# SW_BIN_DIR (use these binaries instead of building release ones),
+# SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset). The
+# effective settings are recorded for the other scripts (see lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+sw_choose_var # and the recorded settings
 
-pg_port=${SW_PG_PORT:-15432}
-redis_port=${SW_REDIS_PORT:-16379}
-http_port=${SW_HTTP_PORT:-8080}
-n_question=${SW_QUESTIONS:-2}
-n_answer=${SW_ANSWERS:-2}
-n_comment=${SW_COMMENTS:-2}
-n_webui=${SW_WEBUIS:-2}
-n_user=${SW_USERS:-2}
-n_vote=${SW_VOTES:-2}
-redis_replica_port=${SW_REDIS_REPLICA_PORT:-$((redis_port + 1))}
-sentinel_ports=${SW_SENTINEL_PORTS:-26380 26381 26382}
-read -ra balancer_ports <<<"${SW_BALANCER_PORTS:-$((http_port + 1)) $((http_port + 2))}"
+export SW_HOST=${SW_HOST:-127.0.0.1}
+export SW_HTTP_HOST=${SW_HTTP_HOST:-0.0.0.0}
+export SW_PG_PORT=${SW_PG_PORT:-15432}
+export SW_REDIS_PORT=${SW_REDIS_PORT:-16379}
+export SW_HTTP_PORT=${SW_HTTP_PORT:-8080}
+export SW_SERVICE_PORT_BASE=${SW_SERVICE_PORT_BASE:-7000} SW_SERVICE_PORT_STRIDE=${SW_SERVICE_PORT_STRIDE:-100}
+export SW_QUESTIONS=${SW_QUESTIONS:-2} SW_ANSWERS=${SW_ANSWERS:-2} SW_COMMENTS=${SW_COMMENTS:-2}
+export SW_WEBUIS=${SW_WEBUIS:-2} SW_USERS=${SW_USERS:-2} SW_VOTES=${SW_VOTES:-2}
+export SW_REDIS_REPLICA_PORT=${SW_REDIS_REPLICA_PORT:-$((SW_REDIS_PORT + 1))}
+export SW_SENTINEL_PORTS=${SW_SENTINEL_PORTS:-26380 26381 26382}
+export SW_BALANCER_PORTS=${SW_BALANCER_PORTS:-$((SW_HTTP_PORT + 1)) $((SW_HTTP_PORT + 2))}
 # Balancer N serves GET /status, /status/json, /metrics and /healthz on loopback port SW_ADMIN_PORT + N - 1.
-admin_port=${SW_ADMIN_PORT:-9090}
+export SW_ADMIN_PORT=${SW_ADMIN_PORT:-9090}
 # Every service and webui instance serves GET /metrics (its caches and version
 # counters) on loopback at its RPC port + SW_RPC_ADMIN_OFFSET (7101 -> 8101).
-rpc_admin_offset=${SW_RPC_ADMIN_OFFSET:-1000}
+export SW_RPC_ADMIN_OFFSET=${SW_RPC_ADMIN_OFFSET:-1000}
+host=$SW_HOST
+http_port=$SW_HTTP_PORT
+base=$SW_SERVICE_PORT_BASE
+stride=$SW_SERVICE_PORT_STRIDE
+read -ra balancer_ports <<<"$SW_BALANCER_PORTS"
+admin_port=$SW_ADMIN_PORT
 
 sw_install_deps python3
 sw_init_var
-sw_start_postgres pg "$pg_port"
+sw_save_settings
+sw_start_postgres pg "$SW_PG_PORT"
 # A single Redis from an older start_all.sh would hold the primary's port.
 sw_stop_redis redis
-sw_start_redis_ha redis "$redis_port" "$redis_replica_port" "$sentinel_ports"
+sw_start_redis_ha redis "$SW_REDIS_PORT" "$SW_REDIS_REPLICA_PORT" "$SW_SENTINEL_PORTS"
 # A stopped SO_REUSEPORT balancer hands the connections still queued on its
 # listener to the other one instead of resetting them (Linux >= 5.14).
 if [[ -w /proc/sys/net/ipv4/tcp_migrate_req ]]; then
@@ -67,9 +83,14 @@ fi
     } >"$SW_VAR/env"
 )
 
-sw_log "cargo build --release --workspace --bins"
-cargo build --release --workspace --bins
-bin="${CARGO_TARGET_DIR:-$SW_REPO/target}/release"
+if [[ -n ${SW_BIN_DIR:-} ]]; then
+    bin=$SW_BIN_DIR
+    sw_log "using the binaries in $bin (SW_BIN_DIR)"
+else
+    sw_log "cargo build --release --workspace --bins"
+    cargo build --release --workspace --bins
+    bin="${CARGO_TARGET_DIR:-$SW_REPO/target}/release"
+fi
 log="$SW_VAR/log"
 
 started=()
@@ -80,39 +101,27 @@ start() { # start NAME STDOUT CMD...
     started+=("$name")
 }
 
-for ((i = 1; i <= n_question; i++)); do
-    start "question-$i" /dev/null "$bin/service" --service question --listen "127.0.0.1:$((7100 + i))" \
-        --admin "127.0.0.1:$((7100 + i + rpc_admin_offset))"
-done
-for ((i = 1; i <= n_answer; i++)); do
-    start "answer-$i" /dev/null "$bin/service" --service answer --listen "127.0.0.1:$((7200 + i))" \
-        --admin "127.0.0.1:$((7200 + i + rpc_admin_offset))"
-done
-for ((i = 1; i <= n_comment; i++)); do
-    start "comment-$i" /dev/null "$bin/service" --service comment --listen "127.0.0.1:$((7300 + i))" \
-        --admin "127.0.0.1:$((7300 + i + rpc_admin_offset))"
-done
-for ((i = 1; i <= n_user; i++)); do
-    start "user-$i" /dev/null "$bin/service" --service user --listen "127.0.0.1:$((7500 + i))" \
-        --admin "127.0.0.1:$((7500 + i + rpc_admin_offset))"
-done
-for ((i = 1; i <= n_vote; i++)); do
-    start "vote-$i" /dev/null "$bin/service" --service vote --listen "127.0.0.1:$((7600 + i))" \
-        --admin "127.0.0.1:$((7600 + i + rpc_admin_offset))"
-done
-for ((i = 1; i <= n_webui; i++)); do
-    start "webui-$i" /dev/null "$bin/webui" --listen "127.0.0.1:$((7400 + i))" \
-        --admin "127.0.0.1:$((7400 + i + rpc_admin_offset))"
-done
+# start_rpc NAME TIER_INDEX I CMD...: an instance on its RPC port, with its /metrics beside it.
+start_rpc() {
+    local name=$1 port=$((base + $2 * stride + $3))
+    shift 3
+    start "$name" /dev/null "$@" --listen "$host:$port" --admin "$host:$((port + SW_RPC_ADMIN_OFFSET))"
+}
+for ((i = 1; i <= SW_QUESTIONS; i++)); do start_rpc "question-$i" 1 "$i" "$bin/service" --service question; done
+for ((i = 1; i <= SW_ANSWERS; i++)); do start_rpc "answer-$i" 2 "$i" "$bin/service" --service answer; done
+for ((i = 1; i <= SW_COMMENTS; i++)); do start_rpc "comment-$i" 3 "$i" "$bin/service" --service comment; done
+for ((i = 1; i <= SW_USERS; i++)); do start_rpc "user-$i" 5 "$i" "$bin/service" --service user; done
+for ((i = 1; i <= SW_VOTES; i++)); do start_rpc "vote-$i" 6 "$i" "$bin/service" --service vote; done
+for ((i = 1; i <= SW_WEBUIS; i++)); do start_rpc "webui-$i" 4 "$i" "$bin/webui"; done
 for ((i = 1; i <= ${#balancer_ports[@]}; i++)); do
     start "balancer-$i" "$log/balancer-$i.access.log" "$bin/balancer" \
-        --listen "127.0.0.1:${balancer_ports[i - 1]}" --shared-listen "0.0.0.0:$http_port" \
-        --admin "127.0.0.1:$((admin_port + i - 1))"
+        --listen "$host:${balancer_ports[i - 1]}" --shared-listen "$SW_HTTP_HOST:$http_port" \
+        --admin "$host:$((admin_port + i - 1))"
 done
 
 # Has every service registered (as seen by the balancer) and is every process
 # still alive? Exit 2 from the checker means "a process died".
-services_url="http://127.0.0.1:$http_port/webserv/services"
+services_url="http://$host:$http_port/webserv/services"
 all_registered() {
     local name
     for name in "${started[@]}"; do
@@ -130,7 +139,7 @@ except Exception:
     sys.exit(1)
 have = {s.get("name"): len(s.get("instances") or []) for s in services}
 sys.exit(0 if all(have.get(k, 0) >= n for k, n in want.items()) else 1)
-' "$n_question" "$n_answer" "$n_comment" "$n_webui" "$n_user" "$n_vote" "${#balancer_ports[@]}"
+' "$SW_QUESTIONS" "$SW_ANSWERS" "$SW_COMMENTS" "$SW_WEBUIS" "$SW_USERS" "$SW_VOTES" "${#balancer_ports[@]}"
 }
 
 sw_log "waiting for all instances to register ($services_url)"
@@ -157,11 +166,10 @@ while :; do
 done
 
 echo
-echo "stackwire is up: http://127.0.0.1:$http_port/"
-echo "  balancers: http://127.0.0.1:${balancer_ports[0]}/ and :${balancer_ports[1]:-} (each alone)"
-echo "  admin:     http://127.0.0.1:$admin_port/status, /status/json, /metrics, /healthz (balancer 1; N is on port"
-echo "             $admin_port + N - 1; loopback only, never on the public port)"
-echo "             services and webuis: /metrics on their RPC port + $rpc_admin_offset (question-1: 127.0.0.1:$((7101 + rpc_admin_offset)))"
+echo "stackwire is up: http://$host:$http_port/"
+echo "  balancers: http://$host:${balancer_ports[0]}/ and :${balancer_ports[1]:-} (each alone); status: http://$host:$http_port/status"
+echo "  metrics:   http://$host:$admin_port/metrics (balancer 1; N is on port $admin_port + N - 1), /healthz"
+echo "             services and webuis: /metrics on their RPC port + $SW_RPC_ADMIN_OFFSET (question-1: $host:$((base + stride + 1 + SW_RPC_ADMIN_OFFSET)))"
 echo "  logs:      $log/ (balancer access logs: $log/balancer-N.access.log)"
 echo "  pid files: $SW_VAR/run/"
 echo "  env:       . $SW_VAR/env   (URLs of the private Redis and PostgreSQL)"

@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# Application processes for the stackwire scripts: sourced by scripts/lib.sh
+# (never run).
+#
+# Every process a script starts is recorded under $SW_VAR/run/ by name:
+#   NAME.pid    its pid            NAME.start  its start time (tells a recycled pid apart)
+#   NAME.cmd    where stdout and stderr go, then the command line (NUL-separated)
+#   NAME.env    the exact environment it was given (NUL-separated, mode 600:
+#               it holds the database and Redis passwords)
+# so that rolling_restart.sh, chaos.sh or an operator can start it again,
+# from any shell (`env -i` included), exactly as it was started, and can
+# start one that is down. `sw_stop_proc` keeps NAME.cmd and NAME.env: a
+# stopped instance is still part of the system and the next start_all.sh or
+# rolling_restart.sh brings it back. Only `sw_forget_proc` removes it.
+#
+#   sw_start_proc NAME OUT ERR CMD...   start CMD unless NAME runs; record it
+#   sw_restart_proc NAME                start NAME again from its record
+#   sw_stop_proc NAME [quiet]           TERM, wait, KILL after SW_STOP_TIMEOUT
+#   sw_proc_pid NAME                    pid if running
+#   sw_proc_names                       every recorded name
+#   sw_proc_arg NAME FLAG               value after FLAG in NAME's command line
+#   sw_forget_proc NAME                 drop the record
+
+# A zombie counts as gone: here the parent (often pid 1) may not reap it.
+_sw_pid_gone() {
+    ! kill -0 "$1" 2>/dev/null || [[ $(_sw_pid_state "$1") == Z ]]
+}
+
+# Start time of a process (clock ticks since boot, /proc/PID/stat field 22);
+# it survives exec, so it tells a recycled pid from the one we started.
+_sw_pid_starttime() {
+    local stat fields
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    # Fields after "(comm) " start at field 3, so field 22 is index 19 here.
+    read -ra fields <<<"${stat##*) }"
+    printf '%s\n' "${fields[19]}"
+}
+
+# sw_proc_pid NAME: pid of the live process recorded in $SW_VAR/run/NAME.pid.
+# A recycled pid is ignored: its start time must match NAME.start.
+sw_proc_pid() {
+    local name=$1 pid
+    pid=$(_sw_live_pid "$SW_VAR/run/$name.pid") || return 1
+    if [[ -s $SW_VAR/run/$name.start ]]; then
+        [[ $(_sw_pid_starttime "$pid") == "$(cat "$SW_VAR/run/$name.start")" ]] || return 1
+    fi
+    printf '%s\n' "$pid"
+}
+
+# _sw_spawn NAME OUT ERR CMD...: nohup CMD in its own session with the
+# current environment; records pid and start time in _sw_pid.
+_sw_spawn() {
+    local name=$1 out=$2 err=$3 pid
+    shift 3
+    [[ -x $1 ]] || sw_die "$1 not found or not executable"
+    # setsid: a Ctrl-C in the calling terminal must not reach the service.
+    # Started from a subshell (no job control there, so setsid does not fork
+    # and $! is the service itself); the service is then adopted by init.
+    pid=$(setsid nohup "$@" </dev/null >>"$out" 2>>"$err" & echo "$!")
+    echo "$pid" >"$SW_VAR/run/$name.pid"
+    _sw_pid_starttime "$pid" >"$SW_VAR/run/$name.start" || true
+    _sw_pid=$pid
+}
+
+# sw_start_proc NAME STDOUT STDERR CMD...
+# Starts CMD unless NAME is already running, and records its command line
+# and environment for sw_restart_proc.
+sw_start_proc() {
+    local name=$1 out=$2 err=$3 pid
+    if pid=$(sw_proc_pid "$name"); then
+        sw_log "$name already running (pid $pid)"
+        return 0
+    fi
+    (
+        umask 077
+        printf '%s\0' "$out" "$err" "${@:4}" >"$SW_VAR/run/$name.cmd"
+        env -0 >"$SW_VAR/run/$name.env"
+    )
+    _sw_spawn "$@"
+    sw_log "started $name (pid $_sw_pid): ${*:4}"
+}
+
+# _sw_proc_record NAME: fills the arrays _sw_cmd (out, err, argv...) and
+# _sw_env (KEY=VALUE...) from NAME's record; fails without one.
+_sw_proc_record() {
+    local name=$1
+    [[ -s $SW_VAR/run/$name.cmd && -f $SW_VAR/run/$name.env ]] || return 1
+    mapfile -d '' _sw_cmd <"$SW_VAR/run/$name.cmd"
+    mapfile -d '' _sw_env <"$SW_VAR/run/$name.env"
+    ((${#_sw_cmd[@]} >= 3))
+}
+
+# sw_restart_proc NAME: starts NAME (if it is not running) with exactly the
+# command line and environment it was first started with.
+sw_restart_proc() {
+    local name=$1 pid
+    if pid=$(sw_proc_pid "$name"); then
+        sw_log "$name already running (pid $pid)"
+        return 0
+    fi
+    _sw_proc_record "$name" || sw_die "$name: no record of how it was started ($SW_VAR/run/$name.cmd)"
+    # env -i: nothing of the calling shell leaks in, nothing of the original is missing.
+    _sw_spawn "$name" "${_sw_cmd[0]}" "${_sw_cmd[1]}" "$(command -v env)" -i "${_sw_env[@]}" "${_sw_cmd[@]:2}"
+    # Not the environment: it holds passwords.
+    sw_log "started $name (pid $_sw_pid) as recorded: ${_sw_cmd[*]:2}"
+}
+
+# sw_proc_names: every recorded process name, sorted.
+sw_proc_names() {
+    local f
+    for f in "$SW_VAR"/run/*.cmd; do
+        [[ -f $f ]] && basename "$f" .cmd
+    done | sort -V
+}
+
+# sw_proc_arg NAME FLAG: the value following FLAG in NAME's recorded command line.
+sw_proc_arg() {
+    local name=$1 flag=$2 prev="" a
+    _sw_proc_record "$name" || return 1
+    for a in "${_sw_cmd[@]:2}"; do
+        if [[ $prev == "$flag" ]]; then
+            printf '%s\n' "$a"
+            return 0
+        fi
+        prev=$a
+    done
+    return 1
+}
+
+# sw_stop_proc NAME [quiet]: TERM, wait up to SW_STOP_TIMEOUT (10 s), then KILL.
+sw_stop_proc() {
+    local name=$1 pid
+    if pid=$(sw_proc_pid "$name"); then
+        [[ ${2:-} == quiet ]] || sw_log "stopping $name (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! sw_wait_for -q -t "${SW_STOP_TIMEOUT:-10}" _sw_pid_gone "$pid"; then
+            sw_log "$name (pid $pid) ignored TERM for ${SW_STOP_TIMEOUT:-10}s: killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+            sw_wait_for -t 5 _sw_pid_gone "$pid" || true
+        fi
+    fi
+    rm -f "$SW_VAR/run/$name.pid" "$SW_VAR/run/$name.start"
+}
+
+# sw_forget_proc NAME: removes NAME's record (it is no longer part of the system).
+sw_forget_proc() {
+    rm -f "$SW_VAR/run/$1".{pid,start,cmd,env}
+}
