@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const BLOCK: u16 = 100;
+pub const BLOCK: u16 = 90;
 
 pub struct Deployment {
     /// The second checkout (scripts/ and var/).
