@@ -7,14 +7,19 @@
 # GETs of a question's JSON and HTML pages and of the front page; answer POSTs,
 # each with its own Idempotency-Key, repeated with the same key on error), it
 # kills with SIGKILL, in turn: a question instance, an answer instance, a web
-# UI instance, the Redis primary, one of the two balancers, bringing each back
-# (same command line, same port), and finally runs scripts/rolling_restart.sh.
+# UI instance, the Redis primary, the PostgreSQL primary twice (Patroni
+# promotes the standby; the killed node must stream again before the second
+# kill), one of the two balancers, bringing each back (same command line, same
+# environment, same port), and finally runs scripts/rolling_restart.sh.
 #
 # It prints, and the exit status asserts: failed GETs 0 (requests open on the
 # killed balancer itself are counted separately), every answer whose POST got
 # a 2xx stored exactly once in PostgreSQL, and for each kill how long until
 # the instance left rotation on both balancers and until its replacement
-# took traffic. The report is also written to $SW_VAR/log/chaos-report.txt.
+# took traffic, and for each PostgreSQL kill the time until writes were
+# accepted again and until the old primary streamed again; POSTs answered 503
+# (with Retry-After) are counted, any other 5xx fails the run. The report is
+# also written to $SW_VAR/log/chaos-report.txt.
 #
 # Env: as for start_all.sh; SW_CHAOS_USERS (40 accounts the POSTs rotate over,
 # since a user may post 10 answers a minute), SW_CHAOS_STOP=1 to stop
@@ -138,6 +143,33 @@ rm -f "$SW_VAR/$node/redis.pid"
 sw_start_redis_ha redis "${SW_REDIS_PORT:-16379}" "${SW_REDIS_REPLICA_PORT:-$((${SW_REDIS_PORT:-16379} + 1))}" \
     "${SW_SENTINEL_PORTS:-26380 26381 26382}" 2>/dev/null
 
+# The PostgreSQL primary, twice: Patroni must promote the standby, and bring
+# the killed node back as the standby (pg_rewind) before the second kill.
+pg_write() { # one write through the multi-host URL, as the services connect
+    PGCONNECT_TIMEOUT=1 psql -X -q "$STACKWIRE_DATABASE_URL" \
+        -c "CREATE TABLE IF NOT EXISTS chaos_probe (at timestamptz); INSERT INTO chaos_probe VALUES (now())"
+}
+kill9_pg_primary() {
+    local old node pid t0 writes_ms back_ms
+    old=$(sw_pg_ha_primary pg) || sw_die "no PostgreSQL primary"
+    node=$(sw_pg_ha_member_of pg "$old")
+    pid=$(head -n1 "$SW_VAR/$node/data/postmaster.pid")
+    t0=$(now)
+    kill -KILL "$pid"
+    sw_wait_for -t 60 -m "PostgreSQL writes accepted again" pg_write || sw_die "no PostgreSQL primary after the kill"
+    writes_ms=$(ms_since "$t0")
+    sw_wait_for -t 120 -m "$node streaming again" sw_pg_ha_streaming pg "$node" || sw_die "$node did not rejoin"
+    back_ms=$(ms_since "$t0")
+    sw_wait_for -t 60 -m "a synchronous standby again" sw_pg_ha_sync pg || sw_die "no synchronous standby"
+    say "kill -9 PostgreSQL primary $node ($old): writes accepted again after $writes_ms ms on $(sw_pg_ha_primary pg); $node streaming again as the standby after $back_ms ms"
+    pg_kills+="${pg_kills:+ }$writes_ms"
+}
+pg_kills=""
+if [[ ${SW_PG_HA:-1} == 1 ]]; then
+    kill9_pg_primary
+    kill9_pg_primary
+fi
+
 # One of the two balancers: the shared port carries on with the other.
 pid=$(sw_proc_pid balancer-1)
 bal_kill=$(now)
@@ -159,8 +191,7 @@ touch "$work/stop"
 wait "$load_pid" || true
 load_pid=""
 
-PGPASSWORD=${SW_PG_PASSWORD} psql -X -At -h 127.0.0.1 -p "${SW_PG_PORT:-15432}" -U stackwire -d stackwire \
-    -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
+psql -X -At "$STACKWIRE_DATABASE_URL" -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
 rc=0
 python3 scripts/chaos_load.py report --out "$work/records.jsonl" --stored "$work/stored.txt" \
     --balancer-kills "$bal_kill" | tee -a "$report" || rc=$?

@@ -40,6 +40,8 @@ def request(host, port, method, path, headers=None, body=b"", timeout=10.0):
             conn.request(method, path, body=body, headers=h)
             resp = conn.getresponse()
             data = resp.read()
+            if resp.status == 503 and resp.getheader("Retry-After"):
+                return resp.status, "retry-after " + data.decode("utf-8", "replace")
             return resp.status, data.decode("utf-8", "replace")
         except (OSError, http.client.HTTPException) as e:
             return None, f"broken: {type(e).__name__}: {e}"
@@ -82,7 +84,8 @@ def post_loop(args, rec, stop, tokens, tag):
             t0 = time.time()
             status, info = request(args.host, args.port, "POST", "/webserv/answer", headers, body)
             r = {"m": "POST", "k": key, "a": attempt, "t0": t0, "t1": time.time(), "s": status,
-                 "e": None if status else info}
+                 "e": None if status else info,
+                 "ra": status == 503 and info.startswith("retry-after")}
             if status and 200 <= status < 300:
                 try:
                     r["id"] = json.loads(info).get("id")
@@ -170,12 +173,18 @@ def report(args):
             stored[body] = int(count)
     missing = sorted(k for k in created if f"answer {k}" not in stored)
     doubled = sorted(b for b, c in stored.items() if c > 1)
+    posts = [r for r in recs if r["m"] == "POST"]
+    p503 = [r for r in posts if r["s"] == 503 and r.get("ra")]
+    p5xx = [r for r in posts if r["s"] and r["s"] >= 500 and not (r["s"] == 503 and r.get("ra"))]
     print(f"GETs:  {len(gets)} sent, {len(failed)} failed, {len(on_killed)} open on the killed balancer")
     for r in failed[:10]:
         print(f"       failed: {r['p']} -> {r['s'] or r['e']}")
     print(f"POSTs: {len(created)} answers acknowledged ({post_errors} failed attempts, each retried with its key); "
           f"{sum(stored.values())} rows stored; {len(missing)} lost; {len(doubled)} duplicated")
-    ok = not failed and not missing and not doubled and len(gets) > 0 and len(created) > 0
+    print(f"       {len(p503)} answered 503 with Retry-After (during failovers), {len(p5xx)} other 5xx (must be 0)")
+    for r in p5xx[:5]:
+        print(f"       5xx: {r['k']} -> {r['s']}")
+    ok = not failed and not missing and not doubled and not p5xx and len(gets) > 0 and len(created) > 0
     print("RESULT: " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

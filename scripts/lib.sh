@@ -176,7 +176,8 @@ sw_choose_var() {
 SW_SETTINGS_VARS=(SW_HOST SW_PG_PORT SW_PG_PORTS SW_PATRONI_PORTS SW_ETCD_PORTS SW_PG_HA
     SW_REDIS_PORT SW_REDIS_REPLICA_PORT SW_SENTINEL_PORTS SW_HTTP_PORT SW_BALANCER_PORTS
     SW_ADMIN_PORT SW_SERVICE_PORT_BASE SW_SERVICE_PORT_STRIDE SW_RPC_ADMIN_OFFSET SW_QUESTIONS SW_ANSWERS SW_COMMENTS SW_WEBUIS SW_USERS
-    SW_VOTES SW_BIN_DIR SW_HTTP_HOST)
+    SW_VOTES SW_BIN_DIR SW_HTTP_HOST SW_PATRONI_TTL SW_PATRONI_LOOP_WAIT SW_PATRONI_RETRY_TIMEOUT
+    SW_PG_HOSTS SW_ETCD_HOSTS)
 
 # sw_load_settings: sets each recorded setting that the environment does not.
 sw_load_settings() {
@@ -505,3 +506,5 @@ sw_stop_redis() {
 . "$SW_REPO/scripts/lib_procs.sh"
 # shellcheck source=scripts/lib_ha.sh
 . "$SW_REPO/scripts/lib_ha.sh"
+# shellcheck source=scripts/lib_pg_ha.sh
+. "$SW_REPO/scripts/lib_pg_ha.sh"

@@ -51,8 +51,10 @@ tier_of() { printf '%s\n' "${1%-*}"; }
 
 mapfile -t names < <(sw_proc_names)
 balancers=() webuis=() services=()
+datanodes=()
 for name in "${names[@]}"; do
     case $name in
+    pg-*) datanodes+=("$name") ;;
     balancer-*) balancers+=("$name") ;;
     webui-*) webuis+=("$name") ;;
     *) services+=("$name") ;;
@@ -143,7 +145,7 @@ count=0
 # 0. With the data tier down there is nothing to roll: start what is missing.
 data_up() {
     sw_redis_primary redis >/dev/null || return 1
-    if declare -F sw_pg_ha_running >/dev/null && [[ -d $SW_VAR/pg-1 ]]; then
+    if ((${#datanodes[@]})); then
         sw_pg_ha_primary pg >/dev/null
     else
         "$(sw_pg_bindir)/pg_isready" -q -h "${SW_HOST:-127.0.0.1}" -p "${SW_PG_PORT:-15432}"
@@ -154,7 +156,19 @@ if ! data_up; then
     scripts/start_all.sh
 fi
 
-# 1. Whatever is down comes back first, services before the balancers.
+# 1. Whatever is down comes back first: database nodes (a Patroni node
+# rejoins as the standby, an etcd member rejoins its cluster), services,
+# then the balancers.
+for name in "${datanodes[@]}"; do
+    if ! sw_proc_pid "$name" >/dev/null; then
+        sw_log "$name is not running: starting it"
+        sw_restart_proc "$name"
+    fi
+done
+if ((${#datanodes[@]})); then
+    sw_wait_for -t 120 -m "a synchronous PostgreSQL standby" sw_pg_ha_sync pg ||
+        sw_die "PostgreSQL has no synchronous standby (logs: $SW_VAR/log/pg-*.log)"
+fi
 down=()
 for name in "${services[@]}" "${webuis[@]}" "${balancers[@]}"; do
     if ! sw_proc_pid "$name" >/dev/null; then
@@ -173,7 +187,7 @@ done
 if selected redis && [[ -f $SW_VAR/redis.sentinels ]]; then
     sw_rolling_restart_redis_ha redis
 fi
-if selected pg && declare -F sw_pg_ha_running >/dev/null && sw_pg_ha_running pg; then
+if selected pg && ((${#datanodes[@]})); then
     sw_rolling_restart_pg_ha pg
 fi
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the whole stackwire system on this machine (Debian, as root): a
-# private PostgreSQL and Redis on non-default ports, the question/answer/
+# private replicated PostgreSQL and Redis on non-default ports, the question/answer/
 # comment/user/vote services, the web UI instances and the HTTP balancer, all in the
 # background with logs and pid files under $SW_VAR. Safe to run again:
 # whatever is already running is left alone.
@@ -17,7 +17,10 @@
 # Settings (environment, else what the last start recorded in
 # $SW_VAR/settings, else the default): SW_HOST (127.0.0.1, the address every
 # instance binds and registers), SW_HTTP_HOST (0.0.0.0, the shared port's),
-# SW_PG_PORT (15432), SW_REDIS_PORT (16379), SW_HTTP_PORT (8080),
+# SW_PG_HA (1: a primary and a synchronous standby under Patroni with three
+# etcd members, see lib_pg_ha.sh for their ports; 0: one PostgreSQL),
+# SW_PG_PORT (15432; replicated: SW_PG_PORTS "15432 15433"),
+# SW_REDIS_PORT (16379), SW_HTTP_PORT (8080),
 # SW_SERVICE_PORT_BASE (7000) and SW_SERVICE_PORT_STRIDE (100): question
 # instances on base+stride+1, +2, …, answer base+2*stride+1…, comment 3*,
 # webui 4*, user 5*, vote 6*: 7101, 7201, … by default),
@@ -36,6 +39,8 @@ sw_choose_var # and the recorded settings
 export SW_HOST=${SW_HOST:-127.0.0.1}
 export SW_HTTP_HOST=${SW_HTTP_HOST:-0.0.0.0}
 export SW_PG_PORT=${SW_PG_PORT:-15432}
+export SW_PG_HA=${SW_PG_HA:-1}
+export SW_PG_PORTS=${SW_PG_PORTS:-$SW_PG_PORT $((SW_PG_PORT + 1))}
 export SW_REDIS_PORT=${SW_REDIS_PORT:-16379}
 export SW_HTTP_PORT=${SW_HTTP_PORT:-8080}
 export SW_SERVICE_PORT_BASE=${SW_SERVICE_PORT_BASE:-7000} SW_SERVICE_PORT_STRIDE=${SW_SERVICE_PORT_STRIDE:-100}
@@ -56,10 +61,17 @@ stride=$SW_SERVICE_PORT_STRIDE
 read -ra balancer_ports <<<"$SW_BALANCER_PORTS"
 admin_port=$SW_ADMIN_PORT
 
-sw_install_deps python3
+sw_install_deps python3 patroni etcd-server etcd-client
 sw_init_var
 sw_save_settings
-sw_start_postgres pg "$SW_PG_PORT"
+if [[ $SW_PG_HA == 1 ]]; then
+    # A single cluster from an older start_all.sh would hold the port; its
+    # data stays in $SW_VAR/pg (the replicated one starts empty).
+    sw_stop_postgres pg
+    sw_start_pg_ha pg
+else
+    sw_start_postgres pg "$SW_PG_PORT"
+fi
 # A single Redis from an older start_all.sh would hold the primary's port.
 sw_stop_redis redis
 sw_start_redis_ha redis "$SW_REDIS_PORT" "$SW_REDIS_REPLICA_PORT" "$SW_SENTINEL_PORTS"
@@ -80,6 +92,9 @@ fi
         printf 'export STACKWIRE_REDIS_PASSWORD=%q\n' "$STACKWIRE_REDIS_PASSWORD"
         printf 'export STACKWIRE_DATABASE_URL=%q\n' "$STACKWIRE_DATABASE_URL"
         printf 'export STACKWIRE_CSRF_SECRET=%q\n' "$STACKWIRE_CSRF_SECRET"
+        if [[ -n ${STACKWIRE_PATRONI_URLS:-} ]]; then
+            printf 'export STACKWIRE_PATRONI_URLS=%q\n' "$STACKWIRE_PATRONI_URLS"
+        fi
     } >"$SW_VAR/env"
 )
 

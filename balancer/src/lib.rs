@@ -36,6 +36,7 @@ pub mod catalog;
 pub mod chunked;
 pub mod config;
 pub mod conn;
+mod db_status;
 pub mod event_loop;
 pub mod ewma;
 pub mod forward;

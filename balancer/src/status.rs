@@ -7,8 +7,9 @@
 //! self-preservation, marked as such) with its address, reported load, our
 //! in-flight count, heartbeat age, health state (from our own probes and
 //! passive checks) and ejections; the balancers registered as `balancer`;
-//! and the registry's Redis nodes: which is primary, which are replicas, which
-//! Sentinels answer. The page refreshes itself every second (a meta refresh:
+//! the registry's Redis nodes: which is primary, which are replicas, which
+//! Sentinels answer; and the PostgreSQL nodes as Patroni sees them
+//! (`db_status`). The page refreshes itself every second (a meta refresh:
 //! no JavaScript), so an instance can be watched leaving rotation and coming
 //! back. Everything shown that came from outside is HTML-escaped.
 
@@ -138,6 +139,7 @@ pub fn model(up: &RpcUpstream) -> Value {
         "services": services,
         "balancers": balancers,
         "redis": redis(up),
+        "database": crate::db_status::view(),
     })
 }
 
@@ -255,6 +257,7 @@ pub fn render(m: &Value) -> String {
         }
         h.push_str("</table>");
     }
+    crate::db_status::render(&m["database"], &mut h, esc);
     h.push_str("</body></html>\n");
     h
 }

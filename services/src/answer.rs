@@ -71,16 +71,14 @@ impl AnswerService {
         if req.id <= 0 {
             return Err(missing());
         }
-        let mut conn = self.db.conn_for(ctx)?;
-        store::answers::get(&mut *conn, req.id)?.ok_or_else(missing)
+        self.db.read(ctx, |c| store::answers::get(&mut **c, req.id))?.ok_or_else(missing)
     }
 
     pub fn exists(&self, ctx: &CallContext<'_>, req: Id) -> Result<Exists, Status> {
         if req.id <= 0 {
             return Ok(Exists { exists: false });
         }
-        let mut conn = self.db.conn_for(ctx)?;
-        Ok(Exists { exists: store::answers::exists(&mut *conn, req.id)? })
+        Ok(Exists { exists: self.db.read(ctx, |c| store::answers::exists(&mut **c, req.id))? })
     }
 
     /// One page of a question's answers in thread order; an unknown question
@@ -94,8 +92,8 @@ impl AnswerService {
             0 => MAX_PER_CALL,
             n => n.min(MAX_PER_CALL),
         };
-        let mut conn = self.db.conn_for(ctx)?;
-        let (answers, has_more) = store::answers::for_question(&mut *conn, req.id, req.page.max(1), per_page)?;
+        let (answers, has_more) =
+            self.db.read(ctx, |c| store::answers::for_question(&mut **c, req.id, req.page.max(1), per_page))?;
         Ok(AnswerList { answers, has_more })
     }
 
@@ -115,7 +113,7 @@ impl AnswerService {
     }
 
     pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
-        let mut conn = self.db.conn_for(ctx)?;
+        let mut conn = self.db.read_conn_for(ctx)?;
         edits::revisions(&mut conn, Target::Answer, req.id)
     }
 

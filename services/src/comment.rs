@@ -71,8 +71,7 @@ impl CommentService {
         if ids.is_empty() {
             return Ok(CommentList::default());
         }
-        let mut conn = self.db.conn_for(ctx)?;
-        let comments = store::comments::for_answers(&mut *conn, &ids)?;
+        let comments = self.db.read(ctx, |c| store::comments::for_answers(&mut **c, &ids))?;
         Ok(CommentList { comments })
     }
 

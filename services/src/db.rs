@@ -20,9 +20,12 @@
 //! UNAVAILABLE (retry elsewhere, later), a statement timeout is
 //! DEADLINE_EXCEEDED, anything else INTERNAL with the detail only in the log.
 
+use crate::replicas::StandbyState;
+use postgres::config::TargetSessionAttrs;
 use postgres::error::SqlState;
 use proto::{Code, Status};
 use r2d2::PooledConnection;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use crate::migrations::MIGRATIONS;
@@ -36,7 +39,8 @@ const MIGRATION_LOCK: i64 = 0x0053_746b_7769_7265; // "Stkwire"
 
 pub const DEFAULT_POOL_SIZE: u32 = 8;
 const STATEMENT_TIMEOUT_MS: u64 = 10_000;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Per host: with several hosts a dead one costs at most this before the next is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest a call waits for a pooled connection. Shorter than the time
 /// callers give us (5 s), so that with the database down a caller hears
 /// UNAVAILABLE from us rather than timing out itself.
@@ -65,6 +69,20 @@ impl DbError {
         }
     }
 
+    /// True when the connection, or the server behind it, went away: the
+    /// socket closed, or the server is shutting down or starting up (08xxx, 57Pxx).
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            DbError::Pg(e) => {
+                e.is_closed()
+                    || is_io(e)
+                    || e.code().is_some_and(|s| s.code().starts_with("08") || s.code().starts_with("57P"))
+            }
+            DbError::Pool(_) => true,
+            _ => false,
+        }
+    }
+
     /// True when an insert named a parent row that does not exist (23503).
     pub fn is_foreign_key_violation(&self) -> bool {
         self.sql_state() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
@@ -83,6 +101,8 @@ impl DbError {
             DbError::Pool(_) => (Code::Unavailable, "database unavailable"),
             DbError::Pg(e) if e.is_closed() || is_io(e) => (Code::Unavailable, "database unavailable"),
             _ if state == Some(&SqlState::QUERY_CANCELED) => (Code::DeadlineExceeded, "database statement timed out"),
+            // A node that stopped being the primary under our feet (failover).
+            _ if state == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) => (Code::Unavailable, "database unavailable"),
             _ if state == Some(&SqlState::CHECK_VIOLATION) => (Code::InvalidArgument, "a field is out of bounds"),
             // Two writes locked the same rows in opposite orders (a vote and an
             // answer by the post's author, say): one was rolled back whole.
@@ -119,6 +139,9 @@ fn is_io(e: &postgres::Error) -> bool {
 pub struct DbConfig {
     pub pg: postgres::Config,
     pub pool_size: u32,
+    /// With several hosts (replicated PostgreSQL): the same hosts for reads on
+    /// the standby (see [`crate::replicas`]).
+    pub read: Option<postgres::Config>,
 }
 
 impl DbConfig {
@@ -143,6 +166,17 @@ impl DbConfig {
             _ => format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"),
         };
         pg.options(&options);
+        pg.notice_callback(crate::replicas::on_notice);
+        // Replicated: writes go to the node that accepts them; their COMMIT
+        // waits until the synchronous standby has applied it, so reads there
+        // see it (read-your-writes; see replicas).
+        let read = (pg.get_hosts().len() > 1).then(|| {
+            let mut read = pg.clone();
+            read.target_session_attrs(TargetSessionAttrs::ReadOnly);
+            pg.target_session_attrs(TargetSessionAttrs::ReadWrite);
+            pg.options(&format!("{options} -c synchronous_commit=remote_apply"));
+            read
+        });
         let pool_size = match pool_size {
             None => DEFAULT_POOL_SIZE,
             Some(s) => match s.trim().parse::<u32>() {
@@ -150,43 +184,139 @@ impl DbConfig {
                 _ => return Err(DbError::BadPoolSize(s.to_string())),
             },
         };
-        Ok(DbConfig { pg, pool_size })
+        Ok(DbConfig { pg, pool_size, read })
     }
 
-    /// `host:port/db` for log lines; never the password.
+    /// `host:port[,host:port…]/db` for log lines; never the password.
     pub fn describe(&self) -> String {
-        let host = match self.pg.get_hosts().first() {
-            Some(postgres::config::Host::Tcp(h)) => h.clone(),
-            Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
-            None => "localhost".into(),
-        };
-        let port = self.pg.get_ports().first().copied().unwrap_or(5432);
-        format!("{host}:{port}/{}", self.pg.get_dbname().unwrap_or("-"))
+        let ports = self.pg.get_ports();
+        let hosts: Vec<String> = self
+            .pg
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let host = match h {
+                    postgres::config::Host::Tcp(h) => h.clone(),
+                    postgres::config::Host::Unix(p) => p.display().to_string(),
+                };
+                let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+                format!("{host}:{port}")
+            })
+            .collect();
+        let hosts = if hosts.is_empty() { "localhost:5432".to_string() } else { hosts.join(",") };
+        format!("{hosts}/{}", self.pg.get_dbname().unwrap_or("-"))
     }
 }
 
-/// The pool; cheap to clone.
+/// The pool (and, replicated, the standby's pool); cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: r2d2::Pool<Manager>,
+    inner: Arc<Pools>,
+}
+
+struct Pools {
+    cfg: DbConfig,
+    standby: Option<StandbyState>,
+    /// (generation it was built for, primary's pool, standby's pool): the
+    /// primary's is rebuilt after a failover, so no call meets a connection to
+    /// a dead primary twice.
+    now: Mutex<(u64, r2d2::Pool<Manager>, Option<r2d2::Pool<Manager>>)>,
+}
+
+fn pool(pg: &postgres::Config, size: u32) -> Result<r2d2::Pool<Manager>, DbError> {
+    Ok(r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .idle_timeout(Some(Duration::from_secs(60)))
+        .connection_timeout(CONNECT_TIMEOUT)
+        .build(Manager::new(pg.clone()))?)
 }
 
 impl Db {
     /// Builds the pool without connecting; the first `conn` connects.
     pub fn new(cfg: &DbConfig) -> Result<Db, DbError> {
-        let pool = r2d2::Pool::builder()
-            .max_size(cfg.pool_size)
-            .min_idle(Some(0))
-            .idle_timeout(Some(Duration::from_secs(60)))
-            .connection_timeout(CONNECT_TIMEOUT)
-            .build(Manager::new(cfg.pg.clone()))?;
-        Ok(Db { pool })
+        let standby = cfg.read.as_ref().map(|_| crate::replicas::watch(cfg.pg.clone()));
+        let read = match &cfg.read {
+            Some(read) => Some(pool(read, cfg.pool_size)?),
+            None => None,
+        };
+        let now = Mutex::new((0, pool(&cfg.pg, cfg.pool_size)?, read));
+        let cfg = DbConfig { pg: cfg.pg.clone(), pool_size: cfg.pool_size, read: cfg.read.clone() };
+        Ok(Db { inner: Arc::new(Pools { cfg, standby, now }) })
+    }
+
+    /// The standby watcher's state (replicated PostgreSQL only).
+    pub fn standby(&self) -> Option<&StandbyState> {
+        self.inner.standby.as_ref()
+    }
+
+    /// The current pools, rebuilt first if the primary changed since.
+    fn pools(&self) -> (r2d2::Pool<Manager>, Option<r2d2::Pool<Manager>>) {
+        let mut now = self.inner.now.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(state) = &self.inner.standby {
+            let g = state.generation();
+            if g != now.0 {
+                let cfg = &self.inner.cfg;
+                // Only the primary's: the standby's connections are the ones
+                // that still work while the standby is being promoted.
+                if let Ok(p) = pool(&cfg.pg, cfg.pool_size) {
+                    now.1 = p;
+                }
+                now.0 = g;
+            }
+        }
+        (now.1.clone(), now.2.clone())
+    }
+
+    /// Runs a read the standby may serve (see [`crate::replicas`]); if the
+    /// node it ran on went away under it (a failover), runs it once more on
+    /// the other node. Reads have no effect, so the repeat is always safe.
+    pub fn read<T>(
+        &self,
+        ctx: &proto::CallContext<'_>,
+        mut f: impl FnMut(&mut Conn) -> Result<T, DbError>,
+    ) -> Result<T, Status> {
+        let prefer_standby = self.inner.standby.as_ref().is_some_and(|s| s.usable());
+        let mut conn = self.read_conn(ctx, prefer_standby)?;
+        match f(&mut conn) {
+            Err(e) if self.inner.standby.is_some() && e.is_connection_lost() => {
+                drop(conn);
+                log::warn!(target: "db", "read: {e}; once more on the other node");
+                let mut conn = self.read_conn(ctx, !prefer_standby)?;
+                f(&mut conn).map_err(|e| e.to_status())
+            }
+            r => r.map_err(|e| e.to_status()),
+        }
+    }
+
+    /// A connection for a read the standby may serve (see [`crate::replicas`]):
+    /// the standby while it is synchronous and caught up (or the primary is
+    /// away), else the primary, and whichever answers when the other does not.
+    pub fn read_conn_for(&self, ctx: &proto::CallContext<'_>) -> Result<Conn, Status> {
+        self.read_conn(ctx, self.inner.standby.as_ref().is_some_and(|s| s.usable()))
+    }
+
+    fn read_conn(&self, ctx: &proto::CallContext<'_>, prefer_standby: bool) -> Result<Conn, Status> {
+        let (primary, standby) = self.pools();
+        let Some(standby) = standby else { return self.conn_for(ctx) };
+        let wait = ctx.remaining(POOL_WAIT) / 2;
+        let (first, second) = if prefer_standby { (&standby, &primary) } else { (&primary, &standby) };
+        match first.get_timeout(wait.max(Duration::from_millis(1))) {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                log::warn!(target: "db", "read pool: {e}; trying the other node");
+                second
+                    .get_timeout(ctx.remaining(POOL_WAIT).max(Duration::from_millis(1)))
+                    .map_err(|e| DbError::from(e).to_status())
+            }
+        }
     }
 
     /// A connection, waiting at most `wait` for one to be free. A zero wait
     /// still tries once, so a caller out of time fails fast but fairly.
     pub fn conn(&self, wait: Duration) -> Result<Conn, DbError> {
-        Ok(self.pool.get_timeout(wait.max(Duration::from_millis(1)))?)
+        Ok(self.pools().0.get_timeout(wait.max(Duration::from_millis(1)))?)
     }
 
     /// A connection for the call `ctx` serves, waiting no longer than the
@@ -238,6 +368,11 @@ mod tests {
         assert_eq!(c.pg.get_options(), Some("-c statement_timeout=10000"));
         assert_eq!(c.pool_size, DEFAULT_POOL_SIZE);
         assert_eq!(c.describe(), "10.0.0.1:15432/stackwire");
+        assert!(c.read.is_none());
+        let c = DbConfig::new("postgresql://u:pw@h1:1,h2:2/db?target_session_attrs=read-write", None, "x").unwrap();
+        assert_eq!(c.describe(), "h1:1,h2:2/db");
+        assert!(c.read.is_some());
+        assert!(c.pg.get_options().unwrap().contains("synchronous_commit=remote_apply"));
         assert!(!c.describe().contains("secret"));
         let c = DbConfig::new("postgresql://u@h/db?options=-csearch_path%3Dt1", Some("3"), "x").unwrap();
         assert_eq!(c.pg.get_options(), Some("-csearch_path=t1 -c statement_timeout=10000"));

@@ -10,7 +10,8 @@
 //!
 //! Layout, one job per module:
 //! - [`args`]: the command line and which service to run.
-//! - [`db`]: the connection pool and running migrations; [`migrations`]: the schema.
+//! - [`db`]: the connection pool and running migrations; [`migrations`]: the schema;
+//!   [`replicas`]: reads on the standby, unreplicated commits.
 //! - [`store`]: every SQL statement, parameterised, one module per table family.
 //! - [`fields`]: what a valid title, body, id, username, tag... is (shared by RPC and HTTP).
 //! - [`web`]: reading HTTP bodies and headers, route helpers; [`json`]: the JSON shapes.
@@ -41,6 +42,7 @@ pub mod posting;
 pub mod question;
 pub mod question_web;
 pub mod ratelimit;
+pub mod replicas;
 pub mod rpc;
 pub mod search;
 pub mod secrets;

@@ -125,12 +125,14 @@ fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
         coherent::feed::start(registry.clone(), targets);
     }
     if let Some(addr) = args.admin {
-        let (v, r, s) = (versions.clone(), replies.clone(), sessions.clone());
+        let (v, r, s, d, name) =
+            (versions.clone(), replies.clone(), sessions.clone(), db.clone(), kind.registry_name());
         let render: coherent::admin::Render = Arc::new(move || {
             let mut out = String::new();
             v.render(&mut out);
             r.render(&mut out);
             s.render(&mut out);
+            out.push_str(&services::replicas::render_metrics(name, d.standby()));
             out
         });
         let local =
@@ -145,6 +147,7 @@ fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
         ServiceKind::User => Arc::new(UserService::new(db, versions)),
         ServiceKind::Vote => Arc::new(VoteService::new(db, auth, versions)),
     };
+    let handler: Arc<dyn Handler> = Arc::new(services::replicas::ReplicatedWrites(handler));
     let listener = TcpListener::bind(args.listen).map_err(|source| StartError::Bind { addr: args.listen, source })?;
     let server =
         rpc_server::serve(listener, handler, ServerConfig::new(kind.worker_class())).map_err(StartError::Serve)?;

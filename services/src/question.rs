@@ -73,8 +73,7 @@ impl QuestionService {
         if req.id <= 0 {
             return Err(missing());
         }
-        let mut conn = self.db.conn_for(ctx)?;
-        store::questions::get(&mut *conn, req.id)?.ok_or_else(missing)
+        self.db.read(ctx, |c| store::questions::get(&mut **c, req.id))?.ok_or_else(missing)
     }
 
     pub fn list(&self, ctx: &CallContext<'_>, req: ListQuestions) -> Result<QuestionPage, Status> {
@@ -88,8 +87,8 @@ impl QuestionService {
             0 => Start::Page(fields::check_page("page", page)?),
             after => Start::After(fields::check_id("after", after)?),
         };
-        let mut conn = self.db.conn_for(ctx)?;
-        let (questions, has_more) = store::questions::list(&mut *conn, sort, tag.as_deref(), start, per_page)?;
+        let (questions, has_more) =
+            self.db.read(ctx, |c| store::questions::list(&mut **c, sort, tag.as_deref(), start, per_page))?;
         Ok(QuestionPage { questions, page, has_more })
     }
 
@@ -97,8 +96,7 @@ impl QuestionService {
         if req.id <= 0 {
             return Ok(Exists { exists: false });
         }
-        let mut conn = self.db.conn_for(ctx)?;
-        Ok(Exists { exists: store::questions::exists(&mut *conn, req.id)? })
+        Ok(Exists { exists: self.db.read(ctx, |c| store::questions::exists(&mut **c, req.id))? })
     }
 
     pub fn thread(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
@@ -107,21 +105,21 @@ impl QuestionService {
             return Err(missing());
         }
         let page = fields::check_page("answer_page", req.answer_page)?;
-        let mut conn = self.db.conn_for(ctx)?;
-        store::threads::read(&mut *conn, req.id, page, ANSWERS_PER_PAGE, req.viewer_id.max(0))?.ok_or_else(missing)
+        self.db
+            .read(ctx, |c| store::threads::read(&mut **c, req.id, page, ANSWERS_PER_PAGE, req.viewer_id.max(0)))?
+            .ok_or_else(missing)
     }
 
     pub fn search(&self, ctx: &CallContext<'_>, req: SearchQuery) -> Result<QuestionPage, Status> {
         let query = search::parse(&req.q)?;
         let (page, per_page) = fields::page_window(req.page, req.per_page)?;
-        let mut conn = self.db.conn_for(ctx)?;
-        let (questions, has_more) = store::search::search(&mut *conn, &query.words, &query.tags, page, per_page)?;
+        let (questions, has_more) =
+            self.db.read(ctx, |c| store::search::search(&mut **c, &query.words, &query.tags, page, per_page))?;
         Ok(QuestionPage { questions, page, has_more })
     }
 
     pub fn tags(&self, ctx: &CallContext<'_>, _req: Empty) -> Result<TagList, Status> {
-        let mut conn = self.db.conn_for(ctx)?;
-        Ok(TagList { tags: store::questions::tag_counts(&mut *conn, MAX_TAG_LIST)? })
+        Ok(TagList { tags: self.db.read(ctx, |c| store::questions::tag_counts(&mut **c, MAX_TAG_LIST))? })
     }
 
     pub fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Question, Status> {
@@ -157,7 +155,7 @@ impl QuestionService {
     }
 
     pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
-        let mut conn = self.db.conn_for(ctx)?;
+        let mut conn = self.db.read_conn_for(ctx)?;
         edits::revisions(&mut conn, Target::Question, req.id)
     }
 }

@@ -146,15 +146,14 @@ impl UserService {
         if !secrets::is_token_shape(&req.token) {
             return Err(unauthenticated(auth::STALE));
         }
-        let mut conn = self.db.conn_for(ctx)?;
-        store::users::session_user(&mut *conn, &secrets::token_hash(&req.token))?
-            .ok_or_else(|| unauthenticated(auth::STALE))
+        let hash = secrets::token_hash(&req.token);
+        self.db.read(ctx, |c| store::users::session_user(&mut **c, &hash))?.ok_or_else(|| unauthenticated(auth::STALE))
     }
 
     pub fn get(&self, ctx: &CallContext<'_>, req: Username) -> Result<UserPage, Status> {
         let missing = || Status::not_found(format!("user {} does not exist", req.username.trim()));
         let username = fields::check_username(&req.username).map_err(|_| missing())?;
-        let mut conn = self.db.conn_for(ctx)?;
+        let mut conn = self.db.read_conn_for(ctx)?;
         let questions_start = start("questions_page", req.questions_page, "questions_after", req.questions_after)?;
         let answers_start = start("answers_page", req.answers_page, "answers_after", req.answers_after)?;
         let user = store::users::by_name(&mut *conn, &username)?.ok_or_else(missing)?;

@@ -78,8 +78,10 @@ impl Deployment {
             ("SW_SERVICE_PORT_BASE", p(20)),
             ("SW_SERVICE_PORT_STRIDE", "10".into()),
             ("SW_RPC_ADMIN_OFFSET", "5".into()),
+            ("SW_PG_HA", "0".into()),
             ("SW_BIN_DIR", env.bin_dir.display().to_string()),
         ];
+        settings.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         settings.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
         let text: String = settings.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         std::fs::write(root.join("var/settings"), text).unwrap();
@@ -117,9 +119,9 @@ impl Deployment {
         ([127, 0, 0, 1], self.base).into()
     }
 
-    /// The balancers' own ports (their /status/json).
+    /// The balancers' admin listeners (their /status/json).
     pub fn balancers(&self) -> Vec<SocketAddr> {
-        vec![([127, 0, 0, 1], self.base + 1).into(), ([127, 0, 0, 1], self.base + 2).into()]
+        vec![([127, 0, 0, 1], self.base + 3).into(), ([127, 0, 0, 1], self.base + 4).into()]
     }
 
     /// Every process the scripts recorded (var/run/NAME.cmd).
