@@ -83,10 +83,15 @@ impl Auth {
         }
         let confirm = || {
             self.users.call::<Token, User>(ctx, USER_AUTHENTICATE, &Token { token: token.to_string() }).map_err(|s| {
-                if s.code == Code::Unauthenticated {
-                    Status::new(Code::Unauthenticated, STALE)
-                } else {
-                    s
+                match s.code {
+                    Code::Unauthenticated => Status::new(Code::Unauthenticated, STALE),
+                    // The session check is the first step of every authored
+                    // request: when it runs out of time (the user service's
+                    // database failing over, say) nothing has been done yet, so
+                    // the caller hears "unavailable, try again" (503 +
+                    // Retry-After), not a gateway timeout it cannot act on.
+                    Code::DeadlineExceeded => Status::new(Code::Unavailable, s.message),
+                    _ => s,
                 }
             })
         };

@@ -113,7 +113,10 @@ fn kill_primary(d: &ops::Deployment, url: &str) -> (String, Duration, Duration) 
 #[test]
 fn the_postgres_primary_dies_twice_under_load_and_nothing_is_lost() {
     let d = ops::Deployment::new("pg", &[("SW_PG_HA", "1".into()), ("SW_USERS", "2".into())]);
-    let r = d.run("start_all.sh", &[]);
+    // Twelve accounts from one address: above the default sign-up limit, so
+    // the run raises it the way an operator would, through the environment
+    // start_all.sh records for every process it starts.
+    let r = d.run("start_all.sh", &[("STACKWIRE_LIMIT_SIGNUPS_PER_ADDRESS", "1000")]);
     assert!(r.ok, "start_all.sh (replicated PostgreSQL) from env -i:\n{}", r.output);
     let url = database_url(&d);
     assert!(url.contains("target_session_attrs=read-write") && url.contains(','), "a multi-host URL: {url}");
