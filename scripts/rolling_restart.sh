@@ -34,7 +34,6 @@ sw_choose_var
 [[ -d $SW_VAR/run ]] || sw_die "nothing to restart: $SW_VAR/run does not exist (run scripts/start_all.sh)"
 # Web UIs need the shared CSRF secret (STACKWIRE_CSRF_SECRET) to start again.
 sw_secrets
-log="$SW_VAR/log"
 export SW_STOP_TIMEOUT=${SW_STOP_TIMEOUT:-20}
 timeout=${SW_RESTART_TIMEOUT:-30}
 only=${SW_ONLY:-}
