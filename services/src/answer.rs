@@ -113,8 +113,7 @@ impl AnswerService {
     }
 
     pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
-        let mut conn = self.db.read_conn_for(ctx)?;
-        edits::revisions(&mut conn, Target::Answer, req.id)
+        edits::revisions(&self.db, ctx, Target::Answer, req.id)
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {

@@ -26,7 +26,7 @@ use postgres::error::SqlState;
 use proto::{Code, Status};
 use r2d2::PooledConnection;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use crate::migrations::MIGRATIONS;
 pub use crate::sql::Manager;
@@ -56,7 +56,7 @@ pub enum DbError {
     BadPoolSize(String),
     #[error("no database connection: {0}")]
     Pool(#[from] r2d2::Error),
-    #[error("database: {0}")]
+    #[error("database: {}", detail(.0))]
     Pg(#[from] postgres::Error),
 }
 
@@ -81,6 +81,13 @@ impl DbError {
             DbError::Pool(_) => true,
             _ => false,
         }
+    }
+
+    /// True when a standby cancelled the statement because replaying the
+    /// primary's changes needed what it was reading (40001 there): the same
+    /// read on another node, or again, succeeds.
+    pub fn is_recovery_conflict(&self) -> bool {
+        self.sql_state() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
     }
 
     /// True when an insert named a parent row that does not exist (23503).
@@ -126,6 +133,17 @@ impl DbError {
 impl From<DbError> for Status {
     fn from(e: DbError) -> Status {
         e.to_status()
+    }
+}
+
+/// What went wrong, for the log: the server's SQLSTATE and message, or the
+/// I/O error beneath (the error's own text is only "db error" or "error
+/// communicating with the server").
+fn detail(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     }
 }
 
@@ -218,11 +236,56 @@ pub struct Db {
 struct Pools {
     cfg: DbConfig,
     standby: Option<StandbyState>,
-    /// (generation it was built for, primary's pool, standby's pool): the
-    /// primary's is rebuilt after a failover, so no call meets a connection to
-    /// a dead primary twice.
-    now: Mutex<(u64, r2d2::Pool<Manager>, Option<r2d2::Pool<Manager>>)>,
+    now: Mutex<Current>,
 }
+
+/// The pools in use. Each is replaced by a fresh one (its connections
+/// dropped) when one of its connections was found dead (its siblings went
+/// to the same node, and would fail the same way one caller after another),
+/// and the primary's also after a failover (see [`Db::pool`]).
+struct Current {
+    /// The watcher's generation the pools were built for.
+    generation: u64,
+    /// Counts rebuilds, so that several callers who saw the same dead
+    /// connection rebuild its pool once.
+    serial: u64,
+    primary: (u64, r2d2::Pool<Manager>),
+    standby: Option<(u64, r2d2::Pool<Manager>)>,
+}
+
+/// The two pools of a replicated database, by the node each reaches.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    /// Whichever node accepts writes (`target_session_attrs=read-write`).
+    Primary,
+    /// Whichever node is read-only (`target_session_attrs=read-only`).
+    Standby,
+}
+
+impl Role {
+    fn other(self) -> Role {
+        match self {
+            Role::Primary => Role::Standby,
+            Role::Standby => Role::Primary,
+        }
+    }
+}
+
+/// The longest a read keeps trying nodes when the caller allows more (the
+/// webui gives 5 s): the standby answers at once when the primary dies, a
+/// promotion's few seconds fit, and a caller that tries another instance of
+/// ours on UNAVAILABLE still has time left for it.
+pub const READ_BUDGET: Duration = Duration::from_secs(3);
+/// Per try, the longest a read waits for a connection from one node's pool
+/// before it tries the other node: r2d2 waits out the whole timeout when the
+/// node is down (it retries the connect meanwhile), so this is what a
+/// dead node costs a read.
+const TRY_WAIT: Duration = Duration::from_millis(500);
+/// Pause before the first retry, doubled each time up to [`MAX_PAUSE`]: a
+/// node that just died usually has a live sibling at once, and one being
+/// promoted needs a few hundred milliseconds.
+const FIRST_PAUSE: Duration = Duration::from_millis(20);
+const MAX_PAUSE: Duration = Duration::from_millis(400);
 
 fn pool(pg: &postgres::Config, size: u32) -> Result<r2d2::Pool<Manager>, DbError> {
     Ok(r2d2::Pool::builder()
@@ -230,7 +293,19 @@ fn pool(pg: &postgres::Config, size: u32) -> Result<r2d2::Pool<Manager>, DbError
         .min_idle(Some(0))
         .idle_timeout(Some(Duration::from_secs(60)))
         .connection_timeout(CONNECT_TIMEOUT)
+        .error_handler(Box::new(LogConnectErrors))
         .build(Manager::new(pg.clone()))?)
+}
+
+/// r2d2's own log line says only "error connecting to server"; ours says
+/// why (refused, or the node is not in the role asked for).
+#[derive(Debug)]
+struct LogConnectErrors;
+
+impl r2d2::HandleError<postgres::Error> for LogConnectErrors {
+    fn handle_error(&self, e: postgres::Error) {
+        log::warn!(target: "db", "connecting: {}", detail(&e));
+    }
 }
 
 impl Db {
@@ -238,10 +313,15 @@ impl Db {
     pub fn new(cfg: &DbConfig) -> Result<Db, DbError> {
         let standby = cfg.read.as_ref().map(|_| crate::replicas::watch(cfg.pg.clone()));
         let read = match &cfg.read {
-            Some(read) => Some(pool(read, cfg.pool_size)?),
+            Some(read) => Some((0, pool(read, cfg.pool_size)?)),
             None => None,
         };
-        let now = Mutex::new((0, pool(&cfg.pg, cfg.pool_size)?, read));
+        let now = Mutex::new(Current {
+            generation: 0,
+            serial: 0,
+            primary: (0, pool(&cfg.pg, cfg.pool_size)?),
+            standby: read,
+        });
         let cfg = DbConfig { pg: cfg.pg.clone(), pool_size: cfg.pool_size, read: cfg.read.clone() };
         Ok(Db { inner: Arc::new(Pools { cfg, standby, now }) })
     }
@@ -251,72 +331,116 @@ impl Db {
         self.inner.standby.as_ref()
     }
 
-    /// The current pools, rebuilt first if the primary changed since.
-    fn pools(&self) -> (r2d2::Pool<Manager>, Option<r2d2::Pool<Manager>>) {
+    /// The pool of `role` now and its serial number; the primary's is
+    /// rebuilt first if the primary was lost or changed since. Not the
+    /// standby's: its connections are the ones that still work while the
+    /// standby is being promoted, and after (they are then to the new
+    /// primary; a read there is as good, and [`Db::flush`] drops them when
+    /// that node dies in turn). A single node has the primary's pool only.
+    fn pool(&self, role: Role) -> (u64, r2d2::Pool<Manager>) {
         let mut now = self.inner.now.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(state) = &self.inner.standby {
             let g = state.generation();
-            if g != now.0 {
-                let cfg = &self.inner.cfg;
-                // Only the primary's: the standby's connections are the ones
-                // that still work while the standby is being promoted.
-                if let Ok(p) = pool(&cfg.pg, cfg.pool_size) {
-                    now.1 = p;
-                }
-                now.0 = g;
+            if g != now.generation {
+                now.generation = g;
+                self.rebuild(&mut now, Role::Primary);
             }
         }
-        (now.1.clone(), now.2.clone())
+        match (role, &now.standby) {
+            (Role::Standby, Some(standby)) => standby.clone(),
+            _ => now.primary.clone(),
+        }
     }
 
-    /// Runs a read the standby may serve (see [`crate::replicas`]); if the
-    /// node it ran on went away under it (a failover), runs it once more on
-    /// the other node. Reads have no effect, so the repeat is always safe.
+    /// Drops the pool of `role` for a fresh one, if it is still the one
+    /// numbered `serial` (a connection of it was found dead).
+    fn flush(&self, role: Role, serial: u64) {
+        let mut now = self.inner.now.lock().unwrap_or_else(|e| e.into_inner());
+        let current = match role {
+            Role::Primary => Some(now.primary.0),
+            Role::Standby => now.standby.as_ref().map(|p| p.0),
+        };
+        if current == Some(serial) {
+            self.rebuild(&mut now, role);
+        }
+    }
+
+    fn rebuild(&self, now: &mut Current, role: Role) {
+        let cfg = &self.inner.cfg;
+        let pg = match role {
+            Role::Primary => &cfg.pg,
+            Role::Standby => match &cfg.read {
+                Some(read) => read,
+                None => return,
+            },
+        };
+        // Building connects nothing (min_idle 0), so it cannot fail but on a
+        // bad size, which the first build would have refused already.
+        if let Ok(p) = pool(pg, cfg.pool_size) {
+            now.serial += 1;
+            let fresh = (now.serial, p);
+            match role {
+                Role::Primary => now.primary = fresh,
+                Role::Standby => now.standby = Some(fresh),
+            }
+        }
+    }
+
+    /// Runs a read the standby may serve (see [`crate::replicas`]) on the
+    /// standby while it is synchronous and caught up (or the primary is
+    /// away), else on the primary. A read that fails because its node went
+    /// away (the connection or the server died, or no connection came within
+    /// [`TRY_WAIT`]) runs again on the other node, and back, after a short
+    /// pause doubling each time, until it succeeds or the caller's deadline
+    /// (at most [`READ_BUDGET`]) would pass. Reads have no effect, so
+    /// repeating one is always safe. The one place reads are retried.
     pub fn read<T>(
         &self,
         ctx: &proto::CallContext<'_>,
         mut f: impl FnMut(&mut Conn) -> Result<T, DbError>,
     ) -> Result<T, Status> {
-        let prefer_standby = self.inner.standby.as_ref().is_some_and(|s| s.usable());
-        let mut conn = self.read_conn(ctx, prefer_standby)?;
-        match f(&mut conn) {
-            Err(e) if self.inner.standby.is_some() && e.is_connection_lost() => {
-                drop(conn);
-                log::warn!(target: "db", "read: {e}; once more on the other node");
-                let mut conn = self.read_conn(ctx, !prefer_standby)?;
-                f(&mut conn).map_err(|e| e.to_status())
+        let Some(standby) = &self.inner.standby else {
+            let mut conn = self.conn_for(ctx)?;
+            return f(&mut conn).map_err(|e| e.to_status());
+        };
+        let deadline = Instant::now() + ctx.remaining(READ_BUDGET);
+        let mut role = if standby.usable() { Role::Standby } else { Role::Primary };
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let (serial, pool) = self.pool(role);
+            let wait = deadline.saturating_duration_since(Instant::now()).min(TRY_WAIT);
+            let e = match pool.get_timeout(wait.max(Duration::from_millis(1))).map_err(DbError::from) {
+                Ok(mut conn) => match f(&mut conn) {
+                    Ok(v) => return Ok(v),
+                    Err(e) => {
+                        if e.is_connection_lost() {
+                            drop(conn);
+                            self.flush(role, serial);
+                        }
+                        e
+                    }
+                },
+                Err(e) => e,
+            };
+            if !e.is_connection_lost() && !e.is_recovery_conflict() {
+                return Err(e.to_status());
             }
-            r => r.map_err(|e| e.to_status()),
-        }
-    }
-
-    /// A connection for a read the standby may serve (see [`crate::replicas`]):
-    /// the standby while it is synchronous and caught up (or the primary is
-    /// away), else the primary, and whichever answers when the other does not.
-    pub fn read_conn_for(&self, ctx: &proto::CallContext<'_>) -> Result<Conn, Status> {
-        self.read_conn(ctx, self.inner.standby.as_ref().is_some_and(|s| s.usable()))
-    }
-
-    fn read_conn(&self, ctx: &proto::CallContext<'_>, prefer_standby: bool) -> Result<Conn, Status> {
-        let (primary, standby) = self.pools();
-        let Some(standby) = standby else { return self.conn_for(ctx) };
-        let wait = ctx.remaining(POOL_WAIT) / 2;
-        let (first, second) = if prefer_standby { (&standby, &primary) } else { (&primary, &standby) };
-        match first.get_timeout(wait.max(Duration::from_millis(1))) {
-            Ok(c) => Ok(c),
-            Err(e) => {
-                log::warn!(target: "db", "read pool: {e}; trying the other node");
-                second
-                    .get_timeout(ctx.remaining(POOL_WAIT).max(Duration::from_millis(1)))
-                    .map_err(|e| DbError::from(e).to_status())
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < pause + Duration::from_millis(5) {
+                log::warn!(target: "db", "read on the {role:?} node: {e}; out of time");
+                return Err(e.to_status());
             }
+            log::warn!(target: "db", "read on the {role:?} node: {e}; again on the other node in {pause:?}");
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(MAX_PAUSE);
+            role = role.other();
         }
     }
 
     /// A connection, waiting at most `wait` for one to be free. A zero wait
     /// still tries once, so a caller out of time fails fast but fairly.
     pub fn conn(&self, wait: Duration) -> Result<Conn, DbError> {
-        Ok(self.pools().0.get_timeout(wait.max(Duration::from_millis(1)))?)
+        Ok(self.pool(Role::Primary).1.get_timeout(wait.max(Duration::from_millis(1)))?)
     }
 
     /// A connection for the call `ctx` serves, waiting no longer than the

@@ -12,12 +12,12 @@
 //! the mark, accepting the accepted one again changes nothing.
 
 use crate::auth::check_user_id;
-use crate::db::DbError;
+use crate::db::{Db, DbError};
 use crate::fields::{self, Target};
 use crate::sql::PgConn;
 use crate::store::{answers, questions, revisions};
 use proto::pb::{AcceptAnswer, Answer, EditPost, Question, RevisionList};
-use proto::{Code, Status};
+use proto::{CallContext, Code, Status};
 
 pub const LOG_IN_TO_EDIT: &str = "log in to edit";
 pub const LOG_IN_TO_ACCEPT: &str = "log in to accept an answer";
@@ -91,12 +91,12 @@ pub fn edit_answer(conn: &mut PgConn, req: EditPost) -> Result<Answer, Status> {
 }
 
 /// A post's revisions, oldest first (revision 1 is the original).
-pub fn revisions(conn: &mut PgConn, target: Target, id: i64) -> Result<RevisionList, Status> {
+pub fn revisions(db: &Db, ctx: &CallContext<'_>, target: Target, id: i64) -> Result<RevisionList, Status> {
     let missing = || Status::not_found(format!("{} {id} does not exist", target.as_str()));
     if id <= 0 {
         return Err(missing());
     }
-    let revisions = revisions::list(conn, target, id)?.ok_or_else(missing)?;
+    let revisions = db.read(ctx, |c| revisions::list(&mut **c, target, id))?.ok_or_else(missing)?;
     Ok(RevisionList { revisions })
 }
 

@@ -155,8 +155,7 @@ impl QuestionService {
     }
 
     pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
-        let mut conn = self.db.read_conn_for(ctx)?;
-        edits::revisions(&mut conn, Target::Question, req.id)
+        edits::revisions(&self.db, ctx, Target::Question, req.id)
     }
 }
 

@@ -153,14 +153,16 @@ impl UserService {
     pub fn get(&self, ctx: &CallContext<'_>, req: Username) -> Result<UserPage, Status> {
         let missing = || Status::not_found(format!("user {} does not exist", req.username.trim()));
         let username = fields::check_username(&req.username).map_err(|_| missing())?;
-        let mut conn = self.db.read_conn_for(ctx)?;
         let questions_start = start("questions_page", req.questions_page, "questions_after", req.questions_after)?;
         let answers_start = start("answers_page", req.answers_page, "answers_after", req.answers_after)?;
-        let user = store::users::by_name(&mut *conn, &username)?.ok_or_else(missing)?;
-        let (questions, more_questions) =
-            store::questions::by_author(&mut *conn, user.id, questions_start, PAGE_POSTS)?;
-        let (answers, more_answers) = store::answers::by_author(&mut *conn, user.id, answers_start, PAGE_POSTS)?;
-        Ok(UserPage { user: Some(user), questions, answers, more_questions, more_answers })
+        let page = self.db.read(ctx, |c| {
+            let Some(user) = store::users::by_name(&mut **c, &username)? else { return Ok(None) };
+            let (questions, more_questions) =
+                store::questions::by_author(&mut **c, user.id, questions_start, PAGE_POSTS)?;
+            let (answers, more_answers) = store::answers::by_author(&mut **c, user.id, answers_start, PAGE_POSTS)?;
+            Ok(Some(UserPage { user: Some(user), questions, answers, more_questions, more_answers }))
+        })?;
+        page.ok_or_else(missing)
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
