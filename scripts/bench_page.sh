@@ -91,7 +91,10 @@ if [[ ! -x $venv/bin/gunicorn ]]; then
 fi
 psql "$STACKWIRE_DATABASE_URL" -X -q -tAc "SELECT 1 FROM pg_database WHERE datname = 'seed_stack'" | grep -q 1 ||
     psql "$STACKWIRE_DATABASE_URL" -X -q -c "CREATE DATABASE seed_stack" >/dev/null
-seed_db=${STACKWIRE_DATABASE_URL%/*}/seed_stack
+# The seed stack's database on the same server: swap the database name and
+# keep the query (target_session_attrs=read-write picks Patroni's primary).
+db_base=${STACKWIRE_DATABASE_URL%%\?*}
+seed_db=${db_base%/*}/seed_stack${STACKWIRE_DATABASE_URL#"$db_base"}
 psql "$seed_db" -X -q -v ON_ERROR_STOP=1 -f scripts/bench/seed_stack/schema.sql >/dev/null
 SEED_DSN=$seed_db "$venv/bin/gunicorn" -w 2 -b "127.0.0.1:$SEED_PORT" --chdir scripts/bench/seed_stack \
     --log-level warning app:app >"$SW_VAR/log/seed-stack.log" 2>&1 &
