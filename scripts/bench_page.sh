@@ -172,11 +172,18 @@ pids_of() { # NAME-PREFIX: pid files of start_all.sh's processes, comma-joined
     done
     (IFS=,; echo "${out[*]}")
 }
-postmaster=$(head -1 "$SW_VAR/pg/postmaster.pid")
+# PostgreSQL: every node's postmaster with its backends (the standby's replay
+# is part of a write's cost); a single node keeps its data in $SW_VAR/pg.
+postmasters=$(for f in "$SW_VAR"/pg-[0-9]*/data/postmaster.pid "$SW_VAR"/pg/postmaster.pid; do
+    [[ -f $f ]] && echo "$(head -1 "$f")+"
+done | paste -sd, -)
+[[ -n $postmasters ]] || sw_die "no PostgreSQL postmaster.pid under $SW_VAR"
+# The failover engine (Patroni and etcd), its own processes only.
+failover=$(cat "$SW_VAR"/run/pg-[0-9]*.pid "$SW_VAR"/run/pg-etcd-*.pid 2>/dev/null | paste -sd, -)
 redis=$(cat "$SW_VAR"/redis-*/redis.pid 2>/dev/null | paste -sd, -)
 tiers=(balancer="$(pids_of balancer)" webui="$(pids_of webui)" question="$(pids_of question)"
     answer="$(pids_of answer)" comment="$(pids_of comment)" user="$(pids_of user)" vote="$(pids_of vote)"
-    redis="$redis" postgres="$postmaster+" gunicorn="$seed_pid+")
+    redis="$redis" postgres="$postmasters" failover="$failover" gunicorn="$seed_pid+")
 sw_tiers=("${tiers[@]:0:8}")
 
 # --- rows ---------------------------------------------------------------------
