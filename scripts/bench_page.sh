@@ -175,7 +175,7 @@ pids_of() { # NAME-PREFIX: pid files of start_all.sh's processes, comma-joined
 # PostgreSQL: every node's postmaster with its backends (the standby's replay
 # is part of a write's cost); a single node keeps its data in $SW_VAR/pg.
 postmasters=$(for f in "$SW_VAR"/pg-[0-9]*/data/postmaster.pid "$SW_VAR"/pg/postmaster.pid; do
-    [[ -f $f ]] && echo "$(head -1 "$f")+"
+    if [[ -f $f ]]; then echo "$(head -1 "$f")+"; fi
 done | paste -sd, -)
 [[ -n $postmasters ]] || sw_die "no PostgreSQL postmaster.pid under $SW_VAR"
 # The failover engine (Patroni and etcd), its own processes only.
