@@ -4,8 +4,8 @@
 //! does not decide how long the body is, whether the head is too big, or what
 //! to do with contradictory framing. Those decisions are the ones request
 //! smuggling exploits, so they are made here, once, in a pure function that
-//! the connection state machine calls and the unit tests below pin down rule
-//! by rule (the same rules Pingora and RFC 9112 apply):
+//! the connection state machine calls and balancer/tests/http1_rules.rs pins
+//! down rule by rule (the same rules Pingora and RFC 9112 apply):
 //!
 //! | condition                                              | status |
 //! |--------------------------------------------------------|--------|
@@ -500,7 +500,3 @@ pub fn write_response(
     out.extend_from_slice(&resp.body);
     resp.body.len()
 }
-
-#[cfg(test)]
-#[path = "http1_tests.rs"]
-mod tests;

@@ -28,7 +28,8 @@
 //!   `GET /webserv/services`.
 //! - `retry`: which failed requests may go again. `status`: `GET /status`.
 //! - `metrics` + `admin`: `/metrics` (Prometheus) and `/healthz` on the
-//!   admin port. `fuzzing`: the fuzz targets' entry points.
+//!   admin port. (The fuzz targets' checks are test code:
+//!   balancer/tests/fuzzing.)
 
 pub mod access_log;
 pub mod admin;
@@ -40,7 +41,6 @@ mod db_status;
 pub mod event_loop;
 pub mod ewma;
 pub mod forward;
-pub mod fuzzing;
 pub mod http1;
 pub mod listen;
 pub mod loops;

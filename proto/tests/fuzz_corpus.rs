@@ -1,9 +1,11 @@
-//! Replays the saved HTTP/2 fuzz corpus (`fuzz/corpus/h2_frames`,
-//! `fuzz/corpus/hpack_blocks`) through the same checks the cargo-fuzz
+//! Replays the saved fuzz corpus of proto's targets (`fuzz/corpus/h2_frames`,
+//! `fuzz/corpus/hpack_blocks`, `fuzz/corpus/rpc_frames`) through the same checks the cargo-fuzz
 //! targets run (`fuzzing`), on stable Rust. A missing or thin corpus fails:
 //! it is part of the repository.
 
 mod fuzzing;
+
+use prost::Message;
 
 use std::path::PathBuf;
 
@@ -32,4 +34,20 @@ fn h2_frames_corpus() {
 #[test]
 fn hpack_blocks_corpus() {
     replay("hpack_blocks", fuzzing::hpack_blocks);
+}
+
+#[test]
+fn rpc_frames_corpus() {
+    replay("rpc_frames", fuzzing::rpc_frames);
+}
+
+#[test]
+fn rpc_frames_sample_inputs_pass_the_checks() {
+    let mut f = Vec::new();
+    proto::frame::encode_into(&proto::pb::Request { call_id: 7, ..Default::default() }.encode_to_vec(), &mut f);
+    fuzzing::rpc_frames(&f);
+    fuzzing::rpc_frames(&f[..3]);
+    fuzzing::rpc_frames(&[1, 0, 0, 0, 0]);
+    fuzzing::rpc_frames(&[0, 0xff, 0xff, 0xff, 0xff]);
+    fuzzing::rpc_frames(b"");
 }

@@ -1,7 +1,7 @@
-//! One test per framing rule of `http1`, so that a rule cannot be lost in a
-//! refactor without a test naming it going red.
+//! One test per framing rule of `balancer::http1`, so that a rule cannot be
+//! lost in a refactor without a test naming it going red.
 
-use super::*;
+use balancer::http1::*;
 
 fn parse(s: &str) -> Result<Option<(Head, usize)>, FramingError> {
     parse_head(s.as_bytes())

@@ -1,5 +1,8 @@
-//! Fuzz entry points: what the cargo-fuzz targets in `fuzz/` run, and what
-//! `tests/fuzz_corpus.rs` replays from the saved corpus on stable Rust.
+//! What the balancer's fuzz targets check, shared by
+//! `fuzz/fuzz_targets/http1_request_stream.rs` (cargo-fuzz, nightly) and
+//! `balancer/tests/fuzz_corpus.rs` (the saved corpus replayed on stable in
+//! CI), so both run exactly the same code. Test code, so it lives under
+//! `tests/`, not in the balancer library.
 //!
 //! Each function takes arbitrary bytes and exercises a parser the way the
 //! balancer uses it, checking invariants a bug would break, not merely the
@@ -12,16 +15,14 @@
 //!   never exceed the input, bodies never exceed the limit, every error maps
 //!   to one of the statuses the framing rules allow, and a chunked body
 //!   decodes to the same bytes whether it arrives whole or in two pieces.
-//! - `rpc_frames`: the bytes are an RPC peer's stream. Frames are decoded
-//!   with `proto::frame::decode` and each payload as the envelopes and the
-//!   HTTP message; the blocking reader must agree with the buffer decoder,
-//!   and a message that decodes must survive an encode/decode round trip.
+//! - `chunked_body`: a chunked body alone.
+//!
+//! The RPC frame decoder's target (`rpc_frames`) is proto's and lives in
+//! proto/tests/fuzzing.
 
-use crate::chunked::ChunkedDecoder;
-use crate::http1::{self, BodyReader, Request, MAX_BODY, MAX_HEAD};
+use balancer::chunked::ChunkedDecoder;
+use balancer::http1::{self, BodyReader, Request, MAX_BODY, MAX_HEAD};
 use prost::Message;
-use proto::frame::{self, FrameError, ReadOutcome};
-use proto::pb;
 
 /// Statuses a framing error may produce.
 const FRAMING_STATUSES: [u16; 5] = [400, 413, 414, 431, 501];
@@ -30,7 +31,7 @@ const FRAMING_STATUSES: [u16; 5] = [400, 413, 414, 431, 501];
 /// forwarding rules.
 pub fn http1_request_stream(data: &[u8]) {
     let client: std::net::SocketAddr = ([10, 0, 0, 1], 4242).into();
-    let routes = crate::routes::RouteTable::default();
+    let routes = balancer::routes::RouteTable::default();
     let mut buf = data;
     for _ in 0..32 {
         let (head, n) = match http1::parse_head(buf) {
@@ -68,11 +69,11 @@ pub fn http1_request_stream(data: &[u8]) {
         }
         let req = Request { head, body };
         let mut wire = Vec::new();
-        crate::forward::for_each_header(&req, client, "fuzz-id", |n, v| {
+        balancer::forward::for_each_header(&req, client, "fuzz-id", |n, v| {
             assert!(http1::valid_field(n, v), "forwarded header {n:?}: {v:?} could split the request");
             wire.extend_from_slice(v);
         });
-        let rpc = crate::forward::http_request(req, client, "fuzz-id");
+        let rpc = balancer::forward::http_request(req, client, "fuzz-id");
         let _ = rpc.encode_to_vec();
     }
 }
@@ -95,62 +96,5 @@ pub fn chunked_body(data: &[u8]) {
     let mut body = Vec::new();
     if let Ok(n) = d.feed(data, &mut body, MAX_BODY) {
         assert!(n <= data.len() && body.len() <= MAX_BODY && body.len() <= n);
-    }
-}
-
-/// An RPC peer's byte stream through the frame decoder and the messages.
-pub fn rpc_frames(data: &[u8]) {
-    let max = 64 * 1024;
-    let mut reader: &[u8] = data;
-    let mut payload = Vec::new();
-    let read = frame::read_frame(&mut reader, &mut payload, max);
-    match (frame::decode(data, max), read) {
-        (Ok(Some((range, used))), Ok(ReadOutcome::Frame)) => {
-            assert_eq!(used, range.end);
-            assert_eq!(&data[range], payload.as_slice(), "the two readers disagree on the payload");
-        }
-        (Ok(None), Ok(ReadOutcome::Closed)) => assert!(data.is_empty()),
-        (Ok(None), Err(FrameError::Truncated)) => {}
-        (Err(FrameError::BadFlag(a)), Err(FrameError::BadFlag(b))) => assert_eq!(a, b),
-        (Err(FrameError::TooLarge { len: a, .. }), Err(FrameError::TooLarge { len: b, .. })) => assert_eq!(a, b),
-        (d, r) => panic!("decode gave {d:?}, read_frame gave {:?}", r.map(|_| ())),
-    }
-    let mut buf = data;
-    while let Ok(Some((range, used))) = frame::decode(buf, max) {
-        let p = &buf[range];
-        roundtrip::<pb::Request>(p);
-        roundtrip::<pb::Response>(p);
-        roundtrip::<pb::HttpRequest>(p);
-        roundtrip::<pb::HttpResponse>(p);
-        buf = &buf[used..];
-    }
-}
-
-/// A message that decodes re-encodes to something that decodes the same.
-fn roundtrip<M: Message + Default + PartialEq + std::fmt::Debug>(bytes: &[u8]) {
-    if let Ok(m) = M::decode(bytes) {
-        let again = M::decode(m.encode_to_vec().as_slice()).expect("our own encoding decodes");
-        assert_eq!(m, again);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sample_inputs_pass_the_checks() {
-        http1_request_stream(
-            b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n0\r\n\r\nGET / HTTP/1.0\r\n\r\n",
-        );
-        http1_request_stream(b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n");
-        chunked_body(b"1\r\na\r\n0\r\n\r\n");
-        let mut f = Vec::new();
-        frame::encode_into(&pb::Request { call_id: 7, ..Default::default() }.encode_to_vec(), &mut f);
-        rpc_frames(&f);
-        rpc_frames(&f[..3]);
-        rpc_frames(&[1, 0, 0, 0, 0]);
-        rpc_frames(&[0, 0xff, 0xff, 0xff, 0xff]);
-        rpc_frames(b"");
     }
 }
