@@ -205,7 +205,3 @@ pub fn thread(viewer: &Viewer, t: &Thread, rejected: Option<&Rejected>) -> Strin
     m.push_str("<button type=\"submit\">Post your answer</button>\n</form>\n");
     html::page(viewer, &q.title, &m)
 }
-
-#[cfg(test)]
-#[path = "pages_thread_tests.rs"]
-mod tests;

@@ -502,7 +502,3 @@ fn dispatch(ctx: &mut Ctx<'_>, r: &Route, method: &str) -> HttpResponse {
         (Logout, _) => routes_account::logout(ctx),
     }
 }
-
-#[cfg(test)]
-#[path = "routes_tests.rs"]
-mod tests;

@@ -2,13 +2,13 @@
 //! enough behaviour (sessions, authors, votes, accept, edits, limits) for
 //! every status and redirect of the site to be checked without a network.
 
-use crate::backend::{Backend, BackendError, Call, Res, PER_PAGE};
 use proto::pb::{
     AcceptAnswer, Answer, AnswerWithComments, CastVote, Comment, CreateAnswer, CreateComment, CreateQuestion, EditPost,
     ListQuestions, LogIn, PostVote, Question, QuestionPage, Revision, RevisionList, SearchQuery, Session, SignUp,
     TagCount, TagList, Thread, ThreadQuery, User, UserPage, Username, ViewCounts, VoteResult,
 };
 use std::sync::{Mutex, MutexGuard};
+use webui::backend::{Backend, BackendError, Call, Res, PER_PAGE};
 
 #[derive(Default)]
 pub struct State {

@@ -1,10 +1,12 @@
 //! The question page rendered from hand-made threads: escaping, Markdown,
 //! votes, the accept button, edit links, answer paging and rejected forms.
 
-use super::*;
-use crate::csrf;
-use crate::forms::Invalid;
-use proto::pb::{Answer, Comment, PostVote, Question, User};
+use proto::pb::{Answer, AnswerWithComments, Comment, PostVote, Question, Thread, User};
+use webui::auth::Viewer;
+use webui::csrf;
+use webui::forms::{Field, Invalid};
+use webui::pages::{Rejected, Slot};
+use webui::pages_thread::thread;
 
 fn sample() -> Thread {
     Thread {

@@ -1,14 +1,15 @@
 //! Routing and page-flow tests against the in-memory fake of the services
-//! (routes_fake.rs), with a tiny cookie jar standing in for the browser, so
+//! (tests/fake), with a tiny cookie jar standing in for the browser, so
 //! every status, redirect, cookie and CSRF rule the site promises is checked
 //! without a network.
 
-use super::*;
-use proto::pb::{Header, HttpResponse};
-
-#[path = "routes_fake.rs"]
 mod fake;
+
 use fake::Fake;
+use proto::pb::{Header, HttpRequest, HttpResponse};
+use webui::backend::Call;
+use webui::routes::{handle, route, Route, ROUTES};
+use webui::{auth, csrf, html};
 
 /// The CSRF secret of these tests.
 fn key() -> csrf::Key {
