@@ -22,8 +22,8 @@
 # to the seed stack (pages to its page, the answer POST to its POST) against
 # the goals, and the CPU each tier spent per request (utime + stime of its
 # processes over the run, PostgreSQL's backends counted through the
-# postmaster). PROFILE=1 adds a system-wide `perf record -g` of one more page
-# run and prints where its CPU went.
+# postmaster). PROFILE=1 adds a `perf record -g` of stackwire's processes
+# during one more page run and prints where their CPU went.
 #
 # stackwire is (re)started by scripts/start_all.sh with the per-user posting
 # limits raised for this run through their configuration (printed), since one
@@ -245,8 +245,20 @@ rss_after=$(python3 "$tiers_py" rss "${sw_tiers[@]}")
 
 if [[ ${PROFILE:-0} == 1 ]]; then
     sw_install_deps linux-perf
-    sw_log "profile: perf record -a -g during one more page run"
-    perf record -a -g -o "$work/perf.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
+    # Only stackwire's processes (and PostgreSQL's backends), so that other
+    # work on a shared machine does not fill the profile.
+    prof=()
+    for t in "${tiers[@]}"; do
+        [[ $t == gunicorn=* ]] && continue
+        IFS=, read -ra ps <<<"${t#*=}"
+        for p in "${ps[@]}"; do
+            [[ -n $p ]] || continue
+            prof+=("${p%+}")
+            if [[ $p == *+ ]]; then mapfile -t -O "${#prof[@]}" prof < <(pgrep -P "${p%+}" || true); fi
+        done
+    done
+    sw_log "profile: perf record -g of stackwire's ${#prof[@]} processes during one more page run"
+    perf record -g -p "$(IFS=,; echo "${prof[*]}")" -o "$work/perf.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
     perf_pid=$!
     run_wrk "$CONNS" "$DURATION" "${url[page]}" >/dev/null
     wait "$perf_pid" || true
@@ -304,7 +316,10 @@ print(f"  stackwire RSS: {before['total'] // 1024} MiB before, peak {peak // 102
 PY
 if [[ ${PROFILE:-0} == 1 ]]; then
     echo
-    echo "profile of one page run (perf record -a -g), CPU by process and function:"
-    perf report -i "$work/perf.data" --no-children --sort comm,dso,sym --stdio 2>/dev/null | grep -v '^#' |
-        grep -v '^$' | head -60
+    echo "profile of one page run (perf record -g of stackwire's processes): CPU by thread name"
+    perf report -i "$work/perf.data" --no-children --sort comm -g none --percent-limit 1 --stdio 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -25
+    echo "and by function (over 0.7%):"
+    perf report -i "$work/perf.data" --no-children --sort comm,dso,sym -g none --percent-limit 0.7 --stdio \
+        2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
 fi
