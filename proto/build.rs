@@ -6,6 +6,16 @@
 //! `/stackwire.QuestionService/Get`, and a row of `ALL` with the request and
 //! response message names, the streaming flags and the `idempotency_level`.
 //! It also writes the FileDescriptorSet that server reflection serves.
+//!
+//! For every service of package `stackwire` it writes, into
+//! `$OUT_DIR/services.rs` (included by `proto::services`), a module named
+//! after the service (`question_service`, `web`) holding the service's
+//! `NAME`, a `Server` trait with one typed method per RPC (request message
+//! and call context in, response message or `Status` out), `dispatch`
+//! (decode, call, encode; `None` for another service's method), `serve`
+//! (the same with UNIMPLEMENTED for anything else) and a typed `Client` over
+//! any `rpc_client::Channel`. The standard gRPC services (health,
+//! reflection) are served by the RPC server itself and get only their rows.
 //! protoc comes from Debian's `protobuf-compiler` (scripts/lib.sh installs it).
 
 use prost_build::{Service, ServiceGenerator};
@@ -87,6 +97,122 @@ fn methods_rs(services: &[Service]) -> String {
     out
 }
 
+/// `QuestionService` → `question_service`.
+fn snake(name: &str) -> String {
+    upper_snake(name).to_ascii_lowercase()
+}
+
+/// A message of package `stackwire` as a Rust path from inside `proto`.
+fn rust_type(proto_type: &str) -> String {
+    match proto_type.strip_prefix(".stackwire.") {
+        Some(name) if !name.contains('.') => format!("crate::pb::{name}"),
+        _ => panic!("{proto_type}: a stackwire service may only take and return top-level stackwire messages"),
+    }
+}
+
+/// `///` lines from a proto comment.
+fn doc(lines: &[String], indent: &str) -> String {
+    lines.iter().map(|l| format!("{indent}///{l}\n")).collect()
+}
+
+/// The typed server trait, dispatcher and client of one service.
+fn service_rs(s: &Service, out: &mut String) {
+    let full = format!("{}.{}", s.package, s.proto_name);
+    let stem = upper_snake(s.proto_name.strip_suffix("Service").unwrap_or(&s.proto_name));
+    let (mut trait_fns, mut arms, mut client_fns) = (String::new(), String::new(), String::new());
+    for m in &s.methods {
+        assert!(
+            !m.client_streaming && !m.server_streaming,
+            "{full}/{}: a stackwire service is unary (the RPC server serves the standard streaming ones itself)",
+            m.proto_name
+        );
+        let konst = format!("crate::methods::{stem}_{}", upper_snake(&m.proto_name));
+        let (req, resp) = (rust_type(&m.input_proto_type), rust_type(&m.output_proto_type));
+        let name = &m.name;
+        let docs = doc(&m.comments.leading, "        ");
+        let _ = writeln!(
+            trait_fns,
+            "{docs}        fn {name}(&self, ctx: &CallContext<'_>, req: {req}) -> Result<{resp}, Status>;"
+        );
+        let _ = writeln!(
+            arms,
+            "            {konst} => super::unary(payload, {:?}, |req| S::{name}(svc, ctx, req)),",
+            short(&m.input_proto_type)
+        );
+        let _ = write!(
+            client_fns,
+            "{docs}        pub fn {name}(&self, opts: &CallOptions<'_>, req: &{req}) -> Result<{resp}, RpcError> {{\n            \
+             crate::rpc_client::unary(&self.channel, {konst}, opts, req)\n        }}\n\n"
+        );
+    }
+    let _ = write!(
+        out,
+        r#"
+{service_doc}/// `{full}`, typed: its server trait, dispatcher and client.
+pub mod {module} {{
+    use crate::rpc_client::{{CallOptions, Channel, RpcError}};
+    use crate::rpc_server::CallContext;
+    use crate::status::Status;
+
+    /// The service's full name, as reflection and the registry show it.
+    pub const NAME: &str = {full:?};
+
+    /// What a server of `{full}` implements: one method per RPC.
+    pub trait Server: Send + Sync {{
+{trait_fns}    }}
+
+    /// Serves `ctx.method` if it is one of this service's: decodes the
+    /// request, calls the method, encodes the reply (an undecodable request
+    /// is INVALID_ARGUMENT, an oversized reply RESOURCE_EXHAUSTED). `None`
+    /// for any other method, so dispatchers can be tried in turn.
+    pub fn dispatch<S: Server + ?Sized>(
+        svc: &S,
+        ctx: &CallContext<'_>,
+        payload: &[u8],
+    ) -> Option<Result<Vec<u8>, Status>> {{
+        Some(match ctx.method {{
+{arms}            _ => return None,
+        }})
+    }}
+
+    /// [`dispatch`], and UNIMPLEMENTED for a method of no other service: the
+    /// whole handler of a server of this service alone.
+    pub fn serve<S: Server + ?Sized>(svc: &S, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {{
+        dispatch(svc, ctx, payload).unwrap_or_else(|| Err(super::unimplemented(ctx.method)))
+    }}
+
+    /// Typed calls of `{full}` over a channel (a `Connection`, or a client
+    /// choosing among the service's instances).
+    #[derive(Clone)]
+    pub struct Client<C> {{
+        channel: C,
+    }}
+
+    impl<C: Channel> Client<C> {{
+        pub fn new(channel: C) -> Client<C> {{
+            Client {{ channel }}
+        }}
+
+        pub fn channel(&self) -> &C {{
+            &self.channel
+        }}
+
+{client_fns}    }}
+}}
+"#,
+        service_doc = doc(&s.comments.leading, ""),
+        module = snake(&s.proto_name),
+    );
+}
+
+fn services_rs(services: &[Service]) -> String {
+    let mut out = String::from("// @generated by proto/build.rs from the `service` blocks of proto/stackwire.proto.\n");
+    for s in services.iter().filter(|s| s.package == "stackwire") {
+        service_rs(s, &mut out);
+    }
+    out
+}
+
 fn main() {
     for p in PROTOS {
         println!("cargo:rerun-if-changed={p}");
@@ -99,4 +225,5 @@ fn main() {
         .compile_protos(PROTOS, &["proto/"])
         .expect("protoc failed on proto/*.proto; is protobuf-compiler installed?");
     std::fs::write(out_dir.join("methods.rs"), methods_rs(&services.borrow())).expect("write methods.rs");
+    std::fs::write(out_dir.join("services.rs"), services_rs(&services.borrow())).expect("write services.rs");
 }

@@ -128,7 +128,7 @@ mod tests {
             descriptor: Descriptor {
                 name: display.into(),
                 title: format!("{display} title"),
-                methods: vec![MethodDesc::new("/stackwire.Web/Handle", "HttpRequest", "HttpResponse")],
+                methods: vec![MethodDesc::new(proto::methods::WEB_HANDLE, "HttpRequest", "HttpResponse")],
                 routes: vec![format!("GET /{service}")],
             },
         }
@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(q["routes"], json!(["GET /question"]));
         assert_eq!(
             q["methods"],
-            json!([{"name": "/stackwire.Web/Handle", "request": "HttpRequest", "response": "HttpResponse"}])
+            json!([{"name": proto::methods::WEB_HANDLE, "request": "HttpRequest", "response": "HttpResponse"}])
         );
         assert_eq!(
             q["instances"],

@@ -7,7 +7,9 @@
 //!   over one TCP connection (the server: one mio event loop and a bounded worker
 //!   pool); status codes in `status` use gRPC's numbers.
 //! - `methods`: every method path and its idempotency, generated from the proto's
-//!   `service` blocks.
+//!   `service` blocks; `services`: each service's typed server trait,
+//!   dispatcher and client, generated from the same blocks.
+//! - `metadata`: custom metadata of a call, and the bearer credential in it.
 //! - `limits`: every per-user and per-address limit of the product, in one table.
 //! - `http`: forms, query strings and `HttpResponse` builders used on both sides
 //!   of the balancer → service hop.
@@ -38,12 +40,14 @@ pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod logger;
+pub mod metadata;
 pub mod methods;
 pub mod rpc_client;
 pub mod rpc_server;
+pub mod services;
 pub mod signals;
 pub mod status;
 
-pub use rpc_client::{Connection, RpcError, Wire};
+pub use rpc_client::{CallOptions, Channel, Connection, RpcError, Wire};
 pub use rpc_server::{CallContext, Handler, ServerConfig, ServerHandle};
 pub use status::{Code, Status};

@@ -14,12 +14,16 @@
 //!   `UNAVAILABLE`, is repeated on another instance only when the method is a
 //!   read ([`is_read_method`]), and only within the retry budget;
 //! - everything else is the caller's answer.
+//!
+//! A `ServiceClient` is a `proto::Channel`: the typed clients generated from
+//! the proto (`proto::services::question_service::Client<ServiceClient>`)
+//! call a service by name this way.
 
 use crate::health::HealthPolicy;
 use crate::rotation::Rotation;
 use crate::Directory;
 use proto::pb::Response;
-use proto::{Code, RpcError};
+use proto::{CallOptions, Channel, Code, RpcError};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -71,6 +75,25 @@ impl ServiceClient {
         timeout: Duration,
         payload: Vec<u8>,
     ) -> Result<Response, RpcError> {
+        self.invoke(method, &CallOptions::new(request_id, timeout), payload)
+    }
+
+    pub fn unary<Req: prost::Message, Resp: prost::Message + Default>(
+        &self,
+        method: &str,
+        request_id: &str,
+        timeout: Duration,
+        req: &Req,
+    ) -> Result<Resp, RpcError> {
+        proto::rpc_client::unary(self, method, &CallOptions::new(request_id, timeout), req)
+    }
+}
+
+impl Channel for ServiceClient {
+    /// One call on the best instance, moved on or repeated elsewhere by the
+    /// rules above, all within `opts.timeout`.
+    fn invoke(&self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>) -> Result<Response, RpcError> {
+        let timeout = opts.timeout;
         let deadline = Instant::now() + timeout;
         let read = is_read_method(method);
         let mut tried: Vec<SocketAddr> = Vec::new();
@@ -98,7 +121,7 @@ impl ServiceClient {
             let sent = Instant::now();
             let result = {
                 let _counted = self.rotation.pool().begin(addr);
-                conn.call(method, request_id, left, payload.clone())
+                conn.call_with(method, &CallOptions { timeout: left, ..*opts }, payload.clone())
             };
             match result {
                 Ok(resp) => {
@@ -133,17 +156,6 @@ impl ServiceClient {
             }
         }
         Err(last)
-    }
-
-    pub fn unary<Req: prost::Message, Resp: prost::Message + Default>(
-        &self,
-        method: &str,
-        request_id: &str,
-        timeout: Duration,
-        req: &Req,
-    ) -> Result<Resp, RpcError> {
-        let resp = self.call(method, request_id, timeout, req.encode_to_vec())?;
-        proto::rpc_client::decode_reply(resp)
     }
 }
 

@@ -21,15 +21,14 @@ use crate::edits::{self, LOG_IN_TO_ACCEPT, LOG_IN_TO_EDIT};
 use crate::fields::{self, FieldError, Target};
 use crate::json;
 use crate::posting::{self, Created, LOG_IN_TO_POST};
-use crate::rpc;
 use crate::store;
 use crate::web::{self, Body};
 use coherent::Versions;
-use proto::methods::*;
 use proto::pb::{
     AcceptAnswer, Answer, AnswerList, AnswerQuery, CreateAnswer, EditPost, Exists, HttpRequest, HttpResponse, Id,
     RevisionList,
 };
+use proto::services::answer_service::{self, Server as _};
 use proto::{CallContext, Handler, Status};
 use std::sync::Arc;
 
@@ -50,7 +49,7 @@ impl AnswerService {
         AnswerService { db, auth, versions }
     }
 
-    pub fn create(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Created<Answer>, Status> {
+    pub fn create_as(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Created<Answer>, Status> {
         check_user_id(req.author_id, LOG_IN_TO_POST)?;
         let question_id = fields::check_id("question_id", req.question_id)?;
         let mut conn = self.db.conn_for(ctx)?;
@@ -66,38 +65,7 @@ impl AnswerService {
         Ok(created)
     }
 
-    pub fn get(&self, ctx: &CallContext<'_>, req: Id) -> Result<Answer, Status> {
-        let missing = || Status::not_found(format!("answer {} does not exist", req.id));
-        if req.id <= 0 {
-            return Err(missing());
-        }
-        self.db.read(ctx, |c| store::answers::get(&mut **c, req.id))?.ok_or_else(missing)
-    }
-
-    pub fn exists(&self, ctx: &CallContext<'_>, req: Id) -> Result<Exists, Status> {
-        if req.id <= 0 {
-            return Ok(Exists { exists: false });
-        }
-        Ok(Exists { exists: self.db.read(ctx, |c| store::answers::exists(&mut **c, req.id))? })
-    }
-
-    /// One page of a question's answers in thread order; an unknown question
-    /// has none. `per_page` 0 (a caller sending a bare `Id`) means all, up
-    /// to [`MAX_PER_CALL`].
-    pub fn list_for_question(&self, ctx: &CallContext<'_>, req: AnswerQuery) -> Result<AnswerList, Status> {
-        if req.id <= 0 {
-            return Ok(AnswerList::default());
-        }
-        let per_page = match req.per_page {
-            0 => MAX_PER_CALL,
-            n => n.min(MAX_PER_CALL),
-        };
-        let (answers, has_more) =
-            self.db.read(ctx, |c| store::answers::for_question(&mut **c, req.id, req.page.max(1), per_page))?;
-        Ok(AnswerList { answers, has_more })
-    }
-
-    pub fn accept(&self, ctx: &CallContext<'_>, req: AcceptAnswer) -> Result<Answer, Status> {
+    pub fn accept_as(&self, ctx: &CallContext<'_>, req: AcceptAnswer) -> Result<Answer, Status> {
         let mut conn = self.db.conn_for(ctx)?;
         let (a, previous) = edits::accept(&mut conn, req)?;
         let author = Some(a.author_id).filter(|&a| a > 0);
@@ -105,15 +73,11 @@ impl AnswerService {
         Ok(a)
     }
 
-    pub fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Answer, Status> {
+    pub fn edit_as(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Answer, Status> {
         let mut conn = self.db.conn_for(ctx)?;
         let a = edits::edit_answer(&mut conn, req)?;
         changes::announce(&self.versions, &changes::post(a.question_id, &[]))?;
         Ok(a)
-    }
-
-    pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
-        edits::revisions(&self.db, ctx, Target::Answer, req.id)
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
@@ -126,7 +90,7 @@ impl AnswerService {
             WebRoute::Accept(answer_id) => self
                 .auth
                 .require(ctx, &req, LOG_IN_TO_ACCEPT)
-                .and_then(|u| self.accept(ctx, AcceptAnswer { answer_id, user_id: u.id }))
+                .and_then(|u| self.accept_as(ctx, AcceptAnswer { answer_id, user_id: u.id }))
                 .map(|a| HttpResponse::json(200, &json::answer_json(&a))),
             WebRoute::Edit(id) => self.web_edit(ctx, &req, id),
             WebRoute::Revisions(id) => {
@@ -144,7 +108,7 @@ impl AnswerService {
         let mut create = create_request(&body, ctx.request_id)?;
         create.author_id = user.id;
         create.idempotency_key = key;
-        let created = self.create(ctx, create)?;
+        let created = self.create_as(ctx, create)?;
         Ok(created.respond(web::created(&format!("{PREFIX}/{}", created.row.id), &json::answer_json(&created.row))))
     }
 
@@ -157,23 +121,72 @@ impl AnswerService {
         let text = fields::clean_text(fields::ANSWER_BODY, body.text("body")?)?;
         let edit =
             EditPost { id, user_id: user.id, body: text, request_id: ctx.request_id.to_string(), ..Default::default() };
-        Ok(HttpResponse::json(200, &json::answer_json(&self.edit(ctx, edit)?)))
+        Ok(HttpResponse::json(200, &json::answer_json(&self.edit_as(ctx, edit)?)))
+    }
+}
+
+/// The typed methods, as the proto declares them (`proto::services::answer_service`).
+impl answer_service::Server for AnswerService {
+    fn create(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Answer, Status> {
+        self.create_as(ctx, req).map(|c| c.row)
+    }
+
+    fn get(&self, ctx: &CallContext<'_>, req: Id) -> Result<Answer, Status> {
+        let missing = || Status::not_found(format!("answer {} does not exist", req.id));
+        if req.id <= 0 {
+            return Err(missing());
+        }
+        self.db.read(ctx, |c| store::answers::get(&mut **c, req.id))?.ok_or_else(missing)
+    }
+
+    fn exists(&self, ctx: &CallContext<'_>, req: Id) -> Result<Exists, Status> {
+        if req.id <= 0 {
+            return Ok(Exists { exists: false });
+        }
+        Ok(Exists { exists: self.db.read(ctx, |c| store::answers::exists(&mut **c, req.id))? })
+    }
+
+    /// One page of a question's answers in thread order; an unknown question
+    /// has none. `per_page` 0 (a caller sending a bare `Id`) means all, up
+    /// to [`MAX_PER_CALL`].
+    fn list_for_question(&self, ctx: &CallContext<'_>, req: AnswerQuery) -> Result<AnswerList, Status> {
+        if req.id <= 0 {
+            return Ok(AnswerList::default());
+        }
+        let per_page = match req.per_page {
+            0 => MAX_PER_CALL,
+            n => n.min(MAX_PER_CALL),
+        };
+        let (answers, has_more) =
+            self.db.read(ctx, |c| store::answers::for_question(&mut **c, req.id, req.page.max(1), per_page))?;
+        Ok(AnswerList { answers, has_more })
+    }
+
+    fn accept(&self, ctx: &CallContext<'_>, req: AcceptAnswer) -> Result<Answer, Status> {
+        self.accept_as(ctx, req)
+    }
+
+    fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Answer, Status> {
+        self.edit_as(ctx, req)
+    }
+
+    fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
+        edits::revisions(&self.db, ctx, Target::Answer, req.id)
+    }
+}
+
+/// `Web/Handle`: the service's HTTP routes.
+impl proto::services::web::Server for AnswerService {
+    fn handle(&self, ctx: &CallContext<'_>, req: HttpRequest) -> Result<HttpResponse, Status> {
+        Ok(self.web(ctx, req))
     }
 }
 
 impl Handler for AnswerService {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        match ctx.method {
-            ANSWER_CREATE => rpc::unary(payload, "CreateAnswer", |r| self.create(ctx, r).map(|c| c.row)),
-            ANSWER_GET => rpc::unary(payload, "Id", |r| self.get(ctx, r)),
-            ANSWER_EXISTS => rpc::unary(payload, "Id", |r| self.exists(ctx, r)),
-            ANSWER_LIST_FOR_QUESTION => rpc::unary(payload, "AnswerQuery", |r| self.list_for_question(ctx, r)),
-            ANSWER_ACCEPT => rpc::unary(payload, "AcceptAnswer", |r| self.accept(ctx, r)),
-            ANSWER_EDIT => rpc::unary(payload, "EditPost", |r| self.edit(ctx, r)),
-            ANSWER_REVISIONS => rpc::unary(payload, "Id", |r| self.revisions(ctx, r)),
-            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
-            other => Err(rpc::unimplemented(other)),
-        }
+        answer_service::dispatch(self, ctx, payload)
+            .or_else(|| proto::services::web::dispatch(self, ctx, payload))
+            .unwrap_or_else(|| Err(proto::services::unimplemented(ctx.method)))
     }
 }
 

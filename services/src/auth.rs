@@ -24,10 +24,10 @@ use crate::rpc::Dependency;
 use crate::secrets;
 use crate::web::{self, Body};
 use coherent::{Checked, Sessions};
-use proto::methods::USER_AUTHENTICATE;
 use proto::pb::{HttpRequest, HttpResponse, Token, User};
+use proto::services::user_service;
 use proto::{CallContext, Code, Status};
-use registry_agent::Directory;
+use registry_agent::{Directory, ServiceClient};
 use std::sync::Arc;
 
 /// The cookie the webui keeps the session token in.
@@ -64,13 +64,13 @@ pub fn credential(req: &HttpRequest) -> Option<String> {
 /// Authenticates requests through the user service.
 #[derive(Clone)]
 pub struct Auth {
-    users: Dependency,
+    users: Dependency<user_service::Client<ServiceClient>>,
     sessions: Arc<Sessions>,
 }
 
 impl Auth {
     pub fn new(directory: Directory, sessions: Arc<Sessions>) -> Auth {
-        Auth { users: Dependency::new(directory, "user"), sessions }
+        Auth { users: Dependency::new(directory, "user", user_service::Client::new), sessions }
     }
 
     /// The user behind `token`; UNAUTHENTICATED ([`STALE`]) for a token that
@@ -82,7 +82,8 @@ impl Auth {
             return Err(Status::new(Code::Unauthenticated, STALE));
         }
         let confirm = || {
-            self.users.call::<Token, User>(ctx, USER_AUTHENTICATE, &Token { token: token.to_string() }).map_err(|s| {
+            let token = Token { token: token.to_string() };
+            self.users.call(ctx, |users, opts| users.authenticate(opts, &token)).map_err(|s| {
                 match s.code {
                     Code::Unauthenticated => Status::new(Code::Unauthenticated, STALE),
                     // The session check is the first step of every authored

@@ -23,12 +23,11 @@ use crate::db::Db;
 use crate::fields::{self, FieldError};
 use crate::json;
 use crate::posting::{self, Created, LOG_IN_TO_POST};
-use crate::rpc;
 use crate::store;
 use crate::web::{self, Body};
 use coherent::Versions;
-use proto::methods::*;
 use proto::pb::{Comment, CommentList, CreateComment, HttpRequest, HttpResponse, Ids};
+use proto::services::comment_service;
 use proto::{CallContext, Handler, Status};
 use std::sync::Arc;
 
@@ -48,7 +47,7 @@ impl CommentService {
         CommentService { db, auth, versions }
     }
 
-    pub fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Created<Comment>, Status> {
+    pub fn create_as(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Created<Comment>, Status> {
         check_user_id(req.author_id, LOG_IN_TO_POST)?;
         let answer_id = fields::check_id("answer_id", req.answer_id)?;
         fields::clean_text(fields::COMMENT_BODY, &req.body)?;
@@ -66,15 +65,6 @@ impl CommentService {
         Ok(created)
     }
 
-    pub fn list_for_answers(&self, ctx: &CallContext<'_>, req: Ids) -> Result<CommentList, Status> {
-        let ids = check_ids(req.ids)?;
-        if ids.is_empty() {
-            return Ok(CommentList::default());
-        }
-        let comments = self.db.read(ctx, |c| store::comments::for_answers(&mut **c, &ids))?;
-        Ok(CommentList { comments })
-    }
-
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
         if let Err(resp) = route(&req).and_then(|()| web::check_query(&req)) {
             return resp;
@@ -90,19 +80,39 @@ impl CommentService {
         let mut create = create_request(&body, ctx.request_id)?;
         create.author_id = user.id;
         create.idempotency_key = key;
-        let created = self.create(ctx, create)?;
+        let created = self.create_as(ctx, create)?;
         Ok(created.respond(HttpResponse::json(201, &json::comment_json(&created.row))))
+    }
+}
+
+/// The typed methods, as the proto declares them (`proto::services::comment_service`).
+impl comment_service::Server for CommentService {
+    fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Comment, Status> {
+        self.create_as(ctx, req).map(|c| c.row)
+    }
+
+    fn list_for_answers(&self, ctx: &CallContext<'_>, req: Ids) -> Result<CommentList, Status> {
+        let ids = check_ids(req.ids)?;
+        if ids.is_empty() {
+            return Ok(CommentList::default());
+        }
+        let comments = self.db.read(ctx, |c| store::comments::for_answers(&mut **c, &ids))?;
+        Ok(CommentList { comments })
+    }
+}
+
+/// `Web/Handle`: the service's HTTP routes.
+impl proto::services::web::Server for CommentService {
+    fn handle(&self, ctx: &CallContext<'_>, req: HttpRequest) -> Result<HttpResponse, Status> {
+        Ok(self.web(ctx, req))
     }
 }
 
 impl Handler for CommentService {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        match ctx.method {
-            COMMENT_CREATE => rpc::unary(payload, "CreateComment", |r| self.create(ctx, r).map(|c| c.row)),
-            COMMENT_LIST_FOR_ANSWERS => rpc::unary(payload, "Ids", |r| self.list_for_answers(ctx, r)),
-            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
-            other => Err(rpc::unimplemented(other)),
-        }
+        comment_service::dispatch(self, ctx, payload)
+            .or_else(|| proto::services::web::dispatch(self, ctx, payload))
+            .unwrap_or_else(|| Err(proto::services::unimplemented(ctx.method)))
     }
 }
 

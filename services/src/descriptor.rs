@@ -6,6 +6,7 @@
 
 use crate::args::ServiceKind;
 use proto::methods::*;
+use proto::services::{answer_service, comment_service, question_service, user_service, vote_service};
 use registry_agent::{Descriptor, MethodDesc};
 
 /// HTTP routes, as `METHOD /path` (`{id}` marks a path parameter).
@@ -40,11 +41,11 @@ pub fn routes(kind: ServiceKind) -> &'static [&'static str] {
 /// The proto service whose methods a service kind serves.
 pub fn proto_service(kind: ServiceKind) -> &'static str {
     match kind {
-        ServiceKind::Question => "stackwire.QuestionService",
-        ServiceKind::Answer => "stackwire.AnswerService",
-        ServiceKind::Comment => "stackwire.CommentService",
-        ServiceKind::User => "stackwire.UserService",
-        ServiceKind::Vote => "stackwire.VoteService",
+        ServiceKind::Question => question_service::NAME,
+        ServiceKind::Answer => answer_service::NAME,
+        ServiceKind::Comment => comment_service::NAME,
+        ServiceKind::User => user_service::NAME,
+        ServiceKind::Vote => vote_service::NAME,
     }
 }
 
@@ -97,13 +98,14 @@ mod tests {
             let names: Vec<&str> = d.methods.iter().map(|m| m.name.as_str()).collect();
             assert!(names.contains(&WEB_HANDLE) && names.contains(&HEALTH_CHECK));
             let own = match kind {
-                ServiceKind::Question => "/stackwire.QuestionService/",
-                ServiceKind::Answer => "/stackwire.AnswerService/",
-                ServiceKind::Comment => "/stackwire.CommentService/",
-                ServiceKind::User => "/stackwire.UserService/",
-                ServiceKind::Vote => "/stackwire.VoteService/",
+                ServiceKind::Question => question_service::NAME,
+                ServiceKind::Answer => answer_service::NAME,
+                ServiceKind::Comment => comment_service::NAME,
+                ServiceKind::User => user_service::NAME,
+                ServiceKind::Vote => vote_service::NAME,
             };
-            assert!(names.iter().all(|n| n.starts_with(own) || *n == WEB_HANDLE || *n == HEALTH_CHECK));
+            let own = format!("/{own}/");
+            assert!(names.iter().all(|n| n.starts_with(&own) || *n == WEB_HANDLE || *n == HEALTH_CHECK));
             assert!(d.routes.iter().all(|r| r.starts_with("GET /webserv/") || r.starts_with("POST /webserv/")));
         }
     }

@@ -21,7 +21,8 @@
 //! - [`posting`]: the create transactions ([`idempotency`] keys, [`ratelimit`]);
 //!   [`edits`]: edits, revisions and accepting; [`search`]: search query syntax.
 //! - [`throttle`]: failed-login delays and sign-ups per address.
-//! - [`rpc`]: decoding payloads and calling other services with a deadline.
+//! - [`rpc`]: calling other services with a deadline (each service serves and
+//!   calls through the typed code generated from the proto, `proto::services`).
 //! - [`question`] (+ [`question_web`]), [`answer`], [`comment`], [`user`],
 //!   [`vote`]: the services themselves.
 //! - [`descriptor`]: what each service publishes about itself in the registry.

@@ -19,16 +19,16 @@ use crate::edits;
 use crate::fields::{self, Sort, Target};
 use crate::posting::{self, Created};
 use crate::question_web::Reply;
-use crate::rpc;
 use crate::search;
 use crate::store;
 use crate::store::questions::Start;
 use coherent::{Store, Versions};
-use proto::methods::*;
+use proto::methods::WEB_HANDLE;
 use proto::pb::{
     CreateQuestion, EditPost, Empty, Exists, Id, ListQuestions, Question, QuestionPage, RevisionList, SearchQuery,
     TagList, Thread, ThreadQuery, ViewCounts,
 };
+use proto::services::question_service;
 use proto::{CallContext, Handler, Status};
 use std::sync::Arc;
 
@@ -55,7 +55,7 @@ impl QuestionService {
         QuestionService { db, auth, versions, replies }
     }
 
-    pub fn create(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Created<Question>, Status> {
+    pub fn create_as(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Created<Question>, Status> {
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::question(&mut conn, req)?;
         let author = Some(created.row.author_id).filter(|&a| a > 0);
@@ -68,7 +68,32 @@ impl QuestionService {
         Ok(created)
     }
 
-    pub fn get(&self, ctx: &CallContext<'_>, req: Id) -> Result<Question, Status> {
+    pub fn thread_for(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
+        let missing = || Status::not_found(format!("question {} does not exist", req.id));
+        if req.id <= 0 {
+            return Err(missing());
+        }
+        let page = fields::check_page("answer_page", req.answer_page)?;
+        self.db
+            .read(ctx, |c| store::threads::read(&mut **c, req.id, page, ANSWERS_PER_PAGE, req.viewer_id.max(0)))?
+            .ok_or_else(missing)
+    }
+
+    pub fn edit_as(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Question, Status> {
+        let mut conn = self.db.conn_for(ctx)?;
+        let q = edits::edit_question(&mut conn, req)?;
+        changes::announce(&self.versions, &changes::post(q.id, &[]))?;
+        Ok(q)
+    }
+}
+
+/// The typed methods, as the proto declares them (`proto::services::question_service`).
+impl question_service::Server for QuestionService {
+    fn create(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Question, Status> {
+        self.create_as(ctx, req).map(|c| c.row)
+    }
+
+    fn get(&self, ctx: &CallContext<'_>, req: Id) -> Result<Question, Status> {
         let missing = || Status::not_found(format!("question {} does not exist", req.id));
         if req.id <= 0 {
             return Err(missing());
@@ -76,7 +101,7 @@ impl QuestionService {
         self.db.read(ctx, |c| store::questions::get(&mut **c, req.id))?.ok_or_else(missing)
     }
 
-    pub fn list(&self, ctx: &CallContext<'_>, req: ListQuestions) -> Result<QuestionPage, Status> {
+    fn list(&self, ctx: &CallContext<'_>, req: ListQuestions) -> Result<QuestionPage, Status> {
         let (page, per_page) = fields::page_window(req.page, req.per_page)?;
         let sort = Sort::parse(&req.sort)?;
         let tag = match req.tag.trim() {
@@ -92,25 +117,18 @@ impl QuestionService {
         Ok(QuestionPage { questions, page, has_more })
     }
 
-    pub fn exists(&self, ctx: &CallContext<'_>, req: Id) -> Result<Exists, Status> {
+    fn exists(&self, ctx: &CallContext<'_>, req: Id) -> Result<Exists, Status> {
         if req.id <= 0 {
             return Ok(Exists { exists: false });
         }
         Ok(Exists { exists: self.db.read(ctx, |c| store::questions::exists(&mut **c, req.id))? })
     }
 
-    pub fn thread(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
-        let missing = || Status::not_found(format!("question {} does not exist", req.id));
-        if req.id <= 0 {
-            return Err(missing());
-        }
-        let page = fields::check_page("answer_page", req.answer_page)?;
-        self.db
-            .read(ctx, |c| store::threads::read(&mut **c, req.id, page, ANSWERS_PER_PAGE, req.viewer_id.max(0)))?
-            .ok_or_else(missing)
+    fn thread(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
+        self.thread_for(ctx, req)
     }
 
-    pub fn search(&self, ctx: &CallContext<'_>, req: SearchQuery) -> Result<QuestionPage, Status> {
+    fn search(&self, ctx: &CallContext<'_>, req: SearchQuery) -> Result<QuestionPage, Status> {
         let query = search::parse(&req.q)?;
         let (page, per_page) = fields::page_window(req.page, req.per_page)?;
         let (questions, has_more) =
@@ -118,20 +136,17 @@ impl QuestionService {
         Ok(QuestionPage { questions, page, has_more })
     }
 
-    pub fn tags(&self, ctx: &CallContext<'_>, _req: Empty) -> Result<TagList, Status> {
+    fn tags(&self, ctx: &CallContext<'_>, _req: Empty) -> Result<TagList, Status> {
         Ok(TagList { tags: self.db.read(ctx, |c| store::questions::tag_counts(&mut **c, MAX_TAG_LIST))? })
     }
 
-    pub fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Question, Status> {
-        let mut conn = self.db.conn_for(ctx)?;
-        let q = edits::edit_question(&mut conn, req)?;
-        changes::announce(&self.versions, &changes::post(q.id, &[]))?;
-        Ok(q)
+    fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Question, Status> {
+        self.edit_as(ctx, req)
     }
 
     /// Adds a webui's batch of counted views. A malformed batch is refused
     /// whole (INVALID_ARGUMENT), so a bug cannot half-apply one.
-    pub fn add_views(&self, ctx: &CallContext<'_>, req: ViewCounts) -> Result<Empty, Status> {
+    fn add_views(&self, ctx: &CallContext<'_>, req: ViewCounts) -> Result<Empty, Status> {
         if req.ids.len() != req.counts.len() {
             return Err(Status::invalid("ids and counts must pair up"));
         }
@@ -154,26 +169,19 @@ impl QuestionService {
         Ok(Empty {})
     }
 
-    pub fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
+    fn revisions(&self, ctx: &CallContext<'_>, req: Id) -> Result<RevisionList, Status> {
         edits::revisions(&self.db, ctx, Target::Question, req.id)
     }
 }
 
 impl Handler for QuestionService {
+    /// `Web/Handle` goes through the reply cache, which keeps replies
+    /// encoded ([`crate::question_web`]); every other method is the
+    /// generated dispatcher's.
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        match ctx.method {
-            QUESTION_CREATE => rpc::unary(payload, "CreateQuestion", |r| self.create(ctx, r).map(|c| c.row)),
-            QUESTION_GET => rpc::unary(payload, "Id", |r| self.get(ctx, r)),
-            QUESTION_LIST => rpc::unary(payload, "ListQuestions", |r| self.list(ctx, r)),
-            QUESTION_EXISTS => rpc::unary(payload, "Id", |r| self.exists(ctx, r)),
-            QUESTION_THREAD => rpc::unary(payload, "ThreadQuery", |r| self.thread(ctx, r)),
-            QUESTION_SEARCH => rpc::unary(payload, "SearchQuery", |r| self.search(ctx, r)),
-            QUESTION_TAGS => rpc::unary(payload, "Empty", |r| self.tags(ctx, r)),
-            QUESTION_EDIT => rpc::unary(payload, "EditPost", |r| self.edit(ctx, r)),
-            QUESTION_REVISIONS => rpc::unary(payload, "Id", |r| self.revisions(ctx, r)),
-            QUESTION_ADD_VIEWS => rpc::unary(payload, "ViewCounts", |r| self.add_views(ctx, r)),
-            WEB_HANDLE => self.web_payload(ctx, payload),
-            other => Err(rpc::unimplemented(other)),
+        if ctx.method == WEB_HANDLE {
+            return self.web_payload(ctx, payload);
         }
+        question_service::serve(self, ctx, payload)
     }
 }

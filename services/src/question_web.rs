@@ -21,12 +21,12 @@ use crate::fields::{self, FieldError};
 use crate::json;
 use crate::posting::LOG_IN_TO_POST;
 use crate::question::QuestionService;
-use crate::rpc;
 use crate::web::{self, Body};
 use coherent::{Topic, Weigh};
 use proto::pb::{
     CreateQuestion, EditPost, Empty, HttpRequest, HttpResponse, Id, ListQuestions, SearchQuery, ThreadQuery,
 };
+use proto::services::question_service::Server as _;
 use proto::{CallContext, Status};
 use std::sync::Arc;
 
@@ -109,10 +109,10 @@ impl QuestionService {
     /// from the reply cache when its stamp still holds ([`coherent`]); any
     /// other request, and every miss, is [`QuestionService::web`].
     pub(crate) fn web_payload(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        let req: HttpRequest = rpc::decode(payload, "HttpRequest")?;
+        let req: HttpRequest = proto::services::decode(payload, "HttpRequest")?;
         let anonymous_get = self.replies.enabled() && req.method == "GET" && auth::credential(&req).is_none();
         let Some(topics) = anonymous_get.then(|| route(&req).ok().and_then(topics)).flatten() else {
-            return rpc::encode(&self.web(ctx, req));
+            return proto::services::encode(&self.web(ctx, req));
         };
         let key = format!("{}?{}", req.path, req.query);
         let stamp = self.versions.read(&topics);
@@ -120,7 +120,7 @@ impl QuestionService {
             return Ok(hit.0.clone());
         }
         let resp = self.web(ctx, req);
-        let bytes = rpc::encode(&resp)?;
+        let bytes = proto::services::encode(&resp)?;
         if let (Some(stamp), 200) = (stamp, resp.status) {
             self.replies.put(&key, stamp, Arc::new(Reply(bytes.clone())));
         }
@@ -144,7 +144,7 @@ impl QuestionService {
                 };
                 let viewer = self.auth.viewer(ctx, &req);
                 let query = ThreadQuery { id, answer_page: page, viewer_id: viewer.as_ref().map_or(0, |u| u.id) };
-                web::reply(self.thread(ctx, query), |t| json::thread_json(t, viewer.is_some()))
+                web::reply(self.thread_for(ctx, query), |t| json::thread_json(t, viewer.is_some()))
             }
             WebRoute::Edit(id) => self.web_edit(ctx, &req, id).unwrap_or_else(|s| web::status_response(&s)),
             WebRoute::Revisions(id) => web::reply(self.revisions(ctx, Id { id }), json::revisions_json),
@@ -164,7 +164,7 @@ impl QuestionService {
         let mut create = create_request(&body, ctx.request_id)?;
         create.author_id = user.id;
         create.idempotency_key = key;
-        let created = self.create(ctx, create)?;
+        let created = self.create_as(ctx, create)?;
         Ok(created.respond(web::created(&format!("{PREFIX}/{}", created.row.id), &json::question_json(&created.row))))
     }
 
@@ -178,7 +178,7 @@ impl QuestionService {
         edit.id = id;
         edit.user_id = user.id;
         edit.request_id = ctx.request_id.to_string();
-        Ok(HttpResponse::json(200, &json::question_json(&self.edit(ctx, edit)?)))
+        Ok(HttpResponse::json(200, &json::question_json(&self.edit_as(ctx, edit)?)))
     }
 }
 

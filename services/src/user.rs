@@ -28,15 +28,14 @@ use crate::changes;
 use crate::db::Db;
 use crate::fields;
 use crate::json;
-use crate::rpc;
 use crate::secrets;
 use crate::store;
 use crate::store::questions::Start;
 use crate::throttle::{self, LoginKeys};
 use crate::web::{self, Body};
 use coherent::Versions;
-use proto::methods::*;
 use proto::pb::{Empty, HttpRequest, HttpResponse, LogIn, Session, SignUp, Token, User, UserPage, Username};
+use proto::services::user_service::{self, Server as _};
 use proto::{CallContext, Code, Handler, Status};
 use std::sync::Arc;
 
@@ -62,107 +61,6 @@ fn unauthenticated(message: &str) -> Status {
 impl UserService {
     pub fn new(db: Db, versions: Arc<Versions>) -> UserService {
         UserService { db, versions }
-    }
-
-    pub fn create(&self, ctx: &CallContext<'_>, req: SignUp) -> Result<User, Status> {
-        let username = fields::check_username(&req.username)?;
-        if RESERVED.contains(&username.to_ascii_lowercase().as_str()) {
-            return Err(Status::new(Code::AlreadyExists, format!("username {username} is reserved")));
-        }
-        let password = fields::check_password(&req.password)?;
-        let address = throttle::client_address(&req.client_addr);
-        if let Some(a) = &address {
-            // Cheap first look, so a refused sign-up costs no password hash.
-            throttle::check_signup(&mut *self.db.conn_for(ctx)?, a)?;
-        }
-        let hash = secrets::hash_password(password).map_err(|e| {
-            log::error!(target: "User::Worker", "{e}");
-            Status::internal("cannot store the password")
-        })?;
-        let mut conn = self.db.conn_for(ctx)?;
-        let mut tx = conn.transaction().map_err(crate::db::DbError::from)?;
-        if let Some(a) = &address {
-            throttle::lock_signups(&mut tx, a)?;
-            throttle::check_signup(&mut tx, a)?;
-        }
-        let user = store::users::insert(&mut tx, &username, &hash).map_err(|e| {
-            if e.is_unique_violation() {
-                Status::new(Code::AlreadyExists, format!("username {username} is taken"))
-            } else {
-                e.to_status()
-            }
-        })?;
-        if let Some(a) = &address {
-            store::throttle::set_signup_address(&mut tx, user.id, a)?;
-        }
-        tx.commit().map_err(crate::db::DbError::from)?;
-        log::info!(target: "User::Worker", "signed up user {} ({})", user.id, user.username);
-        Ok(user)
-    }
-
-    pub fn login(&self, ctx: &CallContext<'_>, req: LogIn) -> Result<Session, Status> {
-        // Malformed input cannot match any account; refuse it like a wrong password.
-        let (Ok(username), Ok(password)) =
-            (fields::check_username(&req.username), fields::check_password(&req.password))
-        else {
-            return Err(unauthenticated(WRONG_LOGIN));
-        };
-        let keys = LoginKeys::new(&username, throttle::client_address(&req.client_addr).as_deref());
-        let record = {
-            let mut conn = self.db.conn_for(ctx)?;
-            throttle::begin_login(&mut conn, &keys)?;
-            store::users::login_record(&mut *conn, &username)?
-        };
-        let user_id = match record {
-            Some((id, hash)) if secrets::verify_password(password, &hash) => id,
-            Some(_) => return Err(unauthenticated(WRONG_LOGIN)),
-            None => {
-                secrets::verify_dummy(password);
-                return Err(unauthenticated(WRONG_LOGIN));
-            }
-        };
-        let token = secrets::new_token();
-        let mut conn = self.db.conn_for(ctx)?;
-        throttle::login_succeeded(&mut conn, &keys)?;
-        store::users::create_session(&mut *conn, &secrets::token_hash(&token), user_id)?;
-        let user = store::users::get(&mut *conn, user_id)?.ok_or_else(|| unauthenticated(WRONG_LOGIN))?;
-        log::info!(target: "User::Worker", "user {user_id} logged in");
-        Ok(Session { token, user: Some(user) })
-    }
-
-    pub fn logout(&self, ctx: &CallContext<'_>, req: Token) -> Result<Empty, Status> {
-        if secrets::is_token_shape(&req.token) {
-            let mut conn = self.db.conn_for(ctx)?;
-            if let Some(user) = store::users::delete_session(&mut *conn, &secrets::token_hash(&req.token))? {
-                log::info!(target: "User::Worker", "session ended");
-                // Every instance's cached copy of this user's sessions goes.
-                changes::announce(&self.versions, &[coherent::Topic::Sessions(user)])?;
-            }
-        }
-        Ok(Empty {})
-    }
-
-    pub fn authenticate(&self, ctx: &CallContext<'_>, req: Token) -> Result<User, Status> {
-        if !secrets::is_token_shape(&req.token) {
-            return Err(unauthenticated(auth::STALE));
-        }
-        let hash = secrets::token_hash(&req.token);
-        self.db.read(ctx, |c| store::users::session_user(&mut **c, &hash))?.ok_or_else(|| unauthenticated(auth::STALE))
-    }
-
-    pub fn get(&self, ctx: &CallContext<'_>, req: Username) -> Result<UserPage, Status> {
-        let missing = || Status::not_found(format!("user {} does not exist", req.username.trim()));
-        let username = fields::check_username(&req.username).map_err(|_| missing())?;
-        let questions_start = start("questions_page", req.questions_page, "questions_after", req.questions_after)?;
-        let answers_start = start("answers_page", req.answers_page, "answers_after", req.answers_after)?;
-        let page = self.db.read(ctx, |c| {
-            let Some(user) = store::users::by_name(&mut **c, &username)? else { return Ok(None) };
-            let (questions, more_questions) =
-                store::questions::by_author(&mut **c, user.id, questions_start, PAGE_POSTS)?;
-            let (answers, more_answers) = store::answers::by_author(&mut **c, user.id, answers_start, PAGE_POSTS)?;
-            Ok(Some(UserPage { user: Some(user), questions, answers, more_questions, more_answers }))
-        })?;
-        page.ok_or_else(missing)
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
@@ -211,17 +109,122 @@ fn read_credentials(req: &HttpRequest) -> Result<(String, String), HttpResponse>
     Ok((field("username")?, field("password")?))
 }
 
+/// The typed methods, as the proto declares them (`proto::services::user_service`).
+impl user_service::Server for UserService {
+    fn create(&self, ctx: &CallContext<'_>, req: SignUp) -> Result<User, Status> {
+        let username = fields::check_username(&req.username)?;
+        if RESERVED.contains(&username.to_ascii_lowercase().as_str()) {
+            return Err(Status::new(Code::AlreadyExists, format!("username {username} is reserved")));
+        }
+        let password = fields::check_password(&req.password)?;
+        let address = throttle::client_address(&req.client_addr);
+        if let Some(a) = &address {
+            // Cheap first look, so a refused sign-up costs no password hash.
+            throttle::check_signup(&mut *self.db.conn_for(ctx)?, a)?;
+        }
+        let hash = secrets::hash_password(password).map_err(|e| {
+            log::error!(target: "User::Worker", "{e}");
+            Status::internal("cannot store the password")
+        })?;
+        let mut conn = self.db.conn_for(ctx)?;
+        let mut tx = conn.transaction().map_err(crate::db::DbError::from)?;
+        if let Some(a) = &address {
+            throttle::lock_signups(&mut tx, a)?;
+            throttle::check_signup(&mut tx, a)?;
+        }
+        let user = store::users::insert(&mut tx, &username, &hash).map_err(|e| {
+            if e.is_unique_violation() {
+                Status::new(Code::AlreadyExists, format!("username {username} is taken"))
+            } else {
+                e.to_status()
+            }
+        })?;
+        if let Some(a) = &address {
+            store::throttle::set_signup_address(&mut tx, user.id, a)?;
+        }
+        tx.commit().map_err(crate::db::DbError::from)?;
+        log::info!(target: "User::Worker", "signed up user {} ({})", user.id, user.username);
+        Ok(user)
+    }
+
+    fn login(&self, ctx: &CallContext<'_>, req: LogIn) -> Result<Session, Status> {
+        // Malformed input cannot match any account; refuse it like a wrong password.
+        let (Ok(username), Ok(password)) =
+            (fields::check_username(&req.username), fields::check_password(&req.password))
+        else {
+            return Err(unauthenticated(WRONG_LOGIN));
+        };
+        let keys = LoginKeys::new(&username, throttle::client_address(&req.client_addr).as_deref());
+        let record = {
+            let mut conn = self.db.conn_for(ctx)?;
+            throttle::begin_login(&mut conn, &keys)?;
+            store::users::login_record(&mut *conn, &username)?
+        };
+        let user_id = match record {
+            Some((id, hash)) if secrets::verify_password(password, &hash) => id,
+            Some(_) => return Err(unauthenticated(WRONG_LOGIN)),
+            None => {
+                secrets::verify_dummy(password);
+                return Err(unauthenticated(WRONG_LOGIN));
+            }
+        };
+        let token = secrets::new_token();
+        let mut conn = self.db.conn_for(ctx)?;
+        throttle::login_succeeded(&mut conn, &keys)?;
+        store::users::create_session(&mut *conn, &secrets::token_hash(&token), user_id)?;
+        let user = store::users::get(&mut *conn, user_id)?.ok_or_else(|| unauthenticated(WRONG_LOGIN))?;
+        log::info!(target: "User::Worker", "user {user_id} logged in");
+        Ok(Session { token, user: Some(user) })
+    }
+
+    fn logout(&self, ctx: &CallContext<'_>, req: Token) -> Result<Empty, Status> {
+        if secrets::is_token_shape(&req.token) {
+            let mut conn = self.db.conn_for(ctx)?;
+            if let Some(user) = store::users::delete_session(&mut *conn, &secrets::token_hash(&req.token))? {
+                log::info!(target: "User::Worker", "session ended");
+                // Every instance's cached copy of this user's sessions goes.
+                changes::announce(&self.versions, &[coherent::Topic::Sessions(user)])?;
+            }
+        }
+        Ok(Empty {})
+    }
+
+    fn authenticate(&self, ctx: &CallContext<'_>, req: Token) -> Result<User, Status> {
+        if !secrets::is_token_shape(&req.token) {
+            return Err(unauthenticated(auth::STALE));
+        }
+        let hash = secrets::token_hash(&req.token);
+        self.db.read(ctx, |c| store::users::session_user(&mut **c, &hash))?.ok_or_else(|| unauthenticated(auth::STALE))
+    }
+
+    fn get(&self, ctx: &CallContext<'_>, req: Username) -> Result<UserPage, Status> {
+        let missing = || Status::not_found(format!("user {} does not exist", req.username.trim()));
+        let username = fields::check_username(&req.username).map_err(|_| missing())?;
+        let questions_start = start("questions_page", req.questions_page, "questions_after", req.questions_after)?;
+        let answers_start = start("answers_page", req.answers_page, "answers_after", req.answers_after)?;
+        let page = self.db.read(ctx, |c| {
+            let Some(user) = store::users::by_name(&mut **c, &username)? else { return Ok(None) };
+            let (questions, more_questions) =
+                store::questions::by_author(&mut **c, user.id, questions_start, PAGE_POSTS)?;
+            let (answers, more_answers) = store::answers::by_author(&mut **c, user.id, answers_start, PAGE_POSTS)?;
+            Ok(Some(UserPage { user: Some(user), questions, answers, more_questions, more_answers }))
+        })?;
+        page.ok_or_else(missing)
+    }
+}
+
+/// `Web/Handle`: the service's HTTP routes.
+impl proto::services::web::Server for UserService {
+    fn handle(&self, ctx: &CallContext<'_>, req: HttpRequest) -> Result<HttpResponse, Status> {
+        Ok(self.web(ctx, req))
+    }
+}
+
 impl Handler for UserService {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        match ctx.method {
-            USER_CREATE => rpc::unary(payload, "SignUp", |r| self.create(ctx, r)),
-            USER_LOGIN => rpc::unary(payload, "LogIn", |r| self.login(ctx, r)),
-            USER_LOGOUT => rpc::unary(payload, "Token", |r| self.logout(ctx, r)),
-            USER_AUTHENTICATE => rpc::unary(payload, "Token", |r| self.authenticate(ctx, r)),
-            USER_GET => rpc::unary(payload, "Username", |r| self.get(ctx, r)),
-            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
-            other => Err(rpc::unimplemented(other)),
-        }
+        user_service::dispatch(self, ctx, payload)
+            .or_else(|| proto::services::web::dispatch(self, ctx, payload))
+            .unwrap_or_else(|| Err(proto::services::unimplemented(ctx.method)))
     }
 }
 

@@ -17,12 +17,11 @@ use crate::changes;
 use crate::db::{Db, DbError};
 use crate::fields::{self, FieldError, Target};
 use crate::json;
-use crate::rpc;
 use crate::store::votes;
 use crate::web::{self, Body};
 use coherent::Versions;
-use proto::methods::*;
 use proto::pb::{CastVote, HttpRequest, HttpResponse, VoteResult};
+use proto::services::vote_service;
 use proto::{CallContext, Code, Handler, Status};
 use std::sync::Arc;
 
@@ -46,7 +45,7 @@ impl VoteService {
         VoteService { db, auth, versions }
     }
 
-    pub fn cast(&self, ctx: &CallContext<'_>, req: CastVote) -> Result<VoteResult, Status> {
+    pub fn cast_as(&self, ctx: &CallContext<'_>, req: CastVote) -> Result<VoteResult, Status> {
         let user = check_user_id(req.user_id, LOG_IN_TO_VOTE)?;
         let target = Target::parse(&req.target)?;
         let direction = fields::parse_direction(&req.direction)?;
@@ -93,19 +92,31 @@ impl VoteService {
         };
         let result = cast_request(&body).map_err(Status::from).and_then(|mut cast| {
             cast.user_id = user.id;
-            self.cast(ctx, cast)
+            self.cast_as(ctx, cast)
         });
         web::reply(result, json::vote_json)
     }
 }
 
+/// The typed methods, as the proto declares them (`proto::services::vote_service`).
+impl vote_service::Server for VoteService {
+    fn cast(&self, ctx: &CallContext<'_>, req: CastVote) -> Result<VoteResult, Status> {
+        self.cast_as(ctx, req)
+    }
+}
+
+/// `Web/Handle`: the service's HTTP routes.
+impl proto::services::web::Server for VoteService {
+    fn handle(&self, ctx: &CallContext<'_>, req: HttpRequest) -> Result<HttpResponse, Status> {
+        Ok(self.web(ctx, req))
+    }
+}
+
 impl Handler for VoteService {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        match ctx.method {
-            VOTE_CAST => rpc::unary(payload, "CastVote", |r| self.cast(ctx, r)),
-            WEB_HANDLE => rpc::unary(payload, "HttpRequest", |r| Ok(self.web(ctx, r))),
-            other => Err(rpc::unimplemented(other)),
-        }
+        vote_service::dispatch(self, ctx, payload)
+            .or_else(|| proto::services::web::dispatch(self, ctx, payload))
+            .unwrap_or_else(|| Err(proto::services::unimplemented(ctx.method)))
     }
 }
 

@@ -9,64 +9,50 @@
 //! page's business.
 
 use crate::backend::{Backend, BackendError, Call, Res};
-use proto::methods;
 use proto::pb::{
     AcceptAnswer, Answer, CastVote, Comment, CreateAnswer, CreateComment, CreateQuestion, EditPost, Empty, Id,
     ListQuestions, LogIn, Question, QuestionPage, RevisionList, SearchQuery, Session, SignUp, TagList, Thread,
     ThreadQuery, Token, User, UserPage, Username, ViewCounts, VoteResult,
 };
+use proto::services::{answer_service, comment_service, question_service, user_service, vote_service};
+use proto::{CallOptions, RpcError};
 use registry_agent::{Directory, ServiceClient};
 
-/// One client per service, all over the same registry view.
+/// One typed client per service, all over the same registry view.
 pub struct RpcBackend {
-    question: ServiceClient,
-    answer: ServiceClient,
-    comment: ServiceClient,
-    user: ServiceClient,
-    vote: ServiceClient,
+    question: question_service::Client<ServiceClient>,
+    answer: answer_service::Client<ServiceClient>,
+    comment: comment_service::Client<ServiceClient>,
+    user: user_service::Client<ServiceClient>,
+    vote: vote_service::Client<ServiceClient>,
 }
 
 impl RpcBackend {
     pub fn new(directory: Directory) -> RpcBackend {
+        let at = |service| ServiceClient::new(directory.clone(), service);
         RpcBackend {
-            question: ServiceClient::new(directory.clone(), "question"),
-            answer: ServiceClient::new(directory.clone(), "answer"),
-            comment: ServiceClient::new(directory.clone(), "comment"),
-            user: ServiceClient::new(directory.clone(), "user"),
-            vote: ServiceClient::new(directory, "vote"),
+            question: question_service::Client::new(at("question")),
+            answer: answer_service::Client::new(at("answer")),
+            comment: comment_service::Client::new(at("comment")),
+            user: user_service::Client::new(at("user")),
+            vote: vote_service::Client::new(at("vote")),
         }
-    }
-
-    fn q<Req: prost::Message, Resp: prost::Message + Default>(&self, m: &str, call: &Call, req: &Req) -> Res<Resp> {
-        unary(&self.question, "question", m, call, req)
-    }
-
-    fn a<Req: prost::Message, Resp: prost::Message + Default>(&self, m: &str, call: &Call, req: &Req) -> Res<Resp> {
-        unary(&self.answer, "answer", m, call, req)
-    }
-
-    fn u<Req: prost::Message, Resp: prost::Message + Default>(&self, m: &str, call: &Call, req: &Req) -> Res<Resp> {
-        unary(&self.user, "user", m, call, req)
     }
 }
 
-fn unary<Req: prost::Message, Resp: prost::Message + Default>(
-    client: &ServiceClient,
-    service: &'static str,
-    method: &str,
-    call: &Call,
-    req: &Req,
-) -> Res<Resp> {
+/// One typed call for the page request `call`: `f` makes it with the
+/// request id and what is left of the page's deadline.
+fn unary<R>(service: &'static str, call: &Call, f: impl FnOnce(&CallOptions<'_>) -> Result<R, RpcError>) -> Res<R> {
     let Some(timeout) = call.timeout() else {
         return Err(BackendError::Unavailable {
             service,
             detail: "the request's deadline passed before the call".into(),
         });
     };
-    client.unary(method, &call.request_id, timeout, req).map_err(|e| {
+    f(&CallOptions::new(&call.request_id, timeout)).map_err(|e| {
         let err = BackendError::from_rpc(service, e);
         if let BackendError::Unavailable { .. } = err {
-            log::warn!(target: "WebUI::Worker", "{method}: {err}");
+            log::warn!(target: "WebUI::Worker", "a call to the {service} service: {err}");
         }
         err
     })
@@ -74,19 +60,19 @@ fn unary<Req: prost::Message, Resp: prost::Message + Default>(
 
 impl Backend for RpcBackend {
     fn list_questions(&self, call: &Call, req: &ListQuestions) -> Res<QuestionPage> {
-        self.q(methods::QUESTION_LIST, call, req)
+        unary("question", call, |o| self.question.list(o, req))
     }
 
     fn search(&self, call: &Call, req: &SearchQuery) -> Res<QuestionPage> {
-        self.q(methods::QUESTION_SEARCH, call, req)
+        unary("question", call, |o| self.question.search(o, req))
     }
 
     fn tags(&self, call: &Call) -> Res<TagList> {
-        self.q(methods::QUESTION_TAGS, call, &Empty {})
+        unary("question", call, |o| self.question.tags(o, &Empty {}))
     }
 
     fn thread(&self, call: &Call, req: &ThreadQuery) -> Res<Thread> {
-        let thread: Thread = self.q(methods::QUESTION_THREAD, call, req)?;
+        let thread = unary("question", call, |o| self.question.thread(o, req))?;
         // A reply without its question is as good as none.
         if thread.question.is_none() {
             return Err(BackendError::NotFound(format!("question {}", req.id)));
@@ -95,71 +81,70 @@ impl Backend for RpcBackend {
     }
 
     fn get_question(&self, call: &Call, id: i64) -> Res<Question> {
-        self.q(methods::QUESTION_GET, call, &Id { id })
+        unary("question", call, |o| self.question.get(o, &Id { id }))
     }
 
     fn create_question(&self, call: &Call, req: &CreateQuestion) -> Res<Question> {
-        self.q(methods::QUESTION_CREATE, call, req)
+        unary("question", call, |o| self.question.create(o, req))
     }
 
     fn edit_question(&self, call: &Call, req: &EditPost) -> Res<Question> {
-        self.q(methods::QUESTION_EDIT, call, req)
+        unary("question", call, |o| self.question.edit(o, req))
     }
 
     fn question_revisions(&self, call: &Call, id: i64) -> Res<RevisionList> {
-        self.q(methods::QUESTION_REVISIONS, call, &Id { id })
+        unary("question", call, |o| self.question.revisions(o, &Id { id }))
     }
 
     fn create_answer(&self, call: &Call, req: &CreateAnswer) -> Res<Answer> {
-        self.a(methods::ANSWER_CREATE, call, req)
+        unary("answer", call, |o| self.answer.create(o, req))
     }
 
     fn get_answer(&self, call: &Call, id: i64) -> Res<Answer> {
-        self.a(methods::ANSWER_GET, call, &Id { id })
+        unary("answer", call, |o| self.answer.get(o, &Id { id }))
     }
 
     fn accept_answer(&self, call: &Call, req: &AcceptAnswer) -> Res<Answer> {
-        self.a(methods::ANSWER_ACCEPT, call, req)
+        unary("answer", call, |o| self.answer.accept(o, req))
     }
 
     fn edit_answer(&self, call: &Call, req: &EditPost) -> Res<Answer> {
-        self.a(methods::ANSWER_EDIT, call, req)
+        unary("answer", call, |o| self.answer.edit(o, req))
     }
 
     fn answer_revisions(&self, call: &Call, id: i64) -> Res<RevisionList> {
-        self.a(methods::ANSWER_REVISIONS, call, &Id { id })
+        unary("answer", call, |o| self.answer.revisions(o, &Id { id }))
     }
 
     fn create_comment(&self, call: &Call, req: &CreateComment) -> Res<Comment> {
-        unary(&self.comment, "comment", methods::COMMENT_CREATE, call, req)
+        unary("comment", call, |o| self.comment.create(o, req))
     }
 
     fn vote(&self, call: &Call, req: &CastVote) -> Res<VoteResult> {
-        unary(&self.vote, "vote", methods::VOTE_CAST, call, req)
+        unary("vote", call, |o| self.vote.cast(o, req))
     }
 
     fn sign_up(&self, call: &Call, req: &SignUp) -> Res<User> {
-        self.u(methods::USER_CREATE, call, req)
+        unary("user", call, |o| self.user.create(o, req))
     }
 
     fn log_in(&self, call: &Call, req: &LogIn) -> Res<Session> {
-        self.u(methods::USER_LOGIN, call, req)
+        unary("user", call, |o| self.user.login(o, req))
     }
 
     fn log_out(&self, call: &Call, token: &str) -> Res<()> {
-        let _: Empty = self.u(methods::USER_LOGOUT, call, &Token { token: token.to_string() })?;
-        Ok(())
+        unary("user", call, |o| self.user.logout(o, &Token { token: token.to_string() })).map(|_| ())
     }
 
     fn authenticate(&self, call: &Call, token: &str) -> Res<User> {
-        self.u(methods::USER_AUTHENTICATE, call, &Token { token: token.to_string() })
+        unary("user", call, |o| self.user.authenticate(o, &Token { token: token.to_string() }))
     }
 
     fn user_page(&self, call: &Call, req: &Username) -> Res<UserPage> {
-        self.u(methods::USER_GET, call, req)
+        unary("user", call, |o| self.user.get(o, req))
     }
 
     fn add_views(&self, call: &Call, req: &ViewCounts) -> Res<()> {
-        self.q::<_, Empty>(methods::QUESTION_ADD_VIEWS, call, req).map(|_| ())
+        unary("question", call, |o| self.question.add_views(o, req)).map(|_| ())
     }
 }

@@ -17,11 +17,12 @@
 //! is `NotSent`; a connection that breaks fails every waiting call with
 //! `ConnectionLost`.
 
-use super::{lock, Completion, RpcError};
+use super::{lock, CallOptions, Completion, RpcError};
 use crate::frame as msg;
 use crate::h2::frame::{self, Frame};
 use crate::h2::{hpack, ErrorCode};
 use crate::http::percent_decode;
+use crate::metadata;
 use crate::pb::Response;
 use crate::status::Code;
 use std::collections::HashMap;
@@ -104,14 +105,7 @@ impl Client {
         Ok(client)
     }
 
-    pub(crate) fn start(
-        &self,
-        method: &str,
-        request_id: &str,
-        timeout: Duration,
-        payload: Vec<u8>,
-        done: Completion,
-    ) -> u64 {
+    pub(crate) fn start(&self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>, done: Completion) -> u64 {
         if self.dead.load(Ordering::Acquire) {
             done(Err(RpcError::NotSent(self.addr)));
             return 0;
@@ -123,12 +117,13 @@ impl Client {
         hpack::encode_field(&mut block, b":authority", self.addr.to_string().as_bytes());
         hpack::encode_field(&mut block, b"content-type", b"application/grpc");
         hpack::encode_field(&mut block, b"te", b"trailers");
-        let ms = timeout.as_millis().max(1);
+        let ms = opts.timeout.as_millis().max(1);
         let t = if ms < 100_000_000 { format!("{ms}m") } else { format!("{}S", (ms / 1000).min(99_999_999)) };
         hpack::encode_field(&mut block, b"grpc-timeout", t.as_bytes());
-        if !request_id.is_empty() {
-            hpack::encode_field(&mut block, b"x-request-id", request_id.as_bytes());
+        if !opts.request_id.is_empty() {
+            hpack::encode_field(&mut block, metadata::REQUEST_ID.as_bytes(), opts.request_id.as_bytes());
         }
+        metadata::encode_fields(&mut block, opts.metadata);
         let mut body = Vec::with_capacity(msg::PREFIX_LEN + payload.len());
         msg::encode_into(&payload, &mut body);
 

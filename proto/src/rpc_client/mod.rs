@@ -13,11 +13,18 @@
 //! `STACKWIRE_RPC_TRANSPORT=h2c` makes every connection this process dials
 //! speak gRPC over HTTP/2 instead (`h2c`), with the same API and the same
 //! failure rules; unset or `native`, the native frames.
+//!
+//! What a call carries besides its message is [`CallOptions`]: the request
+//! id, the timeout (sent as the call's deadline) and custom metadata (the
+//! credential, see `crate::metadata`). [`Channel`] is anything that can make
+//! a call: a `Connection`, or registry_agent's `ServiceClient` that picks an
+//! instance; the typed clients generated from the proto
+//! (`crate::services`) run over either.
 
 mod h2c;
 
 use crate::frame::{self, FrameError, ReadOutcome};
-use crate::pb::{Request, Response};
+use crate::pb::{Header, Request, Response};
 use crate::status::{Code, Status};
 use prost::Message;
 use std::collections::HashMap;
@@ -72,6 +79,54 @@ impl RpcError {
             RpcError::Status(s) => s.clone(),
             other => Status::new(other.code(), other.to_string()),
         }
+    }
+}
+
+/// What a call carries besides its message.
+#[derive(Clone, Copy, Debug)]
+pub struct CallOptions<'a> {
+    /// Follows one user request through every process (the JID); "" for none.
+    pub request_id: &'a str,
+    /// How long the caller waits: the call's deadline, sent with it.
+    pub timeout: Duration,
+    /// Custom metadata ([`crate::metadata`]): lowercase names, printable
+    /// values unless the name ends in `-bin`.
+    pub metadata: &'a [crate::metadata::Entry],
+}
+
+impl<'a> CallOptions<'a> {
+    pub fn new(request_id: &'a str, timeout: Duration) -> CallOptions<'a> {
+        CallOptions { request_id, timeout, metadata: &[] }
+    }
+
+    pub fn with_metadata(self, metadata: &'a [crate::metadata::Entry]) -> CallOptions<'a> {
+        CallOptions { metadata, ..self }
+    }
+}
+
+/// Something that makes unary calls: one connection, or a client that
+/// chooses among a service's instances. The generated typed clients
+/// (`crate::services`) are written over it.
+pub trait Channel {
+    /// Sends one call and waits for its reply (a status other than OK is in
+    /// the `Response`, not an error).
+    fn invoke(&self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>) -> Result<Response, RpcError>;
+}
+
+/// A typed call over any channel: encodes `req`, checks the status, decodes
+/// the reply. What every generated client method is.
+pub fn unary<C: Channel + ?Sized, Req: Message, Resp: Message + Default>(
+    channel: &C,
+    method: &str,
+    opts: &CallOptions<'_>,
+    req: &Req,
+) -> Result<Resp, RpcError> {
+    decode_reply(channel.invoke(method, opts, req.encode_to_vec())?)
+}
+
+impl Channel for Connection {
+    fn invoke(&self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>) -> Result<Response, RpcError> {
+        self.call_with(method, opts, payload)
     }
 }
 
@@ -195,9 +250,20 @@ impl Connection {
     /// Sends a call and returns at once; `done` runs when the reply arrives or
     /// the connection dies. Returns the call id (for `cancel`).
     pub fn start(&self, method: &str, request_id: &str, timeout: Duration, payload: Vec<u8>, done: Completion) -> u64 {
+        self.start_with(method, &CallOptions::new(request_id, timeout), payload, done)
+    }
+
+    /// [`Connection::start`] with metadata. Metadata that may not be sent
+    /// ([`crate::metadata::refusal`]) fails the call with INVALID_ARGUMENT
+    /// before anything is written.
+    pub fn start_with(&self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>, done: Completion) -> u64 {
+        if let Some(why) = crate::metadata::refusal(opts.metadata) {
+            done(Err(RpcError::Status(Status::invalid(why))));
+            return 0;
+        }
         match &self.inner {
-            Transport::Native(i) => start_native(i, method, request_id, timeout, payload, done),
-            Transport::H2c(c) => c.start(method, request_id, timeout, payload, done),
+            Transport::Native(i) => start_native(i, method, opts, payload, done),
+            Transport::H2c(c) => c.start(method, opts, payload, done),
         }
     }
 
@@ -221,21 +287,25 @@ impl Connection {
         timeout: Duration,
         payload: Vec<u8>,
     ) -> Result<Response, RpcError> {
+        self.call_with(method, &CallOptions::new(request_id, timeout), payload)
+    }
+
+    /// [`Connection::call`] with metadata.
+    pub fn call_with(&self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>) -> Result<Response, RpcError> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let id = self.start(
+        let id = self.start_with(
             method,
-            request_id,
-            timeout,
+            opts,
             payload,
             Box::new(move |r| {
                 let _ = tx.send(r);
             }),
         );
-        match rx.recv_timeout(timeout) {
+        match rx.recv_timeout(opts.timeout) {
             Ok(r) => r,
             Err(_) => {
                 self.cancel(id);
-                Err(RpcError::DeadlineExceeded(timeout))
+                Err(RpcError::DeadlineExceeded(opts.timeout))
             }
         }
     }
@@ -261,14 +331,7 @@ impl Connection {
     }
 }
 
-fn start_native(
-    inner: &Arc<Inner>,
-    method: &str,
-    request_id: &str,
-    timeout: Duration,
-    payload: Vec<u8>,
-    done: Completion,
-) -> u64 {
+fn start_native(inner: &Arc<Inner>, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>, done: Completion) -> u64 {
     let call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
     if inner.dead.load(Ordering::Acquire) {
         done(Err(RpcError::NotSent(inner.addr)));
@@ -277,9 +340,14 @@ fn start_native(
     let req = Request {
         call_id,
         method: method.to_string(),
-        timeout_ms: timeout.as_millis() as u64,
-        request_id: request_id.to_string(),
+        timeout_ms: opts.timeout.as_millis() as u64,
+        request_id: opts.request_id.to_string(),
         payload,
+        metadata: opts
+            .metadata
+            .iter()
+            .map(|(name, value)| Header { name: name.clone(), value: value.clone() })
+            .collect(),
     };
     let bytes = frame::encode_message(&req);
     inner.in_flight.fetch_add(1, Ordering::Relaxed);

@@ -25,6 +25,7 @@ use super::readiness::{Readiness, Ready};
 use super::State;
 use crate::h2::frame::PREFACE;
 use crate::h2::H2Error;
+use crate::metadata;
 use crate::methods;
 use crate::pb::Request;
 use crate::status::{Code, Status};
@@ -475,6 +476,8 @@ fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now:
         Reject { code: Code::InvalidArgument, message: "undecodable request envelope".into() }
     })?;
     let deadline = (req.timeout_ms > 0).then(|| now.checked_add(Duration::from_millis(req.timeout_ms))).flatten();
+    let metadata: Vec<metadata::Entry> = req.metadata.into_iter().map(|h| (h.name, h.value)).collect();
+    let refused = metadata::refusal(&metadata);
     let call = Call {
         method: req.method,
         request_id: req.request_id,
@@ -482,13 +485,16 @@ fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now:
         received: now,
         peer: shared.peer,
         payload: req.payload,
-        metadata: Vec::new(),
+        metadata,
         cancelled: None,
     };
     shared.calls.fetch_add(1, Ordering::SeqCst);
     state.in_flight.fetch_add(1, Ordering::Relaxed);
     let call_id = req.call_id;
-    let inline = if call.method == methods::HEALTH_CHECK {
+    let inline = if let Some(why) = refused {
+        // What HTTP/2 could not have carried is not served on the native frames either.
+        Some(Err(Status::invalid(why)))
+    } else if call.method == methods::HEALTH_CHECK {
         Some(Ok(super::health_payload(state)))
     } else {
         pool::run_inline(state, &call, &super::ReplyMetadata::default())

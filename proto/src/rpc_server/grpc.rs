@@ -6,17 +6,11 @@
 //! call that fails before any message.
 
 use crate::h2::hpack::{self, HeaderList};
+use crate::metadata;
 use crate::status::{Code, Status};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
-
-/// Metadata the transport owns; everything else is passed to the handler.
-fn reserved(name: &[u8]) -> bool {
-    name.starts_with(b":")
-        || name.starts_with(b"grpc-")
-        || matches!(name, b"content-type" | b"te" | b"user-agent" | b"content-length" | b"connection" | b"host")
-}
 
 /// A request's head as the handler sees it.
 pub(crate) struct RequestHead {
@@ -63,16 +57,17 @@ pub(crate) fn request_head(h: &HeaderList) -> Result<RequestHead, Refusal> {
     let mut metadata = Vec::new();
     let mut request_id = String::new();
     for (name, value) in &h.fields {
-        if reserved(name) {
+        if metadata::reserved(name) {
             continue;
         }
         let Ok(name) = std::str::from_utf8(name) else { continue };
         let value = if name.ends_with("-bin") {
-            base64_decode(value).ok_or_else(|| Refusal::Grpc(Status::invalid(format!("{name} is not base64"))))?
+            metadata::base64_decode(value)
+                .ok_or_else(|| Refusal::Grpc(Status::invalid(format!("{name} is not base64"))))?
         } else {
             value.clone()
         };
-        if name == "x-request-id" {
+        if name == metadata::REQUEST_ID {
             request_id = String::from_utf8_lossy(&value).into_owned();
         }
         metadata.push((name.to_string(), value));
@@ -111,51 +106,6 @@ pub(crate) fn percent_encode(s: &str) -> String {
     out
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Base64 without padding, as gRPC asks senders to write `-bin` values.
-pub(crate) fn base64_encode(b: &[u8]) -> String {
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..=c.len() {
-            out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// Base64, padded or not (gRPC requires accepting both).
-pub(crate) fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
-    let s = s.strip_suffix(b"==").or_else(|| s.strip_suffix(b"=")).unwrap_or(s);
-    if s.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in s {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        acc = acc << 6 | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
-fn metadata_fields(out: &mut Vec<u8>, metadata: &[(String, Vec<u8>)]) {
-    for (name, value) in metadata {
-        if name.ends_with("-bin") {
-            hpack::encode_field(out, name.as_bytes(), base64_encode(value).as_bytes());
-        } else {
-            hpack::encode_field(out, name.as_bytes(), value);
-        }
-    }
-}
-
 /// The response's first header block: `:status 200`, gRPC's content-type,
 /// and the handler's initial metadata (the usual block, without any, is
 /// built once).
@@ -171,7 +121,7 @@ fn headers_block(metadata: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     hpack::encode_status(&mut out, 200);
     hpack::encode_field(&mut out, b"content-type", b"application/grpc");
-    metadata_fields(&mut out, metadata);
+    metadata::encode_fields(&mut out, metadata);
     out
 }
 
@@ -200,7 +150,7 @@ fn trailers_block(status: &Result<(), Status>, metadata: &[(String, Vec<u8>)], t
     if !message.is_empty() {
         hpack::encode_field(&mut out, b"grpc-message", percent_encode(message).as_bytes());
     }
-    metadata_fields(&mut out, metadata);
+    metadata::encode_fields(&mut out, metadata);
     out
 }
 

@@ -55,8 +55,8 @@ pub struct CallContext<'a> {
     /// When the caller stops waiting; handlers pass it on to their own calls.
     pub deadline: Option<Instant>,
     pub peer: SocketAddr,
-    /// Custom metadata the client sent (gRPC over HTTP/2; `-bin` values
-    /// decoded). Empty on native frames.
+    /// Custom metadata the client sent (`-bin` values decoded): HTTP/2
+    /// header fields, or the native envelope's `metadata`.
     pub metadata: &'a [(String, Vec<u8>)],
     /// Where `add_header` / `add_trailer` put the response's metadata.
     pub(crate) reply: Option<&'a ReplyMetadata>,
@@ -99,6 +99,12 @@ impl CallContext<'_> {
         if let Some(r) = self.reply {
             r.trailers.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_ascii_lowercase(), value.into()));
         }
+    }
+
+    /// The session token in the call's `authorization: Bearer` metadata
+    /// (see [`crate::metadata`]).
+    pub fn bearer_token(&self) -> Option<&str> {
+        crate::metadata::bearer_token(self.metadata)
     }
 
     /// Time left before the deadline, capped by `cap`.

@@ -27,7 +27,7 @@ pub(crate) struct Call {
     pub(crate) received: Instant,
     pub(crate) peer: SocketAddr,
     pub(crate) payload: Vec<u8>,
-    /// Custom metadata from the client (h2c; none on native frames).
+    /// Custom metadata from the client (header fields, or the envelope's `metadata`).
     pub(crate) metadata: Vec<(String, Vec<u8>)>,
     /// Set when the client reset the stream or its deadline passed (h2c).
     pub(crate) cancelled: Option<Arc<AtomicBool>>,
