@@ -127,7 +127,8 @@ impl AnswerService {
 
 /// The typed methods, as the proto declares them (`proto::services::answer_service`).
 impl answer_service::Server for AnswerService {
-    fn create(&self, ctx: &CallContext<'_>, req: CreateAnswer) -> Result<Answer, Status> {
+    fn create(&self, ctx: &CallContext<'_>, mut req: CreateAnswer) -> Result<Answer, Status> {
+        req.author_id = self.auth.acting(ctx, req.author_id, LOG_IN_TO_POST)?;
         self.create_as(ctx, req).map(|c| c.row)
     }
 
@@ -162,11 +163,13 @@ impl answer_service::Server for AnswerService {
         Ok(AnswerList { answers, has_more })
     }
 
-    fn accept(&self, ctx: &CallContext<'_>, req: AcceptAnswer) -> Result<Answer, Status> {
+    fn accept(&self, ctx: &CallContext<'_>, mut req: AcceptAnswer) -> Result<Answer, Status> {
+        req.user_id = self.auth.acting(ctx, req.user_id, LOG_IN_TO_ACCEPT)?;
         self.accept_as(ctx, req)
     }
 
-    fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Answer, Status> {
+    fn edit(&self, ctx: &CallContext<'_>, mut req: EditPost) -> Result<Answer, Status> {
+        req.user_id = self.auth.acting(ctx, req.user_id, LOG_IN_TO_EDIT)?;
         self.edit_as(ctx, req)
     }
 

@@ -4,8 +4,13 @@
 //! `POST /webserv/user/login`). The `sw_session` cookie the webui sets is
 //! honoured too, but only on GET and HEAD: the JSON routes carry no CSRF
 //! token, so a cookie must never be enough to change anything through them
-//! (the webui itself changes things through typed RPC, passing the user id
-//! it authenticated, not through these routes).
+//! (the webui itself changes things through typed RPC, not these routes).
+//!
+//! A typed call (the webui's, or any gRPC client's) carries the same token
+//! as `authorization: Bearer <token>` metadata, and a typed method that acts
+//! as a user takes the user from it ([`Auth::acting`]), never from the
+//! `author_id`/`user_id` in the request: one that names someone else is
+//! PERMISSION_DENIED, one without a credential UNAUTHENTICATED.
 //!
 //! A token is checked with the user service (`UserService/Authenticate`),
 //! and what it said is kept under the version of the user's sessions
@@ -139,10 +144,48 @@ impl Auth {
             }
         }
     }
+
+    /// The user a typed call acts as: the one whose session token the call
+    /// carries as `authorization: Bearer <token>` metadata (`proto::metadata`),
+    /// never an id in the request. `claimed` is the request's own author or
+    /// user id: 0 (not given) takes the token's user, another user's id is
+    /// PERMISSION_DENIED. No credential is UNAUTHENTICATED with `why`, a
+    /// stale one UNAUTHENTICATED ([`STALE`]).
+    pub fn acting(&self, ctx: &CallContext<'_>, claimed: i64, why: &str) -> Result<i64, Status> {
+        let token = ctx.bearer_token().ok_or_else(|| Status::new(Code::Unauthenticated, why))?;
+        let user = self.authenticate(ctx, token)?;
+        if claimed != 0 && claimed != user.id {
+            log::warn!(target: "auth", "a call claimed user {claimed} with the credential of user {}", user.id);
+            return Err(Status::new(
+                Code::PermissionDenied,
+                format!("the request names user {claimed}, the credential is user {}'s", user.id),
+            ));
+        }
+        Ok(user.id)
+    }
+
+    /// The viewer of a typed read (whose own votes a thread shows): the
+    /// token's user, or 0 (anonymous) when the call carries no credential
+    /// that works and names no viewer. Naming a viewer takes the viewer's
+    /// credential, as [`Auth::acting`].
+    pub fn viewing(&self, ctx: &CallContext<'_>, claimed: i64) -> Result<i64, Status> {
+        if claimed != 0 {
+            return self.acting(ctx, claimed, "a viewer's votes need the viewer's credential");
+        }
+        let Some(token) = ctx.bearer_token() else { return Ok(0) };
+        match self.authenticate(ctx, token) {
+            Ok(user) => Ok(user.id),
+            Err(s) => {
+                log::info!(target: "auth", "reading anonymously: {s}");
+                Ok(0)
+            }
+        }
+    }
 }
 
-/// An id from a typed request that must name a user (the webui passes the
-/// user it authenticated): 0 means nobody logged in.
+/// An author or user id that must name a user (set from the credential, by
+/// [`Auth::acting`] or an HTTP route's [`Auth::require`]): 0 means nobody
+/// logged in.
 pub fn check_user_id(id: i64, why: &str) -> Result<i64, Status> {
     if id > 0 {
         Ok(id)

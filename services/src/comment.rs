@@ -87,7 +87,8 @@ impl CommentService {
 
 /// The typed methods, as the proto declares them (`proto::services::comment_service`).
 impl comment_service::Server for CommentService {
-    fn create(&self, ctx: &CallContext<'_>, req: CreateComment) -> Result<Comment, Status> {
+    fn create(&self, ctx: &CallContext<'_>, mut req: CreateComment) -> Result<Comment, Status> {
+        req.author_id = self.auth.acting(ctx, req.author_id, LOG_IN_TO_POST)?;
         self.create_as(ctx, req).map(|c| c.row)
     }
 

@@ -15,9 +15,9 @@
 use crate::auth::Auth;
 use crate::changes;
 use crate::db::Db;
-use crate::edits;
+use crate::edits::{self, LOG_IN_TO_EDIT};
 use crate::fields::{self, Sort, Target};
-use crate::posting::{self, Created};
+use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::question_web::Reply;
 use crate::search;
 use crate::store;
@@ -89,7 +89,8 @@ impl QuestionService {
 
 /// The typed methods, as the proto declares them (`proto::services::question_service`).
 impl question_service::Server for QuestionService {
-    fn create(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Question, Status> {
+    fn create(&self, ctx: &CallContext<'_>, mut req: CreateQuestion) -> Result<Question, Status> {
+        req.author_id = self.auth.acting(ctx, req.author_id, LOG_IN_TO_POST)?;
         self.create_as(ctx, req).map(|c| c.row)
     }
 
@@ -124,7 +125,8 @@ impl question_service::Server for QuestionService {
         Ok(Exists { exists: self.db.read(ctx, |c| store::questions::exists(&mut **c, req.id))? })
     }
 
-    fn thread(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
+    fn thread(&self, ctx: &CallContext<'_>, mut req: ThreadQuery) -> Result<Thread, Status> {
+        req.viewer_id = self.auth.viewing(ctx, req.viewer_id)?;
         self.thread_for(ctx, req)
     }
 
@@ -140,7 +142,8 @@ impl question_service::Server for QuestionService {
         Ok(TagList { tags: self.db.read(ctx, |c| store::questions::tag_counts(&mut **c, MAX_TAG_LIST))? })
     }
 
-    fn edit(&self, ctx: &CallContext<'_>, req: EditPost) -> Result<Question, Status> {
+    fn edit(&self, ctx: &CallContext<'_>, mut req: EditPost) -> Result<Question, Status> {
+        req.user_id = self.auth.acting(ctx, req.user_id, LOG_IN_TO_EDIT)?;
         self.edit_as(ctx, req)
     }
 

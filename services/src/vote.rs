@@ -100,7 +100,8 @@ impl VoteService {
 
 /// The typed methods, as the proto declares them (`proto::services::vote_service`).
 impl vote_service::Server for VoteService {
-    fn cast(&self, ctx: &CallContext<'_>, req: CastVote) -> Result<VoteResult, Status> {
+    fn cast(&self, ctx: &CallContext<'_>, mut req: CastVote) -> Result<VoteResult, Status> {
+        req.user_id = self.auth.acting(ctx, req.user_id, LOG_IN_TO_VOTE)?;
         self.cast_as(ctx, req)
     }
 }

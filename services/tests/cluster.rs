@@ -38,6 +38,20 @@ fn unary<Req: Message, Resp: Message + Default>(
     c.unary::<Req, Resp>(method, &proto::ids::new_request_id(), T, req).map_err(|e| e.to_status())
 }
 
+/// A typed call acting as the user whose session `token` is: the token goes
+/// as `authorization: Bearer` metadata, as the webui and grpcio send it.
+fn unary_as<Req: Message, Resp: Message + Default>(
+    c: &Connection,
+    method: &str,
+    token: &str,
+    req: &Req,
+) -> Result<Resp, proto::Status> {
+    let credential = [proto::metadata::bearer(token)];
+    let jid = proto::ids::new_request_id();
+    let opts = proto::CallOptions::new(&jid, T).with_metadata(&credential);
+    proto::rpc_client::unary(c, method, &opts, req).map_err(|e| e.to_status())
+}
+
 fn assert_iso8601(v: &Value) {
     let s = v.as_str().unwrap_or_else(|| panic!("created_at is not a string: {v}"));
     let b = s.as_bytes();
@@ -190,9 +204,10 @@ fn services_end_to_end() {
     assert_eq!(unary::<_, Question>(&q, QUESTION_GET, &Id { id: missing }).unwrap_err().code, Code::NotFound);
     assert!(unary::<_, Exists>(&q, QUESTION_EXISTS, &Id { id: q1 }).unwrap().exists);
     assert!(!unary::<_, Exists>(&q, QUESTION_EXISTS, &Id { id: missing }).unwrap().exists);
-    let e = unary::<_, Question>(
+    let e = unary_as::<_, Question>(
         &q,
         QUESTION_CREATE,
+        token,
         &CreateQuestion { title: " ".into(), body: "b".into(), author_id: me.id, ..Default::default() },
     )
     .unwrap_err();
@@ -204,15 +219,26 @@ fn services_end_to_end() {
     )
     .unwrap_err();
     assert_eq!((e.code, e.message.as_str()), (Code::Unauthenticated, "log in to post"));
+    // The author is the credential's user: an id alone is not a credential,
+    // and an id that is not the credential's is refused.
+    let as_me = CreateQuestion { title: "t".into(), body: "b".into(), author_id: me.id, ..Default::default() };
+    let e = unary::<_, Question>(&q, QUESTION_CREATE, &as_me).unwrap_err();
+    assert_eq!((e.code, e.message.as_str()), (Code::Unauthenticated, "log in to post"));
+    let e = unary_as::<_, Question>(&q, QUESTION_CREATE, "0123456789abcdef", &as_me).unwrap_err();
+    assert_eq!(e.code, Code::Unauthenticated, "{e}");
+    let as_someone = CreateQuestion { author_id: me.id + 1000, ..as_me };
+    let e = unary_as::<_, Question>(&q, QUESTION_CREATE, token, &as_someone).unwrap_err();
+    assert_eq!(e.code, Code::PermissionDenied, "{e}");
 
     let got: Answer = unary(&a, ANSWER_GET, &Id { id: a2 }).unwrap();
     assert_eq!((got.question_id, got.body.as_str()), (q1, "Or W"));
     assert!(unary::<_, Exists>(&a, ANSWER_EXISTS, &Id { id: a1 }).unwrap().exists);
     let list: AnswerList = unary(&a, ANSWER_LIST_FOR_QUESTION, &Id { id: q1 }).unwrap();
     assert_eq!(list.answers.iter().map(|a| a.id).collect::<Vec<_>>(), vec![a1, a2]);
-    let e = unary::<_, Answer>(
+    let e = unary_as::<_, Answer>(
         &a,
         ANSWER_CREATE,
+        token,
         &CreateAnswer { question_id: missing, body: "x".into(), author_id: me.id, ..Default::default() },
     )
     .unwrap_err();
@@ -225,9 +251,10 @@ fn services_end_to_end() {
     );
     let e = unary::<_, CommentList>(&c, COMMENT_LIST_FOR_ANSWERS, &Ids { ids: (1..=1001).collect() }).unwrap_err();
     assert_eq!(e.code, Code::InvalidArgument);
-    let e = unary::<_, Comment>(
+    let e = unary_as::<_, Comment>(
         &c,
         COMMENT_CREATE,
+        token,
         &CreateComment { answer_id: 0, body: "x".into(), author_id: me.id, ..Default::default() },
     )
     .unwrap_err();
@@ -243,9 +270,10 @@ fn services_end_to_end() {
         &SignUp { username: "e2e-2".into(), password: "password-e2e".into(), ..Default::default() },
     )
     .unwrap();
-    let e = unary::<_, Question>(
+    let e = unary_as::<_, Question>(
         &q,
         QUESTION_CREATE,
+        token,
         &CreateQuestion {
             title: "Third".into(),
             body: "b".into(),
@@ -256,9 +284,16 @@ fn services_end_to_end() {
     )
     .unwrap_err();
     assert_eq!(e.code, Code::ResourceExhausted, "{e}");
-    let q3: Question = unary(
+    let other_session: Session = unary(
+        &u,
+        USER_LOGIN,
+        &LogIn { username: "e2e-2".into(), password: "password-e2e".into(), ..Default::default() },
+    )
+    .unwrap();
+    let q3: Question = unary_as(
         &q,
         QUESTION_CREATE,
+        &other_session.token,
         &CreateQuestion {
             title: "Third".into(),
             body: "b".into(),

@@ -10,7 +10,8 @@ use prost::Message;
 use proto::headline::{MARK_START, MARK_STOP};
 use proto::methods::*;
 use proto::pb::{
-    CreateQuestion, Empty, Id, Question, QuestionPage, SearchQuery, SignUp, Thread, ThreadQuery, User, ViewCounts,
+    CreateQuestion, Empty, Id, LogIn, Question, QuestionPage, SearchQuery, Session, SignUp, Thread, ThreadQuery, User,
+    ViewCounts,
 };
 use proto::{Code, Connection};
 use std::time::Duration;
@@ -38,6 +39,13 @@ fn views_add_up_in_batches_and_search_marks_its_matches() {
         &SignUp { username: "viewer15".into(), password: "password-15".into(), ..Default::default() },
     )
     .unwrap();
+    let session: Session = unary(
+        &u,
+        USER_LOGIN,
+        &LogIn { username: "viewer15".into(), password: "password-15".into(), ..Default::default() },
+    )
+    .unwrap();
+    let credential = [proto::metadata::bearer(&session.token)];
     let ask = |title: &str, body: &str| -> Question {
         let req = CreateQuestion {
             title: title.into(),
@@ -46,7 +54,8 @@ fn views_add_up_in_batches_and_search_marks_its_matches() {
             tags: vec!["rust".into()],
             ..Default::default()
         };
-        unary(&q, QUESTION_CREATE, &req).unwrap()
+        let opts = proto::CallOptions::new("views-search", T).with_metadata(&credential);
+        proto::rpc_client::unary(&q, QUESTION_CREATE, &opts, &req).unwrap()
     };
     let a = ask("Nonblocking socket returns WouldBlock", "My **nonblocking** socket <b>spins</b>\u{1} in a `loop`.");
     let b = ask("Unrelated title", "Nothing about that here, only a nonblocking socket mention.");

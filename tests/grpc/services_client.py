@@ -5,8 +5,10 @@ Usage: services_client.py PYOUT '{"question": "HOST:PORT", ...}'
 PYOUT holds stackwire_pb2 and reflection_pb2 (protoc --python_out, flat).
 For every service: reflection lists every service and resolves every
 method's request and response types; then typed calls of every read method
-and the create methods, a health check, a deadline that expires, and 200
-concurrent calls on one channel. Prints what it checked; raises on failure.
+and the create methods, acting as a user logged in through
+UserService/Login (its token as `authorization: Bearer` metadata; a create
+without one, or naming another author, is refused), a health check, a
+deadline that expires, and 200 concurrent calls on one channel. Prints what it checked; raises on failure.
 """
 import json
 import sys
@@ -61,18 +63,55 @@ def call(ch, methods, path, req, **kw):
 channels = {k: grpc.insecure_channel(v) for k, v in ADDRS.items()}
 methods = reflect(channels["question"])
 Q, A, C, U, V = (channels[k] for k in ("question", "answer", "comment", "user", "vote"))
-c = lambda ch, path, req: call(ch, methods, path, req)  # noqa: E731
+c = lambda ch, path, req, **kw: call(ch, methods, path, req, **kw)  # noqa: E731
 
-# Creates (the services trust the caller for the author, as the webui's calls do).
+
+def refused(code, ch, path, req, **kw):
+    """The call fails with `code` (and nothing is created)."""
+    try:
+        got = c(ch, path, req, **kw)
+    except grpc.RpcError as e:
+        assert e.code() == code, (path, e.code(), e.details())
+        return
+    raise AssertionError(f"{path} answered {got} where {code} was due")
+
+
+# Accounts, and a session each: the token is the credential of every call
+# that acts as a user, sent as gRPC metadata exactly as an HTTP client sends
+# its Authorization header.
 ann = c(U, "/stackwire.UserService/Create", pb.SignUp(username="grpcio_ann", password="correct horse 1"))
 bob = c(U, "/stackwire.UserService/Create", pb.SignUp(username="grpcio_bob", password="correct horse 2"))
 session = c(U, "/stackwire.UserService/Login", pb.LogIn(username="grpcio_ann", password="correct horse 1"))
-q = c(Q, "/stackwire.QuestionService/Create",
-      pb.CreateQuestion(title="Asked over grpcio", body="Does h2c work?", author_id=ann.id, tags=["grpc"]))
-a = c(A, "/stackwire.AnswerService/Create", pb.CreateAnswer(question_id=q.id, body="It does.", author_id=bob.id))
-cm = c(C, "/stackwire.CommentService/Create", pb.CreateComment(answer_id=a.id, body="Nice.", author_id=ann.id))
-vote = c(V, "/stackwire.VoteService/Cast", pb.CastVote(target="answer", id=a.id, direction="up", user_id=ann.id))
+bob_session = c(U, "/stackwire.UserService/Login", pb.LogIn(username="grpcio_bob", password="correct horse 2"))
+AS_ANN = (("authorization", "Bearer " + session.token),)
+AS_BOB = (("authorization", "Bearer " + bob_session.token),)
+
+# Creates act as the token's user: no author id needed, and the row is theirs.
+ask = pb.CreateQuestion(title="Asked over grpcio", body="Does h2c work?", tags=["grpc"])
+refused(grpc.StatusCode.UNAUTHENTICATED, Q, "/stackwire.QuestionService/Create", ask)
+refused(grpc.StatusCode.UNAUTHENTICATED, Q, "/stackwire.QuestionService/Create", ask,
+        metadata=(("authorization", "Bearer " + "x" * len(session.token)),))
+refused(grpc.StatusCode.PERMISSION_DENIED, Q, "/stackwire.QuestionService/Create",
+        pb.CreateQuestion(title="Not mine", body="Claims ann", author_id=ann.id, tags=["grpc"]), metadata=AS_BOB)
+q = c(Q, "/stackwire.QuestionService/Create", ask, metadata=AS_ANN)
+assert q.author_id == ann.id, q
+a = c(A, "/stackwire.AnswerService/Create", pb.CreateAnswer(question_id=q.id, body="It does."), metadata=AS_BOB)
+assert a.author_id == bob.id, a
+refused(grpc.StatusCode.UNAUTHENTICATED, C, "/stackwire.CommentService/Create",
+        pb.CreateComment(answer_id=a.id, body="Nice.", author_id=ann.id))
+cm = c(C, "/stackwire.CommentService/Create", pb.CreateComment(answer_id=a.id, body="Nice.", author_id=ann.id),
+       metadata=AS_ANN)
+assert cm.author_id == ann.id, cm
+refused(grpc.StatusCode.UNAUTHENTICATED, V, "/stackwire.VoteService/Cast",
+        pb.CastVote(target="answer", id=a.id, direction="up", user_id=ann.id))
+vote = c(V, "/stackwire.VoteService/Cast", pb.CastVote(target="answer", id=a.id, direction="up"), metadata=AS_ANN)
 assert vote.score == 1, vote
+# The viewer's own votes on a thread: the token's, and only with it.
+refused(grpc.StatusCode.UNAUTHENTICATED, Q, "/stackwire.QuestionService/Thread",
+        pb.ThreadQuery(id=q.id, viewer_id=ann.id))
+mine = c(Q, "/stackwire.QuestionService/Thread", pb.ThreadQuery(id=q.id), metadata=AS_ANN)
+assert [(v.target, v.id, v.value) for v in mine.my_votes] == [("answer", a.id, 1)], mine.my_votes
+print("credential: creates acted as the token's user; none, a stale one or another's refused")
 
 # Every read method.
 assert c(Q, "/stackwire.QuestionService/Get", pb.Id(id=q.id)).title == "Asked over grpcio"

@@ -1,7 +1,8 @@
 //! Clients nobody here wrote, over h2c: Python grpcio (Debian's
 //! python3-grpcio, with messages compiled by protoc --python_out) drives
 //! `grpc.testing.TestService` (tests/src/bin/grpc_test_server.rs) through
-//! gRPC's interop cases, and stackwire's own services: typed calls, health
+//! gRPC's interop cases, and stackwire's own services: typed calls (the
+//! creates acting as a user through a session token in metadata), health
 //! Check and Watch through a graceful stop, reflection, deadlines,
 //! cancellation, 4 MiB messages and 200 concurrent calls on one channel.
 
@@ -110,6 +111,10 @@ fn grpcio_calls_every_service_reflects_and_watches_health_through_a_graceful_sto
     });
     let out = python("services_client.py", &[py.display().to_string(), addrs.to_string()]);
     assert!(out.contains("200 concurrent calls on one channel: all answered"), "{out}");
+    assert!(
+        out.contains("credential: creates acted as the token's user; none, a stale one or another's refused"),
+        "{out}"
+    );
 
     // Health Watch sees NOT_SERVING once a graceful stop begins.
     let vote = c.procs_named("vote")[0];

@@ -12,7 +12,9 @@
 //!
 //! The trait takes the services' own request messages: the page code fills
 //! in `author_id`/`user_id`/`viewer_id` from the one USER_AUTHENTICATE it made
-//! for the page request, and nothing here second-guesses them.
+//! for the page request, and nothing here second-guesses them. The services
+//! do: every call carries the visitor's session token ([`Call::token`]) and
+//! a service acts as the token's user, refusing an id that is someone else's.
 
 use proto::pb::{
     AcceptAnswer, Answer, CastVote, Comment, CreateAnswer, CreateComment, CreateQuestion, EditPost, ListQuestions,
@@ -33,6 +35,10 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Call {
     pub request_id: String,
     pub deadline: Option<Instant>,
+    /// The visitor's session token (their cookie), sent with every call as
+    /// `authorization: Bearer` metadata: the services take the acting user
+    /// from it, not from the ids in the request.
+    pub token: Option<String>,
 }
 
 impl Call {
@@ -158,12 +164,13 @@ mod tests {
 
     #[test]
     fn timeouts_respect_the_callers_deadline() {
-        let open = Call { request_id: "r".into(), deadline: None };
+        let open = Call { request_id: "r".into(), deadline: None, token: None };
         assert_eq!(open.timeout(), Some(CALL_TIMEOUT));
-        let soon = Call { request_id: "r".into(), deadline: Some(Instant::now() + Duration::from_secs(3)) };
+        let soon =
+            Call { request_id: "r".into(), deadline: Some(Instant::now() + Duration::from_secs(3)), token: None };
         let t = soon.timeout().unwrap();
         assert!(t <= Duration::from_secs(3) && t > Duration::from_secs(2), "{t:?}");
-        let past = Call { request_id: "r".into(), deadline: Some(Instant::now()) };
+        let past = Call { request_id: "r".into(), deadline: Some(Instant::now()), token: None };
         assert_eq!(past.timeout(), None);
     }
 }

@@ -1,10 +1,13 @@
 //! [`Backend`] over the registry: each service by name, least-loaded live
-//! instance, one typed unary call per method.
+//! instance, one call of the service's typed client (generated from the
+//! proto, `proto::services`) per method.
 //!
 //! Every call carries the request id of the page request, so one `grep JID-…`
 //! over all logs shows a page view's whole path, and a timeout no longer than
 //! what is left of our own caller's deadline: a page whose visitor has given
-//! up stops costing the services anything. Only failures a visitor cannot
+//! up stops costing the services anything; and the visitor's session token
+//! as `authorization: Bearer` metadata, the one credential a service acts on
+//! (see services/src/auth.rs). Only failures a visitor cannot
 //! cause (the service is down or slow) are logged here; the rest are the
 //! page's business.
 
@@ -15,7 +18,7 @@ use proto::pb::{
     ThreadQuery, Token, User, UserPage, Username, ViewCounts, VoteResult,
 };
 use proto::services::{answer_service, comment_service, question_service, user_service, vote_service};
-use proto::{CallOptions, RpcError};
+use proto::{metadata, CallOptions, RpcError};
 use registry_agent::{Directory, ServiceClient};
 
 /// One typed client per service, all over the same registry view.
@@ -41,7 +44,8 @@ impl RpcBackend {
 }
 
 /// One typed call for the page request `call`: `f` makes it with the
-/// request id and what is left of the page's deadline.
+/// request id, what is left of the page's deadline and the visitor's
+/// session token as the call's credential.
 fn unary<R>(service: &'static str, call: &Call, f: impl FnOnce(&CallOptions<'_>) -> Result<R, RpcError>) -> Res<R> {
     let Some(timeout) = call.timeout() else {
         return Err(BackendError::Unavailable {
@@ -49,7 +53,8 @@ fn unary<R>(service: &'static str, call: &Call, f: impl FnOnce(&CallOptions<'_>)
             detail: "the request's deadline passed before the call".into(),
         });
     };
-    f(&CallOptions::new(&call.request_id, timeout)).map_err(|e| {
+    let credential: Vec<metadata::Entry> = call.token.as_deref().map(metadata::bearer).into_iter().collect();
+    f(&CallOptions::new(&call.request_id, timeout).with_metadata(&credential)).map_err(|e| {
         let err = BackendError::from_rpc(service, e);
         if let BackendError::Unavailable { .. } = err {
             log::warn!(target: "WebUI::Worker", "a call to the {service} service: {err}");

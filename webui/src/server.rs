@@ -131,7 +131,7 @@ impl WebHandler {
             .find(|id| proto::ids::is_valid_request_id(id.as_bytes()))
             .map(str::to_string)
             .unwrap_or_else(proto::ids::new_request_id);
-        let call = Call { request_id, deadline: ctx.deadline };
+        let call = Call { request_id, deadline: ctx.deadline, token: crate::auth::session_token(req) };
         // A bug in one page must cost that page, not a worker thread of the pool.
         let cache = self.cache.as_deref();
         match catch_unwind(AssertUnwindSafe(|| routes::handle_cached(&*self.backend, &self.csrf, cache, &call, req))) {

@@ -169,7 +169,7 @@ impl Views {
         if batch.ids.is_empty() {
             return 0;
         }
-        let call = Call { request_id: proto::ids::new_request_id(), deadline: None };
+        let call = Call { request_id: proto::ids::new_request_id(), deadline: None, token: None };
         match backend.add_views(&call, &batch) {
             Ok(()) => {
                 self.flushed.fetch_add(batch.counts.iter().map(|&n| n.max(0) as u64).sum(), Ordering::Relaxed);

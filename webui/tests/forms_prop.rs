@@ -146,7 +146,7 @@ proptest! {
             client_addr: "127.0.0.1:5555".into(),
             ..Default::default()
         };
-        let call = Call { request_id: "r".into(), deadline: None };
+        let call = Call { request_id: "r".into(), deadline: None, token: None };
         let key = webui::csrf::Key::from_hex(&"cd".repeat(16)).expect("test secret");
         let resp = webui::routes::handle(&Nothing, &key, &call, &req);
         prop_assert!(resp.status < 500, "{} {}: {}", req.method, req.path, resp.status);

@@ -17,7 +17,7 @@ fn key() -> csrf::Key {
 }
 
 fn call() -> Call {
-    Call { request_id: "test-request".into(), deadline: None }
+    Call { request_id: "test-request".into(), deadline: None, token: None }
 }
 
 fn request(method: &str, target: &str, body: Option<&str>, cookies: &str) -> HttpRequest {
