@@ -6,13 +6,18 @@
 # thread), the same with the echo on the worker pool (how services' blocking
 # handlers run), the first one again over gRPC/h2c on the same port (called
 # by tonic's client, so only the server differs from the anchor), and tonic
-# 0.12 (scripts/bench/rpc_tonic, built here, outside the workspace). Each is
+# 0.12 (scripts/bench/rpc_tonic, built here, outside the workspace); and a
+# stock grpcio (Python) client (scripts/bench/rpc_grpcio/client.py, Debian's
+# python3-grpcio) against stackwire's h2c and against tonic: Python's
+# interpreter lock makes that client the limit, so its two rows compare the
+# servers under the same foreign client (grpcio-h2c / grpcio-tonic), not
+# grpcio against the Rust clients. Each is
 # called with 1 and with IN_FLIGHT calls in flight
 # over one connection (stackwire: that many threads sharing one multiplexed
 # `proto::Connection`; tonic: that many tasks sharing one channel), a 22-byte
 # message each way, SECS seconds a run, interleaved over ROUNDS rounds so that
-# drift hits every side alike. Prints calls/s (median of the rounds) and the
-# ratios to tonic.
+# drift hits every side alike. Prints calls/s (median of the rounds), the
+# ratios to tonic, and stackwire's h2c over tonic under the grpcio client.
 #
 # Env: ROUNDS (3), SECS (5), IN_FLIGHT (50), BUILD (1; 0 reuses built binaries),
 # SW_BENCH_RPC_PORT (19500: this and the next two ports are used).
@@ -26,7 +31,7 @@ SECS=${SECS:-5}
 IN_FLIGHT=${IN_FLIGHT:-50}
 PORT=${SW_BENCH_RPC_PORT:-19500}
 
-sw_install_deps
+sw_install_deps python3-grpcio
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running distorts the numbers)"
 if [[ ${BUILD:-1} == 1 ]]; then
     cargo build --release -p proto --example rpc_bench
@@ -48,6 +53,8 @@ sides=(
     "native-pool|$((PORT + 1))|$SW call"
     "h2c|$PORT|$TONIC call"
     "tonic|$((PORT + 2))|$TONIC call"
+    "grpcio-h2c|$PORT|/usr/bin/python3 scripts/bench/rpc_grpcio/client.py"
+    "grpcio-tonic|$((PORT + 2))|/usr/bin/python3 scripts/bench/rpc_grpcio/client.py"
 )
 start() { # port, command...
     local port=$1
@@ -65,7 +72,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for n in 1 "$IN_FLIGHT"; do
         for side in "${sides[@]}"; do
             IFS='|' read -r name port cmd <<<"$side"
-            # shellcheck disable=SC2086 # cmd is a command and its first argument
+            # shellcheck disable=SC2086 # cmd is a command and its arguments
             out=$($cmd "127.0.0.1:$port" "$n" "$SECS")
             rate=$(awk '{printf "%.0f", $2 / $4}' <<<"$out")
             runs[$name,$n]+="$rate "
@@ -86,4 +93,8 @@ for side in "${sides[@]}"; do
     awk -v n="$name" -v a="$m1" -v b="$mn" -v ta="$t1" -v tb="$tn" \
         'BEGIN {printf "%-12s %14d %14d %9.2fx %9.2fx\n", n, a, b, a / ta, b / tb}'
 done
+g1=$(median "${runs[grpcio-tonic,1]}")
+gn=$(median "${runs[grpcio-tonic,$IN_FLIGHT]}")
+awk -v a="$(median "${runs[grpcio-h2c,1]}")" -v b="$(median "${runs[grpcio-h2c,$IN_FLIGHT]}")" -v ta="$g1" -v tb="$gn" \
+    'BEGIN {printf "grpcio client: stackwire h2c / tonic %9.2fx %9.2fx\n", a / ta, b / tb}'
 echo "goals: native >= 2x tonic at 1 in flight and >= 1.5x at $IN_FLIGHT; h2c >= 1.0x at both"
