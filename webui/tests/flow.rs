@@ -33,6 +33,10 @@ struct Data {
     next_id: i64,
     /// (method, request id) of every call received.
     calls: Vec<(String, String)>,
+    /// (method, bearer token in the call's metadata) of every call received.
+    credentials: Vec<(String, Option<String>)>,
+    /// Every session token handed out.
+    issued: Vec<String>,
     creates: Vec<CreateQuestion>,
     threads: Vec<ThreadQuery>,
     votes: Vec<CastVote>,
@@ -64,6 +68,7 @@ impl Services {
                 let user = found.map(|(u, _)| u.clone()).ok_or_else(|| Status::new(Code::Unauthenticated, "no"))?;
                 let token = format!("tok{id}");
                 d.sessions.push((token.clone(), user.id));
+                d.issued.push(token.clone());
                 Session { token, user: Some(user) }.encode_to_vec()
             }
             USER_AUTHENTICATE => {
@@ -162,7 +167,10 @@ impl Services {
 impl Handler for Services {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
         let seen = (ctx.method.to_string(), ctx.request_id.to_string());
-        self.0.lock().unwrap().calls.push(seen);
+        let mut d = self.0.lock().unwrap();
+        d.calls.push(seen);
+        d.credentials.push((ctx.method.to_string(), ctx.bearer_token().map(str::to_string)));
+        drop(d);
         self.call(ctx.method, payload)
     }
 }
@@ -300,6 +308,13 @@ fn sign_up_ask_answer_comment_vote_through_the_real_binary() {
         assert!(d.calls.contains(&(method.to_string(), rid.to_string())), "{method} with {rid}: {:?}", d.calls);
     }
     assert!(!d.calls.iter().any(|(m, r)| m == QUESTION_CREATE && r == "flow-ask-0"), "nothing posted before login");
+    // Every call that acts as the user carried the user's session token as
+    // `authorization: Bearer` metadata: the services act on that, not the ids.
+    let token = d.issued.first().cloned().expect("a session was issued");
+    for method in [QUESTION_CREATE, ANSWER_CREATE, COMMENT_CREATE, VOTE_CAST] {
+        let sent: Vec<_> = d.credentials.iter().filter(|(m, _)| m == method).map(|(_, t)| t).collect();
+        assert!(!sent.is_empty() && sent.iter().all(|t| t.as_deref() == Some(token.as_str())), "{method}: {sent:?}");
+    }
     drop(d);
 
     assert!(webui.terminate().success());
