@@ -177,7 +177,7 @@ SW_SETTINGS_VARS=(SW_HOST SW_PG_PORT SW_PG_PORTS SW_PATRONI_PORTS SW_ETCD_PORTS 
     SW_REDIS_PORT SW_REDIS_REPLICA_PORT SW_SENTINEL_PORTS SW_HTTP_PORT SW_BALANCER_PORTS
     SW_ADMIN_PORT SW_SERVICE_PORT_BASE SW_SERVICE_PORT_STRIDE SW_RPC_ADMIN_OFFSET SW_QUESTIONS SW_ANSWERS SW_COMMENTS SW_WEBUIS SW_USERS
     SW_VOTES SW_BIN_DIR SW_HTTP_HOST SW_PATRONI_TTL SW_PATRONI_LOOP_WAIT SW_PATRONI_RETRY_TIMEOUT
-    SW_PG_HOSTS SW_ETCD_HOSTS)
+    SW_PG_HOSTS SW_ETCD_HOSTS SW_REDIS_HOSTS SW_SENTINEL_HOSTS SW_HOST_NETNS)
 
 # sw_load_settings: sets each recorded setting that the environment does not.
 sw_load_settings() {
@@ -409,10 +409,21 @@ sw_stop_postgres() {
 # Redis
 # ---------------------------------------------------------------------------
 
+# _sw_redis_cli ADDR ARGS...: ADDR is HOST:PORT, or a PORT on 127.0.0.1.
 _sw_redis_cli() {
-    local port=$1
+    local addr=$1 host=127.0.0.1
     shift
-    REDISCLI_AUTH=$SW_REDIS_PASSWORD redis-cli -h 127.0.0.1 -p "$port" "$@"
+    if [[ $addr == *:* ]]; then host=${addr%:*}; fi
+    REDISCLI_AUTH=$SW_REDIS_PASSWORD redis-cli -h "$host" -p "${addr##*:}" "$@"
+}
+
+# _sw_redis_conf_addr CONF: HOST:PORT a redis.conf or sentinel.conf written here binds.
+_sw_redis_conf_addr() {
+    local host port
+    host=$(sed -n 's/^bind \([^ ]*\).*/\1/p' "$1" 2>/dev/null | head -n1)
+    port=$(sed -n 's/^port //p' "$1" 2>/dev/null | head -n1)
+    [[ -n $port ]] || return 1
+    printf '%s:%s\n' "${host:-127.0.0.1}" "$port"
 }
 
 _sw_redis_ping() { [[ $(_sw_redis_cli "$1" ping 2>/dev/null) == PONG ]]; }
@@ -482,12 +493,11 @@ sw_start_redis() {
 sw_stop_redis() {
     local name=$1
     _sw_need_var
-    local dir="$SW_VAR/$name" pid port
+    local dir="$SW_VAR/$name" pid addr
     pid=$(_sw_live_pid "$dir/redis.pid") || return 0
     sw_log "stopping redis $name"
-    port=$(sed -n 's/^port //p' "$dir/redis.conf" 2>/dev/null)
-    if [[ -n $port ]]; then
-        _sw_redis_cli "$port" shutdown nosave >/dev/null 2>&1 || true
+    if addr=$(_sw_redis_conf_addr "$dir/redis.conf"); then
+        _sw_redis_cli "$addr" shutdown nosave >/dev/null 2>&1 || true
     fi
     if ! sw_wait_for -q -t 10 _sw_pid_gone "$pid"; then
         sw_log "redis $name (pid $pid) did not shut down: killing it"

@@ -13,21 +13,35 @@
 # so (see README, "Replication"): SW_SENTINEL_DOWN_MS (1000) of silence makes
 # a Sentinel call the primary down, a quorum of 2 agrees, and the replica is
 # promoted; SW_SENTINEL_FAILOVER_MS (4000) bounds one failover attempt.
+#
+# Hosts (see lib.sh for how settings are recorded): SW_REDIS_HOSTS ("h1 h2",
+# the data nodes NAME-a and NAME-b) and SW_SENTINEL_HOSTS ("h1 h2 h3"), each
+# defaulting to SW_HOST (127.0.0.1); a node binds its host's address and is
+# started on that host (sw_on: inside its network namespace under cluster.sh).
 
 # Name of the master the Sentinels monitor (clients ask for it by name).
 SW_REDIS_MASTER_NAME=${SW_REDIS_MASTER_NAME:-stackwire}
 
 _sw_sentinel_ping() { [[ $(_sw_redis_cli "$1" ping 2>/dev/null) == PONG ]]; }
 
-# _sw_redis_node NAME PORT ROLE [fast]: writes the config and starts one data
-# node unless it already answers (ROLE: primary, or replica-of:PORT).
+# Fills _redis_hosts (NAME-a, NAME-b) and _sentinel_hosts.
+_sw_redis_layout() {
+    local h=${SW_HOST:-127.0.0.1}
+    read -ra _redis_hosts <<<"${SW_REDIS_HOSTS:-$h $h}"
+    read -ra _sentinel_hosts <<<"${SW_SENTINEL_HOSTS:-$h $h $h}"
+    ((${#_redis_hosts[@]} == 2)) || sw_die "SW_REDIS_HOSTS names two hosts"
+}
+
+# _sw_redis_node NAME HOST:PORT ROLE [fast]: writes the config and starts one
+# data node unless it already answers (ROLE: primary, or replica-of:HOST:PORT).
 _sw_redis_node() {
-    local name=$1 port=$2 role=$3 fast=${4:-}
+    local name=$1 addr=$2 role=$3 fast=${4:-}
+    local host=${2%:*} port=${2##*:}
     local dir="$SW_VAR/$name"
     local conf="$dir/redis.conf" pidfile="$dir/redis.pid" log="$SW_VAR/log/$name.log"
     mkdir -p "$dir"
     chmod 700 "$dir"
-    if _sw_live_pid "$pidfile" >/dev/null && _sw_redis_ping "$port"; then
+    if _sw_live_pid "$pidfile" >/dev/null && _sw_redis_ping "$addr"; then
         sw_log "redis $name already running"
         return 0
     fi
@@ -36,7 +50,7 @@ _sw_redis_node() {
         umask 077
         {
             echo "# written by scripts/lib.sh; changes are overwritten"
-            echo "bind 127.0.0.1"
+            echo "bind $host"
             echo "port $port"
             echo "protected-mode yes"
             echo "daemonize yes"
@@ -48,34 +62,39 @@ _sw_redis_node() {
             echo "appendonly no"
             echo "replica-read-only yes"
             if [[ $fast == fast ]]; then echo 'save ""'; fi
-            if [[ $role == replica-of:* ]]; then echo "replicaof 127.0.0.1 ${role#replica-of:}"; fi
+            if [[ $role == replica-of:* ]]; then
+                role=${role#replica-of:}
+                echo "replicaof ${role%:*} ${role##*:}"
+            fi
         } >"$conf"
     )
-    sw_log "starting redis $name ($role) on 127.0.0.1:$port"
-    redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
-    sw_wait_for -t 30 -m "redis $name answering PONG on 127.0.0.1:$port" _sw_redis_ping "$port" ||
+    sw_log "starting redis $name ($3) on $addr"
+    sw_on "$host"
+    "${_sw_on[@]}" redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
+    sw_wait_for -t 30 -m "redis $name answering PONG on $addr" _sw_redis_ping "$addr" ||
         sw_die "redis $name is not ready (log: $log)"
 }
 
-# _sw_sentinel NAME PORT PRIMARY_PORT: starts one Sentinel unless it answers.
-# Its config is written only when it is not running: Sentinel rewrites the
-# file itself to remember the current primary across restarts.
+# _sw_sentinel NAME HOST:PORT PRIMARY_HOST:PORT: starts one Sentinel unless
+# it answers. Its config is written only when it is not running: Sentinel
+# rewrites the file itself to remember the current primary across restarts.
 _sw_sentinel() {
-    local name=$1 port=$2 primary=$3
+    local name=$1 addr=$2 primary=$3
+    local host=${2%:*} port=${2##*:}
     local dir="$SW_VAR/$name"
     local conf="$dir/sentinel.conf" pidfile="$dir/sentinel.pid" log="$SW_VAR/log/$name.log"
     mkdir -p "$dir"
     chmod 700 "$dir"
-    if _sw_live_pid "$pidfile" >/dev/null && _sw_sentinel_ping "$port"; then
+    if _sw_live_pid "$pidfile" >/dev/null && _sw_sentinel_ping "$addr"; then
         sw_log "sentinel $name already running"
         return 0
     fi
-    _sw_stop_pidfile "$name" "$pidfile" "$port"
+    _sw_stop_pidfile "$name" "$pidfile" "$addr"
     (
         umask 077
         {
             echo "# written by scripts/lib.sh, then rewritten by Sentinel"
-            echo "bind 127.0.0.1"
+            echo "bind $host"
             echo "port $port"
             echo "daemonize yes"
             echo "pidfile \"$pidfile\""
@@ -83,20 +102,21 @@ _sw_sentinel() {
             echo "dir \"$dir\""
             echo "requirepass $SW_REDIS_PASSWORD"
             echo "sentinel resolve-hostnames no"
-            echo "sentinel monitor $SW_REDIS_MASTER_NAME 127.0.0.1 $primary 2"
+            echo "sentinel monitor $SW_REDIS_MASTER_NAME ${primary%:*} ${primary##*:} 2"
             echo "sentinel auth-pass $SW_REDIS_MASTER_NAME $SW_REDIS_PASSWORD"
             echo "sentinel down-after-milliseconds $SW_REDIS_MASTER_NAME ${SW_SENTINEL_DOWN_MS:-1000}"
             echo "sentinel failover-timeout $SW_REDIS_MASTER_NAME ${SW_SENTINEL_FAILOVER_MS:-4000}"
             echo "sentinel parallel-syncs $SW_REDIS_MASTER_NAME 1"
         } >"$conf"
     )
-    sw_log "starting sentinel $name on 127.0.0.1:$port (monitoring 127.0.0.1:$primary)"
-    redis-sentinel "$conf" || sw_die "sentinel $name failed to start (log: $log)"
-    sw_wait_for -t 30 -m "sentinel $name answering on 127.0.0.1:$port" _sw_sentinel_ping "$port" ||
+    sw_log "starting sentinel $name on $addr (monitoring $primary)"
+    sw_on "$host"
+    "${_sw_on[@]}" redis-sentinel "$conf" || sw_die "sentinel $name failed to start (log: $log)"
+    sw_wait_for -t 30 -m "sentinel $name answering on $addr" _sw_sentinel_ping "$addr" ||
         sw_die "sentinel $name is not ready (log: $log)"
 }
 
-# _sw_stop_pidfile LABEL PIDFILE PORT: SHUTDOWN through the port, else KILL.
+# _sw_stop_pidfile LABEL PIDFILE ADDR: SHUTDOWN through ADDR, else KILL.
 _sw_stop_pidfile() {
     local label=$1 pidfile=$2 port=$3 pid
     pid=$(_sw_live_pid "$pidfile") || return 0
@@ -109,32 +129,36 @@ _sw_stop_pidfile() {
 }
 
 # sw_start_redis_ha NAME PRIMARY_PORT REPLICA_PORT "S1 S2 S3" [fast]
-# Nodes NAME-a (first primary), NAME-b (first replica), NAME-sentinel-N.
+# Nodes NAME-a (first primary), NAME-b (first replica), NAME-sentinel-N, on
+# the hosts of _sw_redis_layout.
 sw_start_redis_ha() {
-    local name=$1 p_port=$2 r_port=$3 s_ports=$4 fast=${5:-} i=0 sp list="" cur="" port
+    local name=$1 p_port=$2 r_port=$3 s_ports=$4 fast=${5:-} i=0 sp list="" cur="" a b
     _sw_need_var
+    _sw_redis_layout
+    a=${_redis_hosts[0]}:$p_port
+    b=${_redis_hosts[1]}:$r_port
     # After a failover the roles are swapped: a node (re)started while the
     # Sentinels know a primary joins it as a replica, instead of coming up
     # as a second primary with stale data until Sentinel demotes it.
     cur=$(sw_redis_primary "$name" 2>/dev/null) || cur=""
-    port=${cur##*:}
-    if [[ -z $port || $port == "$p_port" ]]; then
-        _sw_redis_node "$name-a" "$p_port" primary "$fast"
-        _sw_redis_node "$name-b" "$r_port" "replica-of:$p_port" "$fast"
+    if [[ -z $cur || $cur == "$a" ]]; then
+        _sw_redis_node "$name-a" "$a" primary "$fast"
+        _sw_redis_node "$name-b" "$b" "replica-of:$a" "$fast"
+        cur=$a
     else
-        _sw_redis_node "$name-b" "$r_port" primary "$fast"
-        _sw_redis_node "$name-a" "$p_port" "replica-of:$r_port" "$fast"
+        _sw_redis_node "$name-b" "$b" primary "$fast"
+        _sw_redis_node "$name-a" "$a" "replica-of:$b" "$fast"
     fi
     for sp in $s_ports; do
+        _sw_sentinel "$name-sentinel-$((i + 1))" "${_sentinel_hosts[i]}:$sp" "$cur"
+        list+="${list:+,}${_sentinel_hosts[i]}:$sp"
         i=$((i + 1))
-        _sw_sentinel "$name-sentinel-$i" "$sp" "${port:-$p_port}"
-        list+="${list:+,}127.0.0.1:$sp"
     done
     echo "$list" >"$SW_VAR/$name.sentinels"
     STACKWIRE_REDIS_SENTINELS=$list
     STACKWIRE_REDIS_MASTER=$SW_REDIS_MASTER_NAME
     STACKWIRE_REDIS_PASSWORD=$SW_REDIS_PASSWORD
-    STACKWIRE_REDIS_URL="redis://:$SW_REDIS_PASSWORD@127.0.0.1:$p_port/"
+    STACKWIRE_REDIS_URL="redis://:$SW_REDIS_PASSWORD@$a/"
     export STACKWIRE_REDIS_SENTINELS STACKWIRE_REDIS_MASTER STACKWIRE_REDIS_PASSWORD STACKWIRE_REDIS_URL
     sw_wait_for -t 30 -m "Sentinels to agree on a primary for $SW_REDIS_MASTER_NAME" sw_redis_primary "$name" ||
         sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
@@ -145,7 +169,7 @@ sw_start_redis_ha() {
 sw_redis_primary() {
     local name=$1 sp out
     for sp in $(tr ',' ' ' <"$SW_VAR/$name.sentinels" 2>/dev/null); do
-        out=$(_sw_redis_cli "${sp##*:}" sentinel get-master-addr-by-name "$SW_REDIS_MASTER_NAME" 2>/dev/null) || continue
+        out=$(_sw_redis_cli "$sp" sentinel get-master-addr-by-name "$SW_REDIS_MASTER_NAME" 2>/dev/null) || continue
         out=$(printf '%s' "$out" | tr '\n' ':')
         out=${out%:}
         if [[ $out == *:[0-9]* ]]; then
@@ -163,23 +187,23 @@ sw_stop_redis_ha() {
     _sw_need_var
     for d in "$SW_VAR/$name"-sentinel-*; do
         [[ -d $d ]] || continue
-        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$(sed -n 's/^port //p' "$d/sentinel.conf" 2>/dev/null)"
+        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$(_sw_redis_conf_addr "$d/sentinel.conf")"
     done
     sw_stop_redis "$name-b"
     sw_stop_redis "$name-a"
     rm -f "$SW_VAR/$name.sentinels"
 }
 
-# _sw_redis_synced PORT: a replica whose link to its primary is up.
+# _sw_redis_synced ADDR: a replica whose link to its primary is up.
 _sw_redis_synced() {
     _sw_redis_cli "$1" info replication 2>/dev/null | grep -q '^master_link_status:up'
 }
 
-# _sw_redis_node_name NAME PORT: which data node (NAME-a or NAME-b) has PORT.
+# _sw_redis_node_name NAME HOST:PORT: which data node (NAME-a or NAME-b) serves it.
 _sw_redis_node_name() {
     local d
     for d in "$SW_VAR/$1"-a "$SW_VAR/$1"-b; do
-        if [[ $(sed -n 's/^port //p' "$d/redis.conf" 2>/dev/null) == "$2" ]]; then
+        if [[ $(_sw_redis_conf_addr "$d/redis.conf") == "$2" ]]; then
             basename "$d"
             return 0
         fi
@@ -195,41 +219,41 @@ _sw_redis_node_name() {
 # see what they see in any Sentinel failover: a READONLY or a refused
 # connection, after which they ask the Sentinels again.
 sw_rolling_restart_redis_ha() {
-    local name=$1 d port primary pport replica rport sp
+    local name=$1 d addr primary replica raddr="" sp
     _sw_need_var
     for d in "$SW_VAR/$name"-sentinel-*; do
         [[ -d $d ]] || continue
         primary=$(sw_redis_primary "$name") || sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
-        port=$(sed -n 's/^port //p' "$d/sentinel.conf")
-        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$port"
+        addr=$(_sw_redis_conf_addr "$d/sentinel.conf")
+        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$addr"
         # Its own rewritten config remembers the primary, the other Sentinels and the epoch.
-        redis-sentinel "$d/sentinel.conf" || sw_die "sentinel $(basename "$d") failed to start"
-        sw_wait_for -t 30 -m "sentinel $(basename "$d") back" _sw_sentinel_ping "$port" ||
+        sw_on "${addr%:*}"
+        "${_sw_on[@]}" redis-sentinel "$d/sentinel.conf" || sw_die "sentinel $(basename "$d") failed to start"
+        sw_wait_for -t 30 -m "sentinel $(basename "$d") back" _sw_sentinel_ping "$addr" ||
             sw_die "sentinel $(basename "$d") did not come back"
         sw_log "restarted $(basename "$d")"
     done
     primary=$(sw_redis_primary "$name") || sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
-    pport=${primary##*:}
     for d in "$SW_VAR/$name"-a "$SW_VAR/$name"-b; do
-        port=$(sed -n 's/^port //p' "$d/redis.conf" 2>/dev/null)
-        [[ -n $port && $port != "$pport" ]] && rport=$port
+        addr=$(_sw_redis_conf_addr "$d/redis.conf") || continue
+        [[ $addr != "$primary" ]] && raddr=$addr
     done
-    [[ -n ${rport:-} ]] || sw_die "no Redis replica of $name to restart"
-    replica=$(_sw_redis_node_name "$name" "$rport")
+    [[ -n $raddr ]] || sw_die "no Redis replica of $name to restart"
+    replica=$(_sw_redis_node_name "$name" "$raddr")
     sw_stop_redis "$replica"
-    _sw_redis_node "$replica" "$rport" "replica-of:$pport"
-    sw_wait_for -t 60 -m "redis $replica synced with the primary :$pport" _sw_redis_synced "$rport" ||
+    _sw_redis_node "$replica" "$raddr" "replica-of:$primary"
+    sw_wait_for -t 60 -m "redis $replica synced with the primary $primary" _sw_redis_synced "$raddr" ||
         sw_die "redis $replica did not sync"
     sw_log "restarted redis $replica (replica)"
     # A Sentinel refuses (NOGOODSLAVE) until it has seen the restarted replica
     # in the primary's INFO; ask again until one accepts, then wait for it.
     _sw_failover_to() {
         local sp t
-        [[ $(sw_redis_primary "$name") == *:"$1" ]] && return 0
+        [[ $(sw_redis_primary "$name") == "$1" ]] && return 0
         for sp in $(tr ',' ' ' <"$SW_VAR/$name.sentinels"); do
-            if [[ $(_sw_redis_cli "${sp##*:}" sentinel failover "$SW_REDIS_MASTER_NAME" 2>/dev/null) == OK ]]; then
+            if [[ $(_sw_redis_cli "$sp" sentinel failover "$SW_REDIS_MASTER_NAME" 2>/dev/null) == OK ]]; then
                 for t in $(seq 50); do
-                    [[ $(sw_redis_primary "$name") == *:"$1" ]] && return 0
+                    [[ $(sw_redis_primary "$name") == "$1" ]] && return 0
                     sleep 0.2
                 done
                 return 1
@@ -237,13 +261,13 @@ sw_rolling_restart_redis_ha() {
         done
         return 1
     }
-    sw_wait_for -t 60 -m "Sentinel failover of $SW_REDIS_MASTER_NAME to :$rport" _sw_failover_to "$rport" ||
-        sw_die "the Sentinel failover to :$rport did not happen"
-    sw_log "redis primary moved to :$rport by a Sentinel failover"
-    replica=$(_sw_redis_node_name "$name" "$pport")
+    sw_wait_for -t 60 -m "Sentinel failover of $SW_REDIS_MASTER_NAME to $raddr" _sw_failover_to "$raddr" ||
+        sw_die "the Sentinel failover to $raddr did not happen"
+    sw_log "redis primary moved to $raddr by a Sentinel failover"
+    replica=$(_sw_redis_node_name "$name" "$primary")
     sw_stop_redis "$replica"
-    _sw_redis_node "$replica" "$pport" "replica-of:$rport"
-    sw_wait_for -t 60 -m "redis $replica synced with the primary :$rport" _sw_redis_synced "$pport" ||
+    _sw_redis_node "$replica" "$primary" "replica-of:$raddr"
+    sw_wait_for -t 60 -m "redis $replica synced with the primary $raddr" _sw_redis_synced "$primary" ||
         sw_die "redis $replica did not sync"
     sw_log "restarted redis $replica (the old primary, now a replica)"
 }

@@ -86,7 +86,8 @@ _sw_start_etcd() {
         mkdir -p "$dir"
         chmod 700 "$dir"
         # --initial-cluster-state is read only by a member without data.
-        sw_start_proc "$member" /dev/null "$SW_VAR/log/$member.log" "$(command -v etcd)" \
+        sw_on "${_etcd_hosts[i]}"
+        sw_start_proc "$member" /dev/null "$SW_VAR/log/$member.log" "${_sw_on[@]}" "$(command -v etcd)" \
             --name "$member" --data-dir "$dir/data" \
             --listen-client-urls "http://${_etcd_hosts[i]}:${_etcd_ports[i]}" \
             --advertise-client-urls "http://${_etcd_hosts[i]}:${_etcd_ports[i]}" \
@@ -276,7 +277,8 @@ sw_start_pg_ha() {
         _sw_patroni_conf "$name" "$i" "$fast"
         # setpriv execs (no forking wrapper in between), so the recorded pid
         # is Patroni's own and a TERM reaches it.
-        sw_start_proc "$node" /dev/null "$SW_VAR/log/$node.log" "$(command -v setpriv)" \
+        sw_on "${_pg_hosts[i]}"
+        sw_start_proc "$node" /dev/null "$SW_VAR/log/$node.log" "${_sw_on[@]}" "$(command -v setpriv)" \
             --reuid postgres --regid postgres --init-groups -- "$(command -v patroni)" "$SW_VAR/$node/patroni.yml"
         hosts+="${hosts:+,}${_pg_hosts[i]}:${_pg_ports[i]}"
         apis+="${apis:+,}${_pg_hosts[i]}:${_api_ports[i]}"

@@ -20,6 +20,10 @@
 #   sw_proc_names                       every recorded name
 #   sw_proc_arg NAME FLAG               value after FLAG in NAME's command line
 #   sw_forget_proc NAME                 drop the record
+#   sw_on HOST                          _sw_on=(prefix that runs a program on HOST)
+#   sw_start_rpc_instance TIER I HOST BIN LOG   a service or webui instance
+#   sw_start_balancer I HOST SHARED BIN LOG     balancer I (1, 2, ...)
+#   sw_await_registered URL SECS NAME...        every NAME alive and in the catalog
 
 # A zombie counts as gone: here the parent (often pid 1) may not reap it.
 _sw_pid_gone() {
@@ -145,4 +149,105 @@ sw_stop_proc() {
 # sw_forget_proc NAME: removes NAME's record (it is no longer part of the system).
 sw_forget_proc() {
     rm -f "$SW_VAR/run/$1".{pid,start,cmd,env}
+}
+
+# Hosts that are network namespaces on this machine (scripts/cluster.sh):
+# SW_HOST_NETNS lists "ADDRESS=NAMESPACE ..."; a program for ADDRESS runs
+# inside NAMESPACE (`ip netns exec` execs it, so the recorded pid is the
+# program's own). Elsewhere, and for an address not listed, _sw_on is empty.
+sw_on() {
+    local pair
+    _sw_on=()
+    for pair in ${SW_HOST_NETNS:-}; do
+        if [[ ${pair%%=*} == "$1" ]]; then
+            _sw_on=("$(command -v ip)" netns exec "${pair#*=}")
+            return 0
+        fi
+    done
+}
+
+# The tiers and their index in the port plan: instance I of tier T listens on
+# SW_SERVICE_PORT_BASE + index * SW_SERVICE_PORT_STRIDE + I (7101, 7201, ...)
+# and serves /metrics on that port + SW_RPC_ADMIN_OFFSET.
+sw_tier_index() {
+    case $1 in
+    question) echo 1 ;; answer) echo 2 ;; comment) echo 3 ;; webui) echo 4 ;; user) echo 5 ;; vote) echo 6 ;;
+    *) sw_die "unknown tier $1" ;;
+    esac
+}
+
+# sw_start_rpc_instance TIER I HOST BIN_DIR LOG_DIR: TIER-I on HOST.
+sw_start_rpc_instance() {
+    local tier=$1 i=$2 host=$3 bin=$4 log=$5 port cmd
+    port=$((${SW_SERVICE_PORT_BASE:-7000} + $(sw_tier_index "$tier") * ${SW_SERVICE_PORT_STRIDE:-100} + i))
+    if [[ $tier == webui ]]; then cmd=("$bin/webui"); else cmd=("$bin/service" --service "$tier"); fi
+    sw_on "$host"
+    sw_start_proc "$tier-$i" /dev/null "$log/$tier-$i.log" "${_sw_on[@]}" "${cmd[@]}" \
+        --listen "$host:$port" --admin "$host:$((port + ${SW_RPC_ADMIN_OFFSET:-1000}))"
+}
+
+# sw_start_balancer I HOST SHARED_HOST BIN_DIR LOG_DIR: balancer I on HOST:
+# its own port (word I of SW_BALANCER_PORTS), the shared SHARED_HOST:SW_HTTP_PORT,
+# admin on SW_ADMIN_PORT + I - 1.
+sw_start_balancer() {
+    local i=$1 host=$2 shared=$3 bin=$4 log=$5 ports
+    read -ra ports <<<"${SW_BALANCER_PORTS:-8081 8082}"
+    sw_on "$host"
+    sw_start_proc "balancer-$i" "$log/balancer-$i.access.log" "$log/balancer-$i.log" "${_sw_on[@]}" "$bin/balancer" \
+        --listen "$host:${ports[i - 1]}" --shared-listen "$shared:${SW_HTTP_PORT:-8080}" \
+        --admin "$host:$((${SW_ADMIN_PORT:-9090} + i - 1))"
+}
+
+# _sw_all_registered URL NAME...: every NAME is alive (else exit 2, naming it
+# in _sw_dead) and the catalog at URL lists as many instances of each tier as
+# NAME has (question-1 question-2: two Question instances).
+_sw_all_registered() {
+    local url=$1 name
+    shift
+    for name in "$@"; do
+        if ! sw_proc_pid "$name" >/dev/null; then
+            _sw_dead=$name
+            return 2
+        fi
+    done
+    curl -fsS --max-time 2 "$url" 2>/dev/null | python3 -c '
+import collections, json, sys
+names = {"question": "Question", "answer": "Answer", "comment": "Comment", "webui": "WebUI",
+         "user": "User", "vote": "Vote", "balancer": "Balancer"}
+want = collections.Counter(names[n.rsplit("-", 1)[0]] for n in sys.argv[1:] if n.rsplit("-", 1)[0] in names)
+try:
+    services = json.load(sys.stdin)["services"]
+except Exception:
+    sys.exit(1)
+have = {s.get("name"): len(s.get("instances") or []) for s in services}
+sys.exit(0 if all(have.get(k, 0) >= n for k, n in want.items()) else 1)
+' "$@"
+}
+
+# sw_await_registered URL TIMEOUT NAME...: waits until every NAME registered
+# (as the balancer behind URL sees it); fails, saying why, if one exits or
+# the time runs out.
+sw_await_registered() {
+    local url=$1 timeout=$2 rc deadline
+    shift 2
+    deadline=$((SECONDS + timeout))
+    _sw_dead=""
+    while :; do
+        rc=0
+        _sw_all_registered "$url" "$@" || rc=$?
+        if ((rc == 0)); then
+            return 0
+        elif ((rc == 2)); then
+            sw_log "ERROR: $_sw_dead exited; last lines of $SW_VAR/log/$_sw_dead.log:"
+            tail -n 20 "$SW_VAR/log/$_sw_dead.log" >&2 || true
+            return 1
+        elif ((SECONDS >= deadline)); then
+            sw_log "ERROR: not all instances registered within ${timeout}s; the balancer reports:"
+            curl -sS --max-time 2 "$url" >&2 || true
+            echo >&2
+            sw_log "logs: $SW_VAR/log"
+            return 1
+        fi
+        sleep 0.5
+    done
 }

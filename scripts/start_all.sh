@@ -109,76 +109,24 @@ fi
 log="$SW_VAR/log"
 
 started=()
-start() { # start NAME STDOUT CMD...
-    local name=$1 out=$2
-    shift 2
-    sw_start_proc "$name" "$out" "$log/$name.log" "$@"
-    started+=("$name")
-}
-
-# start_rpc NAME TIER_INDEX I CMD...: an instance on its RPC port, with its /metrics beside it.
-start_rpc() {
-    local name=$1 port=$((base + $2 * stride + $3))
-    shift 3
-    start "$name" /dev/null "$@" --listen "$host:$port" --admin "$host:$((port + SW_RPC_ADMIN_OFFSET))"
-}
-for ((i = 1; i <= SW_QUESTIONS; i++)); do start_rpc "question-$i" 1 "$i" "$bin/service" --service question; done
-for ((i = 1; i <= SW_ANSWERS; i++)); do start_rpc "answer-$i" 2 "$i" "$bin/service" --service answer; done
-for ((i = 1; i <= SW_COMMENTS; i++)); do start_rpc "comment-$i" 3 "$i" "$bin/service" --service comment; done
-for ((i = 1; i <= SW_USERS; i++)); do start_rpc "user-$i" 5 "$i" "$bin/service" --service user; done
-for ((i = 1; i <= SW_VOTES; i++)); do start_rpc "vote-$i" 6 "$i" "$bin/service" --service vote; done
-for ((i = 1; i <= SW_WEBUIS; i++)); do start_rpc "webui-$i" 4 "$i" "$bin/webui"; done
-for ((i = 1; i <= ${#balancer_ports[@]}; i++)); do
-    start "balancer-$i" "$log/balancer-$i.access.log" "$bin/balancer" \
-        --listen "$host:${balancer_ports[i - 1]}" --shared-listen "$SW_HTTP_HOST:$http_port" \
-        --admin "$host:$((admin_port + i - 1))"
-done
-
-# Has every service registered (as seen by the balancer) and is every process
-# still alive? Exit 2 from the checker means "a process died".
-services_url="http://$host:$http_port/webserv/services"
-all_registered() {
-    local name
-    for name in "${started[@]}"; do
-        if ! sw_proc_pid "$name" >/dev/null; then
-            dead=$name
-            return 2
-        fi
+for tier in question answer comment user vote webui; do
+    case $tier in
+    question) n=$SW_QUESTIONS ;; answer) n=$SW_ANSWERS ;; comment) n=$SW_COMMENTS ;;
+    user) n=$SW_USERS ;; vote) n=$SW_VOTES ;; webui) n=$SW_WEBUIS ;;
+    esac
+    for ((i = 1; i <= n; i++)); do
+        sw_start_rpc_instance "$tier" "$i" "$host" "$bin" "$log"
+        started+=("$tier-$i")
     done
-    curl -fsS --max-time 2 "$services_url" 2>/dev/null | python3 -c '
-import json, sys
-want = dict(zip(["Question", "Answer", "Comment", "WebUI", "User", "Vote", "Balancer"], map(int, sys.argv[1:])))
-try:
-    services = json.load(sys.stdin)["services"]
-except Exception:
-    sys.exit(1)
-have = {s.get("name"): len(s.get("instances") or []) for s in services}
-sys.exit(0 if all(have.get(k, 0) >= n for k, n in want.items()) else 1)
-' "$SW_QUESTIONS" "$SW_ANSWERS" "$SW_COMMENTS" "$SW_WEBUIS" "$SW_USERS" "$SW_VOTES" "${#balancer_ports[@]}"
-}
-
-sw_log "waiting for all instances to register ($services_url)"
-timeout=${SW_START_TIMEOUT:-60}
-deadline=$((SECONDS + timeout))
-dead=""
-while :; do
-    rc=0
-    all_registered || rc=$?
-    if ((rc == 0)); then
-        break
-    elif ((rc == 2)); then
-        sw_log "ERROR: $dead exited; last lines of $log/$dead.log:"
-        tail -n 20 "$log/$dead.log" >&2 || true
-        exit 1
-    elif ((SECONDS >= deadline)); then
-        sw_log "ERROR: not all instances registered within ${timeout}s; the balancer reports:"
-        curl -sS --max-time 2 "$services_url" >&2 || true
-        echo >&2
-        sw_log "logs: $log"
-        exit 1
-    fi
-    sleep 0.5
 done
+for ((i = 1; i <= ${#balancer_ports[@]}; i++)); do
+    sw_start_balancer "$i" "$host" "$SW_HTTP_HOST" "$bin" "$log"
+    started+=("balancer-$i")
+done
+
+services_url="http://$host:$http_port/webserv/services"
+sw_log "waiting for all instances to register ($services_url)"
+sw_await_registered "$services_url" "${SW_START_TIMEOUT:-60}" "${started[@]}" || exit 1
 
 echo
 echo "stackwire is up: http://$host:$http_port/"

@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# The cluster of hosts that scripts/cluster.sh builds and scripts/partition.sh
+# breaks: sourced by both (after scripts/lib.sh), never run.
+#
+# Every host is a Linux network namespace `swc-NAME` with one veth whose
+# inside end is `eth0` (address 198.18.0.N/24) and whose outside end,
+# `swc-NAME`, is a port of the bridge `swc-br0`. The bridge holds 198.18.0.1,
+# so this machine (the root namespace) reaches every host, and nothing else:
+# no default route, no NAT, no forwarding. 198.18.0.0/15 is RFC 2544's
+# benchmarking range, never routed on the Internet. Cutting a host's link is
+# `ip link set swc-NAME down` on the outside end: the inside sees no carrier,
+# nothing gets in or out, and its processes keep running, unaware.
+#
+#   edge1 .11, edge2 .12   a balancer each, keepalived sharing the VIP .10
+#   app1 .21, app2 .22     one instance of every service and a webui each
+#   db1 .31, db2 .32       PostgreSQL under Patroni, an etcd member each
+#   db3 .33                the third etcd member (a witness: no PostgreSQL)
+#   reg1 .41, reg2 .42     Redis primary, replica; reg3 .43: a Sentinel on each
+#
+# Only one cluster can be up on a machine at a time (the names and addresses
+# are fixed); $SWC_OWNER_FILE names the data directory of the one that is.
+
+SWC_NET=198.18.0
+SWC_BRIDGE=swc-br0
+SWC_VIP=$SWC_NET.10
+SWC_HOSTS=(edge1:11 edge2:12 app1:21 app2:22 db1:31 db2:32 db3:33 reg1:41 reg2:42 reg3:43)
+SWC_OWNER_FILE=/run/stackwire-cluster.owner
+
+swc_addr() { # swc_addr NAME: the host's address
+    local h
+    for h in "${SWC_HOSTS[@]}"; do
+        if [[ ${h%%:*} == "$1" ]]; then
+            printf '%s.%s\n' "$SWC_NET" "${h#*:}"
+            return 0
+        fi
+    done
+    sw_die "no cluster host named $1"
+}
+swc_ns() { printf 'swc-%s\n' "$1"; }
+swc_names() { local h; for h in "${SWC_HOSTS[@]}"; do printf '%s\n' "${h%%:*}"; done; }
+
+# swc_layout: exports the settings that place every tier on its hosts (read
+# by lib_ha.sh, lib_pg_ha.sh and lib_procs.sh's sw_on).
+swc_layout() {
+    local n map=""
+    for n in $(swc_names); do map+="${map:+ }$(swc_addr "$n")=$(swc_ns "$n")"; done
+    export SW_HOST_NETNS=$map
+    export SW_PG_HOSTS="$(swc_addr db1) $(swc_addr db2)"
+    export SW_ETCD_HOSTS="$(swc_addr db1) $(swc_addr db2) $(swc_addr db3)"
+    export SW_REDIS_HOSTS="$(swc_addr reg1) $(swc_addr reg2)"
+    export SW_SENTINEL_HOSTS="$(swc_addr reg1) $(swc_addr reg2) $(swc_addr reg3)"
+    export SW_HTTP_HOST=$SWC_VIP
+}
+
+swc_net_exists() { ip link show "$SWC_BRIDGE" >/dev/null 2>&1; }
+
+# swc_net_up: bridge, namespaces, veths, addresses (each only if missing).
+swc_net_up() {
+    local n ns
+    if ! swc_net_exists; then
+        ip link add "$SWC_BRIDGE" type bridge
+        # Forward at once: no STP learning delay on a port that comes back up.
+        ip link set "$SWC_BRIDGE" type bridge forward_delay 0 stp_state 0
+        ip addr add "$SWC_NET.1/24" dev "$SWC_BRIDGE"
+        ip link set "$SWC_BRIDGE" up
+    fi
+    for n in $(swc_names); do
+        ns=$(swc_ns "$n")
+        if ! ip netns list | grep -qx "$ns\( (id: [0-9]*)\)\?"; then
+            ip netns add "$ns"
+        fi
+        if ! ip link show "$ns" >/dev/null 2>&1; then
+            ip link add "$ns" type veth peer name eth0 netns "$ns"
+            ip link set "$ns" master "$SWC_BRIDGE"
+            ip -n "$ns" addr add "$(swc_addr "$n")/24" dev eth0
+        fi
+        ip link set "$ns" up
+        ip -n "$ns" link set lo up
+        ip -n "$ns" link set eth0 up
+    done
+    # The balancers bind the virtual address whichever edge holds it now.
+    for n in edge1 edge2; do ip netns exec "$(swc_ns "$n")" sysctl -qw net.ipv4.ip_nonlocal_bind=1; done
+}
+
+# swc_net_down: every namespace, veth and the bridge (processes first: a
+# namespace that still has one lives on after `ip netns del`).
+swc_net_down() {
+    local n ns
+    for n in $(swc_names); do
+        ns=$(swc_ns "$n")
+        ip link del "$ns" 2>/dev/null || true
+        if ip netns list | grep -q "^$ns\( \|$\)"; then ip netns del "$ns"; fi
+    done
+    if swc_net_exists; then ip link del "$SWC_BRIDGE"; fi
+}
+
+# swc_ns_pids: every process inside a cluster namespace.
+swc_ns_pids() {
+    local n
+    for n in $(swc_names); do ip netns pids "$(swc_ns "$n")" 2>/dev/null || true; done
+}
+
+swc_cut() { ip link set "$(swc_ns "$1")" down; }  # swc_cut NAME: the host's link down
+swc_heal() { ip link set "$(swc_ns "$1")" up; }   # swc_heal NAME: and up again
