@@ -2,37 +2,29 @@
 //! linkerd/tower balancer), with round robin and least-in-flight kept for
 //! comparison (`--balance p2c-ewma|round-robin|least-inflight`).
 //!
-//! Peak-EWMA keeps, per instance, an estimate of its response time that
-//! jumps up at once to any slower observation (the "peak") and decays
-//! towards faster ones with a time constant (10 s), so one slow reply makes
-//! an instance look slow immediately while recovery is gradual. The cost of
-//! sending one more request there is `estimate × (in_flight + 1)`: an
-//! instance that is both fast and idle is cheapest. A new instance starts at
-//! a default estimate (30 ms) rather than zero, so it is not flooded before
-//! anything is known about it. Reading the cost also decays the estimate
-//! towards zero, so an instance that got no traffic because it once looked
-//! slow is eventually tried again. These are linkerd2-proxy's defaults and
-//! the algorithm of `tower::load::PeakEwma`.
+//! Peak-EWMA (`registry_agent::policy::PeakEwma`, the latency estimate the
+//! per-try timeouts also derive from) keeps, per instance, an estimate of its
+//! response time that jumps up at once to slower observations and decays
+//! towards faster ones; the cost of sending one more request there is
+//! `estimate × (in_flight + 1)`: an instance that is both fast and idle is
+//! cheapest. These are linkerd2-proxy's defaults and the algorithm of
+//! `tower::load::PeakEwma`.
 //!
 //! Power of two choices (Mitzenmacher): pick two distinct instances at
 //! random and take the cheaper. It is nearly as good as scanning for the
 //! minimum, and much better under many balancers with stale views, because
 //! it does not herd every balancer onto the same "best" instance.
 //!
-//! Everything here is pure bookkeeping, shared by the static HTTP upstreams
-//! (`upstream_http`) and usable by the RPC instance choice (`select`):
-//! callers describe their candidates through the [`Candidates`] trait,
-//! including which ones may not be used (unhealthy, already tried).
+//! Everything here is pure bookkeeping for the static HTTP upstreams
+//! (`upstream_http`): callers describe their candidates through the
+//! [`Candidates`] trait, including which ones may not be used (unhealthy,
+//! already tried).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// linkerd2-proxy's default RTT for an instance with no observations yet.
-pub const DEFAULT_RTT: Duration = Duration::from_millis(30);
-/// linkerd2-proxy's default decay time constant.
-pub const DEFAULT_DECAY: Duration = Duration::from_secs(10);
+pub use registry_agent::policy::{PeakEwma, DEFAULT_DECAY, DEFAULT_RTT};
 
 /// How the balancer chooses among usable instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,68 +57,6 @@ impl Balance {
             Balance::LeastInFlight => "least-inflight",
         }
     }
-}
-
-/// A Peak-EWMA latency estimate, in nanoseconds.
-#[derive(Debug)]
-pub struct PeakEwma {
-    state: Mutex<Estimate>,
-    decay_ns: f64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Estimate {
-    rtt_ns: f64,
-    at: Instant,
-}
-
-impl Default for PeakEwma {
-    fn default() -> Self {
-        PeakEwma::new(DEFAULT_RTT, DEFAULT_DECAY, Instant::now())
-    }
-}
-
-impl PeakEwma {
-    pub fn new(initial: Duration, decay: Duration, now: Instant) -> PeakEwma {
-        PeakEwma {
-            state: Mutex::new(Estimate { rtt_ns: initial.as_nanos() as f64, at: now }),
-            decay_ns: (decay.as_nanos() as f64).max(1.0),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Estimate> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Folds in one observed response time.
-    pub fn observe(&self, rtt: Duration, now: Instant) {
-        let mut e = self.lock();
-        update(&mut e, rtt.as_nanos() as f64, now, self.decay_ns);
-    }
-
-    /// The current estimate, decayed towards zero for the time since the
-    /// last update (as tower does when it computes load).
-    pub fn estimate_ns(&self, now: Instant) -> f64 {
-        let mut e = self.lock();
-        update(&mut e, 0.0, now, self.decay_ns)
-    }
-
-    /// The cost of sending one more request: estimate × (in flight + 1).
-    pub fn cost(&self, in_flight: usize, now: Instant) -> f64 {
-        self.estimate_ns(now) * (in_flight as f64 + 1.0)
-    }
-}
-
-fn update(e: &mut Estimate, rtt_ns: f64, now: Instant, decay_ns: f64) -> f64 {
-    if rtt_ns > e.rtt_ns {
-        e.rtt_ns = rtt_ns;
-    } else {
-        let elapsed = now.saturating_duration_since(e.at).as_nanos() as f64;
-        let decay = (-elapsed / decay_ns).exp();
-        e.rtt_ns = e.rtt_ns * decay + rtt_ns * (1.0 - decay);
-    }
-    e.at = now;
-    e.rtt_ns
 }
 
 /// What a chooser needs to know about a set of instances.
@@ -266,25 +196,6 @@ mod tests {
 
     fn p(in_flight: usize, rtt_ms: f64) -> Plain {
         Plain { usable: true, in_flight, rtt_ns: rtt_ms * 1e6 }
-    }
-
-    #[test]
-    fn peak_ewma_jumps_up_and_decays_down() {
-        let t0 = Instant::now();
-        let e = PeakEwma::new(DEFAULT_RTT, DEFAULT_DECAY, t0);
-        assert_eq!(e.estimate_ns(t0), 30e6, "starts at the default RTT");
-        e.observe(Duration::from_millis(100), t0);
-        assert_eq!(e.estimate_ns(t0), 100e6, "a slower reply is taken at once (the peak)");
-        // A faster reply 10 s (one time constant) later moves 1 - 1/e of the way.
-        e.observe(Duration::from_millis(10), t0 + DEFAULT_DECAY);
-        let want = 100e6 / std::f64::consts::E + 10e6 * (1.0 - 1.0 / std::f64::consts::E);
-        let got = e.estimate_ns(t0 + DEFAULT_DECAY);
-        assert!((got - want).abs() < 1e3, "{got} vs {want}");
-        // With no traffic the estimate decays towards zero.
-        assert!(e.estimate_ns(t0 + DEFAULT_DECAY * 10) < 1e4, "e^-10 of ~46 ms");
-        // Cost scales with what is already in flight.
-        let f = PeakEwma::new(Duration::from_millis(10), DEFAULT_DECAY, t0);
-        assert_eq!(f.cost(3, t0), 40e6);
     }
 
     #[test]

@@ -23,10 +23,10 @@
 //!   loop (choice, pool, retries, streaming). `ewma`: power of two choices
 //!   on Peak-EWMA, round robin, least in flight.
 //! - `workers`: the pool and the messages back to the loop. `forward`:
-//!   hop-by-hop rules and the forwarded request. `select`: least-loaded
-//!   choice. `upstream_rpc`: the RPC way out. `catalog`:
-//!   `GET /webserv/services`.
-//! - `retry`: which failed requests may go again. `status`: `GET /status`.
+//!   hop-by-hop rules and the forwarded request. `upstream_rpc`: the RPC
+//!   way out, through `registry_agent::policy`'s attempt loop (instance
+//!   choice, retries, hedges). `catalog`: `GET /webserv/services`.
+//! - `status`: `GET /status`.
 //! - `metrics` + `admin`: `/metrics` (Prometheus) and `/healthz` on the
 //!   admin port. (The fuzz targets' checks are test code:
 //!   balancer/tests/fuzzing.)
@@ -47,9 +47,7 @@ pub mod loops;
 pub mod metrics;
 pub mod proxy;
 pub mod respond;
-pub mod retry;
 pub mod routes;
-pub mod select;
 pub mod sources;
 pub mod status;
 pub mod upconn;

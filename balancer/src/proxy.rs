@@ -6,14 +6,20 @@
 //! connect timeout), retrying, returning connections to the pool, and the
 //! upstream deadlines.
 //!
-//! Retries never duplicate a write. A request is sent again only when it is
-//! known not to have been processed or when sending it twice is harmless:
+//! Retries follow `registry_agent::policy` (`decide`, `Idempotency::of_http`,
+//! the retry budget, `per_try_timeout`), the rules every hop uses; they never
+//! duplicate a write:
 //! - the connect failed (refused, unreachable, timed out): the request never
 //!   left, so the next upstream is tried, whatever the method;
 //! - a pooled connection turned out to be closed before any response byte
 //!   arrived (the upstream's keep-alive timer raced our reuse): retried on
-//!   another connection if the request could not be written at all, or if
-//!   its method is idempotent (up to three attempts in all).
+//!   a fresh connection if the request could not be written at all, or if
+//!   its method is idempotent and the budget allows;
+//! - no response head by the attempt's per-try timeout (derived from the
+//!   upstream's Peak-EWMA), while another upstream is untried: an idempotent
+//!   request moves there within the budget. A client connection carries one
+//!   upstream exchange at a time, so the slow attempt is abandoned rather
+//!   than raced (Envoy's `per_try_timeout` without hedging).
 //!
 //! Anything else is answered: 504 when a deadline passed (connect or
 //! response), 503 with `Retry-After` when no upstream could be reached,
@@ -28,11 +34,12 @@ use crate::event_loop::{EventLoop, UP_BASE};
 use crate::http1::{Request, Response};
 use crate::metrics::{self, Timeout};
 use crate::upconn::{Exchange, Flight, Pump, UpConn, UpError};
-use crate::upstream_http::{bit, idempotent};
+use crate::upstream_http::bit;
 use crate::workers::Job;
 use crossbeam_channel::Sender;
 use mio::event::Event;
 use mio::{Interest, Token};
+use registry_agent::policy::{decide, per_try_timeout, Decision, Failure, Idempotency, RetryBudget};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -40,15 +47,19 @@ use std::time::{Duration, Instant};
 const MAX_IDLE: usize = 512;
 /// Pooled connections unused for this long are closed.
 const POOL_IDLE: Duration = Duration::from_secs(30);
-const MAX_ATTEMPTS: u8 = 3;
 
 impl EventLoop {
     /// Starts proxying client `i`'s request to a static upstream.
     pub(crate) fn proxy_start(&mut self, i: usize, req: Box<Request>, now: Instant) {
         let Some(Some(conn)) = self.conns.get(i) else { return };
+        if let Some(http) = self.shared.http {
+            lock(&http.budget).request(now);
+        }
         let ex = Exchange {
             client: i,
-            idempotent: idempotent(&req.head.method),
+            idempotency: Idempotency::of_http(&req.head.method),
+            sent: now,
+            per_try: None,
             is_head: req.head.is_head(),
             req: Some(req),
             client_addr: conn.peer,
@@ -56,6 +67,7 @@ impl EventLoop {
             attempts: 0,
             tried: 0,
             connect_timed_out: false,
+            abandoned_slow: false,
             fresh_only: false,
         };
         self.assign(ex, now);
@@ -68,7 +80,11 @@ impl EventLoop {
         let i = ex.client;
         loop {
             let Some(b) = http.pick(ex.tried, now) else {
-                let resp = if ex.connect_timed_out {
+                let resp = if ex.abandoned_slow {
+                    metrics::get().timeout(Timeout::Response);
+                    let ms = self.settings.limits.upstream_timeout.as_millis();
+                    Response::error(504, &format!("no response from the upstream within {ms} ms"))
+                } else if ex.connect_timed_out {
                     Response::error(504, "no upstream accepted a connection in time")
                 } else {
                     Response::error(503, "no upstream is reachable").with_header("Retry-After", "1")
@@ -99,6 +115,14 @@ impl EventLoop {
             let Some(req) = ex.req.as_deref() else { return };
             http.serialize(b, req, ex.client_addr, conn.request_id(), up.request_buffer());
             ex.attempts += 1;
+            ex.sent = now;
+            ex.per_try = match ex.idempotency {
+                Idempotency::Repeatable => {
+                    let estimate = http.backends[b].ewma.estimate(now);
+                    per_try_timeout(estimate, ex.deadline.saturating_duration_since(now)).map(|t| now + t)
+                }
+                Idempotency::Once => None,
+            };
             up.start(ex, Flight::new(&http.backends[b].in_flight), now);
             if let Some(Some(conn)) = self.conns.get_mut(i) {
                 conn.proxying(j);
@@ -203,7 +227,14 @@ impl EventLoop {
                 return self.assign(ex, now);
             }
             UpError::Closed { written }
-                if reused && (!written || ex.idempotent) && ex.attempts < MAX_ATTEMPTS && ex.req.is_some() =>
+                if reused
+                    && ex.req.is_some()
+                    && decide(
+                        if written { Failure::Lost } else { Failure::NotSent },
+                        ex.idempotency,
+                        ex.attempts,
+                        &http.budget,
+                    ) == Decision::Retry =>
             {
                 log::debug!(target: "balancer", "stale pooled connection to {url}; sending again on a new one");
                 ex.fresh_only = true;
@@ -266,6 +297,8 @@ impl EventLoop {
                 self.failed(j, UpError::ConnectTimeout, now);
             } else if !up.responding() && now >= ex.deadline {
                 self.failed(j, UpError::Timeout, now);
+            } else if !up.responding() && ex.per_try.is_some_and(|d| now >= d) {
+                self.per_try_expired(j, now);
             } else if up.responding() && now.saturating_duration_since(up.last_io) >= response_limit {
                 metrics::get().timeout(Timeout::Response);
                 let backend = up.backend;
@@ -276,6 +309,42 @@ impl EventLoop {
             self.drive(i, now, jobs);
         }
     }
+}
+
+impl EventLoop {
+    /// The attempt on `j` has had no response head by its per-try timeout:
+    /// move it to another upstream if `decide` allows, else keep waiting.
+    fn per_try_expired(&mut self, j: usize, now: Instant) {
+        let Some(http) = self.shared.http else { return };
+        let Some(Some(up)) = self.ups.get_mut(j) else { return };
+        let b = up.backend;
+        let Some(ex) = up.job.as_mut() else { return };
+        ex.per_try = None;
+        let waited = now.saturating_duration_since(ex.sent);
+        http.backends[b].ewma.observe(waited, now);
+        let elsewhere = http.pick(ex.tried | bit(b), now).is_some();
+        if !elsewhere
+            || ex.req.is_none()
+            || decide(Failure::Slow, ex.idempotency, ex.attempts, &http.budget) != Decision::Hedge
+        {
+            return;
+        }
+        log::warn!(
+            target: "balancer",
+            "upstream {}: no response in {} ms; trying the next one",
+            http.backends[b].url.url,
+            waited.as_millis()
+        );
+        let Some(mut ex) = up.finish(now) else { return };
+        self.close_up(j);
+        ex.tried |= bit(b);
+        ex.abandoned_slow = true;
+        self.assign(ex, now);
+    }
+}
+
+fn lock(m: &std::sync::Mutex<RetryBudget>) -> std::sync::MutexGuard<'_, RetryBudget> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn resp_reason(r: &Response) -> String {

@@ -33,6 +33,7 @@ use crate::http1::{self, Request};
 use crate::metrics::{self, GaugeGuard};
 use mio::event::Event;
 use mio::net::TcpStream;
+use registry_agent::policy::Idempotency;
 use std::io::{ErrorKind, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -84,13 +85,20 @@ pub struct Exchange {
     pub client_addr: std::net::SocketAddr,
     /// When the client side answers 504 for us.
     pub deadline: Instant,
-    pub attempts: u8,
+    pub attempts: u32,
     /// Backends already tried (bit `i % 64`).
     pub tried: u64,
-    pub idempotent: bool,
+    pub idempotency: Idempotency,
+    /// When the current attempt was sent, and when it is hedged elsewhere if
+    /// no response head has come (`policy::per_try_timeout`).
+    pub sent: Instant,
+    pub per_try: Option<Instant>,
     pub is_head: bool,
     /// Some connect attempt timed out (so "nothing reachable" is a 504).
     pub connect_timed_out: bool,
+    /// An attempt was abandoned at its per-try timeout (so "nothing else
+    /// reachable" is the slow upstream's 504).
+    pub abandoned_slow: bool,
     /// A pooled connection turned out to be stale: its siblings may be
     /// too, so the next attempt dials a fresh one.
     pub fresh_only: bool,

@@ -24,14 +24,16 @@
 //! and the decoded body with a `Content-Length`.
 
 use crate::config::UpstreamUrl;
-use crate::ewma::{Balance, Candidates, Chooser, PeakEwma};
+use crate::ewma::{Balance, Candidates, Chooser};
 use crate::forward;
 use crate::http1::{Request, Response};
 use crate::workers::{Done, RequestJob, Upstream};
+use registry_agent::policy::{PeakEwma, RetryBudget};
 use registry_agent::{Descriptor, InstanceRecord};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long an upstream that refused a connection is skipped.
@@ -50,6 +52,8 @@ pub struct HttpUpstreams {
     pub backends: Vec<Backend>,
     chooser: Chooser,
     pub connect_timeout: Duration,
+    /// Retries and hedges of every loop together (`policy::decide`).
+    pub budget: Mutex<RetryBudget>,
     epoch: Instant,
 }
 
@@ -98,6 +102,7 @@ impl HttpUpstreams {
                 .collect(),
             chooser: Chooser::new(balance),
             connect_timeout,
+            budget: Mutex::new(RetryBudget::default()),
             epoch: Instant::now(),
         }
     }
@@ -145,11 +150,6 @@ impl HttpUpstreams {
     pub fn balance(&self) -> Balance {
         self.chooser.balance()
     }
-}
-
-/// Methods a proxy may send again after a failure (RFC 9110 §9.2.2).
-pub fn idempotent(method: &str) -> bool {
-    matches!(method, "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "TRACE")
 }
 
 /// The worker side of static mode: only the catalog (requests are proxied
@@ -230,6 +230,5 @@ mod tests {
             "POST /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nX-A: 1\r\nX-Forwarded-For: 10.0.0.1\r\n\
              X-Forwarded-Proto: http\r\nX-Request-Id: rid\r\nContent-Length: 2\r\n\r\nhi"
         );
-        assert!(idempotent("GET") && idempotent("PUT") && !idempotent("POST") && !idempotent("PATCH"));
     }
 }

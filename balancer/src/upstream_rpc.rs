@@ -7,73 +7,35 @@
 //! whole service vanishes at once, our own health opinion (a probe of every
 //! instance each second, passive failures, outlier ejection) and one
 //! multiplexed connection per instance, shared by every request to it.
-//! Among the instances in rotation, the one with the fewest requests in
-//! flight from us wins, ties broken by the load it reported, exact ties
-//! rotated (see `select`).
 //!
-//! A worker picks the instance and calls `Connection::start`, which writes
-//! the call and returns at once; the worker is free again while the service
-//! works. The reply runs the completion on the connection's reader thread,
-//! which turns it into a response for the event loop, or, when `retry` says
-//! the request may go again, hands it to a small retry pool (the completion
-//! must not block on dialing). So a slow service ties up no thread of ours.
-//!
-//! Failure handling follows from what is known to have happened:
-//! - dialing fails, or the request never left (`RpcError::NotSent`): the
-//!   instance is out of rotation at once and the next one is tried;
-//! - the connection is lost after sending: out of rotation; the request is
-//!   retried elsewhere only if its method is idempotent and the budget allows;
-//! - the instance answers 502/503 (or RPC `UNAVAILABLE`): the same rule;
+//! Each request runs `registry_agent::policy`'s attempt loop, the same one
+//! `ServiceClient` runs in the web UIs and services: the worker sends the
+//! first attempt (`Connection::start` writes it and returns at once, so a
+//! slow service ties up no thread of ours) and the reply's completion turns
+//! the outcome into a response for the event loop. Whether a request may go
+//! again after it may have run is its HTTP method's business
+//! (`Idempotency::of_http`), not `Web/Handle`'s; besides RPC `UNAVAILABLE`,
+//! an HTTP 502 or 503 inside the reply also means "try another instance"
+//! ([`web_unavailable`]). So a GET is retried after a lost connection and
+//! hedged after a per-try timeout, a POST never. What the client sees:
 //! - no instance at all, or none reachable: 503 with `Retry-After: 1`;
 //! - the service answers with a status: the HTTP status `Code::http_status`
 //!   gives, with the service's message as a JSON error;
 //! - no reply by the deadline: the event loop answers 504 and runs the cancel
-//!   handle, which forgets whichever attempt is current.
+//!   handle, which cancels every attempt still outstanding.
 
 use crate::forward;
 use crate::http1::Response;
-use crate::retry::{self, Decision, Failure};
 use crate::routes::Target;
 use crate::workers::{Done, RequestJob, Upstream};
-use crossbeam_channel::Sender;
 use prost::Message;
 use proto::pb;
-use proto::{Code, Connection, RpcError};
+use proto::{Code, RpcError};
+use registry_agent::policy::{self, CallSpec, Idempotency};
 use registry_agent::{Agent, Directory, HealthPolicy, RegistryConfig, Rotation};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Threads that re-dispatch retried requests.
-const RETRY_THREADS: usize = 2;
-
-/// One client request across its attempts.
-struct Call {
-    service: String,
-    method: String,
-    request_id: String,
-    payload: Vec<u8>,
-    deadline: Instant,
-    /// The attempt on the wire, for cancelling.
-    current: Mutex<Option<(Connection, u64)>>,
-}
-
-impl Call {
-    fn cancel(&self) {
-        let cur = self.current.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((conn, id)) = cur {
-            conn.cancel(id);
-        }
-    }
-}
-
-struct Attempt {
-    call: Arc<Call>,
-    done: Done,
-    tried: Vec<SocketAddr>,
-    attempts: u32,
-}
 
 pub(crate) struct Inner {
     pub(crate) rotation: Rotation,
@@ -81,8 +43,6 @@ pub(crate) struct Inner {
     pub(crate) agent: Mutex<Option<Agent>>,
     pub(crate) started: Instant,
     pub(crate) redis_cache: Mutex<Option<(Instant, registry_agent::RedisTopology)>>,
-    rotate: AtomicUsize,
-    retries: Sender<Attempt>,
 }
 
 pub struct RpcUpstream {
@@ -107,31 +67,13 @@ impl RpcUpstream {
             HealthPolicy::default(),
             connect_timeout,
         );
-        let (tx, rx) = crossbeam_channel::unbounded::<Attempt>();
         let inner = Arc::new(Inner {
             rotation,
             registry,
             agent: Mutex::new(None),
             started: Instant::now(),
             redis_cache: Mutex::new(None),
-            rotate: AtomicUsize::new(0),
-            retries: tx,
         });
-        for i in 0..RETRY_THREADS {
-            let rx = rx.clone();
-            let weak = Arc::downgrade(&inner);
-            let spawned = std::thread::Builder::new().name(format!("retry-{i}")).spawn(move || {
-                for a in rx.iter() {
-                    match weak.upgrade() {
-                        Some(inner) => dispatch(&inner, a),
-                        None => return,
-                    }
-                }
-            });
-            if let Err(e) = spawned {
-                log::error!(target: "balancer", "cannot start a retry thread: {e}");
-            }
-        }
         RpcUpstream { inner }
     }
 
@@ -144,108 +86,17 @@ impl RpcUpstream {
     }
 }
 
-/// Sends the attempt to the best untried instance, dialing as needed.
-fn dispatch(inner: &Arc<Inner>, mut a: Attempt) {
-    let mut last: Option<RpcError> = None;
-    loop {
-        let service = a.call.service.clone();
-        let rotate = inner.rotate.fetch_add(1, Ordering::Relaxed);
-        let cands = inner.rotation.candidates(&service, &a.tried, rotate);
-        let Some((addr, _)) = cands.first().filter(|_| a.attempts < retry::MAX_ATTEMPTS) else {
-            let resp = match last {
-                Some(e) => reply(Err(e)),
-                None if a.tried.is_empty() => {
-                    let msg = format!("no live instance of {service}");
-                    log::warn!(target: "balancer", "{msg}; answering 503");
-                    Response::error(503, &msg).with_header("Retry-After", "1")
-                }
-                None => {
-                    Response::error(503, &format!("no reachable instance of {service}")).with_header("Retry-After", "1")
-                }
-            };
-            a.done.finish(resp);
-            return;
-        };
-        let addr = *addr;
-        a.attempts += 1;
-        a.tried.push(addr);
-        let timeout = a.call.deadline.saturating_duration_since(Instant::now());
-        if timeout.is_zero() {
-            a.done.finish(Response::error(504, "no time left for the upstream"));
-            return;
-        }
-        let conn = match inner.rotation.pool().connection(addr) {
-            Ok(c) => c,
-            Err(e) => {
-                log::warn!(target: "balancer", "{service} at {addr}: {e}; trying the next instance");
-                crate::metrics::get().upstream_connect_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                inner.rotation.connection_failed(addr, &service, &e.to_string());
-                last = Some(e);
-                continue;
-            }
-        };
-        let counted = inner.rotation.pool().begin(addr);
-        let call = a.call.clone();
-        let me = inner.clone();
-        let id = conn.start(
-            proto::methods::WEB_HANDLE,
-            &call.request_id,
-            timeout,
-            call.payload.clone(),
-            Box::new(move |result| {
-                drop(counted);
-                complete(&me, addr, result, a);
-            }),
-        );
-        *call.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((conn, id));
-        return;
-    }
+/// HTTP statuses inside a `Web/Handle` reply that mean "this instance
+/// cannot serve; try another", as RPC `UNAVAILABLE` does.
+pub fn unavailable_status(status: u16) -> bool {
+    matches!(status, 502 | 503)
 }
 
-/// An attempt ended: answer, or queue a retry.
-fn complete(inner: &Arc<Inner>, addr: SocketAddr, result: Result<pb::Response, RpcError>, a: Attempt) {
-    let service = a.call.service.as_str();
-    let failure = match &result {
-        Ok(r) => {
-            let code = Code::from_u32(r.status);
-            let http = if code == Code::Ok {
-                pb::HttpResponse::decode(r.payload.as_slice()).ok().map(|h| h.status)
-            } else {
-                None
-            };
-            // Only the instance's own failures count against it, never the
-            // status of the page it answered with (registry_agent::health).
-            inner.rotation.answered(addr, service, code);
-            let unavailable = code == Code::Unavailable || http.is_some_and(|s| retry::unavailable_status(s as u16));
-            unavailable.then_some(Failure::Unavailable)
-        }
-        Err(e) if e.never_sent() => {
-            inner.rotation.connection_failed(addr, service, &e.to_string());
-            Some(Failure::NotSent)
-        }
-        Err(RpcError::ConnectionLost) => {
-            inner.rotation.connection_failed(addr, service, "connection lost");
-            Some(Failure::Lost)
-        }
-        Err(_) => None,
-    };
-    let again = match failure.map(|f| retry::decide(&a.call.method, f, a.attempts)) {
-        Some(Decision::Retry) => true,
-        Some(Decision::RetryWithinBudget) => inner.rotation.try_retry(),
-        _ => false,
-    };
-    if again && Instant::now() < a.call.deadline {
-        log::warn!(
-            target: "balancer",
-            "{service} at {addr}: {} {failure:?}; retrying on another instance",
-            a.call.method
-        );
-        if let Err(e) = inner.retries.send(a) {
-            e.into_inner().done.finish(reply(result));
-        }
-        return;
-    }
-    a.done.finish(reply(result));
+/// [`CallSpec::unavailable`] for `Web/Handle`: the RPC rule, or a 502/503 page.
+fn web_unavailable(r: &pb::Response) -> bool {
+    policy::rpc_unavailable(r)
+        || (Code::from_u32(r.status) == Code::Ok
+            && pb::HttpResponse::decode(r.payload.as_slice()).is_ok_and(|h| unavailable_status(h.status as u16)))
 }
 
 impl Upstream for RpcUpstream {
@@ -270,19 +121,19 @@ impl Upstream for RpcUpstream {
             done.finish(Response::error(500, "not a service route"));
             return;
         };
-        self.inner.rotation.count_request();
-        let method = job.request.head.method.clone();
-        let call = Arc::new(Call {
+        let spec = CallSpec {
             service: service.clone(),
-            method,
+            method: proto::methods::WEB_HANDLE.to_string(),
             request_id: job.request_id.clone(),
+            metadata: Vec::new(),
+            idempotency: Idempotency::of_http(&job.request.head.method),
             payload: forward::http_request(job.request, job.client, &job.request_id).encode_to_vec(),
             deadline: job.deadline,
-            current: Mutex::new(None),
-        });
-        let c = call.clone();
-        done.announcer().started(Box::new(move || c.cancel()));
-        dispatch(&self.inner, Attempt { call, done, tried: Vec::new(), attempts: 0 });
+            unavailable: web_unavailable,
+        };
+        let announcer = done.announcer();
+        let flight = policy::start(&self.inner.rotation, spec, Box::new(move |r| done.finish(reply(r))));
+        announcer.started(Box::new(move || flight.cancel()));
     }
 
     fn catalog(&self) -> serde_json::Value {

@@ -33,20 +33,22 @@
 //!   on events and on a timer.
 //! - [`Rotation`]: the instances a client may use right now: registry view,
 //!   self-preservation, active and passive health, outlier ejection, pooled
-//!   connections, retry budget.
-//! - [`ServiceClient`]: RPC to a service by name through a `Rotation`, with
-//!   retries that never repeat a write.
+//!   connections, latency estimates, retry budget.
+//! - [`policy`]: the order instances are tried in, retries that never repeat
+//!   a write, hedges after per-try timeouts, and the attempt loop.
+//! - [`ServiceClient`]: RPC to a service by name through a `Rotation` and
+//!   the policy's attempt loop.
 //! - [`lifecycle`]: the graceful SIGTERM sequence every RPC process runs.
 //! - [`redis_topology`]: which Redis node is primary, replicas, Sentinels.
 //! - `registry_agent list|watch`: the same view for operators.
 
 mod agent;
-pub mod budget;
 mod client;
 mod config;
 mod directory;
 pub mod health;
 pub mod lifecycle;
+pub mod policy;
 pub mod pool;
 pub mod preserve;
 mod record;
@@ -55,11 +57,11 @@ pub mod rotation;
 mod store;
 
 pub use agent::Agent;
-pub use budget::RetryBudget;
-pub use client::{is_read_method, ServiceClient};
+pub use client::ServiceClient;
 pub use config::{redact, RegistryConfig, RegistryError, SentinelConfig};
 pub use directory::{Directory, Snapshot};
 pub use health::{HealthPolicy, HealthView};
+pub use policy::RetryBudget;
 pub use record::{Descriptor, InstanceRecord, MethodDesc};
 pub use redis_nodes::{redis_topology, RedisNode, RedisTopology};
 pub use rotation::Rotation;

@@ -3,8 +3,9 @@
 //!
 //! `Rotation` joins the registry's view (`Directory`), self-preservation
 //! (`Keeper`), our own health opinion (`HealthTable`), the connections
-//! (`Pool`) and the retry budget. Both the balancer and `ServiceClient` use
-//! it, so the rules are one piece of code.
+//! (`Pool`), each instance's latency estimate and the retry budget. Both the
+//! balancer and `ServiceClient` use it, through `policy`'s attempt loop, so
+//! the rules are one piece of code.
 //!
 //! The prober thread wakes every probe interval and sends
 //! `/grpc.health.v1.Health/Check` to every instance of the services it
@@ -15,14 +16,15 @@
 //! last handle to the rotation is dropped.
 
 use crate::health::{HealthPolicy, HealthTable, HealthView, Probe};
+use crate::policy::{Latencies, RetryBudget, SelectionKey};
 use crate::pool::Pool;
 use crate::preserve::Keeper;
-use crate::{Directory, InstanceRecord, RetryBudget};
+use crate::{Directory, InstanceRecord};
 use prost::Message;
 use proto::pb::{health_check_response::ServingStatus, HealthCheckRequest, HealthCheckResponse};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,9 @@ struct Inner {
     health: Mutex<HealthTable>,
     keeper: Mutex<Keeper>,
     budget: Mutex<RetryBudget>,
+    latencies: Latencies,
+    /// Advances per choice, to spread exact ties (`SelectionKey::turn`).
+    rotate: AtomicUsize,
     watch: ServiceFilter,
     /// Snapshot version the keeper and the pool last saw.
     seen: AtomicU64,
@@ -66,6 +71,8 @@ impl Rotation {
             health: Mutex::new(HealthTable::new(policy)),
             keeper: Mutex::new(Keeper::default()),
             budget: Mutex::new(RetryBudget::default()),
+            latencies: Latencies::default(),
+            rotate: AtomicUsize::new(0),
             watch,
             seen: AtomicU64::new(u64::MAX),
             ids: Mutex::new(HashMap::new()),
@@ -99,6 +106,7 @@ impl Rotation {
                 .filter_map(|r| r.addr.parse().ok())
                 .collect();
             self.inner.pool.retain(|a| live.contains(a));
+            self.inner.latencies.retain(|a| live.contains(a));
             let mut health = lock(&self.inner.health);
             health.retain(|a| live.contains(a));
             // A process restarted on the same address is a new instance: what
@@ -108,6 +116,7 @@ impl Rotation {
                 let Ok(a) = r.addr.parse::<SocketAddr>() else { continue };
                 if ids.insert(a, r.id.clone()).is_some_and(|old| old != r.id) {
                     health.forget(&a);
+                    self.inner.latencies.retain(|x| *x != a);
                 }
             }
             ids.retain(|a, _| live.contains(a));
@@ -125,10 +134,11 @@ impl Rotation {
         })
     }
 
-    /// Instances to try for `service`, best first: available ones (or all,
-    /// when none is), fewest calls in flight from us, then least reported
-    /// load; `skip` (already tried) goes last. `rotate` spreads exact ties.
-    pub fn candidates(&self, service: &str, skip: &[SocketAddr], rotate: usize) -> Vec<(SocketAddr, InstanceRecord)> {
+    /// Instances to try for `service`, best first by `SelectionKey`: among
+    /// the available ones (or all, when none is), untried before `tried`,
+    /// then fewest calls in flight from us, then least reported load, exact
+    /// ties spread by a turn that rotates per call.
+    pub fn candidates(&self, service: &str, tried: &[SocketAddr]) -> Vec<(SocketAddr, InstanceRecord)> {
         let all: Vec<(SocketAddr, InstanceRecord)> = self
             .instances(service)
             .into_iter()
@@ -136,26 +146,45 @@ impl Rotation {
             .collect();
         let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
         let choosable = lock(&self.inner.health).choosable(&addrs, Instant::now());
-        let n = all.len().max(1);
-        let mut keyed: Vec<(bool, usize, u64, usize, usize)> = choosable
+        let rotate = self.inner.rotate.fetch_add(1, Ordering::Relaxed);
+        let mut keyed: Vec<(SelectionKey, usize)> = choosable
             .into_iter()
             .map(|i| {
                 let a = &addrs[i];
-                (skip.contains(a), self.inner.pool.in_flight(a), all[i].1.load, (i + n - rotate % n) % n, i)
+                let key = SelectionKey {
+                    tried: tried.contains(a),
+                    in_flight: self.inner.pool.in_flight(a),
+                    load: all[i].1.load,
+                    turn: SelectionKey::turn(i, all.len(), rotate),
+                };
+                (key, i)
             })
             .collect();
         keyed.sort();
-        keyed.into_iter().map(|k| all[k.4].clone()).collect()
+        keyed.into_iter().map(|(_, i)| all[i].clone()).collect()
     }
 
     pub fn connection_failed(&self, addr: SocketAddr, service: &str, why: &str) {
         lock(&self.inner.health).connection_failed(addr, service, why, Instant::now());
     }
 
-    /// Records a reply with RPC status `code` for outlier detection: only an
-    /// instance failure counts against it (`health::instance_failure`).
-    pub fn answered(&self, addr: SocketAddr, service: &str, code: proto::Code) {
-        lock(&self.inner.health).reply(addr, service, crate::health::instance_failure(code), Instant::now());
+    /// Records a reply with RPC status `code` that took `rtt`: for outlier
+    /// detection only an instance failure counts against it
+    /// (`health::instance_failure`); every reply feeds its latency estimate.
+    pub fn answered(&self, addr: SocketAddr, service: &str, code: proto::Code, rtt: std::time::Duration) {
+        let now = Instant::now();
+        self.inner.latencies.observe(addr, rtt, now);
+        lock(&self.inner.health).reply(addr, service, crate::health::instance_failure(code), now);
+    }
+
+    /// Folds a wait with no reply into `addr`'s latency estimate.
+    pub fn observe_latency(&self, addr: SocketAddr, waited: std::time::Duration) {
+        self.inner.latencies.observe(addr, waited, Instant::now());
+    }
+
+    /// `addr`'s latency estimate (`policy::PeakEwma`).
+    pub fn latency(&self, addr: SocketAddr) -> std::time::Duration {
+        self.inner.latencies.estimate(addr, Instant::now())
     }
 
     /// Records a call sent at `sent` that got no answer by its deadline.
@@ -177,9 +206,9 @@ impl Rotation {
         lock(&self.inner.budget).request(Instant::now());
     }
 
-    /// Asks the budget for one retry of a request that was already sent.
-    pub fn try_retry(&self) -> bool {
-        lock(&self.inner.budget).try_retry(Instant::now())
+    /// The retry budget `policy::decide` draws on.
+    pub fn budget(&self) -> &Mutex<RetryBudget> {
+        &self.inner.budget
     }
 
     /// Instances kept by self-preservation (service, record).

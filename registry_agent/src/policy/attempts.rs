@@ -1,0 +1,318 @@
+//! The attempt loop: one RPC request across its attempts, driven by
+//! completions and timers, so that the same code serves a blocking caller
+//! (`ServiceClient`, which waits on a channel) and the balancer (whose
+//! completion hands the response to its event loop).
+//!
+//! [`start`] sends the first attempt from the caller's thread and returns
+//! at once. Each attempt's outcome, and each per-try timeout, goes through
+//! `decide`: a retry or a hedge is started by a `timer::work` thread on the
+//! best instance not already waiting on this request; the first reply that
+//! is an answer (not a failure `decide` acted on) finishes the request, once.
+//! Attempts still outstanding then are left to answer into the void (they
+//! keep counting as in flight, which steers new calls away from a frozen
+//! instance) and are cancelled at the request's deadline. [`Flight::cancel`]
+//! ends the request early: every outstanding attempt is cancelled and the
+//! finish runs with `DEADLINE_EXCEEDED`.
+//!
+//! Health bookkeeping happens here too, once for every caller: a refused or
+//! lost connection takes the instance out (`Rotation::connection_failed`),
+//! every reply feeds outlier detection and the instance's latency, and a
+//! per-try timeout counts as an instance failure when a peer answered
+//! meanwhile (`Rotation::timed_out`).
+
+use super::decide::{decide, Decision, Failure, MAX_ATTEMPTS};
+use super::idempotency::Idempotency;
+use super::latency::per_try_timeout;
+use super::timer;
+use crate::rotation::Rotation;
+use proto::pb::Response;
+use proto::{CallOptions, Code, Connection, RpcError};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// One request, as the attempt loop needs it.
+pub struct CallSpec {
+    pub service: String,
+    pub method: String,
+    pub request_id: String,
+    /// Call metadata (the caller's credential), sent with every attempt.
+    pub metadata: Vec<proto::metadata::Entry>,
+    pub payload: Vec<u8>,
+    pub deadline: Instant,
+    pub idempotency: Idempotency,
+    /// Whether a reply says "this instance cannot serve; try another".
+    pub unavailable: fn(&Response) -> bool,
+}
+
+/// The RPC rule for [`CallSpec::unavailable`]: the status `UNAVAILABLE`.
+pub fn rpc_unavailable(r: &Response) -> bool {
+    Code::from_u32(r.status) == Code::Unavailable
+}
+
+/// Runs once with the request's outcome. Must not block.
+pub type Finish = Box<dyn FnOnce(Result<Response, RpcError>) + Send>;
+
+/// A request in flight.
+#[derive(Clone)]
+pub struct Flight {
+    call: Arc<CallState>,
+}
+
+struct CallState {
+    spec: CallSpec,
+    rotation: Rotation,
+    started: Instant,
+    st: Mutex<State>,
+}
+
+struct Outstanding {
+    n: u32,
+    addr: SocketAddr,
+    sent: Instant,
+    on: Option<(Connection, u64)>,
+}
+
+#[derive(Default)]
+struct State {
+    finish: Option<Finish>,
+    attempts: u32,
+    tried: Vec<SocketAddr>,
+    outstanding: Vec<Outstanding>,
+    /// The outcome of the last failed attempt, answered if nothing better comes.
+    last: Option<Result<Response, RpcError>>,
+}
+
+impl CallState {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Starts `spec` over `rotation`'s instances; `finish` gets the outcome.
+pub fn start(rotation: &Rotation, spec: CallSpec, finish: Finish) -> Flight {
+    rotation.count_request();
+    let call = Arc::new(CallState {
+        spec,
+        rotation: rotation.clone(),
+        started: Instant::now(),
+        st: Mutex::new(State { finish: Some(finish), ..State::default() }),
+    });
+    dispatch(&call);
+    Flight { call }
+}
+
+/// [`start`], waiting for the outcome until the deadline.
+pub fn call_blocking(rotation: &Rotation, spec: CallSpec) -> Result<Response, RpcError> {
+    let deadline = spec.deadline;
+    let timeout = deadline.saturating_duration_since(Instant::now());
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let flight = start(
+        rotation,
+        spec,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    match rx.recv_deadline(deadline) {
+        Ok(r) => r,
+        Err(_) => {
+            flight.cancel();
+            Err(RpcError::DeadlineExceeded(timeout))
+        }
+    }
+}
+
+impl Flight {
+    /// Gives up on the request: cancels every attempt still outstanding and
+    /// finishes with `DEADLINE_EXCEEDED` unless it finished already.
+    pub fn cancel(&self) {
+        let c = &self.call;
+        let (finish, outstanding) = {
+            let mut st = c.lock();
+            (st.finish.take(), std::mem::take(&mut st.outstanding))
+        };
+        abandon(c, outstanding);
+        if let Some(f) = finish {
+            f(Err(RpcError::DeadlineExceeded(c.started.elapsed())));
+        }
+    }
+}
+
+/// Cancels attempts that got no reply by the deadline, and says so to health.
+fn abandon(c: &CallState, outstanding: Vec<Outstanding>) {
+    for o in outstanding {
+        if let Some((conn, id)) = o.on {
+            conn.cancel(id);
+        }
+        c.rotation.timed_out(o.addr, &c.spec.service, o.sent);
+    }
+}
+
+/// Finishes with `result` (outside the lock).
+fn finish(c: &Arc<CallState>, mut st: MutexGuard<'_, State>, result: Result<Response, RpcError>) {
+    let Some(f) = st.finish.take() else { return };
+    let leftover = !st.outstanding.is_empty();
+    drop(st);
+    f(result);
+    if leftover {
+        let me = c.clone();
+        timer::at(
+            c.spec.deadline,
+            Box::new(move || {
+                let left = std::mem::take(&mut me.lock().outstanding);
+                abandon(&me, left);
+            }),
+        );
+    }
+}
+
+/// Finishes with the last failure when nothing is outstanding any more.
+fn finish_if_idle(c: &Arc<CallState>, mut st: MutexGuard<'_, State>) {
+    if st.outstanding.is_empty() {
+        let service = &c.spec.service;
+        let last = st.last.take().unwrap_or_else(|| Err(RpcError::NoInstance(service.clone())));
+        finish(c, st, last);
+    }
+}
+
+/// Sends the next attempt to the best instance not already waiting on it.
+fn dispatch(c: &Arc<CallState>) {
+    let spec = &c.spec;
+    loop {
+        let (n, tried, busy) = {
+            let st = c.lock();
+            if st.finish.is_none() {
+                return;
+            }
+            if st.attempts >= MAX_ATTEMPTS {
+                return finish_if_idle(c, st);
+            }
+            let busy: Vec<SocketAddr> = st.outstanding.iter().map(|o| o.addr).collect();
+            (st.attempts + 1, st.tried.clone(), busy)
+        };
+        let choice = c.rotation.candidates(&spec.service, &tried).into_iter().find(|(a, _)| !busy.contains(a));
+        let remaining = spec.deadline.saturating_duration_since(Instant::now());
+        let mut st = c.lock();
+        let Some((addr, _)) = choice else {
+            if st.tried.is_empty() {
+                log::warn!(target: "rpc", "no live instance of {}", spec.service);
+            }
+            return finish_if_idle(c, st);
+        };
+        if remaining.is_zero() {
+            if st.outstanding.is_empty() {
+                let elapsed = c.started.elapsed();
+                finish(c, st, Err(RpcError::DeadlineExceeded(elapsed)));
+            }
+            return;
+        }
+        st.attempts = n;
+        st.tried.push(addr);
+        drop(st);
+        let conn = match c.rotation.pool().connection(addr) {
+            Ok(conn) => conn,
+            Err(e) => {
+                log::warn!(target: "rpc", "{} at {addr}: {e}; trying the next instance", spec.service);
+                c.rotation.connection_failed(addr, &spec.service, &e.to_string());
+                let mut st = c.lock();
+                st.last = Some(Err(e));
+                match decide(Failure::NotSent, spec.idempotency, n, c.rotation.budget()) {
+                    Decision::GiveUp => return finish_if_idle(c, st),
+                    _ => continue,
+                }
+            }
+        };
+        let sent = Instant::now();
+        c.lock().outstanding.push(Outstanding { n, addr, sent, on: None });
+        let counted = c.rotation.pool().begin(addr);
+        let me = c.clone();
+        let opts = CallOptions::new(&spec.request_id, remaining).with_metadata(&spec.metadata);
+        let id = conn.start_with(
+            &spec.method,
+            &opts,
+            spec.payload.clone(),
+            Box::new(move |result| {
+                drop(counted);
+                completed(&me, n, addr, sent, result);
+            }),
+        );
+        if let Some(o) = c.lock().outstanding.iter_mut().find(|o| o.n == n) {
+            o.on = Some((conn, id));
+        }
+        if spec.idempotency.repeatable() {
+            let estimate = c.rotation.latency(addr);
+            if let Some(t) = per_try_timeout(estimate, remaining) {
+                let me = c.clone();
+                timer::at(sent + t, Box::new(move || slow(&me, n)));
+            }
+        }
+        return;
+    }
+}
+
+/// Attempt `n` to `addr` ended with `result`.
+fn completed(c: &Arc<CallState>, n: u32, addr: SocketAddr, sent: Instant, result: Result<Response, RpcError>) {
+    let spec = &c.spec;
+    let failure = match &result {
+        Ok(r) => {
+            // Only the instance's own failures count against it, never the
+            // status of what it answered (registry_agent::health).
+            c.rotation.answered(addr, &spec.service, Code::from_u32(r.status), sent.elapsed());
+            (spec.unavailable)(r).then_some(Failure::Unavailable)
+        }
+        Err(e) if e.never_sent() => {
+            c.rotation.connection_failed(addr, &spec.service, &e.to_string());
+            Some(Failure::NotSent)
+        }
+        Err(RpcError::ConnectionLost) => {
+            c.rotation.connection_failed(addr, &spec.service, "connection lost");
+            Some(Failure::Lost)
+        }
+        Err(_) => None,
+    };
+    let mut st = c.lock();
+    let Some(i) = st.outstanding.iter().position(|o| o.n == n) else { return };
+    st.outstanding.swap_remove(i);
+    if st.finish.is_none() {
+        return;
+    }
+    let Some(failure) = failure else { return finish(c, st, result) };
+    st.last = Some(result);
+    match decide(failure, spec.idempotency, st.attempts, c.rotation.budget()) {
+        Decision::GiveUp => finish_if_idle(c, st),
+        _ => {
+            drop(st);
+            log::warn!(target: "rpc", "{} at {addr}: {} {failure:?}; retrying on another instance", spec.service, spec.method);
+            let me = c.clone();
+            timer::work(Box::new(move || dispatch(&me)));
+        }
+    }
+}
+
+/// Attempt `n`'s per-try timeout passed: hedge it if `decide` says so.
+fn slow(c: &Arc<CallState>, n: u32) {
+    let spec = &c.spec;
+    let (addr, sent, attempts) = {
+        let st = c.lock();
+        let Some(o) = st.outstanding.iter().find(|o| o.n == n) else { return };
+        if st.finish.is_none() {
+            return;
+        }
+        (o.addr, o.sent, st.attempts)
+    };
+    let waited = sent.elapsed();
+    c.rotation.timed_out(addr, &spec.service, sent);
+    c.rotation.observe_latency(addr, waited);
+    if decide(Failure::Slow, spec.idempotency, attempts, c.rotation.budget()) == Decision::Hedge {
+        log::warn!(
+            target: "rpc",
+            "{} at {addr}: no reply to {} in {} ms; hedging on another instance",
+            spec.service,
+            spec.method,
+            waited.as_millis()
+        );
+        let me = c.clone();
+        timer::work(Box::new(move || dispatch(&me)));
+    }
+}
