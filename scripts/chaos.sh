@@ -18,8 +18,12 @@
 # the instance left rotation on both balancers and until its replacement
 # took traffic, and for each PostgreSQL kill the time until writes were
 # accepted again and until the old primary streamed again; POSTs answered 503
-# (with Retry-After) are counted, any other 5xx fails the run. The report is
-# also written to $SW_VAR/log/chaos-report.txt.
+# (with Retry-After) are counted, any other 5xx fails the run. Then it freezes
+# (SIGSTOP for SW_CHAOS_FREEZE seconds, 8, then SIGCONT) one instance of each
+# tier on the GET path in turn (question, answer, comment, webui): through
+# each freeze no GET may fail or take longer than a visitor's 3 s, and their
+# p99 must stay under 1 s. The report is also written to
+# $SW_VAR/log/chaos-report.txt.
 #
 # Env: as for start_all.sh; SW_CHAOS_USERS (40 accounts the POSTs rotate over,
 # since a user may post 10 answers a minute), SW_CHAOS_STOP=1 to stop
@@ -170,6 +174,26 @@ if [[ ${SW_PG_HA:-1} == 1 ]]; then
     kill9_pg_primary
 fi
 
+# Gray failures: one instance of each tier on the GET path frozen in turn.
+# (user and vote are not on the anonymous GET path; a balancer is not frozen:
+# its clients connect to it directly, and no policy of ours runs in front of it.)
+freezes="$work/freezes.txt"
+: >"$freezes"
+freeze_and_back() { # freeze_and_back NAME: SIGSTOP for SW_CHAOS_FREEZE s, SIGCONT
+    local name=$1 pid t0
+    pid=$(sw_proc_pid "$name") || sw_die "$name is not running"
+    t0=$(now)
+    kill -STOP "$pid"
+    sleep "${SW_CHAOS_FREEZE:-8}"
+    kill -CONT "$pid"
+    echo "$name $t0 $(now)" >>"$freezes"
+    say "SIGSTOP $name ($(listen_of "$name")) for ${SW_CHAOS_FREEZE:-8} s, then SIGCONT"
+    sleep 4 # the visitor's 3 s patience and the 1 s after the thaw the report looks at
+}
+for name in question-1 answer-1 comment-1 webui-1; do
+    freeze_and_back "$name"
+done
+
 # One of the two balancers: the shared port carries on with the other.
 pid=$(sw_proc_pid balancer-1)
 bal_kill=$(now)
@@ -194,6 +218,6 @@ load_pid=""
 psql -X -At "$STACKWIRE_DATABASE_URL" -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
 rc=0
 python3 scripts/chaos_load.py report --out "$work/records.jsonl" --stored "$work/stored.txt" \
-    --balancer-kills "$bal_kill" | tee -a "$report" || rc=$?
+    --balancer-kills "$bal_kill" --freezes "$freezes" | tee -a "$report" || rc=$?
 say "report: $report (raw records: $work/records.jsonl)"
 exit "$rc"

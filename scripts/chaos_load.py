@@ -10,10 +10,13 @@ out:    waits until no balancer lists an instance as available (polling
         every 20 ms); prints the milliseconds since --since.
 served: waits until a log has more worker `start` lines than --lines;
         prints the milliseconds since --since.
-report: reads those lines, the balancer kill times and the answers stored in
-        PostgreSQL, prints the figures and exits 1 if a GET failed (other than
-        those open on a killed balancer) or an acknowledged answer is missing
-        or stored twice.
+report: reads those lines, the balancer kill times, the freezes and the
+        answers stored in PostgreSQL, prints the figures and exits 1 if a GET
+        failed (other than those open on a killed balancer), an acknowledged
+        answer is missing or stored twice, or a freeze window missed its goal:
+        0 failed GETs (a GET slower than the visitor's 3 s counts as failed)
+        and p99 <= 1 s over the GETs started between the SIGSTOP and 1 s after
+        the SIGCONT.
 """
 
 import argparse
@@ -156,6 +159,40 @@ def wait_served(args):
     return 1
 
 
+def quantile(xs, q):
+    xs = sorted(xs)
+    if not xs:
+        return 0.0
+    return xs[max(1, min(len(xs), int(-(-len(xs) * q // 1)))) - 1]
+
+
+def freeze_rows(gets, path):
+    """One line per freeze in `path` (NAME T_STOP T_CONT), and whether all met the goal."""
+    ok = True
+    rows = []
+    if not path or not os.path.exists(path):
+        return rows, ok
+    for line in open(path):
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        name, t_stop, t_cont = parts[0], float(parts[1]), float(parts[2])
+        during = [r for r in gets if t_stop <= r["t0"] <= t_cont + 1.0]
+        lat = [r["t1"] - r["t0"] for r in during]
+        failed = [r for r in during if not (r["s"] and 200 <= r["s"] < 400) or r["t1"] - r["t0"] > PATIENCE]
+        p50, p99 = quantile(lat, 0.5), quantile(lat, 0.99)
+        good = not failed and p99 <= 1.0 and len(during) > 0
+        ok = ok and good
+        rows.append(f"SIGSTOP {name} for {t_cont - t_stop:.0f} s: {len(during)} GETs, {len(failed)} failed "
+                    f"(or slower than {PATIENCE:.0f} s), p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+                    f"max {max(lat, default=0) * 1000:.0f} ms" + ("" if good else "  <- goal: 0 failed, p99 <= 1 s"))
+    return rows, ok
+
+
+# A visitor's patience: a GET slower than this failed, whatever it returned.
+PATIENCE = 3.0
+
+
 def report(args):
     recs = [json.loads(line) for line in open(args.out) if line.strip()]
     kills = [float(x) for x in args.balancer_kills.split(",") if x]
@@ -184,7 +221,10 @@ def report(args):
     print(f"       {len(p503)} answered 503 with Retry-After (during failovers), {len(p5xx)} other 5xx (must be 0)")
     for r in p5xx[:5]:
         print(f"       5xx: {r['k']} -> {r['s']}")
-    ok = not failed and not missing and not doubled and not p5xx and len(gets) > 0 and len(created) > 0
+    rows, frozen_ok = freeze_rows(gets, args.freezes)
+    for row in rows:
+        print(row)
+    ok = not failed and not missing and not doubled and not p5xx and len(gets) > 0 and len(created) > 0 and frozen_ok
     print("RESULT: " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 
@@ -220,6 +260,7 @@ def main():
     q.add_argument("--out", required=True)
     q.add_argument("--stored", required=True, help="psql -At output: body|count per answer of the question")
     q.add_argument("--balancer-kills", default="", help="epoch seconds of balancer kills, comma-separated")
+    q.add_argument("--freezes", help="one line per freeze: NAME SIGSTOP_EPOCH SIGCONT_EPOCH")
     args = p.parse_args()
     if args.cmd == "run":
         run(args)

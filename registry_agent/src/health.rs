@@ -223,15 +223,18 @@ impl HealthTable {
     /// (else the whole service is slow, or the request is). Returns true when
     /// this got the instance ejected.
     pub fn timed_out(&mut self, addr: SocketAddr, service: &str, sent: Instant, now: Instant) -> bool {
-        let peer_answered = self
-            .entries
-            .iter()
-            .any(|(a, e)| *a != addr && e.service == service && e.answered.is_some_and(|t| t >= sent));
-        if peer_answered {
+        if self.peer_answered(addr, service, sent) {
             self.reply(addr, service, true, now)
         } else {
             false
         }
+    }
+
+    /// Whether another instance of `service` than `addr` answered a call
+    /// (not a probe: a probe does not touch what the calls share, such as
+    /// the database) since `since`.
+    pub fn peer_answered(&self, addr: SocketAddr, service: &str, since: Instant) -> bool {
+        self.entries.iter().any(|(a, e)| *a != addr && e.service == service && e.answered.is_some_and(|t| t >= since))
     }
 
     /// A refused connect or a connection reset: out at once.

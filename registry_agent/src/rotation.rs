@@ -192,6 +192,12 @@ impl Rotation {
         lock(&self.inner.health).timed_out(addr, service, sent, Instant::now());
     }
 
+    /// Whether another instance of `service` answered a call since `since`
+    /// (so a wait on `addr` is its own slowness, not the service's).
+    pub fn peer_answered(&self, addr: SocketAddr, service: &str, since: Instant) -> bool {
+        lock(&self.inner.health).peer_answered(addr, service, since)
+    }
+
     pub fn health(&self, addr: &SocketAddr) -> HealthView {
         lock(&self.inner.health).view(addr, Instant::now())
     }

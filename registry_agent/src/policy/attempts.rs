@@ -6,7 +6,13 @@
 //! [`start`] sends the first attempt from the caller's thread and returns
 //! at once. Each attempt's outcome, and each per-try timeout, goes through
 //! `decide`: a retry or a hedge is started by a `timer::work` thread on the
-//! best instance not already waiting on this request; the first reply that
+//! best instance not already waiting on this request. A per-try timeout
+//! hedges only when another instance of the service answered a call since
+//! the attempt was sent: then the slowness is this instance's (frozen,
+//! wedged), and another instance can do better. When nobody answered, the
+//! whole service is slow (its database is failing over, say), a hedge would
+//! only double the load on what is already struggling, and the check is
+//! made again one per-try timeout later; the first reply that
 //! is an answer (not a failure `decide` acted on) finishes the request, once.
 //! Attempts still outstanding then are left to answer into the void (they
 //! keep counting as in flight, which steers new calls away from a frozen
@@ -241,10 +247,9 @@ fn dispatch(c: &Arc<CallState>) {
             o.on = Some((conn, id));
         }
         if spec.idempotency.repeatable() {
-            let estimate = c.rotation.latency(addr);
-            if let Some(t) = per_try_timeout(estimate, remaining) {
+            if let Some(t) = per_try_timeout(c.rotation.latency(addr), remaining) {
                 let me = c.clone();
-                timer::at(sent + t, Box::new(move || slow(&me, n)));
+                timer::at(sent + t, Box::new(move || slow(&me, n, t)));
             }
         }
         return;
@@ -290,8 +295,9 @@ fn completed(c: &Arc<CallState>, n: u32, addr: SocketAddr, sent: Instant, result
     }
 }
 
-/// Attempt `n`'s per-try timeout passed: hedge it if `decide` says so.
-fn slow(c: &Arc<CallState>, n: u32) {
+/// Attempt `n`'s per-try timeout `per_try` passed: hedge it if its
+/// slowness is its own and `decide` says so; else look again later.
+fn slow(c: &Arc<CallState>, n: u32, per_try: std::time::Duration) {
     let spec = &c.spec;
     let (addr, sent, attempts) = {
         let st = c.lock();
@@ -302,6 +308,14 @@ fn slow(c: &Arc<CallState>, n: u32) {
         (o.addr, o.sent, st.attempts)
     };
     let waited = sent.elapsed();
+    if !c.rotation.peer_answered(addr, &spec.service, sent) {
+        let again = Instant::now() + per_try;
+        if again < spec.deadline {
+            let me = c.clone();
+            timer::at(again, Box::new(move || slow(&me, n, per_try)));
+        }
+        return;
+    }
     c.rotation.timed_out(addr, &spec.service, sent);
     c.rotation.observe_latency(addr, waited);
     if decide(Failure::Slow, spec.idempotency, attempts, c.rotation.budget()) == Decision::Hedge {

@@ -15,7 +15,9 @@
 //!   instance may be frozen, or only slow. A repeatable request is *hedged*
 //!   within the budget: a second attempt goes to another instance and the
 //!   first reply wins; the slow attempt is not cancelled, because it may
-//!   still be the first to answer. A request sent once is left to its
+//!   still be the first to answer. (The attempt loop asks only when another
+//!   instance answered meanwhile: a slowness every instance shares is not
+//!   helped by a second attempt.) A request sent once is left to its
 //!   instance until the caller's deadline.
 //! - Anything else (a reply, the caller's deadline) is the answer.
 //!

@@ -20,7 +20,9 @@
 //! neither a refused connect nor the registry notices it; only time does.
 //! Without a per-try timeout every call already sent to it waits for the
 //! caller's whole deadline. With one, a repeatable call is hedged on another
-//! instance after a few multiples of the instance's usual latency, the calls
+//! instance after a few multiples of the instance's usual latency, provided
+//! another instance answered meanwhile (else the whole service is slow and a
+//! hedge would only add load; `attempts`), the calls
 //! stuck on it keep counting as in flight so new calls go elsewhere, and
 //! each hedge that beats it counts towards its ejection (`health`).
 

@@ -104,6 +104,8 @@ pub struct Load {
     /// Answers whose POST got a 2xx: (idempotency key, answer id, index of the token used).
     pub created: Arc<Mutex<Vec<(String, i64, usize)>>>,
     pub posts_sent: Arc<AtomicUsize>,
+    /// How long a GET waits for its response (10 s unless set).
+    get_timeout: Duration,
 }
 
 /// Where the load goes; a test may switch it while the load runs.
@@ -117,12 +119,18 @@ impl Load {
             records: Arc::new(Mutex::new(Vec::new())),
             created: Arc::new(Mutex::new(Vec::new())),
             posts_sent: Arc::new(AtomicUsize::new(0)),
+            get_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// GETs started after this give up after `timeout` (a visitor's patience).
+    pub fn get_timeout(&mut self, timeout: Duration) {
+        self.get_timeout = timeout;
     }
 
     /// A thread that GETs `paths` in turn, one every `pause`.
     pub fn gets(&mut self, target: Target, paths: Vec<String>, pause: Duration) {
-        let (stop, records) = (self.stop.clone(), self.records.clone());
+        let (stop, records, timeout) = (self.stop.clone(), self.records.clone(), self.get_timeout);
         self.threads.push(std::thread::spawn(move || {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -130,7 +138,7 @@ impl Load {
                 i += 1;
                 let addr = *target.lock().unwrap();
                 let started = Instant::now();
-                let outcome = request(addr, "GET", path, &[], b"", Duration::from_secs(10));
+                let outcome = request(addr, "GET", path, &[], b"", timeout);
                 let r = Record { method: "GET", path: path.clone(), started, ended: Instant::now(), outcome };
                 records.lock().unwrap().push(r);
                 std::thread::sleep(pause);
