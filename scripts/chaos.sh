@@ -20,7 +20,7 @@
 # accepted again and until the old primary streamed again; POSTs answered 503
 # (with Retry-After) are counted, any other 5xx fails the run. Then it freezes
 # (SIGSTOP for SW_CHAOS_FREEZE seconds, 8, then SIGCONT) one instance of each
-# tier on the GET path in turn (question, answer, comment, webui): through
+# tier on the GET path in turn (question, answer, user, webui): through
 # each freeze no GET may fail or take longer than a visitor's 3 s, and their
 # p99 must stay under 1 s. The report is also written to
 # $SW_VAR/log/chaos-report.txt.
@@ -113,8 +113,16 @@ qid=$(curl -fsS "${auth[@]}" --data-urlencode "title=chaos run $(date -u +%FT%TZ
     --data-urlencode "body=what survives a chaos run?" --data-urlencode "tags=chaos" "$base/webserv/question" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
+# GETs that reach the answer and user services too (the freezes need them on the path).
+pages=()
+if [[ -s $tokens ]]; then
+    aid=$(curl -fsS "${auth[@]}" --data-urlencode "question_id=$qid" --data-urlencode "body=the first answer" \
+        "$base/webserv/answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    pages=(--page "/webserv/answer/$aid/revisions" --page "/webserv/user/chaos$$x1")
+fi
+
 say "stackwire chaos run, $(date -u +%FT%TZ), question $qid, load on $base"
-python3 scripts/chaos_load.py run --port "$http" --question "$qid" --tokens "$tokens" \
+python3 scripts/chaos_load.py run --port "$http" --question "$qid" --tokens "$tokens" "${pages[@]}" \
     --out "$work/records.jsonl" --stop "$work/stop" --run "$$" &
 load_pid=$!
 sleep 3
@@ -175,8 +183,8 @@ if [[ ${SW_PG_HA:-1} == 1 ]]; then
 fi
 
 # Gray failures: one instance of each tier on the GET path frozen in turn.
-# (user and vote are not on the anonymous GET path; a balancer is not frozen:
-# its clients connect to it directly, and no policy of ours runs in front of it.)
+# (no GET reaches comment or vote; a balancer is not frozen: its clients
+# connect to it directly, and no policy of ours runs in front of it.)
 freezes="$work/freezes.txt"
 : >"$freezes"
 freeze_and_back() { # freeze_and_back NAME: SIGSTOP for SW_CHAOS_FREEZE s, SIGCONT
@@ -190,7 +198,7 @@ freeze_and_back() { # freeze_and_back NAME: SIGSTOP for SW_CHAOS_FREEZE s, SIGCO
     say "SIGSTOP $name ($(listen_of "$name")) for ${SW_CHAOS_FREEZE:-8} s, then SIGCONT"
     sleep 4 # the visitor's 3 s patience and the 1 s after the thaw the report looks at
 }
-for name in question-1 answer-1 comment-1 webui-1; do
+for name in question-1 answer-1 user-1 webui-1; do
     freeze_and_back "$name"
 done
 

@@ -108,7 +108,7 @@ def run(args):
     if args.tokens and os.path.exists(args.tokens):
         tokens = [t.strip() for t in open(args.tokens) if t.strip()]
     pages = [f"/webserv/question/{args.question}", f"/questions/{args.question}",
-             "/webserv/question?page=1", "/"]
+             "/webserv/question?page=1", "/"] + (args.page or [])
     rec = Recorder(args.out)
     threads = [threading.Thread(target=get_loop, args=(args, rec, args.stop, pages)) for _ in range(args.gets)]
     threads += [threading.Thread(target=post_loop, args=(args, rec, args.stop, tokens, f"p{i}"))
@@ -244,6 +244,7 @@ def main():
     r.add_argument("--posts", type=int, default=2)
     r.add_argument("--get-pause", type=float, default=0.02)
     r.add_argument("--post-pause", type=float, default=0.5)
+    r.add_argument("--page", action="append", help="one more path for the GET threads (repeatable)")
     o = sub.add_parser("out")
     o.add_argument("--addr", required=True)
     o.add_argument("--balancers", required=True, help="host:port of each balancer's admin listener (where /status/json is), comma-separated")

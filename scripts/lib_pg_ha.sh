@@ -348,15 +348,23 @@ sw_pg_ha_switchover() {
         sw_die "no synchronous standby to switch over to"
     conf="$SW_VAR/$pnode/patroni.yml"
     _sw_is_primary() { [[ $(sw_pg_ha_member_of "$name" "$(sw_pg_ha_primary "$name")") == "$1" ]]; }
-    # patronictl exits 0 even when Patroni refuses (412 while its view of the
-    # synchronous standby catches up): ask again until the primary has moved.
+    # patronictl exits 0 even when Patroni refuses (it prints "Switchover
+    # failed, details: 412, ..." while its view of the synchronous standby
+    # catches up, say): success is judged by who is primary afterwards, a
+    # refusal is said as such, and the switchover is asked for again.
+    local said=""
     _sw_switch() {
-        (cd / && runuser -u postgres -- patronictl -c "$conf" switchover --leader "$pnode" --candidate "$cand" \
-            --force "$name") >&2 || true
+        said=$( (cd / && runuser -u postgres -- patronictl -c "$conf" switchover --leader "$pnode" \
+            --candidate "$cand" --force "$name") 2>&1) || true
+        printf '%s\n' "$said" >&2
+        if grep -qiE 'switchover failed|error' <<<"$said"; then
+            sw_log "Patroni refused the switchover to $cand: $(grep -iE 'failed|error' <<<"$said" | head -n1)"
+        fi
         sw_wait_for -q -t 20 _sw_is_primary "$cand"
     }
     sw_wait_for -t 90 -m "$cand to be the primary (patronictl switchover)" _sw_switch ||
-        sw_die "the switchover to $cand did not happen"
+        sw_die "the switchover to $cand did not happen; $pnode is still the primary." \
+            "Patroni's last answer: $(tr '\n' ' ' <<<"$said" | cut -c1-300)"
     sw_wait_for -t 120 -m "$pnode streaming from $cand, synchronous" sw_pg_ha_sync "$name" ||
         sw_die "$pnode did not rejoin as a synchronous standby"
     sw_log "postgres primary switched over from $pnode to $cand; $pnode streams from it"

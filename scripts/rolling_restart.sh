@@ -177,7 +177,9 @@ for name in "${services[@]}" "${webuis[@]}" "${balancers[@]}"; do
     fi
 done
 for name in "${down[@]}"; do
-    wait_healthy "$name"
+    sw_wait_for -t "$timeout" -m "$name healthy (in rotation on every balancer)" healthy "$name" ||
+        sw_die "$name was down and did not start again or come into rotation within ${timeout}s" \
+            "(log: $SW_VAR/log/$name.log); nothing was stopped, so its tier keeps every instance it still had"
     sw_log "$name is back"
     count=$((count + 1))
 done

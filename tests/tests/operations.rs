@@ -12,6 +12,9 @@
 //! nodes included, one at a time, with 0 failed GETs, and leave every
 //! instance running and in rotation. Then `stop_all.sh` twice, and a
 //! `rolling_restart.sh` of a stopped system, which brings it all up first.
+//! Last, a dead question instance whose replacement cannot start (its port is
+//! taken): `rolling_restart.sh` exits non-zero with a message naming it and
+//! stops nothing, so the last healthy question instance keeps serving.
 
 mod ha;
 mod load;
@@ -114,4 +117,28 @@ fn operator_scripts_are_safe_from_an_empty_environment() {
     let r = d.run("rolling_restart.sh", &[("SW_ONLY", "^balancer")]);
     assert!(r.ok, "rolling_restart.sh of a stopped system:\n{}", r.output);
     all_up(&d).unwrap_or_else(|e| panic!("after a rolling restart of a stopped system: {e}"));
+
+    // A dead instance whose replacement cannot start (something else took
+    // its port): the script must not stop the last healthy instance of that
+    // tier, nor anything else; it says why and exits non-zero.
+    let before: Vec<(String, Option<i32>)> = d.names().into_iter().map(|n| (n.clone(), d.pid(&n))).collect();
+    let q1 = d.pid("question-1").expect("question-1 runs");
+    let port = d.listen("question-1").expect("question-1 listens");
+    // SAFETY: kill(2) on a pid the scripts recorded for us.
+    unsafe { libc::kill(q1, libc::SIGKILL) };
+    tests::wait_for("question-1 to die", Duration::from_secs(5), || d.pid("question-1").is_none().then_some(()));
+    let squatter = tests::wait_for("question-1's port free to take", Duration::from_secs(5), || {
+        std::net::TcpListener::bind(port.replace("0.0.0.0", "127.0.0.1")).ok()
+    });
+    let r = d.run("rolling_restart.sh", &[("SW_RESTART_TIMEOUT", "10")]);
+    assert!(!r.ok, "rolling_restart.sh must fail when a replacement cannot start:\n{}", r.output);
+    assert!(
+        r.output.contains("question-1 was down and did not start again") && r.output.contains("nothing was stopped"),
+        "a clear message naming the instance:\n{}",
+        r.output
+    );
+    for (name, pid) in before.iter().filter(|(n, _)| n != "question-1") {
+        assert_eq!(d.pid(name), *pid, "{name} was not stopped or replaced");
+    }
+    drop(squatter);
 }
