@@ -14,8 +14,10 @@
 //!   an `Allow` header, both with a JSON `{"error": …}` body.
 //! - [`status_response`] turns an RPC `Status` into the matching HTTP status,
 //!   so a NOT_FOUND is 404 whether it came from this service or one it called;
-//!   a 401 says how to authenticate (`WWW-Authenticate: Bearer`) and a 429
-//!   when to come back (`Retry-After`).
+//!   a 401 says how to authenticate (`WWW-Authenticate: Bearer`), a 429
+//!   when to come back (`Retry-After`), and a 503 (a dependency is failing
+//!   over: the database, Redis) to come back in a second (`Retry-After: 1`,
+//!   as the balancer's own 503s say), with the same `Idempotency-Key`.
 //!
 //! The JSON shapes themselves are in [`crate::json`].
 
@@ -158,6 +160,7 @@ pub fn status_response(s: &Status) -> HttpResponse {
             Some(secs) => resp.header("Retry-After", &secs.to_string()),
             None => resp,
         },
+        Code::Unavailable => resp.header("Retry-After", "1"),
         _ => resp,
     }
 }
