@@ -2,13 +2,12 @@
 //! crate speaks Redis.
 //!
 //! Every connection starts at `client`: with Sentinel configured it asks the
-//! Sentinels for the current primary (the `redis` crate checks it with
-//! `ROLE`), so the address is never cached. Callers drop a connection on any
+//! Sentinels for the current primary and checks it with `ROLE`, each step
+//! bounded in time, so the address is never cached. Callers drop a connection on any
 //! error, a `READONLY` reply included (the node was demoted), and the next
 //! `connect` resolves the primary again.
 
 use crate::{InstanceRecord, RegistryConfig, RegistryError, SentinelConfig};
-use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -20,16 +19,51 @@ pub fn client(cfg: &RegistryConfig) -> Result<redis::Client, RegistryError> {
     }
 }
 
+/// How long one Sentinel or candidate primary may take to connect or answer:
+/// a host cut off from the network neither answers nor refuses, and without
+/// a bound a connect waits out the kernel's SYN retries (about two minutes).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Asks each Sentinel in turn for the primary and checks with `ROLE` that it
+/// is one (a Sentinel cut off from the others may still name the old one).
+/// Written here rather than with the `redis` crate's `Sentinel::master_for`,
+/// whose connections to the Sentinels and to the primary have no timeout.
 fn primary(s: &SentinelConfig) -> Result<redis::Client, RegistryError> {
-    let urls: Vec<String> = s.sentinels.iter().map(|h| s.sentinel_url(h)).collect();
-    let mut sentinel = Sentinel::build(urls)?;
-    let node = SentinelNodeConnectionInfo {
-        tls_mode: None,
-        redis_connection_info: Some(redis::RedisConnectionInfo { password: s.password.clone(), ..Default::default() }),
-    };
-    sentinel
-        .master_for(&s.master, Some(&node))
-        .map_err(|source| RegistryError::NoPrimary { master: s.master.clone(), source })
+    let mut last = None;
+    for host in &s.sentinels {
+        match ask_sentinel(s, host) {
+            Ok(client) => return Ok(client),
+            Err(e) => last = Some(e),
+        }
+    }
+    let source =
+        last.unwrap_or_else(|| redis::RedisError::from((redis::ErrorKind::ClientError, "no Sentinel configured")));
+    Err(RegistryError::NoPrimary { master: s.master.clone(), source })
+}
+
+fn bounded(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+    let con = client.get_connection_with_timeout(RESOLVE_TIMEOUT)?;
+    con.set_read_timeout(Some(RESOLVE_TIMEOUT))?;
+    con.set_write_timeout(Some(RESOLVE_TIMEOUT))?;
+    Ok(con)
+}
+
+fn ask_sentinel(s: &SentinelConfig, host: &str) -> redis::RedisResult<redis::Client> {
+    let mut sentinel = bounded(&redis::Client::open(s.sentinel_url(host))?)?;
+    let (ip, port): (String, u16) =
+        redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&s.master).query(&mut sentinel)?;
+    let client = redis::Client::open(redis::ConnectionInfo {
+        addr: redis::ConnectionAddr::Tcp(ip, port),
+        redis: redis::RedisConnectionInfo { password: s.password.clone(), ..Default::default() },
+    })?;
+    let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut bounded(&client)?)?;
+    match role.first() {
+        Some(redis::Value::BulkString(r)) if r.as_slice() == b"master" => Ok(client),
+        _ => Err(redis::RedisError::from((
+            redis::ErrorKind::ResponseError,
+            "the node a Sentinel named is not a primary",
+        ))),
+    }
 }
 
 pub(crate) fn connect(cfg: &RegistryConfig) -> Result<redis::Connection, RegistryError> {
