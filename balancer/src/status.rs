@@ -62,6 +62,15 @@ fn redis(up: &RpcUpstream) -> Option<RedisTopology> {
     Some(t)
 }
 
+/// The host part of an instance's address (what it binds: its machine's
+/// address, so instances on one host show the same one).
+fn host_of(addr: &str) -> String {
+    match addr.parse::<SocketAddr>() {
+        Ok(a) => a.ip().to_string(),
+        Err(_) => addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr).to_string(),
+    }
+}
+
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
@@ -75,6 +84,7 @@ fn instance(up: &RpcUpstream, r: &InstanceRecord, kept: bool, now_ms: i64) -> Va
     json!({
         "id": r.id,
         "addr": r.addr,
+        "host": host_of(&r.addr),
         "pid": r.pid,
         "load": r.load,
         "in_flight": addr.map(|a| rot.pool().in_flight(&a)).unwrap_or(0),
@@ -111,7 +121,7 @@ pub fn model(up: &RpcUpstream) -> Value {
         if name == registry_agent::BALANCER_SERVICE {
             for r in listed {
                 balancers.push(json!({
-                    "id": r.id, "addr": r.addr, "pid": r.pid, "load": r.load,
+                    "id": r.id, "addr": r.addr, "host": host_of(&r.addr), "pid": r.pid, "load": r.load,
                     "heartbeat_age_ms": (now - r.last_heartbeat_ms).max(0),
                     "this": me.as_deref() == Some(r.id.as_str()),
                 }));
@@ -181,7 +191,7 @@ pub fn render(m: &Value) -> String {
     for svc in m["services"].as_array().into_iter().flatten() {
         let _ = write!(
             h,
-            "<h2>{} <small>({}, {})</small></h2><table><tr><th>instance</th><th>address</th><th>pid</th>\
+            "<h2>{} <small>({}, {})</small></h2><table><tr><th>instance</th><th>host</th><th>address</th><th>pid</th>\
              <th>load</th><th>in flight</th><th>heartbeat age</th><th>health</th><th>ejections</th></tr>",
             esc(s(svc, "name")),
             esc(s(svc, "service")),
@@ -189,7 +199,7 @@ pub fn render(m: &Value) -> String {
         );
         let list = svc["instances"].as_array().cloned().unwrap_or_default();
         if list.is_empty() {
-            h.push_str("<tr><td colspan=\"8\" class=\"down\">no live instance</td></tr>");
+            h.push_str("<tr><td colspan=\"9\" class=\"down\">no live instance</td></tr>");
         }
         for i in &list {
             let state = s(i, "state");
@@ -202,9 +212,10 @@ pub fn render(m: &Value) -> String {
             }
             let _ = write!(
                 h,
-                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>\
+                "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>\
                  <td>{} ms</td><td class=\"{}\">{}</td><td>{}</td></tr>",
                 esc(s(i, "id")),
+                esc(s(i, "host")),
                 esc(s(i, "addr")),
                 esc(&n(i, "pid")),
                 esc(&n(i, "load")),
@@ -217,13 +228,14 @@ pub fn render(m: &Value) -> String {
         }
         h.push_str("</table>");
     }
-    h.push_str("<h2>Balancers</h2><table><tr><th>instance</th><th>address</th><th>pid</th><th>in flight</th><th>heartbeat age</th></tr>");
+    h.push_str("<h2>Balancers</h2><table><tr><th>instance</th><th>host</th><th>address</th><th>pid</th><th>in flight</th><th>heartbeat age</th></tr>");
     for b in m["balancers"].as_array().into_iter().flatten() {
         let me = if b["this"] == true { " (this one)" } else { "" };
         let _ = write!(
             h,
-            "<tr><td><code>{}</code>{me}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{} ms</td></tr>",
+            "<tr><td><code>{}</code>{me}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{} ms</td></tr>",
             esc(s(b, "id")),
+            esc(s(b, "host")),
             esc(s(b, "addr")),
             esc(&n(b, "pid")),
             esc(&n(b, "load")),
