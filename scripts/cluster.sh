@@ -87,7 +87,13 @@ write_env_files() {
         mv "$etc/stackwire.env.tmp" "$etc/stackwire.env"
         for n in $(swc_names); do
             mkdir -p "$etc/$n"
-            printf 'SW_HOST=%s\n' "$(swc_addr "$n")" >"$etc/$n/host.env"
+            {
+                printf 'SW_HOST=%s\n' "$(swc_addr "$n")"
+                if [[ $n == edge* ]]; then
+                    sw_balancer_ports "${n#edge}"
+                    printf 'SW_VIP=%s\nSW_BALANCER_PORT=%s\nSW_BALANCER_ADMIN_PORT=%s\n' "$SWC_VIP" "$_sw_bal_port" "$_sw_bal_admin"
+                fi
+            } >"$etc/$n/host.env"
         done
     )
 }
@@ -116,9 +122,9 @@ vrrp_instance stackwire_edge {
     interface eth0
     virtual_router_id 51
     priority $((200 - 50 * i))
-    # VRRPv3 adverts every 0.5 s: a silent master is replaced after
-    # 3 x 0.5 s + skew, about 1.6 s.
-    advert_int 0.5
+    # VRRPv3 adverts every 0.3 s: a silent master is replaced after
+    # 3 x 0.3 s + skew, about 1.1 s (the limit is 3 s, under load).
+    advert_int 0.3
     unicast_src_ip $me
     unicast_peer {
         $peer
@@ -129,18 +135,6 @@ vrrp_instance stackwire_edge {
 }
 CONF
     printf '%s\n' "$dir/keepalived.conf"
-}
-
-# vip_holder: the edge host that has the virtual address now, or nothing.
-vip_holder() {
-    local n
-    for n in edge1 edge2; do
-        if ip -n "$(swc_ns "$n")" -4 -o addr show dev eth0 2>/dev/null | grep -q " $SWC_VIP/"; then
-            printf '%s\n' "$n"
-            return 0
-        fi
-    done
-    return 1
 }
 
 # other_owner: the data directory of another checkout's cluster that is up
@@ -174,7 +168,7 @@ claim_cluster() {
 
 cmd_up() {
     local owner n i bin conf started=()
-    sw_install_deps python3 patroni etcd-server etcd-client keepalived iproute2
+    sw_install_deps python3 patroni etcd-server etcd-client keepalived iproute2 nftables
     claim_cluster
     sw_init_var
     swc_layout
@@ -183,7 +177,7 @@ cmd_up() {
     sw_log "hosts: $(for n in $(swc_names); do printf '%s=%s ' "$n" "$(swc_addr "$n")"; done)"
 
     sw_start_pg_ha pg
-    sw_start_redis_ha redis "${SW_REDIS_PORT:-16379}" "${SW_REDIS_REPLICA_PORT:-16380}" "${SW_SENTINEL_PORTS:-26380 26381 26382}"
+    sw_start_redis_ha redis "$SW_REDIS_PORT" "$SW_REDIS_REPLICA_PORT" "$SW_SENTINEL_PORTS"
     write_env_files
 
     if [[ -n ${SW_BIN_DIR:-} ]]; then
@@ -211,12 +205,12 @@ cmd_up() {
             --pid "$SW_VAR/keepalived-$i/keepalived.pid" --vrrp_pid "$SW_VAR/keepalived-$i/vrrp.pid"
         started+=("keepalived-$i")
     done
-    sw_wait_for -t 30 -m "an edge host holding $SWC_VIP" vip_holder || sw_die "keepalived elected no edge host"
+    sw_wait_for -t 30 -m "an edge host holding $SWC_VIP" swc_vip_holder || sw_die "keepalived elected no edge host"
     sw_log "waiting for all instances to register (http://$SWC_VIP:${SW_HTTP_PORT:-8080}/webserv/services)"
     sw_await_registered "http://$SWC_VIP:${SW_HTTP_PORT:-8080}/webserv/services" "${SW_START_TIMEOUT:-120}" \
         "${started[@]}" || exit 1
     echo
-    echo "stackwire cluster is up: http://$SWC_VIP:${SW_HTTP_PORT:-8080}/ (held by $(vip_holder))"
+    echo "stackwire cluster is up: http://$SWC_VIP:${SW_HTTP_PORT:-8080}/ (held by $(swc_vip_holder))"
     echo "  status:  http://$(swc_addr edge1):${SW_ADMIN_PORT:-9090}/status, http://$(swc_addr edge2):$((${SW_ADMIN_PORT:-9090} + 1))/status"
     echo "  hosts:   scripts/cluster.sh status;  logs: $log/"
     echo "  stop:    scripts/cluster.sh down"
@@ -230,7 +224,7 @@ cmd_status() {
     if ! swc_net_exists; then
         echo "no cluster (bridge $SWC_BRIDGE absent)"
     else
-        echo "bridge $SWC_BRIDGE $SWC_NET.1/24; virtual address $SWC_VIP on $(vip_holder || echo nobody)"
+        echo "bridge $SWC_BRIDGE $SWC_NET.1/24; virtual address $SWC_VIP on $(swc_vip_holder || echo nobody)"
         for n in $(swc_names); do
             ns=$(swc_ns "$n")
             state=$(cat "/sys/class/net/$ns/operstate" 2>/dev/null || echo absent)
@@ -265,15 +259,17 @@ cmd_down() {
     if swc_net_exists && ! other_owner >/dev/null; then
         for n in $(swc_names); do
             ip link set "$(swc_ns "$n")" up 2>/dev/null || true
-            tc -n "$(swc_ns "$n")" qdisc del dev eth0 root 2>/dev/null || true
+            swc_slow_off "$n"
         done
     fi
     if [[ -d $SW_VAR/run ]]; then
         sw_secrets
-        for name in keepalived-1 keepalived-2 balancer-1 balancer-2; do sw_stop_proc "$name"; done
+        sw_stop_group keepalived-1 keepalived-2 balancer-1 balancer-2
+        local rest=()
         for name in $(sw_proc_names); do
-            case $name in pg-* | keepalived-* | balancer-*) ;; *) sw_stop_proc "$name" ;; esac
+            case $name in pg-* | keepalived-* | balancer-*) ;; *) rest+=("$name") ;; esac
         done
+        sw_stop_group "${rest[@]}"
         swc_layout
         sw_stop_redis_ha redis
         sw_stop_pg_ha pg

@@ -414,7 +414,8 @@ _sw_redis_cli() {
     local addr=$1 host=127.0.0.1
     shift
     if [[ $addr == *:* ]]; then host=${addr%:*}; fi
-    REDISCLI_AUTH=$SW_REDIS_PASSWORD redis-cli -h "$host" -p "${addr##*:}" "$@"
+    # Bounded: a host cut off by scripts/partition.sh never answers (nor refuses).
+    REDISCLI_AUTH=$SW_REDIS_PASSWORD timeout "${SW_REDIS_CLI_TIMEOUT:-5}" redis-cli -h "$host" -p "${addr##*:}" "$@"
 }
 
 # _sw_redis_conf_addr CONF: HOST:PORT a redis.conf or sentinel.conf written here binds.

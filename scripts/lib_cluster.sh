@@ -50,6 +50,21 @@ swc_layout() {
     export SW_REDIS_HOSTS="$(swc_addr reg1) $(swc_addr reg2)"
     export SW_SENTINEL_HOSTS="$(swc_addr reg1) $(swc_addr reg2) $(swc_addr reg3)"
     export SW_HTTP_HOST=$SWC_VIP
+    # Each node on a host of its own: one port per kind, as on real machines.
+    export SW_PG_PORTS="15432 15432" SW_PATRONI_PORTS="18008 18008" SW_ETCD_PORTS="12379 12379 12379"
+    export SW_REDIS_PORT=16379 SW_REDIS_REPLICA_PORT=16379 SW_SENTINEL_PORTS="26380 26380 26380"
+}
+
+# swc_vip_holder: the edge host that has the virtual address now, or fails.
+swc_vip_holder() {
+    local n
+    for n in edge1 edge2; do
+        if ip -n "$(swc_ns "$n")" -4 -o addr show dev eth0 2>/dev/null | grep -q " $SWC_VIP/"; then
+            printf '%s\n' "$n"
+            return 0
+        fi
+    done
+    return 1
 }
 
 swc_net_exists() { ip link show "$SWC_BRIDGE" >/dev/null 2>&1; }
@@ -102,3 +117,35 @@ swc_ns_pids() {
 
 swc_cut() { ip link set "$(swc_ns "$1")" down; }  # swc_cut NAME: the host's link down
 swc_heal() { ip link set "$(swc_ns "$1")" up; }   # swc_heal NAME: and up again
+
+# swc_slow_on NAME / swc_slow_off NAME: 200 ms delay and 5% loss on the
+# host's link with tc netem. A kernel built without sch_netem
+# (CONFIG_NET_SCH_NETEM unset, as on some VM kernels: `tc` says "Specified
+# qdisc kind is unknown") cannot delay packets at all; then the nearest it
+# allows: a 1 Mbit/s token bucket whose queue holds up to 200 ms (tbf), and
+# 5% of outgoing packets dropped at random (nftables numgen). swc_slow_kind
+# says which.
+swc_slow_on() {
+    local ns
+    ns=$(swc_ns "$1")
+    if tc -n "$ns" qdisc add dev eth0 root netem delay 200ms loss 5% 2>/dev/null; then
+        swc_slow_kind="netem delay 200ms loss 5%"
+        return 0
+    fi
+    tc -n "$ns" qdisc add dev eth0 root tbf rate 1mbit burst 16kb latency 200ms
+    ip netns exec "$ns" nft -f - <<'NFT'
+table inet swc_loss {
+    chain out {
+        type filter hook output priority 0;
+        numgen random mod 100 < 5 drop
+    }
+}
+NFT
+    swc_slow_kind="no netem in this kernel: tbf 1mbit (queue <= 200 ms) + nftables 5% loss"
+}
+swc_slow_off() {
+    local ns
+    ns=$(swc_ns "$1")
+    tc -n "$ns" qdisc del dev eth0 root 2>/dev/null || true
+    ip netns exec "$ns" nft delete table inet swc_loss 2>/dev/null || true
+}

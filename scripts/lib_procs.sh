@@ -16,6 +16,7 @@
 #   sw_start_proc NAME OUT ERR CMD...   start CMD unless NAME runs; record it
 #   sw_restart_proc NAME                start NAME again from its record
 #   sw_stop_proc NAME [quiet]           TERM, wait, KILL after SW_STOP_TIMEOUT
+#   sw_stop_group NAME...               TERM them all, then wait for (or KILL) each
 #   sw_proc_pid NAME                    pid if running
 #   sw_proc_names                       every recorded name
 #   sw_proc_arg NAME FLAG               value after FLAG in NAME's command line
@@ -146,6 +147,20 @@ sw_stop_proc() {
     rm -f "$SW_VAR/run/$name.pid" "$SW_VAR/run/$name.start"
 }
 
+# sw_stop_group NAME...: TERM all of them at once, then wait for (or KILL) each.
+sw_stop_group() {
+    local name pid
+    for name in "$@"; do
+        if pid=$(sw_proc_pid "$name"); then
+            sw_log "stopping $name (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for name in "$@"; do
+        sw_stop_proc "$name" quiet
+    done
+}
+
 # sw_forget_proc NAME: removes NAME's record (it is no longer part of the system).
 sw_forget_proc() {
     rm -f "$SW_VAR/run/$1".{pid,start,cmd,env}
@@ -190,12 +205,20 @@ sw_start_rpc_instance() {
 # its own port (word I of SW_BALANCER_PORTS), the shared SHARED_HOST:SW_HTTP_PORT,
 # admin on SW_ADMIN_PORT + I - 1.
 sw_start_balancer() {
-    local i=$1 host=$2 shared=$3 bin=$4 log=$5 ports
-    read -ra ports <<<"${SW_BALANCER_PORTS:-8081 8082}"
+    local i=$1 host=$2 shared=$3 bin=$4 log=$5
+    sw_balancer_ports "$i"
     sw_on "$host"
     sw_start_proc "balancer-$i" "$log/balancer-$i.access.log" "$log/balancer-$i.log" "${_sw_on[@]}" "$bin/balancer" \
-        --listen "$host:${ports[i - 1]}" --shared-listen "$shared:${SW_HTTP_PORT:-8080}" \
-        --admin "$host:$((${SW_ADMIN_PORT:-9090} + i - 1))"
+        --listen "$host:$_sw_bal_port" --shared-listen "$shared:${SW_HTTP_PORT:-8080}" --admin "$host:$_sw_bal_admin"
+}
+
+# sw_balancer_ports I: _sw_bal_port (word I of SW_BALANCER_PORTS) and
+# _sw_bal_admin (SW_ADMIN_PORT + I - 1) of balancer I.
+sw_balancer_ports() {
+    local ports
+    read -ra ports <<<"${SW_BALANCER_PORTS:-8081 8082}"
+    _sw_bal_port=${ports[$1 - 1]}
+    _sw_bal_admin=$((${SW_ADMIN_PORT:-9090} + $1 - 1))
 }
 
 # _sw_all_registered URL NAME...: every NAME is alive (else exit 2, naming it

@@ -17,20 +17,6 @@ fi
 sw_log "data directory: $SW_VAR"
 sw_secrets
 
-# stop_group NAME...: TERM all of them, then wait for (or KILL) each.
-stop_group() {
-    local name pid
-    for name in "$@"; do
-        if pid=$(sw_proc_pid "$name"); then
-            sw_log "stopping $name (pid $pid)"
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
-    done
-    for name in "$@"; do
-        sw_stop_proc "$name" quiet
-    done
-}
-
 # Balancer first so no new requests come in, then the web UIs, then the rest.
 balancers=() webuis=() others=()
 for f in "$SW_VAR"/run/*.pid; do
@@ -43,9 +29,9 @@ for f in "$SW_VAR"/run/*.pid; do
     *) others+=("$name") ;;
     esac
 done
-stop_group "${balancers[@]}"
-stop_group "${webuis[@]}"
-stop_group "${others[@]}"
+sw_stop_group "${balancers[@]}"
+sw_stop_group "${webuis[@]}"
+sw_stop_group "${others[@]}"
 
 sw_stop_redis_ha redis
 sw_stop_redis redis # a single Redis from an older start_all.sh
