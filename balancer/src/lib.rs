@@ -1,56 +1,58 @@
 //! The stackwire balancer: the only HTTP edge of the system.
 //!
-//! A client's HTTP/1.1 request is read by an event loop (mio, edge-triggered,
-//! one state machine per connection, several loops on shared listening
-//! sockets), framed by strict rules on top of httparse, and routed
-//! by path prefix. In static mode (`--upstream`) the loop proxies it itself
-//! over pooled keep-alive connections, streaming the response back; in
-//! registry mode it is handed to a worker pool and forwarded as an RPC to a
-//! live instance found in the Redis registry, the reply coming back through
-//! a channel and a waker. Responses leave in request order. The design
-//! borrows from Sōzu (a mio reverse proxy: readiness bookkeeping, slab of
-//! connections, timers by scan, a loop per core), Pingora (framing rules)
-//! and linkerd (Peak-EWMA balancing), kept small: one file, one job.
+//! A client's HTTP/1.1 request is read by an event loop (mio, one state
+//! machine per connection, several loops on shared listening sockets),
+//! framed by strict rules on top of httparse, and routed by path prefix.
+//! Then it takes one of two paths out:
 //!
-//! - `config`: flags; `sources`: the same from a file and the environment.
-//!   `routes`: the prefix → service table (data, reloadable).
-//! - `loops` / `listen`: one event loop per core and their listeners.
-//!   `event_loop`: poll, accept, timers, dispatch. `conn` + `respond`: the
-//!   client connection state machine. `http1` + `chunked`: request framing
-//!   and response serialization. `access_log`: CLF and worker lines,
-//!   buffered per loop iteration.
-//! - `proxy` + `upconn` + `upstream_http`: static upstreams driven by the
-//!   loop (choice, pool, retries, streaming). `ewma`: power of two choices
-//!   on Peak-EWMA, round robin, least in flight.
-//! - `workers`: the pool and the messages back to the loop. `forward`:
-//!   hop-by-hop rules and the forwarded request. `upstream_rpc`: the RPC
-//!   way out, through `registry_agent::policy`'s attempt loop (instance
-//!   choice, retries, hedges). `catalog`: `GET /webserv/services`.
-//! - `status`: `GET /status`.
-//! - `metrics` + `admin`: `/metrics` (Prometheus) and `/healthz` on the
-//!   admin port. (The fuzz targets' checks are test code:
-//!   balancer/tests/fuzzing.)
+//! ```text
+//!  client ──TCP──▶ edge/: listen + loops (shared listeners, one event loop per core)
+//!                  event_loop: poll, accept, timers ──▶ conn: read, frame (http1/)
+//!                                    │ routes.rs: prefix → service
+//!            ┌───────────────────────┴───────────────────────────┐
+//!            ▼ static mode (--upstream)                          ▼ registry mode
+//!  upstream/http/proxy: choose (ewma), pool, retry   upstream/workers: a thread pool (try_send)
+//!  upstream/http/upconn: non-blocking HTTP/1.1 in    upstream/rpc: registry_agent::policy's attempt
+//!    the same event loop, the body streamed            loop (instance, retries, hedges) ──RPC──▶ service
+//!            │                                                   │ reply: channel + mio waker
+//!            ▼                                                   ▼
+//!  edge/respond: our framing, responses in request order ──▶ client
+//!  (ops/access_log and ops/metrics count every response)
+//! ```
+//!
+//! In static mode the loop proxies the request itself over pooled
+//! keep-alive connections, streaming the response back; in registry mode it
+//! is handed to a worker pool and forwarded as an RPC to a live instance
+//! found in the Redis registry, the reply coming back through a channel and
+//! a waker. Responses leave in request order. The design borrows from Sōzu
+//! (a mio reverse proxy: readiness bookkeeping, slab of connections, timers
+//! by scan, a loop per core), Pingora (framing rules) and linkerd
+//! (Peak-EWMA balancing), kept small: one file, one job.
+//!
+//! | folder | what it holds |
+//! |---|---|
+//! | `edge/` | listeners, the event loops, the client connection state machine and its response side |
+//! | `http1/` | request framing (the rule table), chunked decoding, response serialization, hop-by-hop rules |
+//! | `routes.rs` | the prefix → service table (data, reloaded on SIGHUP) |
+//! | `upstream/http/` | static upstreams driven by the loop: choice (Peak-EWMA), pool, retries, streaming |
+//! | `upstream/` | the worker pool, the RPC way out (`rpc.rs`) and `GET /webserv/services` (`catalog.rs`) |
+//! | `ops/` | flags and their file/environment sources, the admin port, `/metrics`, `/status`, the access log |
+//!
+//! Modules are private; what the binary (`main.rs`), the tests and the fuzz
+//! targets use is re-exported below. (The fuzz targets' checks are test
+//! code: balancer/tests/fuzzing.)
 
-pub mod access_log;
-pub mod admin;
-pub mod catalog;
-pub mod chunked;
-pub mod config;
-pub mod conn;
-mod db_status;
-pub mod event_loop;
-pub mod ewma;
-pub mod forward;
+mod edge;
 pub mod http1;
-pub mod listen;
-pub mod loops;
-pub mod metrics;
-pub mod proxy;
-pub mod respond;
-pub mod routes;
-pub mod sources;
-pub mod status;
-pub mod upconn;
-pub mod upstream_http;
-pub mod upstream_rpc;
-pub mod workers;
+mod ops;
+mod routes;
+mod upstream;
+
+pub use edge::{start_loops, Limits, Settings, Shared};
+pub use ops::admin::start as start_admin;
+pub use ops::config::{parse as parse_config, Config, ConfigError, USAGE};
+pub use ops::sources::gather as gather_args;
+pub use routes::{RouteError, RouteTable};
+pub use upstream::http::{HttpCatalog, HttpUpstreams};
+pub use upstream::rpc::{unavailable_status, RpcUpstream};
+pub use upstream::workers::{start as start_workers, LoopMsg, Notifier, Upstream};

@@ -11,13 +11,10 @@
 //! flags or configuration, 1 when the balancer cannot start or its event loop
 //! fails.
 
-use balancer::config::{self, Config, ConfigError};
-use balancer::conn::Limits;
-use balancer::event_loop::{Settings, Shared};
-use balancer::routes::{RouteError, RouteTable};
-use balancer::upstream_http::{HttpCatalog, HttpUpstreams};
-use balancer::upstream_rpc::RpcUpstream;
-use balancer::workers::{self, LoopMsg, Notifier, Upstream};
+use balancer::{
+    Config, ConfigError, HttpCatalog, HttpUpstreams, Limits, LoopMsg, Notifier, RouteError, RouteTable, RpcUpstream,
+    Settings, Shared, Upstream, USAGE,
+};
 use proto::signals::Signal;
 use std::sync::Arc;
 
@@ -49,10 +46,10 @@ fn main() {
     let signals = proto::signals::block();
     proto::logger::init();
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let args = match balancer::sources::gather(std::env::args().skip(1).collect(), &vars) {
+    let args = match balancer::gather_args(std::env::args().skip(1).collect(), &vars) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("balancer: {e}\n\n{}", config::USAGE);
+            eprintln!("balancer: {e}\n\n{}", USAGE);
             std::process::exit(2);
         }
     };
@@ -60,14 +57,14 @@ fn main() {
         eprintln!("balancer: {e}");
         std::process::exit(2);
     }
-    let cfg = match config::parse(args) {
+    let cfg = match balancer::parse_config(args) {
         Ok(c) => c,
         Err(ConfigError::Help) => {
-            println!("{}", config::USAGE);
+            println!("{}", USAGE);
             return;
         }
         Err(e) => {
-            eprintln!("balancer: {e}\n\n{}", config::USAGE);
+            eprintln!("balancer: {e}\n\n{}", USAGE);
             std::process::exit(2);
         }
     };
@@ -111,7 +108,7 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
     };
     let routes = Arc::new(routes);
     let shared = Arc::new(Shared { live: Default::default(), http: static_http });
-    let jobs = workers::start(cfg.workers, QUEUE, upstream.clone())?;
+    let jobs = balancer::start_workers(cfg.workers, QUEUE, upstream.clone())?;
     let n_loops = match cfg.loops {
         // One per core but one: the kernel's network processing and whatever
         // shares the machine need a core too. On the 2-core benchmark box one
@@ -129,14 +126,14 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
             log::warn!(target: "balancer", "not every routed service is in the registry after {READY_LIMIT:?}; joining the shared port anyway");
         }
     }
-    let loops = balancer::loops::start(n_loops, cfg.listen, cfg.shared_listen, settings, routes, shared, jobs)
+    let loops = balancer::start_loops(n_loops, cfg.listen, cfg.shared_listen, settings, routes, shared, jobs)
         .map_err(|e| StartError::Listen { addr: e.addr, source: e.source })?;
     if let Some(local) = loops.shared_addr {
         log::info!(target: "balancer", "also serving on shared {local} (SO_REUSEPORT)");
     }
     if let Some(addr) = cfg.admin {
         let local =
-            balancer::admin::start(addr, upstream.clone()).map_err(|source| StartError::Listen { addr, source })?;
+            balancer::start_admin(addr, upstream.clone()).map_err(|source| StartError::Listen { addr, source })?;
         log::info!(target: "balancer", "admin on {local}: GET /metrics, /healthz, /status, /status/json");
     }
     forward_signals(signals, loops.notifiers.clone(), cfg.routes.clone())?;

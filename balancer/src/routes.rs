@@ -19,7 +19,7 @@
 //! balancer answers it with the JSON 404 the API promises, rather than letting
 //! the webui answer a JSON client with an HTML page. The operators' pages
 //! (`/status`, `/metrics`) are not routes at all: they live on the admin
-//! listener only (`crate::admin`), so the public port shows nothing internal. The longest matching prefix wins, and a prefix matches
+//! listener only (`crate::ops::admin`), so the public port shows nothing internal. The longest matching prefix wins, and a prefix matches
 //! only at a path-segment boundary, so `/webserv/question` serves
 //! `/webserv/question/7` but not `/webserv/questionnaire`.
 

@@ -2,7 +2,7 @@
 //! instance (as RPC `UNAVAILABLE` does): 502 and 503 only. Whether the
 //! request may go again at all is `registry_agent::policy`'s (tested there).
 
-use balancer::upstream_rpc::unavailable_status;
+use balancer::unavailable_status;
 
 #[test]
 fn only_502_and_503_ask_for_another_instance() {

@@ -20,7 +20,7 @@
 //! The RPC frame decoder's target (`rpc_frames`) is proto's and lives in
 //! proto/tests/fuzzing.
 
-use balancer::chunked::ChunkedDecoder;
+use balancer::http1::ChunkedDecoder;
 use balancer::http1::{self, BodyReader, Request, MAX_BODY, MAX_HEAD};
 use prost::Message;
 
@@ -31,7 +31,7 @@ const FRAMING_STATUSES: [u16; 5] = [400, 413, 414, 431, 501];
 /// forwarding rules.
 pub fn http1_request_stream(data: &[u8]) {
     let client: std::net::SocketAddr = ([10, 0, 0, 1], 4242).into();
-    let routes = balancer::routes::RouteTable::default();
+    let routes = balancer::RouteTable::default();
     let mut buf = data;
     for _ in 0..32 {
         let (head, n) = match http1::parse_head(buf) {
@@ -69,11 +69,11 @@ pub fn http1_request_stream(data: &[u8]) {
         }
         let req = Request { head, body };
         let mut wire = Vec::new();
-        balancer::forward::for_each_header(&req, client, "fuzz-id", |n, v| {
+        balancer::http1::for_each_header(&req, client, "fuzz-id", |n, v| {
             assert!(http1::valid_field(n, v), "forwarded header {n:?}: {v:?} could split the request");
             wire.extend_from_slice(v);
         });
-        let rpc = balancer::forward::http_request(req, client, "fuzz-id");
+        let rpc = balancer::http1::http_request(req, client, "fuzz-id");
         let _ = rpc.encode_to_vec();
     }
 }

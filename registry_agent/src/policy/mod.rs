@@ -1,7 +1,7 @@
 //! The call policy: which instance a request goes to, whether it may go
 //! again, when a slow attempt is hedged, and the loop that carries a request
 //! across its attempts. Every client of a service calls this one module: the
-//! balancer's registry path (`upstream_rpc`), its static HTTP path
+//! balancer's registry path (`upstream::rpc`), its static HTTP path
 //! (`proxy`, which shares the rules but drives its own connections), and
 //! `ServiceClient` in the web UIs and the services; so the hops
 //! balancer → web UI → service all behave alike.

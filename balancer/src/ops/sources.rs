@@ -20,7 +20,7 @@
 //! `STACKWIRE_BALANCER_WORKERS`), and so is a key or variable that names no
 //! setting: a misspelt setting must not be silently ignored.
 
-use crate::config::{self, ConfigError, USAGE};
+use crate::ops::config::{self, ConfigError, USAGE};
 use std::path::Path;
 
 const ENV_PREFIX: &str = "STACKWIRE_BALANCER_";

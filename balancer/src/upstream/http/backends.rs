@@ -23,11 +23,11 @@
 //! (the upstream's authority when the client sent none, as HTTP/1.0 may),
 //! and the decoded body with a `Content-Length`.
 
-use crate::config::UpstreamUrl;
-use crate::ewma::{Balance, Candidates, Chooser};
-use crate::forward;
+use crate::http1::forward;
 use crate::http1::{Request, Response};
-use crate::workers::{Done, RequestJob, Upstream};
+use crate::ops::config::UpstreamUrl;
+use crate::upstream::http::ewma::{Balance, Candidates, Chooser};
+use crate::upstream::workers::{Done, RequestJob, Upstream};
 use registry_agent::policy::{PeakEwma, RetryBudget};
 use registry_agent::{Descriptor, InstanceRecord};
 use std::collections::BTreeMap;
@@ -190,7 +190,7 @@ impl Upstream for HttpCatalog {
         services.insert("upstream".to_string(), records);
         let counts: BTreeMap<String, usize> =
             self.0.backends.iter().map(|b| (b.url.addr.to_string(), b.in_flight.load(Ordering::Relaxed))).collect();
-        crate::catalog::build(&services, &|a| counts.get(a).copied().unwrap_or(0), false)
+        crate::upstream::catalog::build(&services, &|a| counts.get(a).copied().unwrap_or(0), false)
     }
 }
 
@@ -199,8 +199,9 @@ mod tests {
     use super::*;
 
     fn ups(n: usize) -> HttpUpstreams {
-        let urls: Vec<UpstreamUrl> =
-            (0..n).map(|i| crate::config::parse_upstream(&format!("http://127.0.0.1:{}", 9000 + i)).unwrap()).collect();
+        let urls: Vec<UpstreamUrl> = (0..n)
+            .map(|i| crate::ops::config::parse_upstream(&format!("http://127.0.0.1:{}", 9000 + i)).unwrap())
+            .collect();
         HttpUpstreams::new(&urls, Balance::RoundRobin, Duration::from_secs(1))
     }
 

@@ -1,6 +1,6 @@
 //! Static HTTP upstreams, proxied by the event loop itself.
 //!
-//! This is the glue between a client connection (`conn.rs`) and an upstream
+//! This is the glue between a client connection (`edge/conn.rs`) and an upstream
 //! connection (`upconn.rs`) of the same loop: choosing the upstream, taking
 //! an idle pooled connection to it or dialing one (non-blocking, with the
 //! connect timeout), retrying, returning connections to the pool, and the
@@ -29,13 +29,13 @@
 //! connections in use stay warm and the surplus ages out: an idle pooled
 //! connection is closed when the upstream closes it or after `POOL_IDLE`.
 
-use crate::conn::Env;
-use crate::event_loop::{EventLoop, UP_BASE};
+use crate::edge::conn::Env;
+use crate::edge::event_loop::{EventLoop, UP_BASE};
 use crate::http1::{Request, Response};
-use crate::metrics::{self, Timeout};
-use crate::upconn::{Exchange, Flight, Pump, UpConn, UpError};
-use crate::upstream_http::bit;
-use crate::workers::Job;
+use crate::ops::metrics::{self, Timeout};
+use crate::upstream::http::backends::bit;
+use crate::upstream::http::upconn::{Exchange, Flight, Pump, UpConn, UpError};
+use crate::upstream::workers::Job;
 use crossbeam_channel::Sender;
 use mio::event::Event;
 use mio::{Interest, Token};

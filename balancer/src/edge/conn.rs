@@ -47,11 +47,11 @@
 //! and the access log; requests the loop proxies itself also get the
 //! `Balancer::Worker … start` / `done` lines a worker would have written.
 
-use crate::access_log::AccessLog;
+use crate::edge::respond::{Current, Stream};
 use crate::http1::{self, BodyReader, Head, Request, Response, MAX_BODY, MAX_HEAD};
-use crate::metrics::{self, GaugeGuard, Timeout};
-use crate::respond::{Current, Stream};
-use crate::workers::Cancel;
+use crate::ops::access_log::AccessLog;
+use crate::ops::metrics::{self, GaugeGuard, Timeout};
+use crate::upstream::workers::Cancel;
 use mio::event::Event;
 use mio::net::TcpStream;
 use proto::logger::JobScope;

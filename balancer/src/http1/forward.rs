@@ -24,12 +24,6 @@ fn hop_by_hop<'h>(name: &str, all: impl Iterator<Item = (&'h str, &'h [u8])>) ->
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) || crate::http1::named_by_connection(name, all)
 }
 
-/// `headers` without the hop-by-hop ones and those `Connection` names.
-pub fn end_to_end(headers: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
-    let all = || headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()));
-    headers.iter().filter(|(n, _)| !hop_by_hop(n, all())).cloned().collect()
-}
-
 /// Calls `f` with every header an upstream receives for `req`, in order,
 /// without allocating in the common case (no `X-Forwarded-For` from the client).
 pub fn for_each_header(req: &Request, client: SocketAddr, request_id: &str, mut f: impl FnMut(&str, &[u8])) {

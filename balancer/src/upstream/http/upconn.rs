@@ -24,13 +24,13 @@
 //! or answer an error status); broken after the response began (so the
 //! client connection has to be closed to signal the truncation).
 //!
-//! Readiness bookkeeping is the same as the client side's (`conn.rs`): the
+//! Readiness bookkeeping is the same as the client side's (`edge/conn.rs`): the
 //! socket is registered once, edge-triggered, for both directions.
 
-use crate::chunked::ChunkedDecoder;
-use crate::conn::{self, Conn, Env};
+use crate::edge::conn::{self, Conn, Env};
+use crate::http1::ChunkedDecoder;
 use crate::http1::{self, Request};
-use crate::metrics::{self, GaugeGuard};
+use crate::ops::metrics::{self, GaugeGuard};
 use mio::event::Event;
 use mio::net::TcpStream;
 use registry_agent::policy::Idempotency;

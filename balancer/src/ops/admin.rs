@@ -16,8 +16,8 @@
 //! to it before its listeners close.
 
 use crate::http1::Response;
-use crate::metrics;
-use crate::workers::Upstream;
+use crate::ops::metrics;
+use crate::upstream::workers::Upstream;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};

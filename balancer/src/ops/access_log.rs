@@ -154,9 +154,16 @@ impl AccessLog {
         if self.who.is_empty() {
             self.who = format!("{} TID-{}", std::process::id(), proto::logger::thread_tag());
         }
-        for part in
-            [self.err_when.as_str(), " ", self.who.as_str(), " ", crate::workers::WORKER, " JID-", jid, " INFO: "]
-        {
+        for part in [
+            self.err_when.as_str(),
+            " ",
+            self.who.as_str(),
+            " ",
+            crate::upstream::workers::WORKER,
+            " JID-",
+            jid,
+            " INFO: ",
+        ] {
             self.err.extend_from_slice(part.as_bytes());
         }
     }

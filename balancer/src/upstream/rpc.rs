@@ -24,10 +24,10 @@
 //! - no reply by the deadline: the event loop answers 504 and runs the cancel
 //!   handle, which cancels every attempt still outstanding.
 
-use crate::forward;
+use crate::http1::forward;
 use crate::http1::Response;
 use crate::routes::Target;
-use crate::workers::{Done, RequestJob, Upstream};
+use crate::upstream::workers::{Done, RequestJob, Upstream};
 use prost::Message;
 use proto::pb;
 use proto::{Code, RpcError};
@@ -140,19 +140,24 @@ impl Upstream for RpcUpstream {
         let snap = self.inner.rotation.directory().snapshot();
         let pool = self.inner.rotation.pool();
         let in_flight = |addr: &str| addr.parse::<SocketAddr>().map(|a| pool.in_flight(&a)).unwrap_or(0);
-        crate::catalog::build(&snap.services, &in_flight, true)
+        crate::upstream::catalog::build(&snap.services, &in_flight, true)
     }
 
     fn status(&self, path: &str) -> Response {
-        crate::status::serve(self, path)
+        crate::ops::status::serve(self, path)
     }
 
     fn register(&self, listen: SocketAddr) {
         let Some(cfg) = self.inner.registry.clone() else { return };
         let pool = self.inner.clone();
         let load = Arc::new(move || pool.rotation.pool().total_in_flight() as u64);
-        match Agent::start(cfg, registry_agent::BALANCER_SERVICE, advertised(listen), crate::status::descriptor(), load)
-        {
+        match Agent::start(
+            cfg,
+            registry_agent::BALANCER_SERVICE,
+            advertised(listen),
+            crate::ops::status::descriptor(),
+            load,
+        ) {
             Ok(agent) => *self.inner.agent.lock().unwrap_or_else(|e| e.into_inner()) = Some(agent),
             Err(e) => log::warn!(target: "balancer", "cannot register as {}: {e}", registry_agent::BALANCER_SERVICE),
         }

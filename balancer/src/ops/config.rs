@@ -87,7 +87,7 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Event loops; 0 means one per core less one (at least one).
     pub loops: usize,
-    pub balance: crate::ewma::Balance,
+    pub balance: crate::upstream::http::ewma::Balance,
     /// Where to serve /metrics and /healthz.
     pub admin: Option<SocketAddr>,
 }
@@ -107,7 +107,7 @@ impl Default for Config {
             max_connections: 10_000,
             connect_timeout: Duration::from_secs(1),
             loops: 0,
-            balance: crate::ewma::Balance::P2cEwma,
+            balance: crate::upstream::http::ewma::Balance::P2cEwma,
             admin: None,
         }
     }
@@ -203,8 +203,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigErr
             "--connect-timeout-ms" => c.connect_timeout = millis(&flag, v)?,
             "--loops" => c.loops = number(&flag, v, 1, 256)? as usize,
             "--balance" => {
-                let names = crate::ewma::Balance::NAMES;
-                c.balance = crate::ewma::Balance::parse(v).ok_or_else(|| bad(&flag, v, format!("expected {names}")))?
+                let names = crate::upstream::http::ewma::Balance::NAMES;
+                c.balance = crate::upstream::http::ewma::Balance::parse(v)
+                    .ok_or_else(|| bad(&flag, v, format!("expected {names}")))?
             }
             "--admin" => c.admin = Some(resolve(&flag, v, v)?),
             _ => c.max_connections = number(&flag, v, 1, 1_000_000)? as usize,

@@ -1,6 +1,6 @@
 //! `GET /status`: the live topology, as this balancer sees it, for a person
 //! watching a failure happen; `GET /status/json`: the same for scripts. Both
-//! are served on the admin listener only (`crate::admin`): process ids,
+//! are served on the admin listener only (`crate::ops::admin`): process ids,
 //! internal addresses and the Redis roles are for operators, not the public.
 //!
 //! Every service and instance from the registry (plus any kept by
@@ -14,7 +14,7 @@
 //! back. Everything shown that came from outside is HTML-escaped.
 
 use crate::http1::Response;
-use crate::upstream_rpc::RpcUpstream;
+use crate::upstream::rpc::RpcUpstream;
 use registry_agent::{Descriptor, InstanceRecord, RedisTopology};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -149,7 +149,7 @@ pub fn model(up: &RpcUpstream) -> Value {
         "services": services,
         "balancers": balancers,
         "redis": redis(up),
-        "database": crate::db_status::view(),
+        "database": crate::ops::db_status::view(),
     })
 }
 
@@ -269,7 +269,7 @@ pub fn render(m: &Value) -> String {
         }
         h.push_str("</table>");
     }
-    crate::db_status::render(&m["database"], &mut h, esc);
+    crate::ops::db_status::render(&m["database"], &mut h, esc);
     h.push_str("</body></html>\n");
     h
 }

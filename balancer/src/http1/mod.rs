@@ -28,7 +28,11 @@
 //! HTTP/1.1 clients and close-delimited for HTTP/1.0 ones), an explicit
 //! `Connection`, and the request id.
 
-use crate::chunked::ChunkedDecoder;
+mod chunked;
+pub(crate) mod forward;
+
+pub use chunked::ChunkedDecoder;
+pub use forward::{for_each_header, http_request};
 
 pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_REQUEST_LINE: usize = 8 * 1024;

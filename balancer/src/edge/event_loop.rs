@@ -10,7 +10,7 @@
 //! anything but `poll` itself: work that might wait (RPC calls, the catalog)
 //! is sent to the worker pool with `try_send`, and results come back on a
 //! channel whose sender wakes the poll through a `mio::Waker`; static HTTP
-//! upstreams are driven right here, non-blocking (see `proxy.rs`).
+//! upstreams are driven right here, non-blocking (see `upstream/http/proxy.rs`).
 //!
 //! Each iteration:
 //! 1. poll (at most 100 ms, which is also the timer resolution);
@@ -27,20 +27,19 @@
 //! finish with `Connection: close`; the loop returns once the last connection
 //! is gone or the drain deadline passes.
 
-use crate::access_log::AccessLog;
-use crate::conn::{Conn, Env, Limits, Outcome};
+use crate::edge::conn::{Conn, Env, Limits, Outcome};
 use crate::http1::{Request, Response};
-use crate::metrics::{self, StatusCounts};
+use crate::ops::access_log::AccessLog;
+use crate::ops::metrics::{self, StatusCounts};
 use crate::routes::{RouteTable, Target};
-use crate::upconn::UpConn;
-use crate::upstream_http::HttpUpstreams;
-use crate::workers::{Job, LoopMsg, Notifier, RequestJob};
+use crate::upstream::http::backends::HttpUpstreams;
+use crate::upstream::http::upconn::UpConn;
+use crate::upstream::workers::{Job, LoopMsg, Notifier, RequestJob};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,7 +74,6 @@ pub struct EventLoop {
     pub(crate) poll: Poll,
     /// Shared with the other loops; emptied when stopping.
     listeners: Vec<Arc<TcpListener>>,
-    local_addr: SocketAddr,
     pub(crate) conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     /// Client connections of this loop.
@@ -95,15 +93,15 @@ pub struct EventLoop {
     next_seq: u64,
     /// Set once stopping: when to give up on the last connections.
     drain_deadline: Option<Instant>,
-    /// An accept failed (e.g. out of descriptors): retry on the next tick,
-    /// since an edge-triggered listener will not report the backlog again.
+    /// An accept failed (e.g. out of descriptors): this loop retries at its
+    /// next tick (the level-triggered listener is reported again, but
+    /// `EPOLLEXCLUSIVE` may wake another loop for it).
     accept_pending: bool,
     refused: u64,
 }
 
 impl EventLoop {
-    /// Registers the listeners (the first one's address is the loop's
-    /// address) and a waker; returns the loop and the notifier other
+    /// Registers the listeners and a waker; returns the loop and the notifier other
     /// threads use to reach it.
     pub fn new(
         listeners: Vec<Arc<TcpListener>>,
@@ -117,16 +115,14 @@ impl EventLoop {
         }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, msgs) = crossbeam_channel::unbounded();
-        let local_addr = match listeners.first() {
-            Some(l) => l.local_addr()?,
-            None => return Err(std::io::Error::other("an event loop needs a listener")),
-        };
+        if listeners.is_empty() {
+            return Err(std::io::Error::other("an event loop needs a listener"));
+        }
         let notifier = Notifier::new(tx, waker);
         let backends = shared.http.map_or(0, |h| h.backends.len());
         let el = EventLoop {
             poll,
             listeners,
-            local_addr,
             conns: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -146,10 +142,6 @@ impl EventLoop {
             refused: 0,
         };
         Ok((el, notifier))
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
     }
 
     pub(crate) fn draining(&self) -> bool {
@@ -367,7 +359,7 @@ impl EventLoop {
             return;
         }
         self.drain_deadline = Some(now + self.settings.drain_timeout);
-        crate::admin::set_draining();
+        crate::ops::admin::set_draining();
         for l in std::mem::take(&mut self.listeners) {
             let _ = listener_ctl(&self.poll, &l, libc::EPOLL_CTL_DEL, 0);
         }

@@ -14,10 +14,10 @@
 //! so replies go back to the right one), the static upstreams and a count of
 //! open connections; each returns when it has drained after a stop.
 
-use crate::event_loop::{EventLoop, Settings, Shared};
-use crate::listen;
+use crate::edge::event_loop::{EventLoop, Settings, Shared};
+use crate::edge::listen;
 use crate::routes::RouteTable;
-use crate::workers::{Job, Notifier};
+use crate::upstream::workers::{Job, Notifier};
 use crossbeam_channel::Sender;
 use std::io;
 use std::net::SocketAddr;

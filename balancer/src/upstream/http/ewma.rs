@@ -16,15 +16,13 @@
 //! it does not herd every balancer onto the same "best" instance.
 //!
 //! Everything here is pure bookkeeping for the static HTTP upstreams
-//! (`upstream_http`): callers describe their candidates through the
+//! (`backends`): callers describe their candidates through the
 //! [`Candidates`] trait, including which ones may not be used (unhealthy,
 //! already tried).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-
-pub use registry_agent::policy::{PeakEwma, DEFAULT_DECAY, DEFAULT_RTT};
 
 /// How the balancer chooses among usable instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,9 +60,6 @@ impl Balance {
 /// What a chooser needs to know about a set of instances.
 pub trait Candidates {
     fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
     /// Whether instance `i` may take this request at all.
     fn usable(&self, i: usize) -> bool;
     fn in_flight(&self, i: usize) -> usize;
@@ -143,26 +138,6 @@ impl Chooser {
                 Some(if c.cost(b, now) < c.cost(a, now) { b } else { a })
             }
         }
-    }
-
-    /// Every usable instance, the chosen one first and then the rest by
-    /// ascending cost (or in-flight count): the order in which to try them
-    /// when the first cannot be reached.
-    pub fn order(&self, c: &(impl Candidates + ?Sized), now: Instant) -> Vec<usize> {
-        let Some(first) = self.pick(c, now) else { return Vec::new() };
-        let mut rest: Vec<(usize, f64)> = (0..c.len())
-            .filter(|&i| i != first && c.usable(i))
-            .map(|i| {
-                let key = match self.balance {
-                    Balance::P2cEwma => c.cost(i, now),
-                    Balance::LeastInFlight => c.in_flight(i) as f64,
-                    Balance::RoundRobin => 0.0,
-                };
-                (i, key)
-            })
-            .collect();
-        rest.sort_by(|x, y| x.1.total_cmp(&y.1));
-        std::iter::once(first).chain(rest.into_iter().map(|(i, _)| i)).collect()
     }
 }
 
@@ -248,25 +223,6 @@ mod tests {
         let mut sorted = picks.clone();
         sorted.sort();
         assert_eq!(sorted, [0, 1, 2], "ties are spread: {picks:?}");
-    }
-
-    #[test]
-    fn order_lists_every_usable_instance_once_best_first() {
-        let now = Instant::now();
-        for b in [Balance::P2cEwma, Balance::RoundRobin, Balance::LeastInFlight] {
-            let ch = Chooser::new(b);
-            let mut c = [p(4, 1.0), p(0, 1.0), p(2, 1.0), p(1, 1.0)];
-            c[2].usable = false;
-            let o = ch.order(&c[..], now);
-            let mut sorted = o.clone();
-            sorted.sort();
-            assert_eq!(sorted, [0, 1, 3], "{b:?}: {o:?}");
-            if b != Balance::RoundRobin {
-                let rest = &o[1..];
-                assert!(rest.windows(2).all(|w| c[w[0]].in_flight <= c[w[1]].in_flight), "{b:?}: {o:?}");
-            }
-        }
-        assert!(Chooser::new(Balance::P2cEwma).order(&[][..], now).is_empty());
     }
 
     #[test]

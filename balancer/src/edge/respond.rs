@@ -16,10 +16,10 @@
 //! for requests the loop proxied itself the worker `done` line. The request
 //! stays counted as in flight for as long as its `Current` lives.
 
-use crate::access_log::{AccessLog, Entry};
-use crate::conn::{Conn, Env, State};
+use crate::edge::conn::{Conn, Env, State};
 use crate::http1::{self, OutFraming, Response};
-use crate::metrics::{self, GaugeGuard, StatusCounts};
+use crate::ops::access_log::{AccessLog, Entry};
+use crate::ops::metrics::{self, GaugeGuard, StatusCounts};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;

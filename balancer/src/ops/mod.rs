@@ -1,0 +1,11 @@
+//! What operators see and set: the command line and its file/environment
+//! sources, the admin port (`/metrics`, `/healthz`, `/status`), the metrics
+//! themselves and the access log.
+
+pub(crate) mod access_log;
+pub(crate) mod admin;
+pub(crate) mod config;
+mod db_status;
+pub(crate) mod metrics;
+pub(crate) mod sources;
+pub(crate) mod status;
