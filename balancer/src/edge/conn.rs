@@ -9,17 +9,12 @@
 //!        └──framing error──────┴──▶ Writing (status, Connection: close) ──▶ Lingering ──▶ Closed
 //! ```
 //!
-//! Readiness follows Sōzu: the socket is registered once for both directions,
-//! edge-triggered, and the connection keeps `ready` — the readiness the kernel
-//! has reported and we have not yet used up (a read or write that returned
-//! `WouldBlock` clears its bit, and so does a short read: on Linux an
-//! edge-triggered socket reports every new arrival, so a read that did not
-//! fill the buffer has taken everything there was, and trying again would
-//! only cost a system call that says so — except when the peer's FIN was
-//! reported along with the data, which only a further read turns into EOF). What we *want* depends on the
-//! state: bytes only while reading a request, the socket's write side only
-//! while output is pending. Acting on `ready & wanted` means backpressure
-//! costs no system call: while a request is in flight or its response is
+//! Readiness follows Sōzu (`readiness.rs`): the socket is registered once
+//! for both directions, edge-triggered; the connection keeps what the kernel
+//! reported and we have not used up (`event`), and sets what its state wants
+//! (`interest`) before each read or write: bytes only while reading a
+//! request, the socket's write side only while output is pending. Acting on
+//! `event & interest` means backpressure costs no system call: while a request is in flight or its response is
 //! still being written we simply do not read, the kernel buffers fill, and
 //! TCP pushes back on the client. It also keeps pipelining honest: the next
 //! buffered request is parsed only after the previous response has been
@@ -29,7 +24,8 @@
 //! from us) or streamed by the event loop from a static HTTP upstream
 //! (`stream_head` / `stream_data` / `stream_end`, never held whole: the loop
 //! stops reading the upstream while more than a bounded amount of output is
-//! waiting for this client); that side lives in `respond.rs`.
+//! waiting for this client); that side, with the output buffer, is the
+//! connection's `Reply` (`respond.rs`).
 //!
 //! Every buffer is bounded: the input buffer holds at most a head's worth (or
 //! 64 KiB while a body is drained into the body buffer, itself capped at
@@ -47,44 +43,29 @@
 //! and the access log; requests the loop proxies itself also get the
 //! `Balancer::Worker … start` / `done` lines a worker would have written.
 
-use crate::edge::respond::{Current, Stream};
+use crate::edge::env::{Env, Limits};
+use crate::edge::readiness::{Readiness, Ready, READ_CHUNK};
+use crate::edge::respond::{Current, Reply};
 use crate::http1::{self, BodyReader, Head, Request, Response, MAX_BODY, MAX_HEAD};
 use crate::ops::access_log::AccessLog;
-use crate::ops::metrics::{self, GaugeGuard, Timeout};
+use crate::ops::metrics::{self, GaugeGuard, StatusCounts, Timeout};
 use crate::upstream::workers::Cancel;
 use mio::event::Event;
 use mio::net::TcpStream;
+use mio::Registry;
 use proto::logger::JobScope;
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const READ: u8 = 1;
-const WRITE: u8 = 2;
 /// Most input buffered while a body is being decoded out of it.
 const BODY_INPUT: usize = 64 * 1024;
-const READ_CHUNK: usize = 16 * 1024;
 /// After an error response: how long, and how much, we keep reading and
 /// discarding so the client sees our response instead of a reset.
 const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 1024 * 1024;
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
-/// Timeouts every connection obeys.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub header_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub upstream_timeout: Duration,
-}
-
-/// What the event loop lends a connection while driving it.
-pub struct Env<'a> {
-    pub now: Instant,
-    pub limits: &'a Limits,
-    pub access: &'a mut AccessLog,
-    pub draining: bool,
-}
 
 pub enum Outcome {
     /// Nothing more to do until the next event.
@@ -94,7 +75,7 @@ pub enum Outcome {
     Closed,
 }
 
-pub(crate) enum State {
+enum State {
     ReadingHead,
     ReadingBody {
         head: Head,
@@ -117,32 +98,27 @@ pub(crate) enum State {
 }
 
 pub struct Conn {
-    pub sock: TcpStream,
-    pub peer: SocketAddr,
+    sock: TcpStream,
+    peer: SocketAddr,
     /// The upstream connection (an index in the loop's table) serving the
     /// current request, while `Proxying`.
-    pub up: Option<usize>,
-    pub(crate) state: State,
-    ready: u8,
+    up: Option<usize>,
+    state: State,
+    readiness: Readiness,
     inbuf: Vec<u8>,
     body: Vec<u8>,
-    pub(crate) out: Vec<u8>,
-    out_pos: usize,
+    /// The response side: output buffer, the request being answered.
+    reply: Reply,
     /// `inbuf` holds bytes not yet looked at by the parser.
     fresh: bool,
-    pub(crate) current: Option<Current>,
-    pub(crate) stream: Option<Stream>,
     /// First byte of the request being read.
     head_started: Option<Instant>,
     last_io: Instant,
-    pub(crate) close_after: bool,
     linger_after: bool,
     /// Responses completed on this connection.
     served: u32,
     /// The last request answered 504, whose cancel handle may still arrive.
     timed_out: Option<u64>,
-    /// The client's FIN (or an error) has been reported.
-    hup: bool,
     _open: GaugeGuard,
 }
 
@@ -150,6 +126,16 @@ enum ReadResult {
     Data,
     Eof,
     NotNow,
+    Failed,
+}
+
+/// What writing pending output achieved.
+enum Flush {
+    /// Bytes went out.
+    Moved,
+    /// Nothing to write, or the socket would not take more.
+    Stalled,
+    /// The socket failed: the connection is over.
     Failed,
 }
 
@@ -167,32 +153,77 @@ impl Conn {
             up: None,
             state: State::ReadingHead,
             // Optimistic: a fresh socket can be written, and may already hold bytes.
-            ready: READ | WRITE,
+            readiness: Readiness::new(Ready::BOTH),
             inbuf: Vec::new(),
             body: Vec::new(),
-            out: Vec::new(),
-            out_pos: 0,
+            reply: Reply::default(),
             fresh: false,
-            current: None,
-            stream: None,
             head_started: None,
             last_io: now,
-            close_after: false,
             linger_after: false,
             served: 0,
             timed_out: None,
-            hup: false,
             _open: GaugeGuard::new(&metrics::get().client_connections),
         }
     }
 
     pub fn on_event(&mut self, ev: &Event) {
-        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-            self.ready |= READ;
-        }
-        self.hup |= ev.is_read_closed() || ev.is_error();
-        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-            self.ready |= WRITE;
+        self.readiness.on_event(ev);
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The upstream connection serving the current request, if any.
+    pub fn upstream(&self) -> Option<usize> {
+        self.up
+    }
+
+    /// Takes the socket out of the poll (the connection is being dropped).
+    pub fn deregister(&mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.sock);
+    }
+
+    /// The current request's id (`-` between requests).
+    pub fn request_id(&self) -> &str {
+        self.reply.request_id()
+    }
+
+    /// The request was routed: count it per service and as in flight; with
+    /// `worker_lines`, log the worker `start` line a worker would have.
+    pub fn routed(&mut self, counts: Arc<StatusCounts>, worker_lines: bool, access: &mut AccessLog) {
+        self.reply.routed(counts, worker_lines, access);
+    }
+
+    /// Queues a whole response to the current request and logs it.
+    pub fn respond(&mut self, resp: Response, env: &mut Env) {
+        self.up = None;
+        self.reply.respond(resp, self.peer, env);
+        self.state = State::Writing;
+    }
+
+    /// Starts a streamed response (see `Reply::stream_head`).
+    pub fn stream_head<'h>(
+        &mut self,
+        status: u16,
+        headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
+        length: Option<u64>,
+        env: &mut Env,
+    ) {
+        self.reply.stream_head(status, headers, length, env);
+    }
+
+    /// Appends body bytes of the streamed response.
+    pub fn stream_data(&mut self, data: &[u8]) {
+        self.reply.stream_data(data);
+    }
+
+    /// The streamed response is complete: end it, log it, write it out.
+    pub fn stream_end(&mut self, env: &mut Env) {
+        self.up = None;
+        if self.reply.stream_end(self.peer, env) {
+            self.state = State::Writing;
         }
     }
 
@@ -201,25 +232,23 @@ impl Conn {
     /// request yet is not idle: its client may have written the request a
     /// moment ago, and closing it now would answer that request with nothing.
     pub fn is_idle(&self) -> bool {
-        self.served > 0
-            && matches!(self.state, State::ReadingHead)
-            && self.inbuf.is_empty()
-            && self.out_pos == self.out.len()
+        self.served > 0 && matches!(self.state, State::ReadingHead) && self.inbuf.is_empty() && self.reply.flushed()
     }
 
     /// Output bytes not yet accepted by the socket.
     pub fn out_pending(&self) -> usize {
-        self.out.len() - self.out_pos
+        self.reply.unsent().len()
     }
 
     /// Runs the state machine as far as the socket and buffers allow.
-    pub fn drive(&mut self, env: &mut Env<'_>) -> Outcome {
+    pub fn drive(&mut self, env: &mut Env) -> Outcome {
         loop {
             let mut progressed = match self.flush_output(env.now) {
-                Ok(p) => p,
-                Err(()) => self.close(),
+                Flush::Moved => true,
+                Flush::Stalled => false,
+                Flush::Failed => self.close(),
             };
-            if self.out_pos == self.out.len() && matches!(self.state, State::Writing) {
+            if self.reply.flushed() && matches!(self.state, State::Writing) {
                 self.response_sent(env.now);
                 progressed = true;
             }
@@ -234,7 +263,7 @@ impl Conn {
                     // Parsing may have queued output (an interim 100 Continue);
                     // the socket is already writable, so no new edge will come
                     // to flush it: loop once more instead of waiting.
-                    Parsed::NeedMore => progressed |= self.out_pos < self.out.len(),
+                    Parsed::NeedMore => progressed |= !self.reply.flushed(),
                 }
             }
             match self.read_input(env.now) {
@@ -264,6 +293,7 @@ impl Conn {
     /// Gives up on the connection (an upstream broke in the middle of a
     /// streamed response: the client must see the truncation).
     pub fn abort(&mut self) {
+        self.up = None;
         self.state = State::Closed;
     }
 
@@ -292,7 +322,7 @@ impl Conn {
     }
 
     /// The reply for `seq` arrived; false if nobody is waiting for it any more.
-    pub fn complete(&mut self, seq: u64, resp: Response, env: &mut Env<'_>) -> bool {
+    pub fn complete(&mut self, seq: u64, resp: Response, env: &mut Env) -> bool {
         match &self.state {
             State::Waiting { seq: s, .. } if *s == seq => {
                 self.respond(resp, env);
@@ -304,11 +334,11 @@ impl Conn {
 
     /// Checks the timers; returns a cancel to run on a worker, if a call timed out.
     /// `changed` tells the caller to drive the connection.
-    pub fn tick(&mut self, env: &mut Env<'_>) -> (bool, Option<Cancel>) {
+    pub fn tick(&mut self, env: &mut Env) -> (bool, Option<Cancel>) {
         let now = env.now;
-        let lim = *env.limits;
+        let lim = env.limits;
         let since_io = now.saturating_duration_since(self.last_io);
-        let quiet = self.out_pos == self.out.len();
+        let quiet = self.reply.flushed();
         match &mut self.state {
             State::ReadingHead => match self.head_started {
                 Some(t) if now.saturating_duration_since(t) >= lim.header_timeout => {
@@ -339,7 +369,7 @@ impl Conn {
                 self.timed_out = Some(*seq);
                 let cancel = cancel.take();
                 let msg = format!("no reply from upstream within {} ms", lim.upstream_timeout.as_millis());
-                let _jid = self.current.as_ref().map(|c| JobScope::enter(&c.request_id));
+                let _jid = self.reply.current_id().map(JobScope::enter);
                 log::warn!(target: "balancer", "{}: {msg}; answering 504", self.peer);
                 self.respond(Response::error(504, &msg), env);
                 (true, cancel)
@@ -359,28 +389,20 @@ impl Conn {
     }
 
     /// Answers a request we refuse, then closes.
-    fn fail(&mut self, status: u16, reason: &str, env: &mut Env<'_>) {
+    fn fail(&mut self, status: u16, reason: &str, env: &mut Env) {
         log::info!(target: "balancer", "{}: {reason}; answering {status} and closing", self.peer);
-        if self.current.is_none() {
-            self.current = Some(Current {
-                request_line: first_line(&self.inbuf),
-                keep_alive: false,
-                is_head: false,
-                minor: 1,
-                request_id: proto::ids::new_request_id(),
-                started: self.head_started.unwrap_or(env.now),
-                counts: None,
-                _flight: None,
-                worker_lines: false,
-            });
+        if !self.reply.has_current() {
+            let started = self.head_started.unwrap_or(env.now);
+            let request_id = proto::ids::new_request_id();
+            self.reply.begin(Current::new(first_line(&self.inbuf), false, false, 1, request_id, started));
         }
-        self.close_after = true;
+        self.reply.close_after();
         self.linger_after = true;
         self.inbuf.clear();
         self.respond(Response::error(status, reason), env);
     }
 
-    fn parse(&mut self, env: &mut Env<'_>) -> Parsed {
+    fn parse(&mut self, env: &mut Env) -> Parsed {
         if matches!(self.state, State::ReadingHead) {
             if self.inbuf.is_empty() {
                 return Parsed::NeedMore;
@@ -398,23 +420,21 @@ impl Conn {
                 Some(v) if proto::ids::is_valid_request_id(v) => String::from_utf8_lossy(v).into_owned(),
                 _ => proto::ids::new_request_id(),
             };
-            self.current = Some(Current {
-                request_line: head.request_line(),
-                keep_alive: head.keep_alive,
-                is_head: head.is_head(),
-                minor: head.minor,
+            let started = self.head_started.unwrap_or(env.now);
+            self.reply.begin(Current::new(
+                head.request_line(),
+                head.keep_alive,
+                head.is_head(),
+                head.minor,
                 request_id,
-                started: self.head_started.unwrap_or(env.now),
-                counts: None,
-                _flight: None,
-                worker_lines: false,
-            });
+                started,
+            ));
             let Some(reader) = BodyReader::new(head.body) else {
                 self.state = State::Dispatching;
                 return Parsed::Request(Request { head, body: Vec::new() });
             };
             if head.expect_continue && self.inbuf.is_empty() {
-                self.out.extend_from_slice(CONTINUE);
+                self.reply.push_raw(CONTINUE);
             }
             if let http1::BodyKind::Length(n) = head.body {
                 self.body.reserve(n.min(BODY_INPUT));
@@ -453,21 +473,17 @@ impl Conn {
 
     fn read_input(&mut self, now: Instant) -> ReadResult {
         let cap = self.read_cap();
-        if self.ready & READ == 0 || self.inbuf.len() >= cap {
+        self.readiness.want(Ready::READ, self.inbuf.len() < cap);
+        if !self.readiness.can(Ready::READ) {
             return ReadResult::NotNow;
         }
         let want = READ_CHUNK.min(cap - self.inbuf.len());
         if matches!(self.state, State::Lingering { .. }) {
             self.inbuf.clear();
         }
-        match read_some(&mut self.sock, &mut self.inbuf, want) {
-            Ok((0, _)) => ReadResult::Eof,
-            Ok((n, drained)) => {
-                // A short read drained the socket, unless the peer's FIN was
-                // reported with the data: then only reading again shows it.
-                if drained && !self.hup {
-                    self.ready &= !READ;
-                }
+        match self.readiness.read(&mut self.sock, &mut self.inbuf, want) {
+            Ok(0) => ReadResult::Eof,
+            Ok(n) => {
                 self.last_io = now;
                 if let State::Lingering { discarded, .. } = &mut self.state {
                     self.inbuf.clear();
@@ -483,10 +499,7 @@ impl Conn {
                 self.fresh = true;
                 ReadResult::Data
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                self.ready &= !READ;
-                ReadResult::NotNow
-            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => ReadResult::NotNow,
             Err(e) if e.kind() == ErrorKind::Interrupted => ReadResult::Data,
             Err(e) => {
                 log::debug!(target: "balancer", "{}: read: {e}", self.peer);
@@ -495,43 +508,33 @@ impl Conn {
         }
     }
 
-    /// Writes pending output; Ok(true) if bytes moved.
-    fn flush_output(&mut self, now: Instant) -> Result<bool, ()> {
-        let mut moved = false;
-        while self.out_pos < self.out.len() && self.ready & WRITE != 0 {
-            match self.sock.write(&self.out[self.out_pos..]) {
-                Ok(0) => return Err(()),
+    /// Writes pending output.
+    fn flush_output(&mut self, now: Instant) -> Flush {
+        let mut moved = Flush::Stalled;
+        self.readiness.want(Ready::WRITE, !self.reply.flushed());
+        while !self.reply.flushed() && self.readiness.can(Ready::WRITE) {
+            match self.readiness.write(&mut self.sock, self.reply.unsent()) {
+                Ok(0) => return Flush::Failed,
                 Ok(n) => {
-                    self.out_pos += n;
+                    self.reply.advance(n);
                     self.last_io = now;
-                    moved = true;
+                    moved = Flush::Moved;
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => self.ready &= !WRITE,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                 Err(e) => {
                     log::debug!(target: "balancer", "{}: write: {e}", self.peer);
-                    return Err(());
+                    return Flush::Failed;
                 }
             }
         }
-        if self.out_pos == self.out.len() && self.out_pos > 0 {
-            self.out.clear();
-            self.out_pos = 0;
-            if self.out.capacity() > 256 * 1024 {
-                self.out = Vec::new();
-            }
-        } else if self.out_pos > 64 * 1024 {
-            // A streamed response keeps appending: do not let written bytes pile up.
-            self.out.drain(..self.out_pos);
-            self.out_pos = 0;
-        }
-        Ok(moved)
+        self.reply.compact();
+        moved
     }
 
     /// The whole response is on the wire: close, or wait for the next request.
     fn response_sent(&mut self, now: Instant) {
         self.served = self.served.saturating_add(1);
-        if self.close_after {
+        if self.reply.closes() {
             // Unread input (a pipelined request we will not serve) would turn
             // our close into a reset that can destroy the response in flight.
             if self.linger_after || !self.inbuf.is_empty() {
@@ -550,25 +553,6 @@ impl Conn {
         self.head_started = (!self.inbuf.is_empty()).then_some(now);
         self.fresh = !self.inbuf.is_empty();
     }
-}
-
-thread_local! {
-    /// Where reads land before being appended to a connection's buffer: one
-    /// per loop thread, so that an idle connection holds no read buffer and
-    /// no read pays for zeroing one.
-    static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
-}
-
-/// Reads at most `max` bytes (≤ 16 KiB) from `sock` onto the end of `buf`;
-/// returns the count and whether the socket is drained (a short read).
-pub fn read_some(sock: &mut impl Read, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(usize, bool)> {
-    SCRATCH.with(|s| {
-        let mut s = s.borrow_mut();
-        let want = max.min(s.len());
-        let n = sock.read(&mut s[..want])?;
-        buf.extend_from_slice(&s[..n]);
-        Ok((n, n < want))
-    })
 }
 
 /// The request line for the access log of a request that never parsed.

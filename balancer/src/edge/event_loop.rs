@@ -4,9 +4,10 @@
 //! There are several loops (`--loops`), all watching the same listening
 //! sockets (see `loops.rs`: a new connection wakes one idle loop), and the
 //! loops share nothing on the request path but a few atomic counters. A
-//! loop owns its connections (in a slab: a `Vec` of slots whose index is the
-//! mio token, plus a free list), its idle upstream connections, a route
-//! table and an access-log buffer. It never blocks on
+//! loop owns its client connections (a `slab::Slab` whose keys are their mio
+//! tokens), its upstream connections and their idle pool (`Proxy`, static
+//! mode), a route table, and the one `Env` it lends whatever it drives (the
+//! time, the limits, the access-log buffer, whether it is draining). It never blocks on
 //! anything but `poll` itself: work that might wait (RPC calls, the catalog)
 //! is sent to the worker pool with `try_send`, and results come back on a
 //! channel whose sender wakes the poll through a `mio::Waker`; static HTTP
@@ -27,17 +28,19 @@
 //! finish with `Connection: close`; the loop returns once the last connection
 //! is gone or the drain deadline passes.
 
-use crate::edge::conn::{Conn, Env, Limits, Outcome};
+use crate::edge::conn::{Conn, Outcome};
+use crate::edge::env::{Env, Limits};
 use crate::http1::{Request, Response};
 use crate::ops::access_log::AccessLog;
 use crate::ops::metrics::{self, StatusCounts};
 use crate::routes::{RouteTable, Target};
 use crate::upstream::http::backends::HttpUpstreams;
-use crate::upstream::http::upconn::UpConn;
+use crate::upstream::http::proxy::{Proxy, UP_BASE};
 use crate::upstream::workers::{Job, LoopMsg, Notifier, RequestJob};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,8 +50,6 @@ use std::time::{Duration, Instant};
 const WAKER: Token = Token(usize::MAX - 1);
 /// Listener `k` has token `LISTENERS + k`.
 const LISTENERS: usize = usize::MAX - 64;
-/// Tokens from here up name upstream connections.
-pub(crate) const UP_BASE: usize = 1 << 40;
 const TICK: Duration = Duration::from_millis(100);
 /// Connections accepted per readiness report of a listener.
 const ACCEPT_BATCH: usize = 1;
@@ -71,23 +72,20 @@ pub struct Shared {
 }
 
 pub struct EventLoop {
-    pub(crate) poll: Poll,
+    poll: Poll,
     /// Shared with the other loops; emptied when stopping.
     listeners: Vec<Arc<TcpListener>>,
-    pub(crate) conns: Vec<Option<Conn>>,
-    free: Vec<usize>,
-    /// Client connections of this loop.
-    live: usize,
-    pub(crate) ups: Vec<Option<UpConn>>,
-    pub(crate) ups_free: Vec<usize>,
-    /// Idle upstream connections per backend, most recently used last.
-    pub(crate) idle: Vec<Vec<usize>>,
+    /// Client connections; a key is the connection's token.
+    conns: Slab<Conn>,
+    /// Static mode: this loop's upstream connections.
+    proxy: Option<Proxy>,
+    /// Lent to every connection driven.
+    env: Env,
     msgs: Receiver<LoopMsg>,
     notifier: Notifier,
     routes: Arc<RouteTable>,
-    pub(crate) settings: Settings,
-    pub(crate) access: AccessLog,
-    pub(crate) shared: Arc<Shared>,
+    settings: Settings,
+    shared: Arc<Shared>,
     /// Per-service metric tables, by route target name.
     counts: HashMap<String, Arc<StatusCounts>>,
     next_seq: u64,
@@ -119,21 +117,17 @@ impl EventLoop {
             return Err(std::io::Error::other("an event loop needs a listener"));
         }
         let notifier = Notifier::new(tx, waker);
-        let backends = shared.http.map_or(0, |h| h.backends.len());
+        let env = Env { now: Instant::now(), limits: settings.limits, access: AccessLog::new(), draining: false };
         let el = EventLoop {
             poll,
             listeners,
-            conns: Vec::new(),
-            free: Vec::new(),
-            live: 0,
-            ups: Vec::new(),
-            ups_free: Vec::new(),
-            idle: vec![Vec::new(); backends],
+            conns: Slab::new(),
+            proxy: shared.http.map(Proxy::new),
+            env,
             msgs,
             notifier: notifier.clone(),
             routes,
             settings,
-            access: AccessLog::new(),
             shared,
             counts: HashMap::new(),
             next_seq: 1,
@@ -142,10 +136,6 @@ impl EventLoop {
             refused: 0,
         };
         Ok((el, notifier))
-    }
-
-    pub(crate) fn draining(&self) -> bool {
-        self.drain_deadline.is_some()
     }
 
     /// Serves until stopped and drained.
@@ -160,34 +150,36 @@ impl EventLoop {
                 }
             }
             let now = Instant::now();
+            self.env.now = now;
             for ev in events.iter() {
                 match ev.token() {
                     WAKER => {}
-                    Token(t) if t >= LISTENERS => self.accept(t - LISTENERS, now, &jobs),
-                    Token(t) if t >= UP_BASE => self.upstream_event(t - UP_BASE, ev, now, &jobs),
+                    Token(t) if t >= LISTENERS => self.accept(t - LISTENERS, &jobs),
+                    Token(t) if t >= UP_BASE => self.upstream_event(t - UP_BASE, ev, &jobs),
                     Token(i) => {
-                        if let Some(Some(conn)) = self.conns.get_mut(i) {
+                        if let Some(conn) = self.conns.get_mut(i) {
                             conn.on_event(ev);
-                            self.drive(i, now, &jobs);
+                            self.drive(i, &jobs);
                         }
                     }
                 }
             }
-            self.apply_messages(now, &jobs);
+            self.apply_messages(&jobs);
             if now.duration_since(last_tick) >= TICK {
                 last_tick = now;
-                self.tick(now, &jobs);
-                self.access.flush();
-            } else if self.access.pending() >= LOG_BATCH {
-                self.access.flush();
+                self.tick(&jobs);
+                self.env.access.flush();
+            } else if self.env.access.pending() >= LOG_BATCH {
+                self.env.access.flush();
             }
             if let Some(deadline) = self.drain_deadline {
-                if self.live == 0 || now >= deadline {
-                    if self.live > 0 {
-                        log::warn!(target: "balancer", "drain deadline passed; dropping {} connections", self.live);
+                let live = self.conns.len();
+                if live == 0 || now >= deadline {
+                    if live > 0 {
+                        log::warn!(target: "balancer", "drain deadline passed; dropping {live} connections");
                     }
-                    self.access.flush();
-                    while let Some(i) = self.conns.iter().position(Option::is_some) {
+                    self.env.access.flush();
+                    while let Some(i) = self.conns.iter().next().map(|(i, _)| i) {
                         self.remove(i);
                     }
                     return Ok(());
@@ -199,7 +191,7 @@ impl EventLoop {
     /// Accepts one connection: the listener is level-triggered and shared,
     /// so while more wait, the next poll (of whichever loop is idle) reports
     /// it again; taking them one at a time spreads a burst over the loops.
-    fn accept(&mut self, k: usize, now: Instant, jobs: &Sender<Job>) {
+    fn accept(&mut self, k: usize, jobs: &Sender<Job>) {
         for _ in 0..ACCEPT_BATCH {
             let Some(listener) = self.listeners.get(k) else { return };
             let (mut sock, peer) = match listener.accept() {
@@ -227,36 +219,27 @@ impl EventLoop {
             }
             metrics::get().accepted.fetch_add(1, Ordering::Relaxed);
             let _ = sock.set_nodelay(true);
-            let i = match self.free.pop() {
-                Some(i) => i,
-                None => {
-                    self.conns.push(None);
-                    self.conns.len() - 1
-                }
-            };
+            let slot = self.conns.vacant_entry();
+            let i = slot.key();
             if let Err(e) = self.poll.registry().register(&mut sock, Token(i), Interest::READABLE | Interest::WRITABLE)
             {
                 log::warn!(target: "balancer", "cannot register {peer}: {e}");
-                self.free.push(i);
                 continue;
             }
-            self.conns[i] = Some(Conn::new(sock, peer, now));
-            self.live += 1;
+            slot.insert(Conn::new(sock, peer, self.env.now));
             self.shared.live.fetch_add(1, Ordering::Relaxed);
-            self.drive(i, now, jobs);
+            self.drive(i, jobs);
         }
     }
 
     /// Runs client `i` (and the upstream serving it) as far as they go.
-    pub(crate) fn drive(&mut self, i: usize, now: Instant, jobs: &Sender<Job>) {
+    fn drive(&mut self, i: usize, jobs: &Sender<Job>) {
         loop {
-            let draining = self.draining();
-            let Some(Some(conn)) = self.conns.get_mut(i) else { return };
-            let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
-            match conn.drive(&mut env) {
+            let Some(conn) = self.conns.get_mut(i) else { return };
+            match conn.drive(&mut self.env) {
                 Outcome::Idle => {
-                    let Some(j) = conn.up else { return };
-                    if !self.pump(i, j, now) {
+                    let (Some(j), Some(proxy)) = (conn.upstream(), self.proxy.as_mut()) else { return };
+                    if !proxy.pump(&mut self.conns, &mut self.env, self.poll.registry(), i, j) {
                         return;
                     }
                 }
@@ -264,38 +247,47 @@ impl EventLoop {
                     self.remove(i);
                     return;
                 }
-                Outcome::Dispatch(req) => self.dispatch(i, req, now, jobs),
+                Outcome::Dispatch(req) => self.dispatch(i, req, jobs),
             }
         }
     }
 
     /// Queues `resp` as the answer to client `i`'s current request.
-    pub(crate) fn respond(&mut self, i: usize, resp: Response, now: Instant) {
-        let draining = self.draining();
-        if let Some(Some(conn)) = self.conns.get_mut(i) {
-            let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
-            conn.respond(resp, &mut env);
+    fn respond(&mut self, i: usize, resp: Response) {
+        if let Some(conn) = self.conns.get_mut(i) {
+            conn.respond(resp, &mut self.env);
+        }
+    }
+
+    /// Drives the client upstream `j` serves, if the event concerns one.
+    fn upstream_event(&mut self, j: usize, ev: &mio::event::Event, jobs: &Sender<Job>) {
+        let Some(proxy) = self.proxy.as_mut() else { return };
+        if let Some(i) = proxy.on_event(self.poll.registry(), j, ev) {
+            self.drive(i, jobs);
         }
     }
 
     /// Proxies a request here, hands it to the workers, or answers it at once.
-    fn dispatch(&mut self, i: usize, req: Box<Request>, now: Instant, jobs: &Sender<Job>) {
+    fn dispatch(&mut self, i: usize, req: Box<Request>, jobs: &Sender<Job>) {
+        let now = self.env.now;
         let route = match self.routes.lookup(&req.head.path) {
             None | Some(Target::NotFound) => {
                 let message = format!("no route for {} {}", req.head.method, req.head.path);
-                self.respond(i, Response::error(404, &message), now);
+                self.respond(i, Response::error(404, &message));
                 return;
             }
             Some(route) => route,
         };
-        let in_loop = matches!(route, Target::Service(_)) && self.shared.http.is_some();
+        let in_loop = matches!(route, Target::Service(_)) && self.proxy.is_some();
         let counts = counts(&mut self.counts, route);
         // Only a worker needs its own copy of the target.
         let target = (!in_loop).then(|| route.clone());
-        let Some(Some(conn)) = self.conns.get_mut(i) else { return };
-        conn.routed(counts, in_loop, &mut self.access);
+        let Some(conn) = self.conns.get_mut(i) else { return };
+        conn.routed(counts, in_loop, &mut self.env.access);
         let Some(target) = target else {
-            self.proxy_start(i, req, now);
+            if let Some(proxy) = self.proxy.as_mut() {
+                proxy.start(&mut self.conns, &mut self.env, self.poll.registry(), i, req);
+            }
             return;
         };
         let seq = self.next_seq;
@@ -305,7 +297,7 @@ impl EventLoop {
             token: i,
             seq,
             request: *req,
-            client: conn.peer,
+            client: conn.peer(),
             request_id: conn.request_id().to_string(),
             target,
             deadline,
@@ -319,25 +311,23 @@ impl EventLoop {
                     TrySendError::Full(_) => "every worker is busy",
                     TrySendError::Disconnected(_) => "the worker pool is gone",
                 };
-                log::warn!(target: "balancer", "{}: {why}; answering 503", conn.peer);
-                self.respond(i, Response::error(503, why).with_header("Retry-After", "1"), now);
+                log::warn!(target: "balancer", "{}: {why}; answering 503", conn.peer());
+                self.respond(i, Response::error(503, why).with_header("Retry-After", "1"));
             }
         }
     }
 
-    fn apply_messages(&mut self, now: Instant, jobs: &Sender<Job>) {
+    fn apply_messages(&mut self, jobs: &Sender<Job>) {
         while let Ok(msg) = self.msgs.try_recv() {
             match msg {
                 LoopMsg::Done { token, seq, response } => {
-                    let draining = self.draining();
-                    let Some(Some(conn)) = self.conns.get_mut(token) else { continue };
-                    let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
-                    if conn.complete(seq, response, &mut env) {
-                        self.drive(token, now, jobs);
+                    let Some(conn) = self.conns.get_mut(token) else { continue };
+                    if conn.complete(seq, response, &mut self.env) {
+                        self.drive(token, jobs);
                     }
                 }
                 LoopMsg::Started { token, seq, cancel } => {
-                    if let Some(Some(conn)) = self.conns.get_mut(token) {
+                    if let Some(conn) = self.conns.get_mut(token) {
                         if let Some(late) = conn.set_cancel(seq, cancel) {
                             let _ = jobs.try_send(Job::Cancel(late));
                         }
@@ -347,24 +337,25 @@ impl EventLoop {
                     log::debug!(target: "balancer", "route table replaced ({} routes)", table.len());
                     self.routes = table;
                 }
-                LoopMsg::Stop => self.begin_drain(now),
+                LoopMsg::Stop => self.begin_drain(),
             }
         }
     }
 
-    fn begin_drain(&mut self, now: Instant) {
+    fn begin_drain(&mut self) {
+        let now = self.env.now;
         if self.drain_deadline.is_some() {
             log::info!(target: "balancer", "second stop signal: exiting now");
             self.drain_deadline = Some(now);
             return;
         }
         self.drain_deadline = Some(now + self.settings.drain_timeout);
+        self.env.draining = true;
         crate::ops::admin::set_draining();
         for l in std::mem::take(&mut self.listeners) {
             let _ = listener_ctl(&self.poll, &l, libc::EPOLL_CTL_DEL, 0);
         }
-        let idle: Vec<usize> =
-            (0..self.conns.len()).filter(|&i| matches!(&self.conns[i], Some(c) if c.is_idle())).collect();
+        let idle: Vec<usize> = self.conns.iter().filter(|(_, c)| c.is_idle()).map(|(i, _)| i).collect();
         for &i in &idle {
             self.remove(i);
         }
@@ -372,43 +363,45 @@ impl EventLoop {
             target: "balancer",
             "stopping: not accepting; closed {} idle connections, draining {} (up to {} ms)",
             idle.len(),
-            self.live,
+            self.conns.len(),
             self.settings.drain_timeout.as_millis()
         );
     }
 
-    fn tick(&mut self, now: Instant, jobs: &Sender<Job>) {
+    fn tick(&mut self, jobs: &Sender<Job>) {
         if std::mem::take(&mut self.accept_pending) {
             for k in 0..self.listeners.len() {
-                self.accept(k, now, jobs);
+                self.accept(k, jobs);
             }
         }
-        for i in 0..self.conns.len() {
-            let draining = self.draining();
-            let Some(Some(conn)) = self.conns.get_mut(i) else { continue };
-            let mut env = Env { now, limits: &self.settings.limits, access: &mut self.access, draining };
-            let (changed, cancel) = conn.tick(&mut env);
+        // Every key is below the capacity; empty slots are skipped.
+        for i in 0..self.conns.capacity() {
+            let Some(conn) = self.conns.get_mut(i) else { continue };
+            let (changed, cancel) = conn.tick(&mut self.env);
             if let Some(cancel) = cancel {
                 // Best effort: a full queue leaves the call to its own fate.
                 let _ = jobs.try_send(Job::Cancel(cancel));
             }
             if changed {
-                self.drive(i, now, jobs);
+                self.drive(i, jobs);
             }
         }
-        self.tick_upstreams(now, jobs);
+        let slots = self.proxy.as_ref().map_or(0, Proxy::slots);
+        for j in 0..slots {
+            let Some(proxy) = self.proxy.as_mut() else { break };
+            if let Some(i) = proxy.tick(&mut self.conns, &mut self.env, self.poll.registry(), j) {
+                self.drive(i, jobs);
+            }
+        }
     }
 
-    pub(crate) fn remove(&mut self, i: usize) {
-        if let Some(mut conn) = self.conns.get_mut(i).and_then(Option::take) {
-            if let Some(j) = conn.up.take() {
-                self.close_up(j);
-            }
-            let _ = self.poll.registry().deregister(&mut conn.sock);
-            self.live -= 1;
-            self.shared.live.fetch_sub(1, Ordering::Relaxed);
-            self.free.push(i);
+    fn remove(&mut self, i: usize) {
+        let Some(mut conn) = self.conns.try_remove(i) else { return };
+        if let (Some(j), Some(proxy)) = (conn.upstream(), self.proxy.as_mut()) {
+            proxy.close_up(self.poll.registry(), j);
         }
+        conn.deregister(self.poll.registry());
+        self.shared.live.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Answering a client connection's current request: the response side of
-//! `conn.rs`'s state machine.
+//! `conn.rs`'s state machine, which owns a [`Reply`] and tells it what to
+//! send; the reply owns the output buffer and the request being answered.
 //!
 //! A response arrives in one of two shapes. A worker's reply (RPC services,
 //! the catalog, the status page) or one of our own errors is whole and is
@@ -9,14 +10,14 @@
 //! `stream_data` appends body pieces (re-chunked when the length is
 //! unknown and the client speaks HTTP/1.1, delimited by close for HTTP/1.0),
 //! and `stream_end` finishes it. Either way the connection then writes the
-//! output and goes on with the next request or closes.
+//! output (`unsent` / `advance`) and goes on with the next request or closes.
 //!
 //! Every response is accounted for exactly once, in `finish`: the counters
 //! per service and status, the latency histogram, the access-log line, and
 //! for requests the loop proxied itself the worker `done` line. The request
 //! stays counted as in flight for as long as its `Current` lives.
 
-use crate::edge::conn::{Conn, Env, State};
+use crate::edge::env::Env;
 use crate::http1::{self, OutFraming, Response};
 use crate::ops::access_log::{AccessLog, Entry};
 use crate::ops::metrics::{self, GaugeGuard, StatusCounts};
@@ -26,36 +27,130 @@ use std::time::Instant;
 
 /// The request being served, for its response, metrics and access-log line.
 pub(crate) struct Current {
-    pub(crate) request_line: String,
-    pub(crate) keep_alive: bool,
-    pub(crate) is_head: bool,
-    pub(crate) minor: u8,
-    pub(crate) request_id: String,
-    pub(crate) started: Instant,
+    request_line: String,
+    keep_alive: bool,
+    is_head: bool,
+    minor: u8,
+    request_id: String,
+    started: Instant,
     /// The route's per-status counters (None: answered before routing).
-    pub(crate) counts: Option<Arc<StatusCounts>>,
+    counts: Option<Arc<StatusCounts>>,
     /// Counts the request in `requests_in_flight` while it is routed.
-    pub(crate) _flight: Option<GaugeGuard>,
+    _flight: Option<GaugeGuard>,
     /// The loop logged a worker `start` line, so it owes a `done` line.
-    pub(crate) worker_lines: bool,
+    worker_lines: bool,
+}
+
+impl Current {
+    pub(crate) fn new(
+        request_line: String,
+        keep_alive: bool,
+        is_head: bool,
+        minor: u8,
+        request_id: String,
+        started: Instant,
+    ) -> Current {
+        Current {
+            request_line,
+            keep_alive,
+            is_head,
+            minor,
+            request_id,
+            started,
+            counts: None,
+            _flight: None,
+            worker_lines: false,
+        }
+    }
 }
 
 /// A response being streamed.
-pub(crate) struct Stream {
-    pub(crate) status: u16,
-    pub(crate) framing: OutFraming,
-    pub(crate) bytes: u64,
+struct Stream {
+    status: u16,
+    framing: OutFraming,
+    bytes: u64,
 }
 
-impl Conn {
+/// The response side of one client connection.
+#[derive(Default)]
+pub(crate) struct Reply {
+    out: Vec<u8>,
+    out_pos: usize,
+    current: Option<Current>,
+    stream: Option<Stream>,
+    /// The connection closes once the response in progress is written.
+    close_after: bool,
+}
+
+impl Reply {
     /// The current request's id (`-` between requests).
-    pub fn request_id(&self) -> &str {
+    pub(crate) fn request_id(&self) -> &str {
         self.current.as_ref().map_or("-", |c| c.request_id.as_str())
+    }
+
+    /// The current request's id, if there is one.
+    pub(crate) fn current_id(&self) -> Option<&str> {
+        self.current.as_ref().map(|c| c.request_id.as_str())
+    }
+
+    pub(crate) fn has_current(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// A request has been read (or refused): the next response answers it.
+    pub(crate) fn begin(&mut self, c: Current) {
+        self.current = Some(c);
+    }
+
+    /// Whether the connection closes after the response in progress.
+    pub(crate) fn closes(&self) -> bool {
+        self.close_after
+    }
+
+    /// The connection closes after the response in progress.
+    pub(crate) fn close_after(&mut self) {
+        self.close_after = true;
+    }
+
+    /// Output not yet accepted by the socket.
+    pub(crate) fn unsent(&self) -> &[u8] {
+        &self.out[self.out_pos..]
+    }
+
+    /// The socket took `n` more bytes.
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.out_pos += n;
+    }
+
+    /// Everything queued has been written.
+    pub(crate) fn flushed(&self) -> bool {
+        self.out_pos == self.out.len()
+    }
+
+    /// Queues bytes that are not a response (an interim `100 Continue`).
+    pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// After a write: forgets what was written, so a streamed response
+    /// that keeps appending does not pile up written bytes, and gives back
+    /// a large buffer once it is empty.
+    pub(crate) fn compact(&mut self) {
+        if self.out_pos == self.out.len() && self.out_pos > 0 {
+            self.out.clear();
+            self.out_pos = 0;
+            if self.out.capacity() > 256 * 1024 {
+                self.out = Vec::new();
+            }
+        } else if self.out_pos > 64 * 1024 {
+            self.out.drain(..self.out_pos);
+            self.out_pos = 0;
+        }
     }
 
     /// The request was routed: count it per service and as in flight; with
     /// `worker_lines`, log the worker `start` line a worker would have.
-    pub fn routed(&mut self, counts: Arc<StatusCounts>, worker_lines: bool, access: &mut AccessLog) {
+    pub(crate) fn routed(&mut self, counts: Arc<StatusCounts>, worker_lines: bool, access: &mut AccessLog) {
         if let Some(cur) = self.current.as_mut() {
             cur.counts = Some(counts);
             cur._flight = Some(GaugeGuard::new(&metrics::local().in_flight));
@@ -67,41 +162,31 @@ impl Conn {
     }
 
     /// The current request, or a stand-in for a response to nothing parsed.
-    pub(crate) fn take_current(&mut self, now: Instant) -> Current {
-        self.current.take().unwrap_or_else(|| Current {
-            request_line: "-".into(),
-            keep_alive: false,
-            is_head: false,
-            minor: 1,
-            request_id: proto::ids::new_request_id(),
-            started: now,
-            counts: None,
-            _flight: None,
-            worker_lines: false,
-        })
+    fn take_current(&mut self, now: Instant) -> Current {
+        self.current
+            .take()
+            .unwrap_or_else(|| Current::new("-".into(), false, false, 1, proto::ids::new_request_id(), now))
     }
 
     /// Queues a whole response to the current request and logs it.
-    pub fn respond(&mut self, resp: Response, env: &mut Env<'_>) {
-        self.up = None;
+    pub(crate) fn respond(&mut self, resp: Response, peer: SocketAddr, env: &mut Env) {
         self.stream = None;
         let cur = self.take_current(env.now);
         let keep = cur.keep_alive && !self.close_after && !env.draining;
         let bytes = http1::write_response(&mut self.out, &resp, &cur.request_id, keep, cur.is_head);
-        finish(&cur, resp.status, bytes as u64, self.peer, env);
+        finish(&cur, resp.status, bytes as u64, peer, env);
         self.close_after |= !keep;
-        self.state = State::Writing;
     }
 
     /// Starts a streamed response: writes the head with the upstream's
     /// end-to-end headers. `length` is the upstream's Content-Length when its
     /// body is delimited by one (None: chunked or until close).
-    pub fn stream_head<'h>(
+    pub(crate) fn stream_head<'h>(
         &mut self,
         status: u16,
         headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
         length: Option<u64>,
-        env: &mut Env<'_>,
+        env: &mut Env,
     ) {
         let (keep_alive, is_head, minor) =
             self.current.as_ref().map(|c| (c.keep_alive, c.is_head, c.minor)).unwrap_or((false, false, 1));
@@ -124,7 +209,7 @@ impl Conn {
     }
 
     /// Appends body bytes of the streamed response.
-    pub fn stream_data(&mut self, data: &[u8]) {
+    pub(crate) fn stream_data(&mut self, data: &[u8]) {
         let Some(st) = self.stream.as_mut() else { return };
         match st.framing {
             OutFraming::Length(_) | OutFraming::Close => self.out.extend_from_slice(data),
@@ -134,21 +219,21 @@ impl Conn {
         st.bytes += data.len() as u64;
     }
 
-    /// The streamed response is complete: end it, log it, write it out.
-    pub fn stream_end(&mut self, env: &mut Env<'_>) {
-        self.up = None;
-        let Some(st) = self.stream.take() else { return };
+    /// The streamed response is complete: end it and log it; false if no
+    /// response was being streamed.
+    pub(crate) fn stream_end(&mut self, peer: SocketAddr, env: &mut Env) -> bool {
+        let Some(st) = self.stream.take() else { return false };
         if st.framing == OutFraming::Chunked {
             self.out.extend_from_slice(b"0\r\n\r\n");
         }
         let cur = self.take_current(env.now);
-        finish(&cur, st.status, st.bytes, self.peer, env);
-        self.state = State::Writing;
+        finish(&cur, st.status, st.bytes, peer, env);
+        true
     }
 }
 
 /// Accounts for one response: metrics, access log, the worker `done` line.
-fn finish(cur: &Current, status: u16, bytes: u64, peer: SocketAddr, env: &mut Env<'_>) {
+fn finish(cur: &Current, status: u16, bytes: u64, peer: SocketAddr, env: &mut Env) {
     let secs = env.now.saturating_duration_since(cur.started).as_secs_f64();
     match &cur.counts {
         Some(c) => c.add(status),

@@ -14,11 +14,11 @@
 //! back. Everything shown that came from outside is HTML-escaped.
 
 use crate::http1::Response;
-use crate::upstream::rpc::RpcUpstream;
-use registry_agent::{Descriptor, InstanceRecord, RedisTopology};
+use registry_agent::{Descriptor, InstanceRecord, RedisTopology, RegistryConfig, Rotation};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a Redis topology answer is reused (the page refreshes each second).
@@ -37,8 +37,29 @@ pub fn descriptor() -> Descriptor {
 /// HTML-escapes the five special characters.
 pub use proto::http::html_escape as esc;
 
+/// What the page shows, lent by registry mode's upstream (`upstream::rpc`).
+pub struct Sources<'a> {
+    pub rotation: &'a Rotation,
+    pub registry: Option<&'a RegistryConfig>,
+    /// This balancer's instance id in the registry, once registered.
+    pub me: Option<String>,
+    pub page: &'a Page,
+}
+
+/// The page's own state: when the process started, the last Redis topology.
+pub struct Page {
+    started: Instant,
+    redis_cache: Mutex<Option<(Instant, RedisTopology)>>,
+}
+
+impl Page {
+    pub fn new() -> Page {
+        Page { started: Instant::now(), redis_cache: Mutex::new(None) }
+    }
+}
+
 /// The page at `path` (the admin listener has checked the method).
-pub fn serve(up: &RpcUpstream, path: &str) -> Response {
+pub fn serve(up: &Sources<'_>, path: &str) -> Response {
     let model = model(up);
     let resp = match path.trim_end_matches('/') {
         "/status" => Response::new(200, "text/html; charset=utf-8", render(&model).into_bytes()),
@@ -48,10 +69,9 @@ pub fn serve(up: &RpcUpstream, path: &str) -> Response {
     resp.with_header("Cache-Control", "no-store")
 }
 
-fn redis(up: &RpcUpstream) -> Option<RedisTopology> {
-    let inner = up.inner();
-    let cfg = inner.registry.as_ref()?;
-    let mut cache = inner.redis_cache.lock().unwrap_or_else(|e| e.into_inner());
+fn redis(up: &Sources<'_>) -> Option<RedisTopology> {
+    let cfg = up.registry?;
+    let mut cache = up.page.redis_cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((at, t)) = cache.as_ref() {
         if at.elapsed() < REDIS_CACHE {
             return Some(t.clone());
@@ -75,8 +95,8 @@ fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
-fn instance(up: &RpcUpstream, r: &InstanceRecord, kept: bool, now_ms: i64) -> Value {
-    let rot = up.rotation();
+fn instance(up: &Sources<'_>, r: &InstanceRecord, kept: bool, now_ms: i64) -> Value {
+    let rot = up.rotation;
     let addr = r.addr.parse::<SocketAddr>().ok();
     let h = addr.map(|a| rot.health(&a));
     let (out, back) = addr.map(|a| rot.transitions(&a)).unwrap_or((None, None));
@@ -104,8 +124,8 @@ fn instance(up: &RpcUpstream, r: &InstanceRecord, kept: bool, now_ms: i64) -> Va
 }
 
 /// The page's content as JSON (also served as `/status/json`).
-pub fn model(up: &RpcUpstream) -> Value {
-    let rot = up.rotation();
+fn model(up: &Sources<'_>) -> Value {
+    let rot = up.rotation;
     let snap = rot.directory().snapshot();
     let kept = rot.kept();
     let now = proto::clock::now_ms();
@@ -113,7 +133,7 @@ pub fn model(up: &RpcUpstream) -> Value {
     names.extend(kept.iter().map(|r| &r.service));
     names.sort();
     names.dedup();
-    let me = up.inner().agent.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|a| a.instance_id().to_string());
+    let me = up.me.clone();
     let mut services = Vec::new();
     let mut balancers = Vec::new();
     for name in names {
@@ -141,7 +161,7 @@ pub fn model(up: &RpcUpstream) -> Value {
     json!({
         "generated_at": proto::clock::iso8601(now),
         "this_balancer": me,
-        "uptime_s": up.inner().started.elapsed().as_secs(),
+        "uptime_s": up.page.started.elapsed().as_secs(),
         "registry": {
             "version": snap.version,
             "read_ms_ago": if snap.read_at_ms == 0 { Value::Null } else { json!((now - snap.read_at_ms).max(0)) },

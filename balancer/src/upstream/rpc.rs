@@ -26,6 +26,7 @@
 
 use crate::http1::forward;
 use crate::http1::Response;
+use crate::ops::status;
 use crate::routes::Target;
 use crate::upstream::workers::{Done, RequestJob, Upstream};
 use prost::Message;
@@ -37,12 +38,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub(crate) struct Inner {
-    pub(crate) rotation: Rotation,
-    pub(crate) registry: Option<RegistryConfig>,
-    pub(crate) agent: Mutex<Option<Agent>>,
-    pub(crate) started: Instant,
-    pub(crate) redis_cache: Mutex<Option<(Instant, registry_agent::RedisTopology)>>,
+struct Inner {
+    rotation: Rotation,
+    registry: Option<RegistryConfig>,
+    agent: Mutex<Option<Agent>>,
+    page: status::Page,
 }
 
 pub struct RpcUpstream {
@@ -67,22 +67,8 @@ impl RpcUpstream {
             HealthPolicy::default(),
             connect_timeout,
         );
-        let inner = Arc::new(Inner {
-            rotation,
-            registry,
-            agent: Mutex::new(None),
-            started: Instant::now(),
-            redis_cache: Mutex::new(None),
-        });
+        let inner = Arc::new(Inner { rotation, registry, agent: Mutex::new(None), page: status::Page::new() });
         RpcUpstream { inner }
-    }
-
-    pub fn rotation(&self) -> &Rotation {
-        &self.inner.rotation
-    }
-
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
     }
 }
 
@@ -102,13 +88,13 @@ fn web_unavailable(r: &pb::Response) -> bool {
 impl Upstream for RpcUpstream {
     fn wait_ready(&self, services: &[String], limit: Duration) -> bool {
         let directory = self.inner.rotation.directory();
-        let end = std::time::Instant::now() + limit;
+        let end = Instant::now() + limit;
         let mut snap = directory.snapshot();
         loop {
             if services.iter().all(|s| !snap.instances(s).is_empty()) {
                 return true;
             }
-            let now = std::time::Instant::now();
+            let now = Instant::now();
             if now >= end {
                 return false;
             }
@@ -144,20 +130,20 @@ impl Upstream for RpcUpstream {
     }
 
     fn status(&self, path: &str) -> Response {
-        crate::ops::status::serve(self, path)
+        let inner = &self.inner;
+        let agent = inner.agent.lock().unwrap_or_else(|e| e.into_inner());
+        let me = agent.as_ref().map(|a| a.instance_id().to_string());
+        drop(agent);
+        let sources =
+            status::Sources { rotation: &inner.rotation, registry: inner.registry.as_ref(), me, page: &inner.page };
+        status::serve(&sources, path)
     }
 
     fn register(&self, listen: SocketAddr) {
         let Some(cfg) = self.inner.registry.clone() else { return };
         let pool = self.inner.clone();
         let load = Arc::new(move || pool.rotation.pool().total_in_flight() as u64);
-        match Agent::start(
-            cfg,
-            registry_agent::BALANCER_SERVICE,
-            advertised(listen),
-            crate::ops::status::descriptor(),
-            load,
-        ) {
+        match Agent::start(cfg, registry_agent::BALANCER_SERVICE, advertised(listen), status::descriptor(), load) {
             Ok(agent) => *self.inner.agent.lock().unwrap_or_else(|e| e.into_inner()) = Some(agent),
             Err(e) => log::warn!(target: "balancer", "cannot register as {}: {e}", registry_agent::BALANCER_SERVICE),
         }

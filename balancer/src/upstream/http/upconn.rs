@@ -24,22 +24,24 @@
 //! or answer an error status); broken after the response began (so the
 //! client connection has to be closed to signal the truncation).
 //!
-//! Readiness bookkeeping is the same as the client side's (`edge/conn.rs`): the
-//! socket is registered once, edge-triggered, for both directions.
+//! Readiness bookkeeping is the client side's (`edge/readiness.rs`): the
+//! socket is registered once, edge-triggered, for both directions; each
+//! state wants one direction (the write side while connecting and sending,
+//! the read side after).
 
-use crate::edge::conn::{self, Conn, Env};
+use crate::edge::conn::Conn;
+use crate::edge::env::Env;
+use crate::edge::readiness::{Readiness, Ready, READ_CHUNK};
 use crate::http1::ChunkedDecoder;
 use crate::http1::{self, Request};
 use crate::ops::metrics::{self, GaugeGuard};
 use mio::event::Event;
 use mio::net::TcpStream;
 use registry_agent::policy::Idempotency;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-const READ: u8 = 1;
-const WRITE: u8 = 2;
 /// Largest response head accepted from an upstream.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const MAX_RESPONSE_HEADERS: usize = 128;
@@ -138,7 +140,7 @@ pub struct UpConn {
     pub sock: TcpStream,
     pub backend: usize,
     state: UpState,
-    ready: u8,
+    readiness: Readiness,
     out: Vec<u8>,
     out_pos: usize,
     inbuf: Vec<u8>,
@@ -149,8 +151,6 @@ pub struct UpConn {
     pub reused: bool,
     /// The upstream agreed to keep the connection open after this response.
     keep: bool,
-    /// The upstream has closed its side (or the socket failed).
-    hup: bool,
     pub last_io: Instant,
     /// While connecting: when to give up.
     pub connect_deadline: Option<Instant>,
@@ -168,7 +168,7 @@ impl UpConn {
             sock,
             backend,
             state: UpState::Connecting,
-            ready: 0,
+            readiness: Readiness::new(Ready::default()),
             out: Vec::new(),
             out_pos: 0,
             inbuf: Vec::new(),
@@ -177,7 +177,6 @@ impl UpConn {
             flight: None,
             reused: false,
             keep: false,
-            hup: false,
             last_io: now,
             connect_deadline: Some(connect_deadline),
             sent_at: now,
@@ -187,27 +186,19 @@ impl UpConn {
     }
 
     pub fn on_event(&mut self, ev: &Event) {
-        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-            self.ready |= READ;
-        }
-        // The upstream's FIN may arrive with the response: reading the
-        // response will not show it, and no later event will come for it.
-        self.hup |= ev.is_read_closed() || ev.is_error();
-        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-            self.ready |= WRITE;
-        }
+        self.readiness.on_event(ev);
     }
 
     /// A pooled connection got an event. Ok if it is still open and quiet
     /// (the event was stale); anything else means it cannot be reused.
     pub fn still_quiet(&mut self) -> bool {
-        if self.ready & READ == 0 {
+        if !self.readiness.event.contains(Ready::READ) {
             return true;
         }
         let mut b = [0u8; 1];
         match self.sock.peek(&mut b) {
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                self.ready &= !READ;
+                self.readiness.blocked(Ready::READ);
                 true
             }
             _ => false,
@@ -259,13 +250,14 @@ impl UpConn {
     }
 
     /// Runs the exchange as far as the socket and the client's buffer allow.
-    pub fn pump(&mut self, conn: &mut Conn, env: &mut Env<'_>) -> Pump {
+    pub fn pump(&mut self, conn: &mut Conn, env: &mut Env) -> Pump {
         let mut progressed = false;
         loop {
             match &mut self.state {
                 UpState::Idle => return Pump::Pending { progressed },
                 UpState::Connecting => {
-                    if self.ready & WRITE == 0 {
+                    self.readiness.interest = Ready::WRITE;
+                    if !self.readiness.can(Ready::WRITE) {
                         return Pump::Pending { progressed };
                     }
                     match self.sock.take_error() {
@@ -278,22 +270,22 @@ impl UpConn {
                             self.state = UpState::Sending;
                         }
                         Err(e) if e.kind() == ErrorKind::NotConnected => {
-                            self.ready &= !WRITE;
+                            self.readiness.blocked(Ready::WRITE);
                             return Pump::Pending { progressed };
                         }
                         Err(e) => return Pump::Failed(UpError::Connect(e)),
                     }
                 }
                 UpState::Sending => {
+                    self.readiness.interest = Ready::WRITE;
                     while self.out_pos < self.out.len() {
-                        if self.ready & WRITE == 0 {
+                        if !self.readiness.can(Ready::WRITE) {
                             return Pump::Pending { progressed };
                         }
-                        match self.sock.write(&self.out[self.out_pos..]) {
+                        match self.readiness.write(&mut self.sock, &self.out[self.out_pos..]) {
                             Ok(0) => return Pump::Failed(UpError::Closed { written: false }),
                             Ok(n) => self.out_pos += n,
-                            Err(e) if e.kind() == ErrorKind::WouldBlock => self.ready &= !WRITE,
-                            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                             Err(_) => return Pump::Failed(UpError::Closed { written: false }),
                         }
                     }
@@ -301,6 +293,7 @@ impl UpConn {
                     self.out_pos = 0;
                     self.sent_at = env.now;
                     self.last_io = env.now;
+                    self.readiness.interest = Ready::READ;
                     self.state = UpState::Head;
                 }
                 UpState::Head => {
@@ -362,7 +355,7 @@ impl UpConn {
                     };
                     if done {
                         // Bytes beyond the response: the upstream cannot be trusted with another.
-                        let reusable = self.keep && !self.hup && self.inbuf.is_empty();
+                        let reusable = self.keep && !self.readiness.hup && self.inbuf.is_empty();
                         conn.stream_end(env);
                         return Pump::Done { reusable };
                     }
@@ -389,24 +382,16 @@ impl UpConn {
     /// Reads into `inbuf`: Some(n) bytes, None for "not now", or the error
     /// (EOF is `Closed`).
     fn read(&mut self, now: Instant) -> Result<Option<usize>, UpError> {
-        if self.ready & READ == 0 {
+        if !self.readiness.can(Ready::READ) {
             return Ok(None);
         }
-        match conn::read_some(&mut self.sock, &mut self.inbuf, 16 * 1024) {
-            Ok((0, _)) => Err(UpError::Closed { written: true }),
-            Ok((n, drained)) => {
-                // A short read drained the socket, unless the peer's FIN was
-                // reported with the data: then only reading again shows it.
-                if drained && !self.hup {
-                    self.ready &= !READ;
-                }
+        match self.readiness.read(&mut self.sock, &mut self.inbuf, READ_CHUNK) {
+            Ok(0) => Err(UpError::Closed { written: true }),
+            Ok(n) => {
                 self.last_io = now;
                 Ok(Some(n))
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                self.ready &= !READ;
-                Ok(None)
-            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(Some(0)),
             Err(e)
                 if self.inbuf.is_empty() && matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) =>
@@ -420,7 +405,7 @@ impl UpConn {
     /// Parses the response head if it is complete; Ok(true) once the client
     /// has been given the head (the state is then `Body`, or the exchange
     /// is done and the state says so through an empty `Length(0)` relay).
-    fn head(&mut self, conn: &mut Conn, env: &mut Env<'_>) -> Result<bool, UpError> {
+    fn head(&mut self, conn: &mut Conn, env: &mut Env) -> Result<bool, UpError> {
         let is_head = self.job.as_ref().is_some_and(|j| j.is_head);
         loop {
             let mut fields = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
