@@ -12,7 +12,8 @@
 //! Upstream responses lose their hop-by-hop headers the same way before we
 //! write our own framing (see `http1::write_response`).
 
-use crate::http1::{Request, Response};
+use super::request::{BodyKind, Request};
+use super::response::{named_by_connection, push_decimal, Response};
 use proto::pb;
 use std::net::SocketAddr;
 
@@ -21,7 +22,7 @@ const HOP_BY_HOP: [&str; 7] =
 
 /// True for a hop-by-hop header: a fixed one or one `Connection` names.
 fn hop_by_hop<'h>(name: &str, all: impl Iterator<Item = (&'h str, &'h [u8])>) -> bool {
-    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) || crate::http1::named_by_connection(name, all)
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) || named_by_connection(name, all)
 }
 
 /// Calls `f` with every header an upstream receives for `req`, in order,
@@ -56,9 +57,9 @@ pub fn for_each_header(req: &Request, client: SocketAddr, request_id: &str, mut 
     }
     f("X-Forwarded-Proto", b"http");
     f("X-Request-Id", request_id.as_bytes());
-    if req.head.body != crate::http1::BodyKind::None || !req.body.is_empty() {
+    if req.head.body != BodyKind::None || !req.body.is_empty() {
         let mut len = Vec::with_capacity(20);
-        crate::http1::push_decimal(&mut len, req.body.len() as u64);
+        push_decimal(&mut len, req.body.len() as u64);
         f("Content-Length", &len);
     }
 }
@@ -124,66 +125,5 @@ pub fn from_http_response(r: pb::HttpResponse) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::http1::parse_head;
-
-    fn req(raw: &str, body: &[u8]) -> Request {
-        let (head, _) = parse_head(raw.as_bytes()).unwrap().unwrap();
-        Request { head, body: body.to_vec() }
-    }
-
-    fn names(h: &[(String, Vec<u8>)]) -> Vec<String> {
-        h.iter().map(|(n, _)| n.to_ascii_lowercase()).collect()
-    }
-
-    #[test]
-    fn hop_by_hop_and_connection_named_headers_stop_here() {
-        let r = req(
-            "POST /x HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\n\
-             X-Secret: s\r\nTE: trailers\r\nUpgrade: ws\r\nProxy-Connection: x\r\nTrailer: y\r\n\
-             Transfer-Encoding: chunked\r\nX-Keep: k\r\nX-Request-Id: theirs\r\n\r\n",
-            b"abc",
-        );
-        let client: SocketAddr = "10.0.0.9:5555".parse().unwrap();
-        let h = request_headers(&r, client, "ours");
-        assert_eq!(
-            names(&h),
-            ["host", "x-keep", "x-forwarded-for", "x-forwarded-proto", "x-request-id", "content-length"]
-        );
-        let get = |n: &str| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
-        assert_eq!(get("x-forwarded-for").unwrap(), b"10.0.0.9");
-        assert_eq!(get("x-forwarded-proto").unwrap(), b"http");
-        assert_eq!(get("x-request-id").unwrap(), b"ours");
-        assert_eq!(get("content-length").unwrap(), b"3");
-    }
-
-    #[test]
-    fn forwarded_for_appends_to_the_clients_list() {
-        let r = req("GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n", b"");
-        let h = request_headers(&r, "127.0.0.1:1".parse().unwrap(), "id");
-        let xff = h.iter().find(|(k, _)| k == "X-Forwarded-For").unwrap();
-        assert_eq!(xff.1, b"1.2.3.4, 127.0.0.1");
-        assert!(!names(&h).contains(&"content-length".to_string()), "no body, no length");
-    }
-
-    #[test]
-    fn the_rpc_request_carries_everything() {
-        let r = req("PUT /a%20b?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n", b"hi");
-        let p = http_request(r, "127.0.0.1:9".parse().unwrap(), "rid");
-        assert_eq!((p.method.as_str(), p.path.as_str(), p.query.as_str()), ("PUT", "/a b", "x=1"));
-        assert_eq!(
-            (p.body.as_slice(), p.client_addr.as_str(), p.request_id.as_str()),
-            (&b"hi"[..], "127.0.0.1:9", "rid")
-        );
-        assert_eq!(p.header("content-length"), Some(&b"2"[..]));
-    }
-
-    #[test]
-    fn invalid_upstream_status_is_502() {
-        let r = from_http_response(pb::HttpResponse { status: 42, headers: vec![], body: vec![] });
-        assert_eq!(r.status, 502);
-        let r = from_http_response(pb::HttpResponse { status: 201, headers: vec![], body: b"x".to_vec() });
-        assert_eq!((r.status, r.body.as_slice()), (201, &b"x"[..]));
-    }
-}
+#[path = "../../tests/unit/http1/forward.rs"]
+mod tests;
