@@ -26,9 +26,16 @@
 #   sw_start_balancer I HOST SHARED BIN LOG     balancer I (1, 2, ...)
 #   sw_await_registered URL SECS NAME...        every NAME alive and in the catalog
 
-# A zombie counts as gone: here the parent (often pid 1) may not reap it.
+# A zombie counts as gone (here the parent, often pid 1, may not reap it),
+# but only once it is the last of its threads: a leader that returned from
+# main shows Z while its other threads are still being torn down, and they
+# hold its sockets until the last one ends (rolling_restart.sh's replacement
+# then failed to bind the port the old one was still closing).
 _sw_pid_gone() {
-    ! kill -0 "$1" 2>/dev/null || [[ $(_sw_pid_state "$1") == Z ]]
+    ! kill -0 "$1" 2>/dev/null && return 0
+    [[ $(_sw_pid_state "$1") == Z ]] || return 1
+    local tasks=("/proc/$1/task"/*)
+    ((${#tasks[@]} <= 1))
 }
 
 # Start time of a process (clock ticks since boot, /proc/PID/stat field 22);
