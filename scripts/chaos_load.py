@@ -153,7 +153,8 @@ def wait_out(args):
 
 def wait_rotation(args):
     """Waits until every instance on --host is out of rotation (--want out) or
-    available (--want in) on every balancer; prints the ms since --since."""
+    takes traffic again (--want in) on every balancer: available and not
+    marked slow (/status/json); prints the ms since --since."""
     deadline = time.time() + args.timeout
     while time.time() < deadline:
         done = True
@@ -166,10 +167,12 @@ def wait_rotation(args):
             doc = json.loads(body)
             mine = [i for s in doc.get("services", []) for i in s.get("instances", [])
                     if i.get("addr", "").startswith(args.host + ":")]
+            # Taking traffic: available, and not put last for being slow.
+            takes = [i.get("available") and not i.get("slow") for i in mine]
             if args.want == "out":
-                done = not any(i.get("available") for i in mine)
+                done = not any(takes)
             else:
-                done = len(mine) >= args.count and all(i.get("available") for i in mine)
+                done = len(mine) >= args.count and all(takes)
             if not done:
                 break
         if done:

@@ -168,7 +168,7 @@ claim_cluster() {
 
 cmd_up() {
     local owner n i bin conf started=()
-    sw_install_deps python3 patroni etcd-server etcd-client keepalived iproute2 nftables
+    sw_install_deps python3 patroni etcd-server etcd-client keepalived iproute2 nftables iptables
     claim_cluster
     sw_init_var
     swc_layout
@@ -229,7 +229,8 @@ cmd_status() {
             ns=$(swc_ns "$n")
             state=$(cat "/sys/class/net/$ns/operstate" 2>/dev/null || echo absent)
             printf '  %-6s %-12s link %-5s %s\n' "$n" "$(swc_addr "$n")" "$state" \
-                "$(tc -n "$ns" qdisc show dev eth0 2>/dev/null | grep -o 'netem.*' || true)"
+                "$(tc -n "$ns" qdisc show dev eth0 2>/dev/null | grep -o 'netem.*' || true)$(
+                    [[ -s $SW_VAR/run/netdelay-$n.pid ]] && echo "netdelay.py 200ms 5%")"
         done
     fi
     [[ -d $SW_VAR/run ]] || return 0

@@ -118,34 +118,39 @@ swc_ns_pids() {
 swc_cut() { ip link set "$(swc_ns "$1")" down; }  # swc_cut NAME: the host's link down
 swc_heal() { ip link set "$(swc_ns "$1")" up; }   # swc_heal NAME: and up again
 
-# swc_slow_on NAME / swc_slow_off NAME: 200 ms delay and 5% loss on the
-# host's link with tc netem. A kernel built without sch_netem
+# swc_slow_on NAME / swc_slow_off NAME: 200 ms delay and 5% loss on
+# everything the host sends, with tc netem. A kernel built without sch_netem
 # (CONFIG_NET_SCH_NETEM unset, as on some VM kernels: `tc` says "Specified
-# qdisc kind is unknown") cannot delay packets at all; then the nearest it
-# allows: a 1 Mbit/s token bucket whose queue holds up to 200 ms (tbf), and
-# 5% of outgoing packets dropped at random (nftables numgen). swc_slow_kind
-# says which.
+# qdisc kind is unknown") gets the same from scripts/netdelay.py: an
+# iptables NFQUEUE rule (`--queue-bypass`: packets pass if it dies) hands
+# each outgoing packet's id to it, and it drops 5% and releases the rest
+# 200 ms later. swc_slow_kind says which.
+SWC_SLOW_QUEUE=7
 swc_slow_on() {
-    local ns
+    local ns log pidf
     ns=$(swc_ns "$1")
     if tc -n "$ns" qdisc add dev eth0 root netem delay 200ms loss 5% 2>/dev/null; then
         swc_slow_kind="netem delay 200ms loss 5%"
         return 0
     fi
-    tc -n "$ns" qdisc add dev eth0 root tbf rate 1mbit burst 16kb latency 200ms
-    ip netns exec "$ns" nft -f - <<'NFT'
-table inet swc_loss {
-    chain out {
-        type filter hook output priority 0;
-        numgen random mod 100 < 5 drop
-    }
-}
-NFT
-    swc_slow_kind="no netem in this kernel: tbf 1mbit (queue <= 200 ms) + nftables 5% loss"
+    log="$SW_VAR/log/netdelay-$1.log"
+    pidf="$SW_VAR/run/netdelay-$1.pid"
+    : >"$log"
+    ip netns exec "$ns" python3 "$SW_REPO/scripts/netdelay.py" "$SWC_SLOW_QUEUE" 200 5 >>"$log" 2>&1 &
+    echo "$!" >"$pidf"
+    sw_wait_for -t 10 -m "netdelay listening in $ns" grep -q '^netdelay: queue' "$log" ||
+        sw_die "scripts/netdelay.py did not start in $ns: $(tail -n 3 "$log")"
+    ip netns exec "$ns" iptables-legacy -A OUTPUT -j NFQUEUE --queue-num "$SWC_SLOW_QUEUE" --queue-bypass
+    swc_slow_kind="no netem in this kernel: scripts/netdelay.py (NFQUEUE) delay 200ms loss 5%"
 }
 swc_slow_off() {
-    local ns
+    local ns pidf="$SW_VAR/run/netdelay-$1.pid" pid
     ns=$(swc_ns "$1")
     tc -n "$ns" qdisc del dev eth0 root 2>/dev/null || true
-    ip netns exec "$ns" nft delete table inet swc_loss 2>/dev/null || true
+    while ip netns exec "$ns" iptables-legacy -D OUTPUT -j NFQUEUE --queue-num "$SWC_SLOW_QUEUE" --queue-bypass 2>/dev/null; do :; done
+    if pid=$(cat "$pidf" 2>/dev/null); then
+        kill "$pid" 2>/dev/null || true
+        sw_wait_for -q -t 5 _sw_pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+        rm -f "$pidf"
+    fi
 }

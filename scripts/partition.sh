@@ -86,7 +86,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-sw_install_deps python3 nftables
+sw_install_deps python3 nftables iptables
 if ((ours)); then scripts/cluster.sh up; fi
 sw_choose_var # the cluster's recorded settings
 sw_secrets

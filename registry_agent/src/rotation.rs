@@ -16,7 +16,7 @@
 //! last handle to the rotation is dropped.
 
 use crate::health::{HealthPolicy, HealthTable, HealthView, Probe};
-use crate::policy::{Latencies, RetryBudget, SelectionKey};
+use crate::policy::{is_slow, Latencies, RetryBudget, SelectionKey};
 use crate::pool::Pool;
 use crate::preserve::Keeper;
 use crate::{Directory, InstanceRecord};
@@ -136,8 +136,9 @@ impl Rotation {
 
     /// Instances to try for `service`, best first by `SelectionKey`: among
     /// the available ones (or all, when none is), untried before `tried`,
-    /// then fewest calls in flight from us, then least reported load, exact
-    /// ties spread by a turn that rotates per call.
+    /// then not slow before slow (`policy::is_slow`), then fewest calls in
+    /// flight from us, then least reported load, exact ties spread by a turn
+    /// that rotates per call.
     pub fn candidates(&self, service: &str, tried: &[SocketAddr]) -> Vec<(SocketAddr, InstanceRecord)> {
         let all: Vec<(SocketAddr, InstanceRecord)> = self
             .instances(service)
@@ -145,14 +146,18 @@ impl Rotation {
             .filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (a, r)))
             .collect();
         let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
-        let choosable = lock(&self.inner.health).choosable(&addrs, Instant::now());
+        let now = Instant::now();
+        let choosable = lock(&self.inner.health).choosable(&addrs, now);
         let rotate = self.inner.rotate.fetch_add(1, Ordering::Relaxed);
+        let (recent, best) = self.recent_latencies(&addrs, &choosable, now);
         let mut keyed: Vec<(SelectionKey, usize)> = choosable
             .into_iter()
-            .map(|i| {
+            .zip(recent)
+            .map(|(i, recent)| {
                 let a = &addrs[i];
                 let key = SelectionKey {
                     tried: tried.contains(a),
+                    slow: is_slow(recent, best),
                     in_flight: self.inner.pool.in_flight(a),
                     load: all[i].1.load,
                     turn: SelectionKey::turn(i, all.len(), rotate),
@@ -162,6 +167,29 @@ impl Rotation {
             .collect();
         keyed.sort();
         keyed.into_iter().map(|(_, i)| all[i].clone()).collect()
+    }
+
+    /// The recent latency of each of `choosable` (indexes into `addrs`), and the best of them.
+    fn recent_latencies(&self, addrs: &[SocketAddr], choosable: &[usize], now: Instant) -> (Vec<Duration>, Duration) {
+        let recent: Vec<Duration> = choosable.iter().map(|&i| self.inner.latencies.recent(addrs[i], now)).collect();
+        let best = recent.iter().copied().min().unwrap_or_default();
+        (recent, best)
+    }
+
+    /// The instances of `service` that `candidates` puts last for being slow
+    /// (`policy::is_slow`), with their recent latency: for `/status`.
+    pub fn slow(&self, service: &str) -> Vec<(SocketAddr, Duration)> {
+        let addrs: Vec<SocketAddr> =
+            self.instances(service).iter().filter_map(|r| r.addr.parse::<SocketAddr>().ok()).collect();
+        let now = Instant::now();
+        let choosable = lock(&self.inner.health).choosable(&addrs, now);
+        let (recent, best) = self.recent_latencies(&addrs, &choosable, now);
+        choosable.iter().zip(recent).filter(|(_, r)| is_slow(*r, best)).map(|(&i, r)| (addrs[i], r)).collect()
+    }
+
+    /// `addr`'s recent latency estimate (`policy::RECENT_DECAY`).
+    pub fn recent_latency(&self, addr: SocketAddr) -> Duration {
+        self.inner.latencies.recent(addr, Instant::now())
     }
 
     pub fn connection_failed(&self, addr: SocketAddr, service: &str, why: &str) {
@@ -243,6 +271,7 @@ impl Rotation {
     /// One round of probes; returns when every probe answered or timed out.
     fn probe_round(&self, timeout: Duration) {
         let (tx, rx) = crossbeam_channel::unbounded::<(SocketAddr, Probe)>();
+        let sent = Instant::now();
         let mut waiting: Vec<(String, SocketAddr, proto::Connection, u64)> = Vec::new();
         let payload = HealthCheckRequest { service: String::new() }.encode_to_vec();
         for (service, addr) in self.targets() {
@@ -284,8 +313,11 @@ impl Rotation {
                 let (service, ..) = waiting.swap_remove(i);
                 let lost =
                     matches!(&probe, Probe::Failed(_)) && !self.inner.pool.connection(addr).is_ok_and(|c| !c.is_dead());
-                let mut h = lock(&self.inner.health);
                 let now = Instant::now();
+                if !matches!(&probe, Probe::Failed(_)) {
+                    self.inner.latencies.observe_probe(addr, now.saturating_duration_since(sent), now);
+                }
+                let mut h = lock(&self.inner.health);
                 if lost {
                     h.connection_failed(addr, &service, "connection lost", now);
                 }
@@ -294,6 +326,8 @@ impl Rotation {
         }
         for (service, addr, conn, id) in waiting {
             conn.cancel(id);
+            // No answer in the whole probe timeout: at least that slow.
+            self.inner.latencies.observe_probe(addr, timeout, Instant::now());
             lock(&self.inner.health).probe(
                 addr,
                 &service,

@@ -3,8 +3,8 @@
 //! budget, Peak-EWMA, the per-try timeout and the selection key's order.
 
 use registry_agent::policy::{
-    decide, per_try_timeout, Budget, Decision, Failure, Idempotency, PeakEwma, RetryBudget, SelectionKey,
-    DEFAULT_DECAY, DEFAULT_RTT, MAX_ATTEMPTS, PER_TRY_CEILING, PER_TRY_FLOOR,
+    decide, is_slow, per_try_timeout, Budget, Decision, Failure, Idempotency, Latencies, PeakEwma, RetryBudget,
+    SelectionKey, DEFAULT_DECAY, DEFAULT_RTT, MAX_ATTEMPTS, PER_TRY_CEILING, PER_TRY_FLOOR, SLOW_FLOOR, SLOW_MULTIPLE,
 };
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -137,12 +137,26 @@ fn peak_ewma_jumps_up_and_decays_down() {
 
 #[test]
 fn the_selection_key_reads_top_to_bottom() {
-    let k = |tried, in_flight, load, turn| SelectionKey { tried, in_flight, load, turn };
-    let mut keys = vec![k(true, 0, 0, 0), k(false, 3, 0, 0), k(false, 1, 9, 0), k(false, 1, 2, 1), k(false, 1, 2, 0)];
+    let k = |tried, slow, in_flight, load, turn| SelectionKey { tried, slow, in_flight, load, turn };
+    let mut keys = vec![
+        k(true, false, 0, 0, 0),
+        k(false, true, 0, 0, 0),
+        k(false, false, 3, 0, 0),
+        k(false, false, 1, 9, 0),
+        k(false, false, 1, 2, 1),
+        k(false, false, 1, 2, 0),
+    ];
     keys.sort();
     assert_eq!(
         keys,
-        vec![k(false, 1, 2, 0), k(false, 1, 2, 1), k(false, 1, 9, 0), k(false, 3, 0, 0), k(true, 0, 0, 0)]
+        vec![
+            k(false, false, 1, 2, 0),
+            k(false, false, 1, 2, 1),
+            k(false, false, 1, 9, 0),
+            k(false, false, 3, 0, 0),
+            k(false, true, 0, 0, 0),
+            k(true, false, 0, 0, 0),
+        ]
     );
     // Exact ties take turns: each instance comes first once per n calls.
     let n = 3;
@@ -193,4 +207,41 @@ fn the_window_slides_instead_of_resetting() {
     // Later in the window the old retries weigh less and room appears.
     let late = t + Duration::from_millis(1900);
     assert!(b.try_retry(late));
+}
+
+#[test]
+fn slow_means_both_a_ratio_and_a_gap_above_the_best() {
+    let ms = Duration::from_millis;
+    // A host behind a 200 ms link next to one answering in 5 ms.
+    assert!(is_slow(ms(205), ms(5)));
+    // Healthy instances a few milliseconds apart, or both slow alike: neither.
+    assert!(!is_slow(ms(9), ms(2)), "under the floor");
+    assert!(!is_slow(ms(45), ms(1)), "a hiccup under the floor");
+    assert!(!is_slow(ms(300), ms(100)), "within the ratio of the best");
+    assert!(is_slow(ms(401), ms(100)));
+    assert!(!is_slow(SLOW_FLOOR, Duration::ZERO), "the floor itself is not slow");
+    assert_eq!(SLOW_MULTIPLE, 4);
+}
+
+#[test]
+fn the_recent_estimate_rises_at_once_and_forgives_within_seconds() {
+    let t0 = Instant::now();
+    let l = Latencies::default();
+    let a: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+    l.observe(a, Duration::from_millis(300), t0);
+    assert!(l.recent(a, t0) >= Duration::from_millis(300), "one slow call is seen at once");
+    // Probes that find it fast again: within a few seconds it is not slow.
+    for s in 1..=5 {
+        l.observe_probe(a, Duration::from_millis(1), t0 + Duration::from_secs(s));
+    }
+    let t = t0 + Duration::from_secs(5);
+    assert!(!is_slow(l.recent(a, t), Duration::from_millis(1)), "{:?}", l.recent(a, t));
+    // The call estimate still remembers (ten-second decay) and probes do not feed it.
+    assert!(l.estimate(a, t) > Duration::from_millis(150), "{:?}", l.estimate(a, t));
+    // Probes that keep finding it slow keep it slow with no calls at all.
+    let b: std::net::SocketAddr = "127.0.0.1:2".parse().unwrap();
+    for s in 0..=5 {
+        l.observe_probe(b, Duration::from_millis(210), t0 + Duration::from_secs(s));
+    }
+    assert!(is_slow(l.recent(b, t0 + Duration::from_millis(5500)), Duration::from_millis(2)));
 }

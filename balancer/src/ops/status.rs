@@ -95,7 +95,7 @@ fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
-fn instance(up: &Sources<'_>, r: &InstanceRecord, kept: bool, now_ms: i64) -> Value {
+fn instance(up: &Sources<'_>, r: &InstanceRecord, kept: bool, slow: &[(SocketAddr, Duration)], now_ms: i64) -> Value {
     let rot = up.rotation;
     let addr = r.addr.parse::<SocketAddr>().ok();
     let h = addr.map(|a| rot.health(&a));
@@ -112,6 +112,9 @@ fn instance(up: &Sources<'_>, r: &InstanceRecord, kept: bool, now_ms: i64) -> Va
         "ttl_ms": r.ttl_ms,
         "kept": kept,
         "available": h.as_ref().map(|h| h.available).unwrap_or(false),
+        // Available but far slower than the others: tried only when they are not.
+        "slow": addr.is_some_and(|a| slow.iter().any(|(s, _)| *s == a)),
+        "recent_latency_ms": addr.map(|a| ms(rot.recent_latency(a))),
         "state": h.as_ref().map(|h| h.state).unwrap_or("unknown"),
         "reason": h.as_ref().map(|h| h.reason.clone()).unwrap_or_default(),
         "ejections": h.as_ref().map(|h| h.ejections).unwrap_or(0),
@@ -148,8 +151,9 @@ fn model(up: &Sources<'_>) -> Value {
             }
             continue;
         }
-        let mut list: Vec<Value> = listed.iter().map(|r| instance(up, r, false, now)).collect();
-        list.extend(kept.iter().filter(|r| &r.service == name).map(|r| instance(up, r, true, now)));
+        let slow = rot.slow(name);
+        let mut list: Vec<Value> = listed.iter().map(|r| instance(up, r, false, &slow, now)).collect();
+        list.extend(kept.iter().filter(|r| &r.service == name).map(|r| instance(up, r, true, &slow, now)));
         let d = listed.first().or_else(|| kept.iter().find(|r| &r.service == name)).map(|r| &r.descriptor);
         services.push(json!({
             "service": name,

@@ -39,6 +39,14 @@
 //! A per-try timeout that fired also counts as an observation of that many
 //! milliseconds, so a frozen instance looks slow at once and the next
 //! per-try timeout for it is longer (until it answers again).
+//!
+//! ## The recent estimate
+//! A second Peak-EWMA per instance decays in one second instead of ten and
+//! is also fed by the health probes' round trips (`Rotation`'s prober). It
+//! only decides whether an instance is slow compared with the others
+//! (`key::is_slow`): the ten-second one is too slow to forgive a healthy
+//! instance's one hiccup for that, and gets no observations at all once calls
+//! have moved away from an instance, where probes still measure it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,6 +57,8 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_RTT: Duration = Duration::from_millis(30);
 /// linkerd2-proxy's default decay time constant.
 pub const DEFAULT_DECAY: Duration = Duration::from_secs(10);
+/// Decay of the recent estimate that tells a slow instance apart.
+pub const RECENT_DECAY: Duration = Duration::from_secs(1);
 
 /// The per-try timeout is this many times the instance's estimate...
 pub const PER_TRY_MULTIPLE: u32 = 4;
@@ -131,23 +141,55 @@ fn update(e: &mut Estimate, rtt_ns: f64, now: Instant, decay_ns: f64) -> f64 {
     e.rtt_ns
 }
 
+/// The two estimates of one instance.
+struct Estimates {
+    /// Decays in `DEFAULT_DECAY`; prices calls and sets per-try timeouts.
+    peak: PeakEwma,
+    /// Decays in `RECENT_DECAY`; calls and probes; tells slow instances apart.
+    recent: PeakEwma,
+}
+
+impl Default for Estimates {
+    fn default() -> Self {
+        let now = Instant::now();
+        Estimates {
+            peak: PeakEwma::new(DEFAULT_RTT, DEFAULT_DECAY, now),
+            recent: PeakEwma::new(DEFAULT_RTT, RECENT_DECAY, now),
+        }
+    }
+}
+
 /// The estimates of every instance a client talks to.
 #[derive(Default)]
 pub struct Latencies {
-    by_addr: Mutex<HashMap<SocketAddr, Arc<PeakEwma>>>,
+    by_addr: Mutex<HashMap<SocketAddr, Arc<Estimates>>>,
 }
 
 impl Latencies {
-    fn get(&self, addr: SocketAddr) -> Arc<PeakEwma> {
+    fn get(&self, addr: SocketAddr) -> Arc<Estimates> {
         self.by_addr.lock().unwrap_or_else(|e| e.into_inner()).entry(addr).or_default().clone()
     }
 
+    /// A call's response time (or a wait with no reply): both estimates.
     pub fn observe(&self, addr: SocketAddr, rtt: Duration, now: Instant) {
-        self.get(addr).observe(rtt, now);
+        let e = self.get(addr);
+        e.peak.observe(rtt, now);
+        e.recent.observe(rtt, now);
+    }
+
+    /// A health probe's round trip: the recent estimate only (a probe is
+    /// cheaper than a call, so it says nothing about a call's timeout).
+    pub fn observe_probe(&self, addr: SocketAddr, rtt: Duration, now: Instant) {
+        self.get(addr).recent.observe(rtt, now);
     }
 
     pub fn estimate(&self, addr: SocketAddr, now: Instant) -> Duration {
-        self.get(addr).estimate(now)
+        self.get(addr).peak.estimate(now)
+    }
+
+    /// The recent estimate (`RECENT_DECAY`), for `key::is_slow`.
+    pub fn recent(&self, addr: SocketAddr, now: Instant) -> Duration {
+        self.get(addr).recent.estimate(now)
     }
 
     /// Forgets instances `keep` rejects (gone, or a new process there).

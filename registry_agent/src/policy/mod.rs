@@ -8,7 +8,7 @@
 //!
 //! | part | rule |
 //! |------|------|
-//! | [`SelectionKey`] | the order instances are tried in |
+//! | [`SelectionKey`] | the order instances are tried in; [`is_slow`] puts slow-but-answering ones last |
 //! | [`Idempotency`] | whether a request may be sent twice (proto option for RPC, RFC 9110 for HTTP) |
 //! | [`decide`] | retry, hedge or give up after a failure or a per-try timeout |
 //! | [`RetryBudget`] | retries and hedges add at most 20% (at least 3 a second) |
@@ -38,7 +38,8 @@ pub use attempts::{call_blocking, rpc_unavailable, start, CallSpec, Finish, Flig
 pub use budget::{Budget, RetryBudget};
 pub use decide::{decide, Decision, Failure, MAX_ATTEMPTS};
 pub use idempotency::Idempotency;
-pub use key::SelectionKey;
+pub use key::{is_slow, SelectionKey, SLOW_FLOOR, SLOW_MULTIPLE};
 pub use latency::{
     per_try_timeout, Latencies, PeakEwma, DEFAULT_DECAY, DEFAULT_RTT, PER_TRY_CEILING, PER_TRY_FLOOR, PER_TRY_MULTIPLE,
+    RECENT_DECAY,
 };
