@@ -103,6 +103,7 @@ keepalived_conf() {
     local i=$1 me peer dir
     me=$(swc_addr "edge$i")
     peer=$(swc_addr "edge$((3 - i))")
+    sw_balancer_ports "$i"
     dir="$SW_VAR/keepalived-$i"
     mkdir -p "$dir"
     cat >"$dir/keepalived.conf" <<CONF
@@ -113,6 +114,18 @@ global_defs {
     # Announce the move at once and again a second later (the machine's ARP cache).
     vrrp_garp_master_delay 1
     vrrp_garp_master_repeat 3
+    script_user root
+}
+# The address follows a balancer that answers, not just a host that is up:
+# a balancer that died, hung or was frozen fails /healthz twice (about 2 s)
+# and this host gives the address up (FAULT), as HAProxy deployments track
+# their proxy's process.
+vrrp_script balancer_healthy {
+    script "$(command -v curl) -fsS --max-time 1 -o /dev/null http://$me:$_sw_bal_admin/healthz"
+    interval 1
+    timeout 2
+    fall 2
+    rise 2
 }
 vrrp_instance stackwire_edge {
     # Both start as backups; the higher priority is elected, and a host
@@ -131,6 +144,9 @@ vrrp_instance stackwire_edge {
     }
     virtual_ipaddress {
         $SWC_VIP/24 dev eth0
+    }
+    track_script {
+        balancer_healthy
     }
 }
 CONF
