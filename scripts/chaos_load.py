@@ -253,9 +253,14 @@ def report(args):
     bad = [r for r in gets if not (r["s"] and 200 <= r["s"] < 400)]
     on_killed = [r for r in bad if r["e"] and r["e"].startswith("broken")
                  and any(r["t0"] <= k <= r["t1"] for k in kills)]
+    # A frozen balancer's kernel still accepts connections for it: GETs open
+    # when it froze or sent before the address left it are counted apart.
+    edge_freezes = [tuple(float(t) for t in w.split(":")) for w in args.edge_freezes.split(",") if w]
+    on_frozen = [r for r in bad if r not in on_killed
+                 and any(r["t0"] <= a <= r["t1"] or a <= r["t0"] <= b for a, b in edge_freezes)]
     cuts = [float(x) for x in args.app_cuts.split(",") if x]
-    on_cut = [r for r in bad if r not in on_killed and any(r["t0"] <= c <= r["t1"] for c in cuts)]
-    failed = [r for r in bad if r not in on_killed and r not in on_cut]
+    on_cut = [r for r in bad if r not in on_killed and r not in on_frozen and any(r["t0"] <= c <= r["t1"] for c in cuts)]
+    failed = [r for r in bad if r not in on_killed and r not in on_frozen and r not in on_cut]
     created = {r["k"] for r in recs if r.get("created")}
     post_errors = sum(1 for r in recs if r["m"] == "POST" and not (r["s"] and 200 <= r["s"] < 300))
     stored = {}
@@ -269,6 +274,8 @@ def report(args):
     p503 = [r for r in posts if r["s"] == 503 and r.get("ra")]
     p5xx = [r for r in posts if r["s"] and r["s"] >= 500 and not (r["s"] == 503 and r.get("ra"))]
     print(f"GETs:  {len(gets)} sent, {len(failed)} failed, {len(on_killed)} open on the killed balancer")
+    if edge_freezes:
+        print(f"       {len(on_frozen)} open on a frozen balancer or sent to it before the address moved away")
     if cuts:
         print(f"       {len(on_cut)} in flight when an app host was cut off (the balancer did not answer them"
               f" from the other host in time){'' if args.lenient else ': failures'}")
@@ -337,6 +344,8 @@ def main():
     q.add_argument("--stored", required=True, help="psql -At output: body|count per answer of the question")
     q.add_argument("--balancer-kills", default="", help="epoch seconds of balancer kills, comma-separated")
     q.add_argument("--freezes", help="one line per freeze: NAME SIGSTOP_EPOCH SIGCONT_EPOCH")
+    q.add_argument("--edge-freezes", default="",
+                   help="FROZE:MOVED epoch pairs: a balancer frozen, the address gone from it; comma-separated")
     q.add_argument("--app-cuts", default="", help="epoch seconds an app host was cut off, comma-separated")
     q.add_argument("--lenient", action="store_true",
                    help="report, without failing on them, GETs in flight on a cut app host and 5xx without Retry-After")

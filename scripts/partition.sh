@@ -9,6 +9,11 @@
 #           keepalived must move the address to the other edge host within
 #           3 s (GETs open on the cut host at that moment are counted apart);
 #           the link comes back and the host stays a backup
+#   freeze  the balancer on the host holding the virtual address is frozen
+#           (SIGSTOP for SW_PARTITION_FREEZE_S, 8 s): keepalived's check of
+#           it fails and the address moves within 3 s (GETs open on the frozen
+#           balancer, or sent to it before the address moved, are counted
+#           apart: its kernel still accepts for it); it resumes as a backup
 #   app     one app host's link is cut for SW_PARTITION_APP_S (10 s): its
 #           instances leave rotation on both balancers, and come back
 #   db      the PostgreSQL primary's host is cut off: Patroni must fence it
@@ -70,6 +75,7 @@ work=$(mktemp -d /tmp/stackwire-partition.XXXXXX)
 load_pid=""
 cut_now=""
 slowed_now=""
+frozen_now=""
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
     local rc=$?
@@ -78,6 +84,7 @@ cleanup() {
     if [[ -n $load_pid ]]; then wait "$load_pid" 2>/dev/null || true; fi
     if [[ -n $cut_now ]]; then swc_heal "$cut_now" || true; fi
     if [[ -n $slowed_now ]]; then swc_slow_off "$slowed_now"; fi
+    if [[ -n $frozen_now ]]; then kill -CONT "$frozen_now" 2>/dev/null || true; fi
     if ((ours)) && [[ ${SW_PARTITION_KEEP:-0} != 1 ]]; then scripts/cluster.sh down || rc=1; fi
     rm -rf "$work"
     exit "$rc"
@@ -147,6 +154,7 @@ read -r healthy_p99 healthy_n <<<"$(p99_of "$t0" "$(now)")"
 say "healthy: p99 $healthy_p99 ms over $healthy_n GETs"
 
 cuts=""     # the moments edge links were cut: GETs open on that host then are counted apart
+edge_freezes="" # FROZE:MOVED: a balancer frozen until the address left it: GETs then are counted apart
 app_cuts="" # the moments app hosts were cut: GETs in flight to them then are listed apart
 
 # fault_edge: cut the holder of the virtual address; it must move within 3 s.
@@ -181,6 +189,42 @@ fault_edge() {
     say "[$(hms "$t0")] edge: cut $holder (holding $SWC_VIP): moved to $other after $moved_ms ms; link back, $holder's balancer up after $back_ms ms, address stays on $(swc_vip_holder || echo nobody); p99 $p ms"
     if [[ $moved_ms == timeout ]] || ((moved_ms > 3000)); then fail "the virtual address took $moved_ms ms to move (limit 3000)"; fi
     [[ $(swc_vip_holder) == "$other" ]] || fail "the virtual address moved back to $holder after its link returned"
+}
+
+# fault_freeze: freeze the balancer of the address's holder; the address
+# must leave it within 3 s (keepalived tracks /healthz), and stay away.
+fault_freeze() {
+    local holder other pid t0 moved_ms p
+    holder=$(swc_vip_holder) || {
+        fail "no edge host holds $SWC_VIP"
+        return
+    }
+    [[ $holder == edge1 ]] && other=edge2 || other=edge1
+    pid=$(sw_proc_pid "balancer-${holder#edge}") || {
+        fail "balancer-${holder#edge} is not running"
+        return
+    }
+    t0=$(now)
+    kill -STOP "$pid"
+    frozen_now=$pid
+    holds() { [[ $(swc_vip_holder) == "$other" ]] && curl -fsS --max-time 1 -o /dev/null "$base/"; }
+    if sw_wait_for -t 10 -m "$other to hold $SWC_VIP and serve" holds; then
+        moved_ms=$(ms_since "$t0")
+    else
+        moved_ms=timeout
+    fi
+    edge_freezes+="${edge_freezes:+,}$t0:$(now)"
+    sleep "$(python3 -c "import sys,time; print(max(0.0, float(sys.argv[1]) - (time.time() - float(sys.argv[2]))))" \
+        "${SW_PARTITION_FREEZE_S:-8}" "$t0")"
+    kill -CONT "$pid"
+    frozen_now=""
+    sw_wait_for -t 30 -m "$holder's balancer answering again" curl -fsS --max-time 1 -o /dev/null \
+        "http://$(swc_addr "$holder"):$((${SW_ADMIN_PORT:-9090} + ${holder#edge} - 1))/healthz" || true
+    sleep 2
+    read -r p _ <<<"$(p99_of "$t0" "$(now)")"
+    say "[$(hms "$t0")] freeze: balancer on $holder (holding $SWC_VIP) stopped for ${SW_PARTITION_FREEZE_S:-8} s: address moved to $other after $moved_ms ms; resumed, address stays on $(swc_vip_holder || echo nobody); p99 $p ms"
+    if [[ $moved_ms == timeout ]] || ((moved_ms > 3000)); then fail "the virtual address took $moved_ms ms to leave a frozen balancer (limit 3000)"; fi
+    [[ $(swc_vip_holder) == "$other" ]] || fail "the virtual address went back to $holder after its balancer resumed"
 }
 
 # fault_app HOST: cut for SW_PARTITION_APP_S; out of rotation, then back.
@@ -319,12 +363,14 @@ fault_netem() {
 }
 
 fault_edge
+fault_freeze
 fault_app app2
 fault_db
 fault_redis
 fault_netem app2
 if [[ $mode == full ]]; then
     fault_edge
+    fault_freeze
     fault_app app1
     fault_db
     fault_redis
@@ -338,7 +384,7 @@ load_pid=""
 psql -X -At "$STACKWIRE_DATABASE_URL" -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
 rc=0
 python3 scripts/chaos_load.py report --out "$work/records.jsonl" --stored "$work/stored.txt" \
-    --balancer-kills "$cuts" --app-cuts "$app_cuts" $([[ $mode == short ]] && echo --lenient) | sed 's/open on the killed balancer/open on the cut edge host/' | tee -a "$report" || rc=1
+    --balancer-kills "$cuts" --edge-freezes "$edge_freezes" --app-cuts "$app_cuts" $([[ $mode == short ]] && echo --lenient) | sed 's/open on the killed balancer/open on the cut edge host/' | tee -a "$report" || rc=1
 if ((${#fails[@]})); then
     say "faults that failed their assertion: ${#fails[@]}"
     rc=1
