@@ -11,7 +11,7 @@
 #           the link comes back and the host stays a backup
 #   freeze  the balancer on the host holding the virtual address is frozen
 #           (SIGSTOP for SW_PARTITION_FREEZE_S, 8 s): keepalived's check of
-#           it fails and the address moves within 3 s (GETs open on the frozen
+#           it fails twice and the address moves within 5 s (GETs open on the frozen
 #           balancer, or sent to it before the address moved, are counted
 #           apart: its kernel still accepts for it); it resumes as a backup
 #   app     one app host's link is cut for SW_PARTITION_APP_S (10 s): its
@@ -33,10 +33,11 @@
 # $SW_VAR/log/partition-report.txt, and asserted by the exit status: failed
 # GETs 0, acknowledged answers lost 0 and duplicated 0, the address moved
 # within 3 s, each fault's own checks (fenced, promoted, back in rotation),
-# the p99 under netem within 2x the healthy p99, no GET in flight on a cut
-# app host failed, no 5xx without Retry-After (these three in the full run
-# only: --short prints them; docs/deploy.md, "What the faults show"); for each fault the
-# time it took to leave rotation and to heal, and the p99 during it.
+# the p99 under netem within 2x the healthy p99 (taken as at least 50 ms),
+# the address leaving a frozen balancer within 5 s, no GET in flight on a cut
+# app host failed, no 5xx without Retry-After (docs/deploy.md, "What the
+# faults show"); for each fault the time it took to leave rotation and to
+# heal, and the p99 during it. --short asserts the same.
 #
 # Brings the cluster up if it is not (and takes it down afterwards, unless
 # SW_PARTITION_KEEP=1); a cluster already up is left up. Env as for
@@ -120,7 +121,7 @@ tokens="$work/tokens"
 for ((i = 1; i <= ${SW_PARTITION_USERS:-8}; i++)); do
     u="partition$i" pw="pw-${STACKWIRE_CSRF_SECRET:0:16}-$i"
     login() { curl -fsS --max-time 10 --data-urlencode "username=$u" --data-urlencode "password=$pw" "$base/webserv/user/login"; }
-    if ! out=$(login); then
+    if ! out=$(login 2>/dev/null); then
         code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' --data-urlencode "username=$u" \
             --data-urlencode "password=$pw" "$base/webserv/user")
         [[ $code == 201 ]] || sw_die "sign-up of $u: HTTP $code"
@@ -192,7 +193,7 @@ fault_edge() {
 }
 
 # fault_freeze: freeze the balancer of the address's holder; the address
-# must leave it within 3 s (keepalived tracks /healthz), and stay away.
+# must leave it within 5 s (keepalived tracks /healthz), and stay away.
 fault_freeze() {
     local holder other pid t0 moved_ms p
     holder=$(swc_vip_holder) || {
@@ -223,7 +224,9 @@ fault_freeze() {
     sleep 2
     read -r p _ <<<"$(p99_of "$t0" "$(now)")"
     say "[$(hms "$t0")] freeze: balancer on $holder (holding $SWC_VIP) stopped for ${SW_PARTITION_FREEZE_S:-8} s: address moved to $other after $moved_ms ms; resumed, address stays on $(swc_vip_holder || echo nobody); p99 $p ms"
-    if [[ $moved_ms == timeout ]] || ((moved_ms > 3000)); then fail "the virtual address took $moved_ms ms to leave a frozen balancer (limit 3000)"; fi
+    # A cut host is noticed by its missing adverts (3 x 0.3 s); a frozen
+    # balancer by two failed checks a second apart, each allowed 1 s: 5 s.
+    if [[ $moved_ms == timeout ]] || ((moved_ms > 5000)); then fail "the virtual address took $moved_ms ms to leave a frozen balancer (limit 5000)"; fi
     [[ $(swc_vip_holder) == "$other" ]] || fail "the virtual address went back to $holder after its balancer resumed"
 }
 
@@ -349,16 +352,11 @@ fault_netem() {
     t1=$(now)
     in_ms=$(python3 scripts/chaos_load.py rotation --host "$addr" --want in --count 6 --balancers "$balancers" --since "$t1" --timeout 60) ||
         in_ms=timeout
-    limit=$((2 * healthy_p99))
+    # 2x the healthy p99, that p99 taken as at least 50 ms: on a busy machine
+    # a healthy p99 of a few milliseconds is noise, not a baseline.
+    limit=$((2 * (healthy_p99 > 50 ? healthy_p99 : 50)))
     say "[$(hms "$t0")] netem on $host ($swc_slow_kind) for ${SW_PARTITION_NETEM_S:-20} s: out of rotation after $out_ms ms; p99 $p ms over $n GETs (healthy $healthy_p99 ms, limit $limit ms); healed, all in rotation after $in_ms ms"
-    if ((p > limit)); then
-        # The short form (scripts/test.sh) reports it; the full run fails on it.
-        if [[ $mode == full ]]; then
-            fail "p99 with $host slowed was $p ms, over 2x the healthy $healthy_p99 ms"
-        else
-            say "NOT MET (reported, not asserted in --short): p99 with $host slowed $p ms > $limit ms"
-        fi
-    fi
+    if ((p > limit)); then fail "p99 with $host slowed was $p ms, over the limit of $limit ms (2x the healthy $healthy_p99 ms)"; fi
     [[ $in_ms != timeout ]] || fail "$host's instances did not come back into rotation after netem"
 }
 
@@ -384,7 +382,7 @@ load_pid=""
 psql -X -At "$STACKWIRE_DATABASE_URL" -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
 rc=0
 python3 scripts/chaos_load.py report --out "$work/records.jsonl" --stored "$work/stored.txt" \
-    --balancer-kills "$cuts" --edge-freezes "$edge_freezes" --app-cuts "$app_cuts" $([[ $mode == short ]] && echo --lenient) | sed 's/open on the killed balancer/open on the cut edge host/' | tee -a "$report" || rc=1
+    --balancer-kills "$cuts" --edge-freezes "$edge_freezes" --app-cuts "$app_cuts" | sed 's/open on the killed balancer/open on the cut edge host/' | tee -a "$report" || rc=1
 if ((${#fails[@]})); then
     say "faults that failed their assertion: ${#fails[@]}"
     rc=1

@@ -9,10 +9,12 @@
 //! 2. docs/deploy.md's units pass `systemd-analyze verify` and carry the very
 //!    command lines and environment files `cluster.sh` ran (its records in
 //!    `$SW_VAR/run/`, its env files in `$SW_VAR/etc/`).
-//! 3. `scripts/partition.sh --short` under load: the edge holder, an app
-//!    host, the database primary and the Redis primary cut off in turn, and
-//!    netem on an app host; it asserts its own report (0 failed GETs, 0 lost
-//!    or duplicated answers, the address moved within 3 s, p99 under netem).
+//! 3. `scripts/partition.sh --short` under load: the edge holder cut off,
+//!    its balancer frozen, an app host, the database primary and the Redis
+//!    primary cut off in turn, and netem's delay and loss on an app host; it
+//!    asserts its own report (0 failed GETs, 0 lost or duplicated answers, no
+//!    5xx without Retry-After, the address moved within 3 s, p99 under netem
+//!    within 2x the healthy run's).
 //! 4. `cluster.sh down` leaves nothing behind: no namespace, no veth, no
 //!    bridge, no process.
 //!
