@@ -149,7 +149,7 @@ impl Rotation {
         let now = Instant::now();
         let choosable = lock(&self.inner.health).choosable(&addrs, now);
         let rotate = self.inner.rotate.fetch_add(1, Ordering::Relaxed);
-        let (recent, best) = self.recent_latencies(&addrs, &choosable, now);
+        let (recent, best) = self.recent_latencies(&addrs, &choosable);
         let mut keyed: Vec<(SelectionKey, usize)> = choosable
             .into_iter()
             .zip(recent)
@@ -170,8 +170,8 @@ impl Rotation {
     }
 
     /// The recent latency of each of `choosable` (indexes into `addrs`), and the best of them.
-    fn recent_latencies(&self, addrs: &[SocketAddr], choosable: &[usize], now: Instant) -> (Vec<Duration>, Duration) {
-        let recent: Vec<Duration> = choosable.iter().map(|&i| self.inner.latencies.recent(addrs[i], now)).collect();
+    fn recent_latencies(&self, addrs: &[SocketAddr], choosable: &[usize]) -> (Vec<Duration>, Duration) {
+        let recent: Vec<Duration> = choosable.iter().map(|&i| self.inner.latencies.recent(addrs[i])).collect();
         let best = recent.iter().copied().min().unwrap_or_default();
         (recent, best)
     }
@@ -183,13 +183,13 @@ impl Rotation {
             self.instances(service).iter().filter_map(|r| r.addr.parse::<SocketAddr>().ok()).collect();
         let now = Instant::now();
         let choosable = lock(&self.inner.health).choosable(&addrs, now);
-        let (recent, best) = self.recent_latencies(&addrs, &choosable, now);
+        let (recent, best) = self.recent_latencies(&addrs, &choosable);
         choosable.iter().zip(recent).filter(|(_, r)| is_slow(*r, best)).map(|(&i, r)| (addrs[i], r)).collect()
     }
 
     /// `addr`'s recent latency estimate (`policy::RECENT_DECAY`).
     pub fn recent_latency(&self, addr: SocketAddr) -> Duration {
-        self.inner.latencies.recent(addr, Instant::now())
+        self.inner.latencies.recent(addr)
     }
 
     pub fn connection_failed(&self, addr: SocketAddr, service: &str, why: &str) {

@@ -229,13 +229,13 @@ fn the_recent_estimate_rises_at_once_and_forgives_within_seconds() {
     let l = Latencies::default();
     let a: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
     l.observe(a, Duration::from_millis(300), t0);
-    assert!(l.recent(a, t0) >= Duration::from_millis(300), "one slow call is seen at once");
+    assert!(l.recent(a) >= Duration::from_millis(300), "one slow call is seen at once");
     // Probes that find it fast again: within a few seconds it is not slow.
     for s in 1..=5 {
         l.observe_probe(a, Duration::from_millis(1), t0 + Duration::from_secs(s));
     }
     let t = t0 + Duration::from_secs(5);
-    assert!(!is_slow(l.recent(a, t), Duration::from_millis(1)), "{:?}", l.recent(a, t));
+    assert!(!is_slow(l.recent(a), Duration::from_millis(1)), "{:?}", l.recent(a));
     // The call estimate still remembers (ten-second decay) and probes do not feed it.
     assert!(l.estimate(a, t) > Duration::from_millis(150), "{:?}", l.estimate(a, t));
     // Probes that keep finding it slow keep it slow with no calls at all.
@@ -243,5 +243,9 @@ fn the_recent_estimate_rises_at_once_and_forgives_within_seconds() {
     for s in 0..=5 {
         l.observe_probe(b, Duration::from_millis(210), t0 + Duration::from_secs(s));
     }
-    assert!(is_slow(l.recent(b, t0 + Duration::from_millis(5500)), Duration::from_millis(2)));
+    assert!(is_slow(l.recent(b), Duration::from_millis(2)));
+    // Nothing more heard from it (frozen): it does not fade into the fastest.
+    let c: std::net::SocketAddr = "127.0.0.1:3".parse().unwrap();
+    l.observe(c, Duration::from_millis(800), t0);
+    assert_eq!(l.recent(c), Duration::from_millis(800), "reading does not decay it");
 }

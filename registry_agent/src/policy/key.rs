@@ -12,9 +12,10 @@
 //! instance whose recent latency ([`is_slow`]) is well above the best one's
 //! sorts after every instance that is not, whatever their calls in flight.
 //! "Recent" is a Peak-EWMA with a one-second decay (`latency`), fed by
-//! calls and by the health probes, so it rises at the first slow reply, stays
-//! up while probes keep finding the instance slow although calls have moved
-//! away, and falls within seconds of the instance being fast again. The
+//! calls and by the health probes (a probe with no answer counts as its whole
+//! timeout), so it rises at the first slow reply, stays up while probes keep
+//! finding the instance slow or silent although calls have moved away, and
+//! falls within seconds of the instance being fast again. The
 //! thresholds ask for both a ratio and an absolute gap, so that two healthy
 //! instances a few milliseconds apart, or a scheduler hiccup on a busy
 //! machine, do not move all traffic to one of them for long.

@@ -46,7 +46,10 @@
 //! only decides whether an instance is slow compared with the others
 //! (`key::is_slow`): the ten-second one is too slow to forgive a healthy
 //! instance's one hiccup for that, and gets no observations at all once calls
-//! have moved away from an instance, where probes still measure it.
+//! have moved away from an instance, where probes still measure it. It decays
+//! between observations only, never by being read: probes reach every
+//! instance each second, and a frozen one, which answers nothing, keeps its
+//! last (high) value instead of decaying into the best of the lot.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -123,6 +126,12 @@ impl PeakEwma {
         Duration::from_nanos(self.estimate_ns(now) as u64)
     }
 
+    /// The estimate as of the last observation, with no decay for the time
+    /// since: an instance that stopped answering keeps what it last showed.
+    pub fn last_observed(&self) -> Duration {
+        Duration::from_nanos(self.lock().rtt_ns as u64)
+    }
+
     /// The cost of sending one more request: estimate × (in flight + 1).
     pub fn cost(&self, in_flight: usize, now: Instant) -> f64 {
         self.estimate_ns(now) * (in_flight as f64 + 1.0)
@@ -187,9 +196,12 @@ impl Latencies {
         self.get(addr).peak.estimate(now)
     }
 
-    /// The recent estimate (`RECENT_DECAY`), for `key::is_slow`.
-    pub fn recent(&self, addr: SocketAddr, now: Instant) -> Duration {
-        self.get(addr).recent.estimate(now)
+    /// The recent estimate (`RECENT_DECAY`) as of its last observation, for
+    /// `key::is_slow`. Not decayed by reading: a frozen instance, which
+    /// answers nothing, would otherwise soon look the fastest of all and push
+    /// a healthy one into "slow".
+    pub fn recent(&self, addr: SocketAddr) -> Duration {
+        self.get(addr).recent.last_observed()
     }
 
     /// Forgets instances `keep` rejects (gone, or a new process there).
