@@ -18,7 +18,9 @@
 //! falls within seconds of the instance being fast again. The
 //! thresholds ask for both a ratio and an absolute gap, so that two healthy
 //! instances a few milliseconds apart, or a scheduler hiccup on a busy
-//! machine, do not move all traffic to one of them for long.
+//! machine, do not move all traffic to one of them for long. (The floor was
+//! 50 ms at first; 100 ms leaves a host behind a 200 ms link just as slow and
+//! flips fewer healthy instances on a machine running at a load of 40.)
 
 use std::time::Duration;
 
@@ -26,7 +28,7 @@ use std::time::Duration;
 /// best instance's...
 pub const SLOW_MULTIPLE: u32 = 4;
 /// ...and over this, whatever the best one's.
-pub const SLOW_FLOOR: Duration = Duration::from_millis(50);
+pub const SLOW_FLOOR: Duration = Duration::from_millis(100);
 
 /// Whether an instance whose recent latency is `recent` counts as slow when
 /// the fastest choosable instance's is `best`.
