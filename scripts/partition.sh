@@ -158,24 +158,32 @@ cuts=""     # the moments edge links were cut: GETs open on that host then are c
 edge_freezes="" # FROZE:MOVED: a balancer frozen until the address left it: GETs then are counted apart
 app_cuts="" # the moments app hosts were cut: GETs in flight to them then are listed apart
 
+# edge_pair: sets holder (the edge host holding the address) and other (the
+# other one) in the caller; fails, counting a failure, when none holds it.
+edge_pair() {
+    holder=$(swc_vip_holder) || {
+        fail "no edge host holds $SWC_VIP"
+        return 1
+    }
+    [[ $holder == edge1 ]] && other=edge2 || other=edge1
+}
+
+# moved_since T0: the ms from T0 until $other holds the address and serves
+# through it, or "timeout" after 10 s.
+moved_since() {
+    holds() { [[ $(swc_vip_holder) == "$other" ]] && curl -fsS --max-time 1 -o /dev/null "$base/"; }
+    if sw_wait_for -t 10 -m "$other to hold $SWC_VIP and serve" holds >&2; then ms_since "$1"; else echo timeout; fi
+}
+
 # fault_edge: cut the holder of the virtual address; it must move within 3 s.
 fault_edge() {
     local holder other t0 moved_ms back_ms p
-    holder=$(swc_vip_holder) || {
-        fail "no edge host holds $SWC_VIP"
-        return
-    }
-    [[ $holder == edge1 ]] && other=edge2 || other=edge1
+    edge_pair || return 0
     t0=$(now)
     cuts+="${cuts:+,}$t0"
     swc_cut "$holder"
     cut_now=$holder
-    holds() { [[ $(swc_vip_holder) == "$other" ]] && curl -fsS --max-time 1 -o /dev/null "$base/"; }
-    if sw_wait_for -t 10 -m "$other to hold $SWC_VIP and serve" holds; then
-        moved_ms=$(ms_since "$t0")
-    else
-        moved_ms=timeout
-    fi
+    moved_ms=$(moved_since "$t0")
     sleep 3
     swc_heal "$holder"
     cut_now=""
@@ -196,11 +204,7 @@ fault_edge() {
 # must leave it within 5 s (keepalived tracks /healthz), and stay away.
 fault_freeze() {
     local holder other pid t0 moved_ms p
-    holder=$(swc_vip_holder) || {
-        fail "no edge host holds $SWC_VIP"
-        return
-    }
-    [[ $holder == edge1 ]] && other=edge2 || other=edge1
+    edge_pair || return 0
     pid=$(sw_proc_pid "balancer-${holder#edge}") || {
         fail "balancer-${holder#edge} is not running"
         return
@@ -208,12 +212,7 @@ fault_freeze() {
     t0=$(now)
     kill -STOP "$pid"
     frozen_now=$pid
-    holds() { [[ $(swc_vip_holder) == "$other" ]] && curl -fsS --max-time 1 -o /dev/null "$base/"; }
-    if sw_wait_for -t 10 -m "$other to hold $SWC_VIP and serve" holds; then
-        moved_ms=$(ms_since "$t0")
-    else
-        moved_ms=timeout
-    fi
+    moved_ms=$(moved_since "$t0")
     edge_freezes+="${edge_freezes:+,}$t0:$(now)"
     sleep "$(python3 -c "import sys,time; print(max(0.0, float(sys.argv[1]) - (time.time() - float(sys.argv[2]))))" \
         "${SW_PARTITION_FREEZE_S:-8}" "$t0")"
