@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{admin_addr, admin_get, get, request, wait_for, Backend, Balancer, Reader};
+use common::{admin_addr, admin_get, get, request, wait_for, Backend, Balancer, Echo, Reader};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;

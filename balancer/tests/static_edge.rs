@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{get, wait_for, Backend, Balancer, Reader};
+use common::{get, wait_for, Backend, Balancer, Echo, Reader};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{get, request, wait_for, Backend, Balancer, Reader};
+use common::{get, request, wait_for, Backend, Balancer, Echo, Reader};
 use std::time::Duration;
 
 fn two() -> (Backend, Backend, Balancer) {

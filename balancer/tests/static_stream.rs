@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{pattern, request, Backend, Balancer, Reader};
+use common::{pattern, request, Backend, Balancer, Echo, Reader};
 use std::time::{Duration, Instant};
 
 fn rss_kib(pid: u32) -> u64 {

@@ -3,7 +3,7 @@
 //! fields, unknown routes and wrong methods get precise statuses. Posting
 //! needs a login (issue 6), so each test signs up and sends its bearer token.
 
-use tests::{Cluster, Shape};
+use testkit::{Cluster, Shape};
 
 fn small() -> Shape {
     Shape { questions: 1, answers: 1, comments: 1, webuis: 1, ..Default::default() }

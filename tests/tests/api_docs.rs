@@ -10,7 +10,7 @@
 //! POST when there is data).
 
 use std::collections::{BTreeSet, HashMap};
-use tests::{Cluster, HttpClient, Reply, Shape};
+use testkit::{Cluster, HttpClient, Reply, Shape};
 
 /// One route of the docs with its example.
 #[derive(Debug)]

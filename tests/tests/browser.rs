@@ -20,7 +20,7 @@ mod pages;
 mod webdriver;
 
 use std::path::PathBuf;
-use tests::{Cluster, Shape};
+use testkit::{Cluster, Shape};
 use webdriver::{base64_decode, find_binary, Driver, Session};
 
 const TITLE: &str = "Why does my nonblocking socket return WouldBlock?";

@@ -28,7 +28,7 @@ use proto::Connection;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tests::{wait_for, Cluster, HttpClient, Proc, Shape};
+use testkit::{wait_for, Cluster, HttpClient, Proc, Shape};
 
 /// Limits raised for these tests' writers (each posts far faster than a person).
 const FAST: &[(&str, &str)] = &[
@@ -126,7 +126,7 @@ fn id_of(v: &Value) -> i64 {
     v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
 }
 
-fn created(r: tests::Reply, what: &str) -> Value {
+fn created(r: testkit::Reply, what: &str) -> Value {
     assert!(matches!(r.status, 200 | 201), "{what}: {} {}", r.status, r.text());
     r.json()
 }

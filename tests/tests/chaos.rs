@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tests::{wait_for, Cluster, Proc, Shape};
+use testkit::{wait_for, Cluster, Proc, Shape};
 
 /// Lets a graceful stop of one SO_REUSEPORT balancer hand the connections
 /// still queued on its listener to the other (Linux ≥ 5.14); best effort.
@@ -42,21 +42,12 @@ fn migrate_queued_connections() {
 
 fn start_balancer(c: &Cluster, label: &str, shared: SocketAddr) -> Proc {
     let log = c.dir.join(format!("{label}.log"));
-    let mut child = Command::new(c.env.bin_dir.join("balancer"))
-        .args(["--listen", "127.0.0.1:0", "--shared-listen", &shared.to_string(), "--admin", "127.0.0.1:0"])
+    let mut cmd = Command::new(c.env.bin_dir.join("balancer"));
+    cmd.args(["--listen", "127.0.0.1:0", "--shared-listen", &shared.to_string(), "--admin", "127.0.0.1:0"])
         .env("STACKWIRE_REGISTRY_PREFIX", &c.prefix)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start a balancer");
-    let addr = wait_for(&format!("{label} listening"), Duration::from_secs(20), || {
-        if let Ok(Some(st)) = child.try_wait() {
-            panic!("{label} exited with {st}: {}", std::fs::read_to_string(&log).unwrap_or_default());
-        }
-        tests::listening_addr(&std::fs::read_to_string(&log).unwrap_or_default())
-    });
-    Proc { name: label.into(), child, log, addr }
+        .stdout(Stdio::null());
+    Proc::start(label, cmd, log)
 }
 
 /// `/status/json` from a balancer's admin listener (`admin` is its address).
@@ -122,7 +113,7 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
     redis.export();
     let shape = Shape { questions: 2, answers: 2, comments: 2, webuis: 2, users: 2, votes: 1 };
     let mut c = Cluster::start("chaos", shape);
-    let shared: SocketAddr = ([127, 0, 0, 1], ha::free_ports(1)).into();
+    let shared: SocketAddr = ([127, 0, 0, 1], testkit::free_ports(1)).into();
     let mut b1 = start_balancer(&c, "balancer-1", shared);
     let mut b2 = start_balancer(&c, "balancer-2", shared);
     let mut report = Report { lines: Vec::new() };
@@ -245,7 +236,7 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
     // A client that lost a reply repeats its POST with the same key: it gets
     // the first answer back, and no second row.
     let (key, id, who) = created.first().cloned().expect("an acknowledged answer");
-    let body = tests::http::form(&[("question_id", &qid.to_string()), ("body", &format!("answer {key}"))]);
+    let body = testkit::http::form(&[("question_id", &qid.to_string()), ("body", &format!("answer {key}"))]);
     let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded"), ("Idempotency-Key", key.as_str())];
     let bearer = tokens.get(who).map(|t| format!("Bearer {t}"));
     if let Some(b) = &bearer {

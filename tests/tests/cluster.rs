@@ -45,7 +45,7 @@ fn repo() -> PathBuf {
 
 /// Runs `scripts/NAME ARGS` from an empty environment; output into the test log.
 fn script(var: &Path, log: &Path, name: &str, args: &[&str]) -> bool {
-    let env = tests::TestEnv::get();
+    let env = testkit::TestEnv::get();
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     Command::new(repo().join("scripts").join(name))
         .args(args)
@@ -188,7 +188,7 @@ fn canonical(p: &str) -> PathBuf {
 
 /// Step 2: the units verify, and match what cluster.sh ran.
 fn units_match(var: &Path, failures: &mut Vec<String>) {
-    let env = tests::TestEnv::get();
+    let env = testkit::TestEnv::get();
     let bin = format!("{}/", env.bin_dir.display());
     let units = units();
     let names: Vec<&str> = units.iter().map(|(n, _)| n.as_str()).collect();
@@ -308,7 +308,7 @@ fn units_match(var: &Path, failures: &mut Vec<String>) {
 #[test]
 fn cluster_of_hosts_survives_partitions_and_down_leaves_nothing() {
     assert_eq!(unsafe { libc::geteuid() }, 0, "cluster.sh needs root (network namespaces); CI runs as root");
-    let env = tests::TestEnv::get();
+    let env = testkit::TestEnv::get();
     let var = std::env::temp_dir().join(format!("stackwire-cluster-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&var);
     std::fs::create_dir_all(&var).unwrap();

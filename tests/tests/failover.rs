@@ -17,7 +17,7 @@ mod ha;
 mod load;
 
 use std::time::{Duration, Instant};
-use tests::{wait_for, Cluster, Shape};
+use testkit::{wait_for, Cluster, Shape};
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
 

@@ -25,7 +25,7 @@ mod load;
 use load::Load;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tests::{Cluster, Shape};
+use testkit::{Cluster, Shape};
 
 const FREEZE: Duration = Duration::from_secs(8);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -70,7 +70,7 @@ fn a_frozen_instance_of_each_tier_fails_no_get_and_keeps_p99_under_a_second() {
     let mut windows = Vec::new();
     for tier in ["question", "answer", "user", "webui"] {
         let p = c.procs.iter().find(|p| p.name.starts_with(tier)).unwrap_or_else(|| panic!("a {tier} instance"));
-        tests::wait_for(&format!("{} serving calls", p.name), Duration::from_secs(10), || {
+        testkit::wait_for(&format!("{} serving calls", p.name), Duration::from_secs(10), || {
             p.log_text().lines().any(|l| l.contains("::Worker") && l.contains(" start ")).then_some(())
         });
         let stopped = Instant::now();

@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use tests::TestEnv;
+use testkit::TestEnv;
 
 /// Debian's interpreter: python3-grpcio is installed for it (scripts/test.sh).
 const PYTHON: &str = "/usr/bin/python3";
@@ -100,9 +100,9 @@ fn grpcio_calls_every_service_reflects_and_watches_health_through_a_graceful_sto
         let f = f.unwrap().path();
         std::fs::copy(&f, py.join(f.file_name().unwrap())).unwrap();
     }
-    let c = tests::Cluster::start(
+    let c = testkit::Cluster::start(
         "grpcio",
-        tests::Shape { questions: 1, answers: 1, comments: 1, users: 1, votes: 1, ..Default::default() },
+        testkit::Shape { questions: 1, answers: 1, comments: 1, users: 1, votes: 1, ..Default::default() },
     );
     let addr = |name: &str| c.procs_named(name)[0].addr.to_string();
     let addrs = serde_json::json!({

@@ -9,8 +9,8 @@
 //! in rotation and was never ejected (`/status/json` on the admin listener).
 
 use std::collections::BTreeSet;
-use tests::http::parse_reply;
-use tests::{Cluster, HttpClient, Reply, Shape};
+use testkit::http::parse_reply;
+use testkit::{Cluster, HttpClient, Reply, Shape};
 
 /// Hostile values, as they go on the wire (already percent-encoded).
 const VALUES: &[&str] = &[
@@ -284,7 +284,7 @@ fn hostile_input_is_a_4xx_everywhere_and_costs_no_instance() {
 
     // Every HTML form and page of the webui, through a logged-in browser.
     let cat = c.catalog();
-    let webui_routes: BTreeSet<String> = tests::catalog_service(&cat, "WebUI")
+    let webui_routes: BTreeSet<String> = testkit::catalog_service(&cat, "WebUI")
         .and_then(|s| s["routes"].as_array())
         .expect("webui routes in the catalog")
         .iter()

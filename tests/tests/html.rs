@@ -5,8 +5,8 @@
 //! user text is always shown as text, and Markdown bodies never carry
 //! markup or script links of their own.
 
-use tests::http::form;
-use tests::{Cluster, HttpClient, Reply, Shape};
+use testkit::http::form;
+use testkit::{Cluster, HttpClient, Reply, Shape};
 
 fn small() -> Shape {
     Shape { questions: 1, answers: 1, comments: 1, webuis: 1, ..Default::default() }

@@ -9,7 +9,7 @@
 //! `pg_stat_activity` before the second request is sent.
 
 use std::time::Duration;
-use tests::{wait_for, Cluster, Reply, Shape};
+use testkit::{wait_for, Cluster, Reply, Shape};
 
 fn post(c: &Cluster, token: &str, path: &str, key: &str, body: &str) -> Reply {
     c.http_as(token).request(

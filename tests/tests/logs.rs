@@ -2,7 +2,7 @@
 //! and one request id followed through the balancer's and a service's logs.
 
 use std::time::Duration;
-use tests::{wait_for, Cluster, Shape};
+use testkit::{wait_for, Cluster, Shape};
 
 /// `127.0.0.1 - - [21/Nov/2018:19:57:10 +0000] "GET /perform HTTP/1.1" 200 20 0.0015`
 fn is_access_line(l: &str, method: &str, path: &str, status: u16) -> bool {

@@ -70,7 +70,7 @@ fn operator_scripts_are_safe_from_an_empty_environment() {
     assert!(r.ok, "start_all.sh from env -i:\n{}", r.output);
     let r = d.run("start_all.sh", &[]);
     assert!(r.ok && r.output.contains("already running"), "start_all.sh again:\n{}", r.output);
-    tests::wait_for("every instance up and in rotation", Duration::from_secs(30), || all_up(&d).ok());
+    testkit::wait_for("every instance up and in rotation", Duration::from_secs(30), || all_up(&d).ok());
     let instances = d.names();
     assert!(instances.len() >= 14, "{instances:?}");
 
@@ -84,7 +84,7 @@ fn operator_scripts_are_safe_from_an_empty_environment() {
     let killed = d.pid("question-1").expect("question-1 runs");
     // SAFETY: kill(2) on a pid the scripts recorded for us.
     unsafe { libc::kill(killed, libc::SIGKILL) };
-    tests::wait_for("question-1 to die", Duration::from_secs(5), || d.pid("question-1").is_none().then_some(()));
+    testkit::wait_for("question-1 to die", Duration::from_secs(5), || d.pid("question-1").is_none().then_some(()));
 
     let r = d.run("rolling_restart.sh", &[]);
     assert!(r.ok, "rolling_restart.sh from env -i:\n{}", r.output);
@@ -126,8 +126,8 @@ fn operator_scripts_are_safe_from_an_empty_environment() {
     let port = d.listen("question-1").expect("question-1 listens");
     // SAFETY: kill(2) on a pid the scripts recorded for us.
     unsafe { libc::kill(q1, libc::SIGKILL) };
-    tests::wait_for("question-1 to die", Duration::from_secs(5), || d.pid("question-1").is_none().then_some(()));
-    let squatter = tests::wait_for("question-1's port free to take", Duration::from_secs(5), || {
+    testkit::wait_for("question-1 to die", Duration::from_secs(5), || d.pid("question-1").is_none().then_some(()));
+    let squatter = testkit::wait_for("question-1's port free to take", Duration::from_secs(5), || {
         std::net::TcpListener::bind(port.replace("0.0.0.0", "127.0.0.1")).ok()
     });
     let r = d.run("rolling_restart.sh", &[("SW_RESTART_TIMEOUT", "10")]);

@@ -16,26 +16,17 @@
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tests::{wait_for, HttpClient, Proc, TestEnv};
+use testkit::{wait_for, HttpClient, Proc, TestEnv};
 
 fn spawn(env: &TestEnv, dir: &std::path::Path, label: &str, bin: &str, args: &[&str], prefix: &str) -> Proc {
     let log = dir.join(format!("{label}.log"));
-    let mut child = Command::new(env.bin_dir.join(bin))
-        .args(args)
+    let mut cmd = Command::new(env.bin_dir.join(bin));
+    cmd.args(args)
         .env("STACKWIRE_REDIS_URL", &env.redis_url)
         .env("STACKWIRE_REGISTRY_PREFIX", prefix)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-    let addr = wait_for(&format!("{label} listening"), Duration::from_secs(20), || {
-        if let Ok(Some(st)) = child.try_wait() {
-            panic!("{label} exited with {st}: {}", std::fs::read_to_string(&log).unwrap_or_default());
-        }
-        tests::listening_addr(&std::fs::read_to_string(&log).unwrap_or_default())
-    });
-    Proc { name: label.into(), child, log, addr }
+        .stdout(Stdio::null());
+    Proc::start(label, cmd, log)
 }
 
 /// One instance of service `webui` in a status document.

@@ -95,16 +95,16 @@ fn write_ok(url: &str) -> bool {
 
 /// kill -9 the primary's postmaster; returns (node, time until writes, time until it streams again).
 fn kill_primary(d: &ops::Deployment, url: &str) -> (String, Duration, Duration) {
-    let node = tests::wait_for("a PostgreSQL primary", Duration::from_secs(30), || primary(d));
-    tests::wait_for(&format!("a synchronous standby of {node}"), Duration::from_secs(60), || {
+    let node = testkit::wait_for("a PostgreSQL primary", Duration::from_secs(30), || primary(d));
+    testkit::wait_for(&format!("a synchronous standby of {node}"), Duration::from_secs(60), || {
         cluster(d).iter().any(|m| m.1 == "sync_standby" && m.2 == "running").then_some(())
     });
     let pid = postmaster_pid(d, &node);
     let t0 = Instant::now();
     signal(pid, libc::SIGKILL);
     let writes =
-        tests::wait_for("writes accepted again", Duration::from_secs(60), || write_ok(url).then(|| t0.elapsed()));
-    let back = tests::wait_for(&format!("{node} streaming again"), Duration::from_secs(120), || {
+        testkit::wait_for("writes accepted again", Duration::from_secs(60), || write_ok(url).then(|| t0.elapsed()));
+    let back = testkit::wait_for(&format!("{node} streaming again"), Duration::from_secs(120), || {
         rejoined(d, &node).then(|| t0.elapsed())
     });
     (node, writes, back)
@@ -120,7 +120,7 @@ fn the_postgres_primary_dies_twice_under_load_and_nothing_is_lost() {
     assert!(r.ok, "start_all.sh (replicated PostgreSQL) from env -i:\n{}", r.output);
     let url = database_url(&d);
     assert!(url.contains("target_session_attrs=read-write") && url.contains(','), "a multi-host URL: {url}");
-    let http = tests::HttpClient::new(d.http());
+    let http = testkit::HttpClient::new(d.http());
 
     let tokens: Vec<String> = (0..12)
         .map(|i| {
@@ -219,8 +219,8 @@ fn the_postgres_primary_dies_twice_under_load_and_nothing_is_lost() {
 }
 
 fn isolated_primary_cannot_acknowledge_a_write(d: &ops::Deployment, url: &str) {
-    let old = tests::wait_for("a primary", Duration::from_secs(30), || primary(d));
-    tests::wait_for("a synchronous standby", Duration::from_secs(60), || {
+    let old = testkit::wait_for("a primary", Duration::from_secs(30), || primary(d));
+    testkit::wait_for("a synchronous standby", Duration::from_secs(60), || {
         cluster(d).iter().any(|m| m.1 == "sync_standby" && m.2 == "running").then_some(())
     });
     let patroni = d.pid(&old).expect("the old primary's Patroni");
@@ -228,7 +228,7 @@ fn isolated_primary_cannot_acknowledge_a_write(d: &ops::Deployment, url: &str) {
     signal(patroni, libc::SIGSTOP);
     let _thaw = Thaw(patroni);
     let t0 = Instant::now();
-    let new = tests::wait_for("the standby promoted", Duration::from_secs(60), || primary(d).filter(|p| *p != old));
+    let new = testkit::wait_for("the standby promoted", Duration::from_secs(60), || primary(d).filter(|p| *p != old));
     eprintln!("pg isolation: Patroni of {old} frozen; {new} promoted after {} ms", t0.elapsed().as_millis());
 
     // Straight to the old primary, as a client with a stale address would.
@@ -261,7 +261,7 @@ fn isolated_primary_cannot_acknowledge_a_write(d: &ops::Deployment, url: &str) {
     assert!(outcome.is_err() || unreplicated, "the isolated old primary acknowledged a write: {outcome:?} {notices:?}");
 
     signal(patroni, libc::SIGCONT);
-    let back = tests::wait_for(&format!("{old} back as the standby"), Duration::from_secs(120), || {
+    let back = testkit::wait_for(&format!("{old} back as the standby"), Duration::from_secs(120), || {
         rejoined(d, &old).then(|| t0.elapsed())
     });
     eprintln!(

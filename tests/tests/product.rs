@@ -7,7 +7,7 @@
 //! counts and orders asserted here are not disturbed by other tests.
 
 use serde_json::Value;
-use tests::{Cluster, HttpClient, Reply, Shape};
+use testkit::{Cluster, HttpClient, Reply, Shape};
 
 fn shape() -> Shape {
     Shape { questions: 1, answers: 1, comments: 1, webuis: 0, users: 1, votes: 1 }

@@ -3,7 +3,7 @@
 //! TTL + 1 s; one that shuts down cleanly leaves at once.
 
 use std::time::{Duration, Instant};
-use tests::{catalog_service, wait_for, Cluster, Shape};
+use testkit::{catalog_service, wait_for, Cluster, Shape};
 
 #[test]
 fn catalog_lists_two_of_each_service_and_the_webui() {

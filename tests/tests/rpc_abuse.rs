@@ -7,7 +7,7 @@ use proto::pb::{Id, Question, Request};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use tests::{Cluster, Shape};
+use testkit::{Cluster, Shape};
 
 /// Reads what the service sends before closing; true if it closed within 15 s.
 fn closes(mut s: TcpStream) -> (bool, Vec<u8>) {

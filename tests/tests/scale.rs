@@ -27,7 +27,7 @@
 
 use serde_json::Value;
 use std::time::Instant;
-use tests::{Cluster, Reply, Shape};
+use testkit::{Cluster, Reply, Shape};
 
 /// Tables whose size grows with the site. (`login_throttle` holds a day of
 /// failed logins and is read by primary key once it is big enough for the
@@ -235,7 +235,7 @@ fn walk(c: &Cluster, pass: usize, f: &Fixtures, reads: usize) {
         .as_i64()
         .expect("question id");
     let qs = q.to_string();
-    let body = tests::http::form(&[("question_id", &qs), ("body", "Yes.")]);
+    let body = testkit::http::form(&[("question_id", &qs), ("body", "Yes.")]);
     let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Idempotency-Key", "scale-answer")];
     let a = ok(answerer.request("POST", "/webserv/answer", &headers, body.as_bytes()), "answer").json()["id"]
         .as_i64()
@@ -267,7 +267,7 @@ fn no_route_reads_more_than_a_page_at_100k_questions() {
         ("analyzed", "auto"),
     ];
     let mut failures = Vec::new();
-    let mut judge = |name: &str, stopped: Vec<tests::Proc>| {
+    let mut judge = |name: &str, stopped: Vec<testkit::Proc>| {
         let logs: Vec<String> = stopped.iter().map(|p| p.log_text()).collect();
         let (n, bad) = verdict(&logs);
         eprintln!("scale: pass {name}: {n} plans, {} problems", bad.len());

@@ -2,7 +2,7 @@
 //! shows a killed instance leave and a frozen-then-thawed one come back.
 
 use std::time::{Duration, Instant};
-use tests::{wait_for, Cluster, Shape};
+use testkit::{wait_for, Cluster, Shape};
 
 /// The page's table row for the instance at `addr`, if listed.
 fn row(page: &str, addr: &str) -> Option<String> {
@@ -27,7 +27,7 @@ fn the_status_page_shows_instances_leave_and_return() {
     }
     let admin = c.balancer().admin_addr();
     let page = move || {
-        let r = tests::HttpClient::new(admin).get("/status");
+        let r = testkit::HttpClient::new(admin).get("/status");
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
         r.text()

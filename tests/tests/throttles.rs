@@ -14,7 +14,7 @@
 //! - Every limit, with the value in force, is in `/metrics`.
 
 use std::time::{Duration, Instant};
-use tests::{Cluster, HttpClient, Reply, Shape};
+use testkit::{Cluster, HttpClient, Reply, Shape};
 
 fn login(http: &HttpClient, user: &str, password: &str) -> Reply {
     http.post_form("/webserv/user/login", &[("username", user), ("password", password)])

@@ -13,7 +13,7 @@ use proto::pb::{Header, HttpRequest, HttpResponse};
 use proto::Connection;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tests::{wait_for, Cluster, Shape};
+use testkit::{wait_for, Cluster, Shape};
 
 /// `GET path` straight to a webui instance, from `client`, as a balancer would send it.
 fn view(addr: SocketAddr, path: &str, client: &str) -> HttpResponse {

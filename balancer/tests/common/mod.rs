@@ -1,7 +1,7 @@
 //! Test harness for the balancer binary: tiny HTTP/1.1 backends on std::net
 //! threads that count their hits and echo what they received, the balancer
-//! started as a real process, and a raw HTTP/1.1 response reader, so each
-//! test sees exactly the bytes the balancer put on the wire.
+//! started as a real process, and the strict HTTP/1.1 response reader of
+//! `testkit`, so each test sees exactly the bytes the balancer put on the wire.
 //!
 //! Readiness is polled (the `listening on` log line, hit counters), never
 //! slept for.
@@ -14,19 +14,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Polls `f` every 10 ms until it returns Some or `limit` passes.
-pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < end, "timed out after {limit:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+pub use testkit::http::{Reader, Reply as Resp};
+pub use testkit::wait_for;
 
 /// A backend that answers every request with a text body describing it:
 /// `backend=NAME`, `method=…`, `path=…` (target as received), `len=…`,
@@ -43,8 +34,16 @@ pub struct Backend {
 }
 
 /// The body `/big`, `/chunked` and `/close` send.
+/// Built by doubling whole alphabets, a few copies instead of one closure
+/// call a byte: the tests run unoptimised, and 64 MiB a byte at a time took
+/// seconds of a loaded machine on each side of the slow-reader test.
 pub fn pattern(n: usize) -> Vec<u8> {
-    (0..n).map(|i| b'a' + (i % 26) as u8).collect()
+    let mut out = b"abcdefghijklmnopqrstuvwxyz".to_vec();
+    while out.len() < n {
+        out.extend_from_within(..out.len().min(n - out.len()));
+    }
+    out.truncate(n);
+    out
 }
 
 impl Backend {
@@ -201,20 +200,9 @@ impl Balancer {
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("access.log")).unwrap())
-            .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap());
-        let mut child = cmd.spawn().expect("spawn balancer");
-        let log = dir.join("stderr.log");
-        let addr = wait_for("`listening on` in the balancer log", Duration::from_secs(15), || {
-            if let Ok(Some(st)) = child.try_wait() {
-                panic!("balancer exited with {st}: {}", std::fs::read_to_string(&log).unwrap_or_default());
-            }
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            text.lines().find_map(|l| {
-                let rest = &l[l.find("listening on ")? + "listening on ".len()..];
-                rest.split_whitespace().next()?.parse().ok()
-            })
-        });
+            .stdout(std::fs::File::create(dir.join("access.log")).unwrap());
+        let (child, addr) =
+            testkit::spawn_listening("the balancer", cmd, &dir.join("stderr.log"), Duration::from_secs(15));
         Balancer { child, addr, dir }
     }
 
@@ -254,122 +242,15 @@ impl Drop for Balancer {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+/// The value of `key=` in a backend's echo body.
+pub trait Echo {
+    fn echo(&self, key: &str) -> Option<String>;
 }
 
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    /// The value of `key=` in a backend's echo body.
-    pub fn echo(&self, key: &str) -> Option<String> {
+impl Echo for Resp {
+    fn echo(&self, key: &str) -> Option<String> {
         let prefix = format!("{key}=");
         self.text().lines().find_map(|l| l.strip_prefix(&prefix).map(String::from))
-    }
-}
-
-/// Reads responses off one connection, keeping bytes that belong to the next.
-pub struct Reader {
-    pub stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Reader {
-    pub fn new(stream: TcpStream) -> Reader {
-        Reader { stream, buf: Vec::new() }
-    }
-
-    pub fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).unwrap();
-    }
-
-    fn fill(&mut self) -> usize {
-        let mut chunk = [0u8; 8192];
-        let n = self.stream.read(&mut chunk).unwrap_or(0);
-        self.buf.extend_from_slice(&chunk[..n]);
-        n
-    }
-
-    /// One response; `head` when it answers a HEAD request (no body follows).
-    pub fn response(&mut self, head: bool) -> Resp {
-        let end = loop {
-            if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p;
-            }
-            assert!(
-                self.fill() > 0,
-                "connection closed before a response head: {:?}",
-                String::from_utf8_lossy(&self.buf)
-            );
-        };
-        let head_text = String::from_utf8(self.buf[..end].to_vec()).unwrap();
-        self.buf.drain(..end + 4);
-        let mut lines = head_text.split("\r\n");
-        let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-            .collect();
-        let mut r = Resp { status, headers, body: Vec::new() };
-        let bodiless = head || status < 200 || status == 204 || status == 304;
-        let chunked = r.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-        match r.header("content-length").map(|v| v.parse::<usize>().expect("a numeric Content-Length")) {
-            _ if bodiless => {}
-            Some(len) => {
-                assert!(!chunked, "Content-Length together with chunked");
-                while self.buf.len() < len {
-                    assert!(self.fill() > 0, "connection closed inside a body");
-                }
-                r.body = self.buf.drain(..len).collect();
-            }
-            None if chunked => r.body = self.chunked_body(),
-            None => {
-                assert_eq!(r.header("connection"), Some("close"), "a body delimited by close says so");
-                while self.fill() > 0 {}
-                r.body = std::mem::take(&mut self.buf);
-            }
-        }
-        r
-    }
-
-    fn line(&mut self) -> String {
-        loop {
-            if let Some(p) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line = String::from_utf8(self.buf[..p].to_vec()).expect("an ASCII chunk line");
-                self.buf.drain(..p + 2);
-                return line;
-            }
-            assert!(self.fill() > 0, "connection closed inside a chunk line");
-        }
-    }
-
-    /// A chunked body, strictly: hex sizes, CRLF after every chunk, no trailers.
-    fn chunked_body(&mut self) -> Vec<u8> {
-        let mut body = Vec::new();
-        loop {
-            let size_line = self.line();
-            let n = usize::from_str_radix(&size_line, 16).unwrap_or_else(|_| panic!("chunk size {size_line:?}"));
-            if n == 0 {
-                assert_eq!(self.line(), "", "no trailers after the last chunk");
-                return body;
-            }
-            while self.buf.len() < n + 2 {
-                assert!(self.fill() > 0, "connection closed inside a chunk");
-            }
-            body.extend(self.buf.drain(..n));
-            assert_eq!(self.buf.drain(..2).collect::<Vec<u8>>(), b"\r\n", "CRLF after chunk data");
-        }
-    }
-
-    /// True if the server closed the connection (and sent nothing more).
-    pub fn closed(&mut self) -> bool {
-        self.buf.is_empty() && self.fill() == 0
     }
 }
 
@@ -386,11 +267,7 @@ pub fn get(b: &Balancer, path: &str) -> Resp {
 
 /// The admin address from the balancer's log (`--admin`).
 pub fn admin_addr(bal: &Balancer) -> SocketAddr {
-    wait_for("the admin address in the log", Duration::from_secs(5), || {
-        bal.log()
-            .lines()
-            .find_map(|l| l.split("admin on ").nth(1)?.split(':').take(2).collect::<Vec<_>>().join(":").parse().ok())
-    })
+    wait_for("the admin address in the log", Duration::from_secs(5), || testkit::admin_addr(&bal.log()))
 }
 
 /// GET on the admin listener: status and body.
@@ -398,9 +275,9 @@ pub fn admin_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(format!("GET {path} HTTP/1.1\r\nHost: admin\r\n\r\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = out.split_once("\r\n\r\n").unwrap().1.to_string();
-    (status, body)
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let reply = testkit::http::parse_reply(&out)
+        .unwrap_or_else(|| panic!("not an HTTP reply from the admin listener: {:?}", String::from_utf8_lossy(&out)));
+    (reply.status, reply.text())
 }

@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use testkit::poll;
 
 const START_DEADLINE: Duration = Duration::from_secs(40);
 
@@ -121,7 +122,7 @@ impl Cluster {
             cluster.procs.push(Proc { name, child, addr: None, reader: Some(reader) });
         }
         let deadline = Instant::now() + START_DEADLINE;
-        while cluster.procs.iter().any(|p| p.addr.is_none()) {
+        let started = poll(START_DEADLINE, || {
             for i in 0..cluster.procs.len() {
                 if cluster.procs[i].addr.is_none() {
                     cluster.procs[i].addr = cluster.listening_addr(i);
@@ -130,30 +131,24 @@ impl Cluster {
                     panic!("{} exited at start ({status})\n{}", cluster.procs[i].name, cluster.logs());
                 }
             }
-            assert!(Instant::now() < deadline, "services did not start\n{}", cluster.logs());
-            std::thread::sleep(Duration::from_millis(20)); // poll interval
-        }
+            cluster.procs.iter().all(|p| p.addr.is_some()).then_some(())
+        });
+        assert!(started.is_some(), "services did not start\n{}", cluster.logs());
         // Registered: the registry lists every instance.
         let cfg = env.registry();
-        loop {
-            let listed = registry_agent::list_once(&cfg).map(|m| m.values().map(|v| v.len()).sum::<usize>());
-            if listed.as_ref().is_ok_and(|n| *n == kinds.len()) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "registry lists {listed:?} of {}\n{}", kinds.len(), cluster.logs());
-            std::thread::sleep(Duration::from_millis(20)); // poll interval
-        }
+        let mut listed = Ok(0);
+        let registered = poll(deadline.saturating_duration_since(Instant::now()), || {
+            listed = registry_agent::list_once(&cfg).map(|m| m.values().map(|v| v.len()).sum::<usize>());
+            listed.as_ref().is_ok_and(|n| *n == kinds.len()).then_some(())
+        });
+        assert!(registered.is_some(), "registry lists {listed:?} of {}\n{}", kinds.len(), cluster.logs());
         cluster
     }
 
     fn listening_addr(&self, i: usize) -> Option<std::net::SocketAddr> {
         let prefix = format!("[{}] ", self.procs[i].name);
         let lines = self.lines.lock().unwrap();
-        lines
-            .iter()
-            .filter(|l| l.starts_with(&prefix))
-            .find_map(|l| l.split("listening on ").nth(1))
-            .and_then(|a| a.trim().parse().ok())
+        lines.iter().filter(|l| l.starts_with(&prefix)).find_map(|l| testkit::listening_addr(l))
     }
 
     pub fn conn(&self, i: usize) -> Connection {
@@ -166,14 +161,7 @@ impl Cluster {
         let p = &mut self.procs[i];
         let sent = Command::new("kill").args(["-TERM", &p.child.id().to_string()]).status();
         assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {}", p.name);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let code = loop {
-            match p.child.try_wait() {
-                Ok(Some(status)) => break status.code(),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                _ => break None,
-            }
-        };
+        let code = testkit::wait_exit(&mut p.child, Duration::from_secs(15));
         // Its last lines are in once the pipe is drained.
         if let Some(r) = p.reader.take() {
             let _ = r.join();

@@ -9,11 +9,13 @@
 //! browser running.
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use testkit::http::Reader;
+use testkit::{poll, wait_for};
 
 /// The key WebDriver uses for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -32,10 +34,9 @@ pub fn find_binary(names: &[&str]) -> Option<PathBuf> {
 
 /// One HTTP exchange: method, path, optional JSON body → (status, JSON).
 /// chromedriver keeps the connection open despite `Connection: close`, so
-/// the body is read by its `Content-Length` (or to the last chunk).
+/// the body is read by its framing ([`testkit::http::Reader`]), not to EOF.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
-    let bad = || std::io::Error::from(std::io::ErrorKind::InvalidData);
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    let s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
@@ -44,64 +45,12 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::R
     }
     req.push_str("\r\n");
     req.push_str(&payload);
-    s.write_all(req.as_bytes())?;
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    let mut end = None;
-    let mut want: Option<usize> = None;
-    let mut chunked = false;
-    loop {
-        if let Some(e) = end {
-            let got = raw.len() - (e + 4);
-            match want {
-                Some(n) if got >= n => break,
-                None if chunked && raw.ends_with(b"0\r\n\r\n") => break,
-                _ => {}
-            }
-        }
-        let n = s.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&buf[..n]);
-        if end.is_none() {
-            if let Some(e) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                end = Some(e);
-                let head = String::from_utf8_lossy(&raw[..e]).to_ascii_lowercase();
-                for line in head.split("\r\n") {
-                    if let Some((k, v)) = line.split_once(':') {
-                        match k.trim() {
-                            "content-length" => want = v.trim().parse().ok(),
-                            "transfer-encoding" => chunked = v.contains("chunked"),
-                            _ => {}
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let end = end.ok_or_else(bad)?;
-    let head = String::from_utf8_lossy(&raw[..end]).to_string();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-    let mut body = raw[end + 4..].to_vec();
-    if chunked {
-        body = dechunk(&body);
-    }
-    let value = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
-    Ok((status, value))
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
-        if size == 0 || b.len() < eol + 2 + size {
-            break;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[(eol + 4 + size).min(b.len())..];
-    }
-    out
+    let mut reader = Reader::new(s);
+    reader.stream.write_all(req.as_bytes())?;
+    let reply = reader.response(false);
+    let value =
+        if reply.body.is_empty() { Value::Null } else { serde_json::from_slice(&reply.body).unwrap_or(Value::Null) };
+    Ok((reply.status, value))
 }
 
 /// Decodes standard base64 (as WebDriver screenshots are sent).
@@ -154,19 +103,13 @@ impl Driver {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
         let mut d = Driver { child, port };
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok((200, v)) = http(port, "GET", "/status", None) {
-                if v["value"]["ready"] == true {
-                    return d;
-                }
-            }
+        wait_for("chromedriver to be ready", Duration::from_secs(30), || {
             if let Ok(Some(st)) = d.child.try_wait() {
                 panic!("chromedriver exited with {st}; log: {}", std::fs::read_to_string(log).unwrap_or_default());
             }
-            assert!(Instant::now() < end, "chromedriver not ready after 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            matches!(http(port, "GET", "/status", None), Ok((200, v)) if v["value"]["ready"] == true).then_some(())
+        });
+        d
     }
 
     /// A new headless browser with a fresh profile in `profile`.
@@ -267,16 +210,13 @@ impl Session {
         let el = self.find(css);
         self.script("window.__stackwire_old_page = true; return null");
         self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
+        let mut state = None;
+        let loaded = poll(Duration::from_secs(30), || {
             // Mid-navigation a script may fail; that is one more poll.
-            let state = self.try_script("return window.__stackwire_old_page ? 'old' : document.readyState");
-            if state.as_ref().is_some_and(|s| s == "complete") {
-                return;
-            }
-            assert!(Instant::now() < end, "clicking {css:?} did not load a new page (still {state:?})");
-            std::thread::sleep(Duration::from_millis(25));
-        }
+            state = self.try_script("return window.__stackwire_old_page ? 'old' : document.readyState");
+            state.as_ref().is_some_and(|s| s == "complete").then_some(())
+        });
+        assert!(loaded.is_some(), "clicking {css:?} did not load a new page (still {state:?})");
     }
 
     fn try_script(&self, js: &str) -> Option<Value> {

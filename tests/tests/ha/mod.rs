@@ -2,8 +2,7 @@
 //! Sentinels on free ports, every node with a password, killed when
 //! dropped. Tests that kill the primary need their own, so they never touch
 //! the shared test Redis other tests run against. The ports are below the
-//! kernel's ephemeral range (32768–60999 here), where a busy machine's
-//! outgoing connections could hold them.
+//! kernel's ephemeral range ([`testkit::free_ports`]).
 //!
 //! The Sentinel timing is the one scripts/lib.sh uses: a primary silent for
 //! `DOWN_MS` is down for a Sentinel, two agree, the replica is promoted;
@@ -15,6 +14,7 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::{poll, wait_for};
 
 pub const DOWN_MS: u64 = 1000;
 pub const FAILOVER_MS: u64 = 4000;
@@ -55,24 +55,11 @@ fn query(port: u16, args: &[&str]) -> Option<redis::Value> {
     cmd.query(&mut con).ok()
 }
 
-/// The first of `n` consecutive free ports at or after a starting point
-/// derived from our pid, below the ephemeral range, so two test runs on one
-/// machine (two sessions, say) do not collide.
-pub fn free_ports(n: u16) -> u16 {
-    let mut base = 20_000 + (std::process::id() % 1000) as u16 * 10;
-    loop {
-        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-        base = if base + n + 10 > 32_000 { 20_000 } else { base + n + 10 };
-    }
-}
-
 impl RedisHa {
     /// Data nodes on `base` and `base + 1`, Sentinels on `base + 2 ..= base + 4`,
-    /// where `base` is a run of free ports (see [`free_ports`]).
+    /// where `base` is a run of free ports (see [`testkit::free_ports`]).
     pub fn start(name: &str) -> RedisHa {
-        let base = free_ports(5);
+        let base = testkit::free_ports(5);
         let dir = std::env::temp_dir().join(format!("stackwire-ha-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -90,17 +77,16 @@ impl RedisHa {
             ha.start_sentinel(base + 2 + i, base);
         }
         let t = Instant::now();
-        while ha.primary() != Some(base) {
-            assert!(t.elapsed() < Duration::from_secs(20), "Sentinels never agreed on the primary {base}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let limit = Duration::from_secs(20);
+        wait_for(&format!("the Sentinels to agree on the primary {base}"), limit, || {
+            (ha.primary() == Some(base)).then_some(())
+        });
         // The replica must have synced, or a failover would lose everything.
-        while !matches!(query(base + 1, &["INFO", "replication"]), Some(redis::Value::BulkString(ref b))
+        wait_for("the replica to sync", limit.saturating_sub(t.elapsed()), || {
+            matches!(query(base + 1, &["INFO", "replication"]), Some(redis::Value::BulkString(ref b))
                 if String::from_utf8_lossy(b).contains("master_link_status:up"))
-        {
-            assert!(t.elapsed() < Duration::from_secs(20), "the replica never synced");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            .then_some(())
+        });
         ha
     }
 
@@ -195,31 +181,19 @@ impl RedisHa {
 
     /// Waits until Sentinel names a primary other than `old`; returns it.
     pub fn wait_new_primary(&self, old: u16, limit: Duration) -> Option<u16> {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            if let Some(p) = self.primary().filter(|p| *p != old) {
-                if matches!(query(p, &["ROLE"]), Some(redis::Value::Array(ref v))
-                        if v.first().and_then(|r| redis::from_redis_value::<String>(r).ok()).as_deref() == Some("master"))
-                {
-                    return Some(p);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        poll(limit, || {
+            let p = self.primary().filter(|p| *p != old)?;
+            matches!(query(p, &["ROLE"]), Some(redis::Value::Array(ref v))
+                    if v.first().and_then(|r| redis::from_redis_value::<String>(r).ok()).as_deref() == Some("master"))
+            .then_some(p)
+        })
     }
 }
 
 fn wait_port(port: u16, log: &std::path::Path) {
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "redis on {port} never listened; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    poll(Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).ok()).unwrap_or_else(|| {
+        panic!("redis on {port} never listened; its log:\n{}", std::fs::read_to_string(log).unwrap_or_default())
+    });
 }
 
 impl Drop for RedisHa {

@@ -82,7 +82,7 @@ pub fn request(
             return Outcome::Broken(format!("read: {e}"));
         }
     }
-    match tests::http::parse_reply(&out) {
+    match testkit::http::parse_reply(&out) {
         Some(r) => {
             let complete =
                 r.header("content-length").and_then(|v| v.parse::<usize>().ok()).is_none_or(|n| r.body.len() == n);
@@ -159,8 +159,10 @@ impl Load {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let key = format!("chaos-{tag}-{n}-{}", std::process::id());
-                let body =
-                    tests::http::form(&[("question_id", &question_id.to_string()), ("body", &format!("answer {key}"))]);
+                let body = testkit::http::form(&[
+                    ("question_id", &question_id.to_string()),
+                    ("body", &format!("answer {key}")),
+                ]);
                 let who = n % tokens.len().max(1);
                 let auth = tokens.get(who).map(|t| format!("Bearer {t}"));
                 sent.fetch_add(1, Ordering::Relaxed);

@@ -8,7 +8,7 @@
 //! the ports of a `start_all.sh` of the real checkout.
 //!
 //! The port block: `SW_TEST_OPS_PORT_BASE` if set, else the first free run
-//! of ports found from a pid-derived start (see `ha::free_ports`). Layout
+//! of ports found from a pid-derived start (see `testkit::free_ports`). Layout
 //! from the base: +0 the shared HTTP port, +1/+2 the balancers' own, +3/+4
 //! their admin ports, +5/+6 PostgreSQL nodes, +7/+8 Redis, +9..=+11
 //! Sentinels, +12/+13 Patroni REST, +14..=+19 etcd (client, peer) ×3, and
@@ -43,10 +43,10 @@ impl Deployment {
     /// Copies the scripts and writes the settings; starts nothing.
     /// `extra` settings are appended (e.g. `("SW_PG_HA", "1")`).
     pub fn new(name: &str, extra: &[(&str, String)]) -> Deployment {
-        let env = tests::TestEnv::get();
+        let env = testkit::TestEnv::get();
         let base = match std::env::var("SW_TEST_OPS_PORT_BASE") {
             Ok(b) => b.parse().expect("SW_TEST_OPS_PORT_BASE is a port number"),
-            Err(_) => super::ha::free_ports(BLOCK),
+            Err(_) => testkit::free_ports(BLOCK),
         };
         for port in base..base + BLOCK {
             assert!(

@@ -71,8 +71,8 @@ impl Webui {
         loop {
             let left = end.saturating_duration_since(Instant::now());
             let line = rx.recv_timeout(left).expect("webui never logged `listening on`");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                webui.addr = rest.trim().parse().expect("a socket address after `listening on`");
+            if line.contains("listening on ") {
+                webui.addr = testkit::listening_addr(&line).expect("a socket address after `listening on`");
                 return webui;
             }
         }
@@ -88,14 +88,8 @@ impl Webui {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
         assert!(killed.success());
-        let end = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(s) = self.child.try_wait().expect("wait") {
-                return s;
-            }
-            assert!(Instant::now() < end, "webui did not exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = &mut self.child;
+        testkit::wait_for("webui to exit after SIGTERM", Duration::from_secs(15), || child.try_wait().expect("wait"))
     }
 }
 

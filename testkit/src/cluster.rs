@@ -1,6 +1,6 @@
-//! The black-box test harness: starts a whole stackwire cluster of the real
-//! binaries and talks to it over real sockets, the way a user and an operator
-//! would.
+//! The whole-stackwire launcher of the black-box tests: starts a cluster of
+//! the real binaries and talks to it over real sockets, the way a user and
+//! an operator would.
 //!
 //! `scripts/test.sh` starts one Redis and one PostgreSQL on test ports and
 //! passes them in `STACKWIRE_TEST_REDIS_URL` and `STACKWIRE_TEST_DATABASE_URL`,
@@ -10,15 +10,13 @@
 //! `target/test-logs/<cluster>/`, and readiness is always polled (a log line, a
 //! catalog listing), never slept for.
 
-pub mod http;
-
+use crate::http::HttpClient;
+use crate::{admin_addr, spawn_listening, wait_exit, wait_for};
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-pub use http::{HttpClient, Reply};
+use std::time::Duration;
 
 /// Where the test Redis, PostgreSQL and binaries are.
 #[derive(Clone, Debug)]
@@ -51,20 +49,6 @@ impl TestEnv {
     }
 }
 
-/// Polls `f` every 20 ms until it returns Some or `limit` passes.
-pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if Instant::now() >= end {
-            panic!("timed out after {limit:?} waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// One running process of ours.
 pub struct Proc {
     pub name: String,
@@ -75,6 +59,13 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Starts `cmd` (stdout already chosen) with its stderr in `log`, and
+    /// waits up to 20 s for it to listen.
+    pub fn start(label: &str, cmd: Command, log: PathBuf) -> Proc {
+        let (child, addr) = spawn_listening(label, cmd, &log, Duration::from_secs(20));
+        Proc { name: label.to_string(), child, log, addr }
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
@@ -102,16 +93,7 @@ impl Proc {
 
     /// Waits for the process to exit and returns its exit code.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        let end = Instant::now() + limit;
-        loop {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                return st.code();
-            }
-            if Instant::now() >= end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_exit(&mut self.child, limit)
     }
 }
 
@@ -244,24 +226,11 @@ impl Cluster {
     }
 
     fn spawn(&self, label: &str, mut cmd: Command, stdout: Option<&Path>) -> Proc {
-        let log = self.dir.join(format!("{label}.log"));
-        cmd.stderr(File::create(&log).expect("log file"));
         match stdout {
             Some(p) => cmd.stdout(File::create(p).expect("stdout file")),
             None => cmd.stdout(Stdio::null()),
         };
-        let mut child =
-            cmd.spawn().unwrap_or_else(|e| panic!("cannot start {label}: {e} (built? run scripts/test.sh)"));
-        let addr = wait_for(&format!("{label} to log `listening on`"), Duration::from_secs(20), || {
-            if let Ok(Some(st)) = child.try_wait() {
-                panic!(
-                    "{label} exited with {st} before listening; log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            listening_addr(&std::fs::read_to_string(&log).unwrap_or_default())
-        });
-        Proc { name: label.to_string(), child, log, addr }
+        Proc::start(label, cmd, self.dir.join(format!("{label}.log")))
     }
 
     /// Starts one more instance of `question`, `answer`, `comment`, `user` or `vote`; returns its index in `procs`.
@@ -461,23 +430,8 @@ pub fn catalog_service<'a>(catalog: &'a serde_json::Value, name: &str) -> Option
     catalog["services"].as_array()?.iter().find(|s| s["name"] == name)
 }
 
-/// The address from the first `admin on IP:PORT` line of a balancer's log.
-pub fn admin_addr(log: &str) -> Option<SocketAddr> {
-    log.lines().find_map(|l| {
-        let rest = &l[l.find("admin on ")? + "admin on ".len()..];
-        rest.split_whitespace().next()?.trim_end_matches(':').parse().ok()
-    })
-}
-
-/// The address from the first `listening on IP:PORT` line.
-pub fn listening_addr(log: &str) -> Option<SocketAddr> {
-    log.lines().find_map(|l| {
-        let rest = &l[l.find("listening on ")? + "listening on ".len()..];
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
-fn with_database(url: &str, db: &str) -> String {
+/// `url` with its database name replaced by `db` (parameters kept).
+pub fn with_database(url: &str, db: &str) -> String {
     // postgresql://user:pw@host:port/dbname[?params]
     let (base, params) = match url.split_once('?') {
         Some((b, p)) => (b, Some(p)),
@@ -502,25 +456,5 @@ fn create_database(admin_url: &str, db: &str) -> String {
 fn drop_database(admin_url: &str, db: &str) {
     if let Ok(mut c) = postgres::Client::connect(admin_url, postgres::NoTls) {
         let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn finds_the_listening_line() {
-        let log =
-            "x INFO: starting\n2026-01-01T00:00:00.000Z 1 TID-a service INFO: listening on 127.0.0.1:4321 (question)\n";
-        assert_eq!(listening_addr(log), Some("127.0.0.1:4321".parse().unwrap()));
-        assert_eq!(listening_addr("nothing"), None);
-    }
-    #[test]
-    fn swaps_the_database_name() {
-        assert_eq!(with_database("postgresql://u:p@h:1/stackwire", "x"), "postgresql://u:p@h:1/x");
-        assert_eq!(
-            with_database("postgresql://u:p@h:1/db?sslmode=disable", "x"),
-            "postgresql://u:p@h:1/x?sslmode=disable"
-        );
     }
 }
