@@ -46,7 +46,7 @@ pub mod rpc_client;
 pub mod rpc_server;
 pub mod services;
 pub mod signals;
-pub mod status;
+mod status;
 
 pub use rpc_client::{CallOptions, Channel, Connection, RpcError, Wire};
 pub use rpc_server::{CallContext, Handler, ServerConfig, ServerHandle};

@@ -13,11 +13,11 @@
 //!   [`listening_addr`] / [`admin_addr`] read those announcements.
 //! - [`free_ports`]: a run of free ports below the ephemeral range, for
 //!   harnesses that must choose their own (Redis Sentinel, operator scripts).
-//! - [`cluster`]: the whole-stackwire launcher of the black-box tests (every
+//! - [`Cluster`]: the whole-stackwire launcher of the black-box tests (every
 //!   service, webui and a balancer as real processes, on a private registry
 //!   prefix and a private database).
 
-pub mod cluster;
+mod cluster;
 pub mod http;
 
 use std::fs::File;
@@ -26,7 +26,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-pub use cluster::{catalog_service, Cluster, Proc, Shape, TestEnv, CSRF_SECRET};
+pub use cluster::{catalog_service, with_database, Cluster, Proc, Shape, TestEnv, CSRF_SECRET};
 pub use http::{HttpClient, Reply};
 
 /// How often a wait polls: often enough that a test does not idle, rarely

@@ -1,8 +1,8 @@
 //! The parsers the harnesses trust: log lines, database URLs, response heads.
 
-use testkit::cluster::with_database;
 use testkit::http::{parse_reply, Reader};
 use testkit::listening_addr;
+use testkit::with_database;
 
 #[test]
 fn finds_the_listening_line() {
