@@ -1,27 +1,36 @@
-//! Registry settings, from the environment with defaults.
+//! Registry settings: flags, each with its environment variable, and
+//! defaults.
 //!
-//! Where Redis is: either one URL (`STACKWIRE_REDIS_URL`, a single node, the
-//! way tests run) or a set of Sentinels (`STACKWIRE_REDIS_SENTINELS`, with
-//! `STACKWIRE_REDIS_MASTER` and `STACKWIRE_REDIS_PASSWORD`), which is how a
-//! replicated registry runs: every connection then asks a Sentinel for the
-//! current primary, and asks again after any error, so a failover costs a
-//! client one failed command, never a restart.
+//! Where Redis is: either one URL (`--redis-url`, `STACKWIRE_REDIS_URL`, a
+//! single node, the way tests run) or a set of Sentinels
+//! (`--redis-sentinels`, `STACKWIRE_REDIS_SENTINELS`, with the master name
+//! and password), which is how a replicated registry runs: every connection
+//! then asks a Sentinel for the current primary, and asks again after any
+//! error, so a failover costs a client one failed command, never a restart.
+//!
+//! [`RegistryArgs`] is a clap argument group: a binary puts it in its own
+//! parser with `#[command(flatten)]` and gets the flags, the environment
+//! variables, their `--help` and their errors, flags winning over the
+//! environment. [`RegistryConfig::from_env`] reads the same group from the
+//! environment alone, for callers without a command line of their own.
 
+use clap::Parser;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(
-        "STACKWIRE_REDIS_URL is not set (e.g. redis://:password@127.0.0.1:16379/), \
-         nor STACKWIRE_REDIS_SENTINELS (e.g. 127.0.0.1:26380,127.0.0.1:26381)"
+        "STACKWIRE_REDIS_URL (--redis-url) is not set (e.g. redis://:password@127.0.0.1:16379/), \
+         nor STACKWIRE_REDIS_SENTINELS (--redis-sentinels; e.g. 127.0.0.1:26380,127.0.0.1:26381)"
     )]
     NoUrl,
-    #[error("STACKWIRE_REDIS_SENTINELS={0:?}: expected HOST:PORT[,HOST:PORT...]")]
+    #[error("STACKWIRE_REDIS_SENTINELS (--redis-sentinels) {0:?}: expected HOST:PORT[,HOST:PORT...]")]
     BadSentinels(String),
     #[error("no Sentinel knows a healthy primary for {master:?}: {source}")]
     NoPrimary { master: String, source: redis::RedisError },
-    #[error("{name}={value:?} is not a number of milliseconds")]
-    BadNumber { name: &'static str, value: String },
+    /// A setting clap refused; the text names the flag and its variable.
+    #[error("{0}")]
+    Setting(String),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("record is not valid JSON: {0}")]
@@ -89,29 +98,25 @@ impl RegistryConfig {
         }
     }
 
-    /// `STACKWIRE_REDIS_SENTINELS` + `STACKWIRE_REDIS_MASTER` (default
-    /// `stackwire`) + `STACKWIRE_REDIS_PASSWORD`, else `STACKWIRE_REDIS_URL`;
-    /// then `STACKWIRE_REGISTRY_PREFIX`, `STACKWIRE_REGISTRY_TTL_MS`,
-    /// `STACKWIRE_HEARTBEAT_MS`, `STACKWIRE_RESYNC_MS`.
+    /// The settings of [`RegistryArgs`] from the environment alone
+    /// (`STACKWIRE_REDIS_SENTINELS` + `_MASTER` + `_PASSWORD`, else
+    /// `STACKWIRE_REDIS_URL`; `STACKWIRE_REGISTRY_PREFIX`,
+    /// `STACKWIRE_REGISTRY_TTL_MS`, `STACKWIRE_HEARTBEAT_MS`,
+    /// `STACKWIRE_RESYNC_MS`).
     pub fn from_env() -> Result<RegistryConfig, RegistryError> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let mut c = match var("STACKWIRE_REDIS_SENTINELS") {
-            Some(list) => {
-                let master = var("STACKWIRE_REDIS_MASTER").unwrap_or_else(|| "stackwire".into());
-                let s = SentinelConfig::parse(&list, &master, var("STACKWIRE_REDIS_PASSWORD"))?;
-                let mut c = RegistryConfig::new(&format!("sentinel://{}/{master}", s.sentinels.join(",")));
-                c.sentinel = Some(s);
-                c
-            }
-            None => RegistryConfig::new(&var("STACKWIRE_REDIS_URL").ok_or(RegistryError::NoUrl)?),
-        };
-        if let Ok(p) = std::env::var("STACKWIRE_REGISTRY_PREFIX") {
-            c.prefix = p;
+        /// No command line: clap reads only the variables.
+        #[derive(Parser)]
+        #[command(no_binary_name = true)]
+        struct FromEnv {
+            #[command(flatten)]
+            registry: RegistryArgs,
         }
-        c.ttl = env_ms("STACKWIRE_REGISTRY_TTL_MS", c.ttl)?;
-        c.heartbeat = env_ms("STACKWIRE_HEARTBEAT_MS", c.heartbeat)?;
-        c.resync = env_ms("STACKWIRE_RESYNC_MS", c.resync)?;
-        Ok(c)
+        let parsed = FromEnv::try_parse_from(std::iter::empty::<String>()).map_err(|e| {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            RegistryError::Setting(first.trim_start_matches("error: ").to_string())
+        })?;
+        parsed.registry.config()
     }
 
     pub fn instance_key(&self, service: &str, id: &str) -> String {
@@ -136,13 +141,70 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn env_ms(name: &'static str, default: Duration) -> Result<Duration, RegistryError> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => match v.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(Duration::from_millis(n)),
-            _ => Err(RegistryError::BadNumber { name, value: v }),
-        },
+/// Where the registry is and how often instances beat: a clap argument group
+/// for a binary's parser (`#[command(flatten)]`). Every flag has an
+/// environment variable; a flag given wins over its variable. An empty
+/// Redis setting counts as unset (an `env` file may hold `X=`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RegistryArgs {
+    /// The registry's Redis when it is a single node (tests, a laptop).
+    #[arg(long, env = "STACKWIRE_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// The Sentinels of a replicated registry, HOST:PORT[,HOST:PORT...]; wins over --redis-url.
+    #[arg(long, env = "STACKWIRE_REDIS_SENTINELS", value_name = "LIST")]
+    pub redis_sentinels: Option<String>,
+    /// The master name the Sentinels monitor [default: stackwire].
+    #[arg(long, env = "STACKWIRE_REDIS_MASTER", value_name = "NAME")]
+    pub redis_master: Option<String>,
+    /// AUTH for the Redis nodes and the Sentinels.
+    #[arg(long, env = "STACKWIRE_REDIS_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    pub redis_password: Option<String>,
+    /// Namespace of every key, so test clusters sharing one Redis never meet [default: stackwire].
+    #[arg(long, env = "STACKWIRE_REGISTRY_PREFIX", value_name = "PREFIX")]
+    pub registry_prefix: Option<String>,
+    /// How long a record outlives its last heartbeat [default: 3000].
+    #[arg(long, env = "STACKWIRE_REGISTRY_TTL_MS", value_name = "MS",
+          value_parser = positive_ms("STACKWIRE_REGISTRY_TTL_MS"))]
+    pub registry_ttl_ms: Option<Duration>,
+    /// How often an instance rewrites its record [default: 1000].
+    #[arg(long, env = "STACKWIRE_HEARTBEAT_MS", value_name = "MS", value_parser = positive_ms("STACKWIRE_HEARTBEAT_MS"))]
+    pub heartbeat_ms: Option<Duration>,
+    /// How often readers re-read the whole listing even without an event [default: 500].
+    #[arg(long, env = "STACKWIRE_RESYNC_MS", value_name = "MS", value_parser = positive_ms("STACKWIRE_RESYNC_MS"))]
+    pub resync_ms: Option<Duration>,
+}
+
+impl RegistryArgs {
+    /// The configuration these settings describe: the Sentinels when given,
+    /// else the single URL; the defaults of [`RegistryConfig::new`] for the rest.
+    pub fn config(&self) -> Result<RegistryConfig, RegistryError> {
+        let set = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        let mut c = match set(&self.redis_sentinels) {
+            Some(list) => {
+                let master = set(&self.redis_master).unwrap_or_else(|| "stackwire".into());
+                let s = SentinelConfig::parse(&list, &master, set(&self.redis_password))?;
+                let mut c = RegistryConfig::new(&format!("sentinel://{}/{master}", s.sentinels.join(",")));
+                c.sentinel = Some(s);
+                c
+            }
+            None => RegistryConfig::new(&set(&self.redis_url).ok_or(RegistryError::NoUrl)?),
+        };
+        if let Some(p) = &self.registry_prefix {
+            c.prefix = p.clone();
+        }
+        c.ttl = self.registry_ttl_ms.unwrap_or(c.ttl);
+        c.heartbeat = self.heartbeat_ms.unwrap_or(c.heartbeat);
+        c.resync = self.resync_ms.unwrap_or(c.resync);
+        Ok(c)
+    }
+}
+
+/// A value parser for a positive number of milliseconds; its error names
+/// the variable too, since clap's own message names only the flag.
+fn positive_ms(var: &'static str) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    move |v: &str| match v.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Duration::from_millis(n)),
+        _ => Err(format!("not a positive number of milliseconds (the flag, or {var})")),
     }
 }
 

@@ -58,7 +58,7 @@ mod store;
 
 pub use agent::Agent;
 pub use client::ServiceClient;
-pub use config::{redact, RegistryConfig, RegistryError, SentinelConfig};
+pub use config::{redact, RegistryArgs, RegistryConfig, RegistryError, SentinelConfig};
 pub use directory::{Directory, Snapshot};
 pub use health::{HealthPolicy, HealthView};
 pub use policy::RetryBudget;

@@ -1,17 +1,32 @@
 //! `registry_agent list` prints every live instance; `registry_agent watch`
 //! prints the listing again whenever it changes; `registry_agent redis`
-//! prints which Redis node is primary, replica or Sentinel. All read
-//! STACKWIRE_REDIS_SENTINELS (+ _MASTER, _PASSWORD) or STACKWIRE_REDIS_URL.
+//! prints which Redis node is primary, replica or Sentinel. Where the
+//! registry is comes from the flags of [`RegistryArgs`] or their environment
+//! variables (STACKWIRE_REDIS_SENTINELS + _MASTER + _PASSWORD, or
+//! STACKWIRE_REDIS_URL; STACKWIRE_REGISTRY_PREFIX); `--help` lists them.
 
-use registry_agent::{Directory, RegistryConfig};
+use clap::{Parser, Subcommand};
+use registry_agent::{Directory, RegistryArgs};
 use std::time::Duration;
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: registry_agent list|watch|redis\n  env: STACKWIRE_REDIS_SENTINELS + STACKWIRE_REDIS_MASTER + \
-         STACKWIRE_REDIS_PASSWORD, or STACKWIRE_REDIS_URL; STACKWIRE_REGISTRY_PREFIX"
-    );
-    std::process::exit(2)
+/// What the service registry holds, for operators.
+#[derive(Parser)]
+#[command(name = "registry_agent", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Every live instance, by service.
+    List,
+    /// The listing again whenever it changes (until interrupted).
+    Watch,
+    /// Which Redis node is primary, replica or Sentinel.
+    Redis,
 }
 
 fn print(services: &std::collections::BTreeMap<String, Vec<registry_agent::InstanceRecord>>) {
@@ -33,23 +48,23 @@ fn print(services: &std::collections::BTreeMap<String, Vec<registry_agent::Insta
 }
 
 fn main() {
-    let cmd = std::env::args().nth(1).unwrap_or_default();
-    let cfg = match RegistryConfig::from_env() {
+    let cli = Cli::parse();
+    let cfg = match cli.registry.config() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("registry_agent: {e}");
             std::process::exit(2)
         }
     };
-    match cmd.as_str() {
-        "list" => match registry_agent::list_once(&cfg) {
+    match cli.command {
+        Cmd::List => match registry_agent::list_once(&cfg) {
             Ok(services) => print(&services),
             Err(e) => {
                 eprintln!("registry_agent: {e}");
                 std::process::exit(1)
             }
         },
-        "redis" => {
+        Cmd::Redis => {
             let t = registry_agent::redis_topology(&cfg);
             println!("{} registry{}", t.mode, t.master_name.map(|m| format!(", master name {m}")).unwrap_or_default());
             for n in t.nodes {
@@ -60,7 +75,7 @@ fn main() {
                 std::process::exit(1)
             }
         }
-        "watch" => {
+        Cmd::Watch => {
             let dir = Directory::start(cfg);
             let mut shown: Option<u64> = None;
             loop {
@@ -75,6 +90,5 @@ fn main() {
                 }
             }
         }
-        _ => usage(),
     }
 }

@@ -118,3 +118,70 @@ fn a_bad_url_is_a_clear_error_not_a_hang() {
     assert!(err.to_string().contains("redis"), "{err}");
     assert!(began.elapsed() < Duration::from_secs(3));
 }
+
+/// The operator command `registry_agent` from an empty environment plus `env`.
+fn registry_agent(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_registry_agent"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run registry_agent");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn the_command_line_takes_flags_over_the_environment_and_names_what_is_wrong() {
+    let url = std::env::var("STACKWIRE_TEST_REDIS_URL").expect("STACKWIRE_TEST_REDIS_URL: run through scripts/test.sh");
+    let c = cfg("cli");
+    let prefix = c.prefix.clone();
+    let agent = Agent::start(c, "echo", addr(6666), descriptor(), Arc::new(|| 0)).unwrap();
+
+    // The environment alone, as scripts run it.
+    let (code, out, err) =
+        registry_agent(&["list"], &[("STACKWIRE_REDIS_URL", &url), ("STACKWIRE_REGISTRY_PREFIX", &prefix)]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("echo (1 live)") && out.contains("127.0.0.1:6666"), "{out}");
+    // A flag wins over its variable: a dead URL in the environment is not used.
+    let dead = [("STACKWIRE_REDIS_URL", "redis://127.0.0.1:1/"), ("STACKWIRE_REGISTRY_PREFIX", "elsewhere")];
+    let (code, out, err) = registry_agent(&["--redis-url", &url, "--registry-prefix", &prefix, "list"], &dead);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("127.0.0.1:6666"), "{out}");
+    let (code, _, err) = registry_agent(&["list"], &dead);
+    assert_eq!(code, Some(1), "the dead URL of the environment is used without the flag: {err}");
+    agent.deregister();
+
+    // Errors name the setting and where it comes from; nothing is tried.
+    let (code, _, err) = registry_agent(&["list"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("STACKWIRE_REDIS_URL (--redis-url) is not set"), "{err}");
+    let (code, _, err) = registry_agent(&["list"], &[("STACKWIRE_REDIS_URL", &url), ("STACKWIRE_HEARTBEAT_MS", "0")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--heartbeat-ms") && err.contains("STACKWIRE_HEARTBEAT_MS"), "{err}");
+    let (code, _, err) = registry_agent(&["--redis-sentinels", "nohost", "list"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("\"nohost\"") && err.contains("HOST:PORT"), "{err}");
+    let (code, _, err) = registry_agent(&["lsit"], &[("STACKWIRE_REDIS_URL", &url)]);
+    assert_eq!(code, Some(2), "an unknown command is a usage error: {err}");
+
+    // --help lists every variable and shows no secret; --version answers.
+    let (code, out, _) =
+        registry_agent(&["--help"], &[("STACKWIRE_REDIS_PASSWORD", "hunter2"), ("STACKWIRE_REDIS_URL", &url)]);
+    assert_eq!(code, Some(0));
+    for var in [
+        "STACKWIRE_REDIS_URL",
+        "STACKWIRE_REDIS_SENTINELS",
+        "STACKWIRE_REDIS_MASTER",
+        "STACKWIRE_REDIS_PASSWORD",
+        "STACKWIRE_REGISTRY_PREFIX",
+        "STACKWIRE_REGISTRY_TTL_MS",
+        "STACKWIRE_HEARTBEAT_MS",
+        "STACKWIRE_RESYNC_MS",
+    ] {
+        assert!(out.contains(var), "--help names {var}: {out}");
+    }
+    assert!(!out.contains("hunter2") && !out.contains(&url), "--help shows no password or URL: {out}");
+    let (code, out, _) = registry_agent(&["--version"], &[]);
+    assert_eq!((code, out.trim()), (Some(0), concat!("registry_agent ", env!("CARGO_PKG_VERSION"))));
+}
