@@ -38,10 +38,12 @@
 //! was taken, and so had committed before the value was read from the
 //! database. Counters only grow while a Redis primary lives; a Redis that
 //! lost writes (a restart, a failover with unreplicated counts) could hand
-//! out an old number again, so every new connection to Redis starts a new
-//! epoch, stamps carry it, and values from an older epoch are never served
-//! (the store drops them). A failover always breaks connections (Sentinel
-//! kills the clients of a demoted node), so it always starts an epoch.
+//! out an old number again, so every new connection to Redis asks the node
+//! for its `run_id`, and a node other than the last one (another primary, or
+//! the same one restarted) starts a new epoch; stamps carry it, and values
+//! from an older epoch are never served (the store drops them). A failover
+//! always breaks connections (Sentinel kills the clients of a demoted node),
+//! and the next one reaches another node, so it always starts an epoch.
 //! When Redis cannot be reached, nothing is served from a store and nothing
 //! is stored: reads go to the database, and writes, which cannot bump, fail.
 

@@ -1,10 +1,11 @@
 //! RPC to a service by name.
 //!
 //! Picks, among the instances in rotation (see `Rotation`: registry view,
-//! self-preservation, health checks, outlier ejection), the one with the
-//! fewest calls in flight on our own connection to it, ties broken by the
-//! load it reports in the registry; one multiplexed connection per instance
-//! is kept open for reuse.
+//! self-preservation, health checks, outlier ejection), the one that sorts
+//! first by `policy::SelectionKey`: not yet tried by this call, then the
+//! fewest calls in flight on our own connection to it, then the load it
+//! reports in the registry, then a turn that rotates per call; one
+//! multiplexed connection per instance is kept open for reuse.
 //!
 //! Each call goes through `policy`'s attempt loop: retries that never
 //! duplicate a write (a method may be sent again only when its proto marks it
