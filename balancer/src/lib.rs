@@ -36,7 +36,7 @@
 //! | `routes.rs` | the prefix → service table (data, reloaded on SIGHUP) |
 //! | `upstream/http/` | static upstreams driven by the loop: choice (Peak-EWMA), pool, retries, streaming |
 //! | `upstream/` | the worker pool, the RPC way out (`rpc.rs`) and `GET /webserv/services` (`catalog.rs`) |
-//! | `ops/` | flags and their file/environment sources, the admin port, `/metrics`, `/status`, the access log |
+//! | `ops/` | flags, their environment variables and the TOML file (clap, serde), the admin port, `/metrics`, `/status`, the access log |
 //!
 //! Modules are private; what the binary (`main.rs`), the tests and the fuzz
 //! targets use is re-exported below. (The fuzz targets' checks are test
@@ -50,8 +50,7 @@ mod upstream;
 
 pub use edge::{start_loops, Limits, Settings, Shared};
 pub use ops::admin::start as start_admin;
-pub use ops::config::{parse as parse_config, Config, ConfigError, USAGE};
-pub use ops::sources::gather as gather_args;
+pub use ops::config::{load as load_config, Config, LoadError};
 pub use routes::{RouteError, RouteTable};
 pub use upstream::http::{HttpCatalog, HttpUpstreams};
 pub use upstream::rpc::{unavailable_status, RpcUpstream};

@@ -12,8 +12,8 @@
 //! fails.
 
 use balancer::{
-    Config, ConfigError, HttpCatalog, HttpUpstreams, Limits, LoopMsg, Notifier, RouteError, RouteTable, RpcUpstream,
-    Settings, Shared, Upstream, USAGE,
+    Config, HttpCatalog, HttpUpstreams, Limits, LoadError, LoopMsg, Notifier, RouteError, RouteTable, RpcUpstream,
+    Settings, Shared, Upstream,
 };
 use proto::signals::Signal;
 use std::sync::Arc;
@@ -45,11 +45,12 @@ impl StartError {
 fn main() {
     let signals = proto::signals::block();
     proto::logger::init();
-    let vars: Vec<(String, String)> = std::env::vars().collect();
-    let args = match balancer::gather_args(std::env::args().skip(1).collect(), &vars) {
-        Ok(a) => a,
+    let cfg = match balancer::load_config(std::env::args_os().skip(1)) {
+        Ok(c) => c,
+        // --help and --version (exit 0), or bad flags (exit 2), printed by clap.
+        Err(LoadError::Cli(e)) => e.exit(),
         Err(e) => {
-            eprintln!("balancer: {e}\n\n{}", USAGE);
+            eprintln!("balancer: {e}\n\nFor more information, try '--help'.");
             std::process::exit(2);
         }
     };
@@ -57,17 +58,6 @@ fn main() {
         eprintln!("balancer: {e}");
         std::process::exit(2);
     }
-    let cfg = match balancer::parse_config(args) {
-        Ok(c) => c,
-        Err(ConfigError::Help) => {
-            println!("{}", USAGE);
-            return;
-        }
-        Err(e) => {
-            eprintln!("balancer: {e}\n\n{}", USAGE);
-            std::process::exit(2);
-        }
-    };
     if let Err(e) = run(cfg, signals) {
         log::error!(target: "balancer", "{e}");
         std::process::exit(e.exit_code());

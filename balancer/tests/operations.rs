@@ -210,7 +210,7 @@ fn configuration_from_file_environment_and_flags() {
     let dir = std::env::temp_dir().join(format!("balancer-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("balancer.conf");
-    std::fs::write(&file, format!("# from the file\nupstream = {}\nidle-timeout-ms = 250\n", a.url())).unwrap();
+    std::fs::write(&file, format!("# from the file\nupstream = \"{}\"\nidle-timeout-ms = 250\n", a.url())).unwrap();
     let conf = file.to_str().unwrap();
     // The file alone.
     let bal = Balancer::start(&["--config", conf]);
@@ -238,7 +238,7 @@ fn configuration_from_file_environment_and_flags() {
             .output()
             .unwrap()
     };
-    std::fs::write(&file, "workers = lots\n").unwrap();
+    std::fs::write(&file, "workers = \"lots\"\n").unwrap();
     let out = run(&["--config", conf], &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

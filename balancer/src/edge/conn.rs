@@ -394,7 +394,7 @@ impl Conn {
         if !self.reply.has_current() {
             let started = self.head_started.unwrap_or(env.now);
             let request_id = proto::ids::new_request_id();
-            self.reply.begin(Current::new(first_line(&self.inbuf), false, false, 1, request_id, started));
+            self.reply.begin(Current::refused(first_line(&self.inbuf), request_id, started));
         }
         self.reply.close_after();
         self.linger_after = true;
@@ -421,14 +421,7 @@ impl Conn {
                 _ => proto::ids::new_request_id(),
             };
             let started = self.head_started.unwrap_or(env.now);
-            self.reply.begin(Current::new(
-                head.request_line(),
-                head.keep_alive,
-                head.is_head(),
-                head.minor,
-                request_id,
-                started,
-            ));
+            self.reply.begin(Current::of(&head, request_id, started));
             let Some(reader) = BodyReader::new(head.body) else {
                 self.state = State::Dispatching;
                 return Parsed::Request(Request { head, body: Vec::new() });

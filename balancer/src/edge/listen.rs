@@ -21,6 +21,14 @@ use std::os::fd::FromRawFd;
 
 const BACKLOG: libc::c_int = 1024;
 
+/// bind(2) to `addr`, a `sockaddr_in` or a `sockaddr_in6` (the only two
+/// callers).
+fn bind_to<T>(fd: libc::c_int, addr: &T) -> io::Result<()> {
+    // SAFETY: `addr` is a valid socket address of the size given.
+    check(unsafe { libc::bind(fd, (addr as *const T).cast(), std::mem::size_of::<T>() as libc::socklen_t) })?;
+    Ok(())
+}
+
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -64,14 +72,7 @@ pub fn bind(addr: SocketAddr, reuse_port: bool) -> io::Result<mio::net::TcpListe
                 sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
                 sin_zero: [0; 8],
             };
-            // SAFETY: `sin` is a valid sockaddr_in of the size given.
-            check(unsafe {
-                libc::bind(
-                    fd,
-                    (&sin as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            })?;
+            bind_to(fd, &sin)?;
         }
         SocketAddr::V6(a) => {
             let sin6 = libc::sockaddr_in6 {
@@ -81,14 +82,7 @@ pub fn bind(addr: SocketAddr, reuse_port: bool) -> io::Result<mio::net::TcpListe
                 sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
                 sin6_scope_id: a.scope_id(),
             };
-            // SAFETY: `sin6` is a valid sockaddr_in6 of the size given.
-            check(unsafe {
-                libc::bind(
-                    fd,
-                    (&sin6 as *const libc::sockaddr_in6).cast(),
-                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                )
-            })?;
+            bind_to(fd, &sin6)?;
         }
     }
     // SAFETY: listen(2) on our bound socket.

@@ -18,7 +18,7 @@
 //! stays counted as in flight for as long as its `Current` lives.
 
 use crate::edge::env::Env;
-use crate::http1::{self, OutFraming, Response};
+use crate::http1::{self, Head, OutFraming, Response};
 use crate::ops::access_log::{AccessLog, Entry};
 use crate::ops::metrics::{self, GaugeGuard, StatusCounts};
 use std::net::SocketAddr;
@@ -42,24 +42,20 @@ pub(crate) struct Current {
 }
 
 impl Current {
-    pub(crate) fn new(
-        request_line: String,
-        keep_alive: bool,
-        is_head: bool,
-        minor: u8,
-        request_id: String,
-        started: Instant,
-    ) -> Current {
+    /// A request we answer without having parsed it (its connection closes).
+    pub(crate) fn refused(request_line: String, request_id: String, started: Instant) -> Current {
+        let (keep_alive, is_head, minor) = (false, false, 1);
+        let (counts, _flight, worker_lines) = (None, None, false);
+        Current { request_line, keep_alive, is_head, minor, request_id, started, counts, _flight, worker_lines }
+    }
+
+    /// The request `head` starts.
+    pub(crate) fn of(head: &Head, request_id: String, started: Instant) -> Current {
         Current {
-            request_line,
-            keep_alive,
-            is_head,
-            minor,
-            request_id,
-            started,
-            counts: None,
-            _flight: None,
-            worker_lines: false,
+            keep_alive: head.keep_alive,
+            is_head: head.is_head(),
+            minor: head.minor,
+            ..Current::refused(head.request_line(), request_id, started)
         }
     }
 }
@@ -163,9 +159,7 @@ impl Reply {
 
     /// The current request, or a stand-in for a response to nothing parsed.
     fn take_current(&mut self, now: Instant) -> Current {
-        self.current
-            .take()
-            .unwrap_or_else(|| Current::new("-".into(), false, false, 1, proto::ids::new_request_id(), now))
+        self.current.take().unwrap_or_else(|| Current::refused("-".into(), proto::ids::new_request_id(), now))
     }
 
     /// Queues a whole response to the current request and logs it.

@@ -1,5 +1,5 @@
-//! What operators see and set: the command line and its file/environment
-//! sources, the admin port (`/metrics`, `/healthz`, `/status`), the metrics
+//! What operators see and set: the command line with its environment
+//! variables and TOML file (`config`), the admin port (`/metrics`, `/healthz`, `/status`), the metrics
 //! themselves and the access log.
 
 pub(crate) mod access_log;
@@ -7,5 +7,4 @@ pub(crate) mod admin;
 pub(crate) mod config;
 mod db_status;
 pub(crate) mod metrics;
-pub(crate) mod sources;
 pub(crate) mod status;

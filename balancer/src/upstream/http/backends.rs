@@ -32,7 +32,7 @@ use registry_agent::policy::{PeakEwma, RetryBudget};
 use registry_agent::{Descriptor, InstanceRecord};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,7 @@ const DOWN_FOR: Duration = Duration::from_secs(1);
 
 pub struct Backend {
     pub url: UpstreamUrl,
-    pub in_flight: AtomicUsize,
+    pub in_flight: AtomicI64,
     pub ewma: PeakEwma,
     /// Milliseconds after `HttpUpstreams::epoch` until which it is skipped.
     down_until_ms: AtomicU64,
@@ -75,15 +75,20 @@ impl Candidates for View<'_> {
         self.tried & bit(i) == 0 && (self.any || b.down_until_ms.load(Ordering::Relaxed) <= self.now_ms)
     }
     fn in_flight(&self, i: usize) -> usize {
-        self.up.backends[i].in_flight.load(Ordering::Relaxed)
+        count(&self.up.backends[i].in_flight)
     }
     fn cost(&self, i: usize, now: Instant) -> f64 {
         let b = &self.up.backends[i];
-        b.ewma.cost(b.in_flight.load(Ordering::Relaxed), now)
+        b.ewma.cost(count(&b.in_flight), now)
     }
 }
 
 /// The bit that marks backend `i` as tried.
+/// A gauge as a count (never below zero).
+fn count(g: &AtomicI64) -> usize {
+    usize::try_from(g.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
 pub fn bit(i: usize) -> u64 {
     1u64 << (i % 64)
 }
@@ -95,7 +100,7 @@ impl HttpUpstreams {
                 .iter()
                 .map(|u| Backend {
                     url: u.clone(),
-                    in_flight: AtomicUsize::new(0),
+                    in_flight: AtomicI64::new(0),
                     ewma: PeakEwma::default(),
                     down_until_ms: AtomicU64::new(0),
                 })
@@ -189,7 +194,7 @@ impl Upstream for HttpCatalog {
         let mut services = BTreeMap::new();
         services.insert("upstream".to_string(), records);
         let counts: BTreeMap<String, usize> =
-            self.0.backends.iter().map(|b| (b.url.addr.to_string(), b.in_flight.load(Ordering::Relaxed))).collect();
+            self.0.backends.iter().map(|b| (b.url.addr.to_string(), count(&b.in_flight))).collect();
         crate::upstream::catalog::build(&services, &|a| counts.get(a).copied().unwrap_or(0), false)
     }
 }

@@ -32,9 +32,9 @@
 use crate::edge::conn::Conn;
 use crate::edge::env::Env;
 use crate::http1::{Request, Response};
-use crate::ops::metrics::{self, Timeout};
+use crate::ops::metrics::{self, GaugeGuard, Timeout};
 use crate::upstream::http::backends::{bit, HttpUpstreams};
-use crate::upstream::http::upconn::{Exchange, Flight, Pump, UpConn, UpError};
+use crate::upstream::http::upconn::{Exchange, Pump, UpConn, UpError};
 use mio::event::Event;
 use mio::{Interest, Registry, Token};
 use registry_agent::policy::{decide, per_try_timeout, Decision, Failure, Idempotency, RetryBudget};
@@ -138,7 +138,7 @@ impl Proxy {
                 }
                 Idempotency::Once => None,
             };
-            up.start(ex, Flight::new(&http.backends[b].in_flight), now);
+            up.start(ex, GaugeGuard::new(&http.backends[b].in_flight), now);
             conn.proxying(j);
             return;
         }

@@ -39,7 +39,6 @@ use mio::event::Event;
 use mio::net::TcpStream;
 use registry_agent::policy::Idempotency;
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Largest response head accepted from an upstream.
@@ -106,22 +105,6 @@ pub struct Exchange {
     pub fresh_only: bool,
 }
 
-/// Counts a request in its backend's in-flight number while it lives.
-pub struct Flight(&'static AtomicUsize);
-
-impl Flight {
-    pub fn new(counter: &'static AtomicUsize) -> Flight {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Flight(counter)
-    }
-}
-
-impl Drop for Flight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 enum UpState {
     Connecting,
     Sending,
@@ -146,7 +129,8 @@ pub struct UpConn {
     inbuf: Vec<u8>,
     scratch: Vec<u8>,
     pub job: Option<Exchange>,
-    flight: Option<Flight>,
+    /// Counts the exchange in its backend's in-flight number.
+    flight: Option<GaugeGuard>,
     /// It has carried a response before: the pooled-connection race applies.
     pub reused: bool,
     /// The upstream agreed to keep the connection open after this response.
@@ -222,7 +206,7 @@ impl UpConn {
     }
 
     /// Takes on `job`, whose request is in `request_buffer`.
-    pub fn start(&mut self, job: Exchange, flight: Flight, now: Instant) {
+    pub fn start(&mut self, job: Exchange, flight: GaugeGuard, now: Instant) {
         self.inbuf.clear();
         self.job = Some(job);
         self.flight = Some(flight);
