@@ -262,7 +262,7 @@ fn bad_flags_fail_clearly() {
     for (args, needle) in [
         (vec!["--workers", "zero"], "--workers \"zero\""),
         (vec!["--upstream", "ftp://x"], "must start with http://"),
-        (vec!["--bogus"], "unknown argument"),
+        (vec!["--bogus"], "unexpected argument '--bogus'"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_balancer")).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
