@@ -10,6 +10,8 @@
 //!   `service` blocks; `services`: each service's typed server trait,
 //!   dispatcher and client, generated from the same blocks.
 //! - `metadata`: custom metadata of a call, and the bearer credential in it.
+//! - `fields`: the limits of a post's fields and the question list's sort
+//!   orders, read by the services (which enforce them) and the webui alike.
 //! - `limits`: every per-user and per-address limit of the product, in one table.
 //! - `http`: forms, query strings and `HttpResponse` builders used on both sides
 //!   of the balancer → service hop.
@@ -33,6 +35,7 @@ pub mod pb {
 }
 
 pub mod clock;
+pub mod fields;
 pub mod frame;
 pub mod h2;
 pub mod headline;

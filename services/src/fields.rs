@@ -9,12 +9,16 @@
 //! limits as CHECK constraints, so a bug here cannot store what the contract
 //! forbids.
 //!
+//! The numbers themselves are wire facts and live in `proto::fields`, which
+//! the webui reads too; this file turns them into checks and messages.
+//!
 //! The account and product rules live here too: usernames (3–30 of
 //! `[A-Za-z0-9_.-]`), passwords (8–200 characters, never trimmed: a space is
 //! a character the user typed), tags (1–5 per question, each 1–35 of
 //! `[a-z0-9+#.-]`, lowercased, given comma- or space-separated), the list
 //! sorts, vote targets and directions, and idempotency keys.
 
+use proto::fields as wire;
 use proto::Status;
 
 /// A text field and its upper bound in characters (the lower bound is 1).
@@ -24,14 +28,12 @@ pub struct TextLimit {
     pub max: usize,
 }
 
-pub const TITLE: TextLimit = TextLimit { field: "title", max: 200 };
-pub const QUESTION_BODY: TextLimit = TextLimit { field: "body", max: 30_000 };
-pub const ANSWER_BODY: TextLimit = TextLimit { field: "body", max: 30_000 };
-pub const COMMENT_BODY: TextLimit = TextLimit { field: "body", max: 600 };
+pub const TITLE: TextLimit = TextLimit { field: "title", max: wire::TITLE_MAX };
+pub const QUESTION_BODY: TextLimit = TextLimit { field: "body", max: wire::QUESTION_BODY_MAX };
+pub const ANSWER_BODY: TextLimit = TextLimit { field: "body", max: wire::ANSWER_BODY_MAX };
+pub const COMMENT_BODY: TextLimit = TextLimit { field: "body", max: wire::COMMENT_BODY_MAX };
 
-/// Questions per page when the caller does not say, and the most it may ask for.
-pub const DEFAULT_PER_PAGE: u32 = 20;
-pub const MAX_PER_PAGE: u32 = 100;
+pub use wire::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldError {
@@ -47,13 +49,13 @@ pub enum FieldError {
     NotPositive(&'static str),
     #[error("{field} must be 1 to {max}")]
     OutOfRange { field: &'static str, max: u32 },
-    #[error("username must be 3 to 30 characters of A-Z a-z 0-9 _ . -")]
+    #[error("username must be {} to {} characters of A-Z a-z 0-9 _ . -", wire::USERNAME_MIN, wire::USERNAME_MAX)]
     Username,
-    #[error("password must be 8 to 200 characters")]
+    #[error("password must be {} to {} characters", wire::PASSWORD_MIN, wire::PASSWORD_MAX)]
     Password,
-    #[error("tags must hold 1 to 5 tags, separated by spaces or commas")]
+    #[error("tags must hold 1 to {} tags, separated by spaces or commas", wire::TAGS_MAX)]
     TagCount,
-    #[error("tag {0:?} must be 1 to 35 characters of a-z 0-9 + # . -")]
+    #[error("tag {0:?} must be 1 to {max} characters of a-z 0-9 + # . -", max = wire::TAG_CHARS_MAX)]
     Tag(String),
     #[error("sort must be newest, active, votes or unanswered, not {0:?}")]
     Sort(String),
@@ -75,8 +77,7 @@ impl From<FieldError> for Status {
     }
 }
 
-pub const MAX_TAGS: usize = 5;
-pub const MAX_TAG_CHARS: usize = 35;
+pub use wire::TAGS_MAX as MAX_TAGS;
 
 /// Trims `raw` and checks it against `limit`; returns the text to store.
 pub fn clean_text(limit: TextLimit, raw: &str) -> Result<String, FieldError> {
@@ -146,8 +147,8 @@ pub fn check_no_nul(field: &'static str, text: &str) -> Result<(), FieldError> {
 /// A username as typed (surrounding whitespace ignored).
 pub fn check_username(raw: &str) -> Result<String, FieldError> {
     let name = raw.trim();
-    let ok = (3..=30).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    let ok =
+        (wire::USERNAME_MIN..=wire::USERNAME_MAX).contains(&name.len()) && name.bytes().all(wire::is_username_char);
     if ok {
         Ok(name.to_string())
     } else {
@@ -157,7 +158,7 @@ pub fn check_username(raw: &str) -> Result<String, FieldError> {
 
 /// A password: 8 to 200 characters, exactly as typed.
 pub fn check_password(raw: &str) -> Result<&str, FieldError> {
-    if (8..=200).contains(&raw.chars().count()) && !raw.contains('\0') {
+    if (wire::PASSWORD_MIN..=wire::PASSWORD_MAX).contains(&raw.chars().count()) && !raw.contains('\0') {
         Ok(raw)
     } else {
         Err(FieldError::Password)
@@ -167,8 +168,7 @@ pub fn check_password(raw: &str) -> Result<&str, FieldError> {
 /// One tag, lowercased.
 pub fn check_tag(raw: &str) -> Result<String, FieldError> {
     let tag = raw.trim().to_lowercase();
-    let ok = (1..=MAX_TAG_CHARS).contains(&tag.len())
-        && tag.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'#' | b'.' | b'-'));
+    let ok = (1..=wire::TAG_CHARS_MAX).contains(&tag.len()) && tag.bytes().all(wire::is_tag_char);
     if ok {
         Ok(tag)
     } else {
@@ -195,39 +195,13 @@ pub fn parse_tags(raw: &str) -> Result<Vec<String>, FieldError> {
     Ok(tags)
 }
 
-/// The orders a question list can have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    /// Newest first (the default).
-    Newest,
-    /// Most recent activity (asked, answered, commented, edited) first.
-    Active,
-    /// Highest score first, newest first among equals.
-    Votes,
-    /// Questions without answers, newest first.
-    Unanswered,
-}
+/// The orders a question list can have: the wire's names, from `proto::fields`.
+pub use proto::fields::Sort;
 
-impl Sort {
-    /// `""` is the default; anything unknown is an error naming the choices.
-    pub fn parse(raw: &str) -> Result<Sort, FieldError> {
-        match raw.trim() {
-            "" | "newest" => Ok(Sort::Newest),
-            "active" => Ok(Sort::Active),
-            "votes" => Ok(Sort::Votes),
-            "unanswered" => Ok(Sort::Unanswered),
-            other => Err(FieldError::Sort(other.chars().take(40).collect())),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sort::Newest => "newest",
-            Sort::Active => "active",
-            Sort::Votes => "votes",
-            Sort::Unanswered => "unanswered",
-        }
-    }
+/// `""` is the default; anything unknown is an error naming the choices.
+pub fn parse_sort(raw: &str) -> Result<Sort, FieldError> {
+    let raw = raw.trim();
+    Sort::from_name(raw).ok_or_else(|| FieldError::Sort(raw.chars().take(40).collect()))
 }
 
 /// What can be voted on, as stored in `votes.target`.
@@ -269,7 +243,7 @@ pub fn check_idempotency_key(raw: &str) -> Result<Option<String>, FieldError> {
     if raw.is_empty() {
         return Ok(None);
     }
-    if raw.len() <= 100 && raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+    if wire::is_idempotency_key(raw) {
         Ok(Some(raw.to_string()))
     } else {
         Err(FieldError::IdempotencyKey)
@@ -363,10 +337,11 @@ mod tests {
 
     #[test]
     fn sorts_targets_directions_and_keys() {
-        assert_eq!(Sort::parse(""), Ok(Sort::Newest));
-        assert_eq!(Sort::parse("votes"), Ok(Sort::Votes));
+        assert_eq!(parse_sort(""), Ok(Sort::Newest));
+        assert_eq!(parse_sort("votes"), Ok(Sort::Votes));
+        assert_eq!(parse_sort(" active "), Ok(Sort::Active));
         assert_eq!(
-            Sort::parse("hot").unwrap_err().to_string(),
+            parse_sort("hot").unwrap_err().to_string(),
             "sort must be newest, active, votes or unanswered, not \"hot\""
         );
         assert_eq!(Target::parse("answer"), Ok(Target::Answer));

@@ -16,7 +16,7 @@ use crate::auth::Auth;
 use crate::changes;
 use crate::db::Db;
 use crate::edits::{self, LOG_IN_TO_EDIT};
-use crate::fields::{self, Sort, Target};
+use crate::fields::{self, Target};
 use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::question_web::Reply;
 use crate::search;
@@ -104,7 +104,7 @@ impl question_service::Server for QuestionService {
 
     fn list(&self, ctx: &CallContext<'_>, req: ListQuestions) -> Result<QuestionPage, Status> {
         let (page, per_page) = fields::page_window(req.page, req.per_page)?;
-        let sort = Sort::parse(&req.sort)?;
+        let sort = fields::parse_sort(&req.sort)?;
         let tag = match req.tag.trim() {
             "" => None,
             t => Some(fields::check_tag(t)?),

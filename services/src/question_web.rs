@@ -228,7 +228,7 @@ fn per_page(req: &HttpRequest) -> Result<u32, FieldError> {
 
 /// `?sort=&tag=&page=&per_page=`, all optional (checked again by `list`).
 pub fn list_request(req: &HttpRequest) -> Result<ListQuestions, FieldError> {
-    let sort = fields::Sort::parse(&req.query_param("sort")?.unwrap_or_default())?;
+    let sort = fields::parse_sort(&req.query_param("sort")?.unwrap_or_default())?;
     let tag = match req.query_param("tag")?.as_deref().map(str::trim) {
         None | Some("") => String::new(),
         Some(t) => fields::check_tag(t)?,

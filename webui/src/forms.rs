@@ -9,20 +9,15 @@
 //! the same sentence whichever side caught the mistake.
 //!
 //! Lengths are counted in characters (Unicode scalar values) after trimming
-//! leading and trailing whitespace, as the services count them.
+//! leading and trailing whitespace, as the services count them. The limits
+//! themselves are `proto::fields`', the one place both sides read them from.
 
+use proto::fields::{
+    is_tag_char, is_username_char, ANSWER_BODY_MAX, COMMENT_BODY_MAX, PASSWORD_MAX, PASSWORD_MIN, QUESTION_BODY_MAX,
+    TAGS_MAX, TAG_CHARS_MAX, TITLE_MAX, USERNAME_MAX, USERNAME_MIN,
+};
 use proto::pb::HttpRequest;
 
-pub const TITLE_MAX: usize = 200;
-/// Question and answer bodies.
-pub const BODY_MAX: usize = 30_000;
-pub const COMMENT_MAX: usize = 600;
-pub const TAGS_MAX: usize = 5;
-pub const TAG_MAX: usize = 35;
-pub const USERNAME_MIN: usize = 3;
-pub const USERNAME_MAX: usize = 30;
-pub const PASSWORD_MIN: usize = 8;
-pub const PASSWORD_MAX: usize = 200;
 /// The hidden field that makes a create safe to repeat (a double click, a resent form).
 pub const IDEMPOTENCY_FIELD: &str = "idem";
 
@@ -118,7 +113,7 @@ fn check(field: Field, value: &str, max: usize) -> Result<(), Invalid> {
 
 pub fn check_question(title: &str, body: &str) -> Result<(), Invalid> {
     check(Field::Title, title, TITLE_MAX)?;
-    check(Field::Body, body, BODY_MAX)
+    check(Field::Body, body, QUESTION_BODY_MAX)
 }
 
 /// The tags of a question from what the user typed: separated by commas or
@@ -129,12 +124,11 @@ pub fn parse_tags(s: &str) -> Result<Vec<String>, Invalid> {
     let mut tags: Vec<String> = Vec::new();
     for t in s.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()) {
         let t = t.to_lowercase();
-        let ok = t.chars().count() <= TAG_MAX
-            && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+#.-".contains(c));
+        let ok = t.chars().count() <= TAG_CHARS_MAX && t.bytes().all(is_tag_char);
         if !ok {
-            let shown: String = t.chars().take(TAG_MAX + 1).collect();
+            let shown: String = t.chars().take(TAG_CHARS_MAX + 1).collect();
             return Err(invalid(format!(
-                "tags must be 1 to {TAG_MAX} characters of a-z, 0-9, +, #, . and - (not {shown:?})"
+                "tags must be 1 to {TAG_CHARS_MAX} characters of a-z, 0-9, +, #, . and - (not {shown:?})"
             )));
         }
         if !tags.contains(&t) {
@@ -158,8 +152,7 @@ pub fn check_question_with_tags(title: &str, body: &str, tags: &str) -> Result<V
 
 pub fn check_username(username: &str) -> Result<(), Invalid> {
     let n = username.chars().count();
-    let ok = (USERNAME_MIN..=USERNAME_MAX).contains(&n)
-        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let ok = (USERNAME_MIN..=USERNAME_MAX).contains(&n) && username.bytes().all(is_username_char);
     if ok {
         return Ok(());
     }
@@ -184,7 +177,7 @@ pub fn check_password(password: &str) -> Result<(), Invalid> {
 /// have issued (printable ASCII, at most 100 characters); else none.
 pub fn idempotency_key(pairs: &[(String, String)]) -> String {
     let k = field(pairs, IDEMPOTENCY_FIELD);
-    if !k.is_empty() && k.len() <= 100 && k.bytes().all(|b| b.is_ascii_graphic()) {
+    if proto::fields::is_idempotency_key(&k) {
         k
     } else {
         String::new()
@@ -192,11 +185,11 @@ pub fn idempotency_key(pairs: &[(String, String)]) -> String {
 }
 
 pub fn check_answer(body: &str) -> Result<(), Invalid> {
-    check(Field::Body, body, BODY_MAX)
+    check(Field::Body, body, ANSWER_BODY_MAX)
 }
 
 pub fn check_comment(body: &str) -> Result<(), Invalid> {
-    check(Field::Body, body, COMMENT_MAX)
+    check(Field::Body, body, COMMENT_BODY_MAX)
 }
 
 #[cfg(test)]

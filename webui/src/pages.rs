@@ -15,10 +15,10 @@
 //! idempotency key, so a double click posts once.
 
 use crate::auth::Viewer;
+use crate::csrf;
 use crate::forms::{Field, Invalid, IDEMPOTENCY_FIELD};
 use crate::html::{self, escape};
 use crate::{ago, identicon, markdown};
-use crate::{csrf, forms};
 use proto::headline::{MARK_START, MARK_STOP};
 use proto::pb::Question;
 use std::fmt::Write;
@@ -376,7 +376,7 @@ pub fn tags_input(value: &str, error: Option<&Invalid>, error_id: &str) -> Strin
     let _ = writeln!(
         out,
         "<p class=\"hint\">1 to {} tags separated by spaces or commas, e.g. <code>rust tcp</code>.</p>",
-        forms::TAGS_MAX
+        proto::fields::TAGS_MAX
     );
     out
 }

@@ -6,10 +6,11 @@
 //! announces the message with the field.
 
 use crate::auth::Viewer;
-use crate::forms::{Field, Invalid, BODY_MAX, PASSWORD_MAX, TITLE_MAX, USERNAME_MAX};
+use crate::forms::{Field, Invalid};
 use crate::html::{self, escape};
 use crate::markdown;
 use crate::pages::{self, error_box, form_open, hidden, invalid_attrs, tag_list, tags_input, text_input, textarea};
+use proto::fields::{ANSWER_BODY_MAX, PASSWORD_MAX, QUESTION_BODY_MAX, TITLE_MAX, USERNAME_MAX};
 use proto::pb::RevisionList;
 use std::fmt::Write;
 
@@ -31,7 +32,7 @@ fn question_fields(m: &mut String, f: &QuestionForm, error: Option<&Invalid>, er
         &invalid_attrs(error, Field::Title, error_id),
     ));
     m.push_str("<label for=\"body\">Details</label>\n");
-    m.push_str(&textarea("body", "body", 12, BODY_MAX, &f.body, &invalid_attrs(error, Field::Body, error_id)));
+    m.push_str(&textarea("body", "body", 12, QUESTION_BODY_MAX, &f.body, &invalid_attrs(error, Field::Body, error_id)));
     m.push_str(pages::MARKDOWN_HINT);
     m.push_str(&tags_input(&f.tags, error, error_id));
 }
@@ -69,7 +70,7 @@ pub fn edit_answer(viewer: &Viewer, id: i64, question_id: i64, body: &str, error
     }
     m.push_str(&form_open(viewer, &format!("/answers/{id}/edit"), "", false));
     m.push_str("<label for=\"body\">Answer</label>\n");
-    m.push_str(&textarea("body", "body", 12, BODY_MAX, body, &invalid_attrs(error, Field::Body, "edit-error")));
+    m.push_str(&textarea("body", "body", 12, ANSWER_BODY_MAX, body, &invalid_attrs(error, Field::Body, "edit-error")));
     m.push_str(pages::MARKDOWN_HINT);
     let _ = writeln!(
         m,

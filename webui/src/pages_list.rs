@@ -14,48 +14,25 @@ use proto::http::MAX_PAGE;
 use proto::pb::{QuestionPage, TagList, UserPage};
 use std::fmt::Write;
 
-/// How a question list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Newest,
-    Active,
-    Votes,
-    Unanswered,
-}
+pub use proto::fields::Sort;
 
 /// A `?sort=` that is not one of ours.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("sort must be newest, active, votes or unanswered")]
 pub struct BadSort;
 
-impl Sort {
-    pub const ALL: [Sort; 4] = [Sort::Newest, Sort::Active, Sort::Votes, Sort::Unanswered];
+/// The order from `?sort=`; absent or empty is newest.
+pub fn parse_sort(s: Option<&str>) -> Result<Sort, BadSort> {
+    Sort::from_name(s.unwrap_or("")).ok_or(BadSort)
+}
 
-    /// The name in URLs and in `ListQuestions.sort`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Sort::Newest => "newest",
-            Sort::Active => "active",
-            Sort::Votes => "votes",
-            Sort::Unanswered => "unanswered",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Sort::Newest => "Newest",
-            Sort::Active => "Active",
-            Sort::Votes => "Votes",
-            Sort::Unanswered => "Unanswered",
-        }
-    }
-
-    /// From `?sort=`; absent or empty is newest.
-    pub fn parse(s: Option<&str>) -> Result<Sort, BadSort> {
-        match s {
-            None | Some("") => Ok(Sort::Newest),
-            Some(s) => Sort::ALL.into_iter().find(|x| x.name() == s).ok_or(BadSort),
-        }
+/// A tab's caption.
+fn label(s: Sort) -> &'static str {
+    match s {
+        Sort::Newest => "Newest",
+        Sort::Active => "Active",
+        Sort::Votes => "Votes",
+        Sort::Unanswered => "Unanswered",
     }
 }
 
@@ -68,7 +45,7 @@ fn list_url(base: &str, sort: Sort, page: u32) -> String {
 fn list_url_after(base: &str, sort: Sort, page: u32, after: i64) -> String {
     let mut q = Vec::new();
     if sort != Sort::Newest {
-        q.push(format!("sort={}", sort.name()));
+        q.push(format!("sort={}", sort.as_str()));
     }
     if page > 1 {
         q.push(format!("page={page}"));
@@ -87,7 +64,7 @@ fn tabs(base: &str, current: Sort) -> String {
     let mut out = String::from("<nav class=\"tabs\" aria-label=\"sort\">");
     for s in Sort::ALL {
         let on = if s == current { " class=\"on\" aria-current=\"page\"" } else { "" };
-        let _ = write!(out, "<a href=\"{}\"{on}>{}</a>", escape(&list_url(base, s, 1)), s.label());
+        let _ = write!(out, "<a href=\"{}\"{on}>{}</a>", escape(&list_url(base, s, 1)), label(s));
     }
     out.push_str("</nav>\n");
     out
@@ -356,13 +333,13 @@ mod tests {
 
     #[test]
     fn sorts_parse_and_name_themselves() {
-        assert_eq!(Sort::parse(None), Ok(Sort::Newest));
-        assert_eq!(Sort::parse(Some("")), Ok(Sort::Newest));
+        assert_eq!(parse_sort(None), Ok(Sort::Newest));
+        assert_eq!(parse_sort(Some("")), Ok(Sort::Newest));
         for s in Sort::ALL {
-            assert_eq!(Sort::parse(Some(s.name())), Ok(s));
+            assert_eq!(parse_sort(Some(s.as_str())), Ok(s));
         }
-        assert_eq!(Sort::parse(Some("Votes")), Err(BadSort));
-        assert_eq!(Sort::parse(Some("oldest")), Err(BadSort));
+        assert_eq!(parse_sort(Some("Votes")), Err(BadSort));
+        assert_eq!(parse_sort(Some("oldest")), Err(BadSort));
     }
 
     #[test]

@@ -12,12 +12,13 @@
 
 use crate::ago;
 use crate::auth::{self, Viewer};
-use crate::forms::{Field, BODY_MAX, COMMENT_MAX};
+use crate::forms::Field;
 use crate::html::{self, escape};
 use crate::markdown;
 use crate::pages::{
     self, author, author_card, error_box, form_open, hidden, invalid_attrs, plural, tag_list, textarea, Rejected, Slot,
 };
+use proto::fields::{ANSWER_BODY_MAX, COMMENT_BODY_MAX};
 use proto::pb::{AnswerWithComments, Thread};
 use std::fmt::Write;
 
@@ -73,7 +74,7 @@ fn comment_form(out: &mut String, viewer: &Viewer, answer_id: i64, back: &str, h
         &field_id,
         "body",
         3,
-        COMMENT_MAX,
+        COMMENT_BODY_MAX,
         here.map(|r| r.body.as_str()).unwrap_or(""),
         &invalid_attrs(here.map(|r| &r.error), Field::Body, &error_id),
     ));
@@ -197,7 +198,7 @@ pub fn thread(viewer: &Viewer, t: &Thread, rejected: Option<&Rejected>) -> Strin
         "answer-body",
         "body",
         8,
-        BODY_MAX,
+        ANSWER_BODY_MAX,
         mine.map(|r| r.body.as_str()).unwrap_or(""),
         &invalid_attrs(mine.map(|r| &r.error), Field::Body, "answer-error"),
     ));

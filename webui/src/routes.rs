@@ -120,8 +120,7 @@ fn parse_id(s: &str) -> Option<i64> {
 }
 
 fn valid_tag(s: &str) -> bool {
-    (1..=forms::TAG_MAX).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+#.-".contains(&b))
+    (1..=proto::fields::TAG_CHARS_MAX).contains(&s.len()) && s.bytes().all(proto::fields::is_tag_char)
 }
 
 /// The route for `path`, or `None` when no page lives there.

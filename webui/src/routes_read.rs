@@ -6,7 +6,7 @@
 use crate::backend::PER_PAGE;
 use crate::pages;
 use crate::pages_forms::{self, PostKind};
-use crate::pages_list::{self, Sort};
+use crate::pages_list::{self, parse_sort, Sort};
 use crate::pages_thread;
 use crate::routes::{Ctx, NO_ANSWER, NO_QUESTION};
 use proto::pb::{HttpResponse, ListQuestions, SearchQuery, ThreadQuery, Username};
@@ -57,7 +57,7 @@ fn user_list(ctx: &Ctx<'_>, page_name: &'static str, after_name: &str) -> Result
 fn list_params(ctx: &Ctx<'_>) -> Result<(u32, Sort), HttpResponse> {
     let page = page_number(ctx, "page").map_err(|e| bad(ctx, &e.to_string()))?;
     let page = if ctx.query("page").is_none() && ctx.query("after").is_some() { 0 } else { page };
-    let sort = Sort::parse(ctx.query("sort").as_deref()).map_err(|e| bad(ctx, &e.to_string()))?;
+    let sort = parse_sort(ctx.query("sort").as_deref()).map_err(|e| bad(ctx, &e.to_string()))?;
     Ok((page, sort))
 }
 
@@ -65,7 +65,7 @@ fn list_params(ctx: &Ctx<'_>) -> Result<(u32, Sort), HttpResponse> {
 /// given question, as the pager's "Next" links go.
 fn list(ctx: &Ctx<'_>, tag: &str, page: u32, sort: Sort) -> Result<proto::pb::QuestionPage, HttpResponse> {
     let after = after(ctx)?;
-    let req = ListQuestions { page, per_page: PER_PAGE, sort: sort.name().to_string(), tag: tag.to_string(), after };
+    let req = ListQuestions { page, per_page: PER_PAGE, sort: sort.as_str().to_string(), tag: tag.to_string(), after };
     ctx.backend.list_questions(ctx.call, &req).map_err(|e| ctx.failure(e, "There is no such page."))
 }
 
