@@ -13,6 +13,8 @@
 //! `ListQuestions.sort` stays a `string` on the wire (`newest`, `active`,
 //! `votes`, `unanswered`; empty means newest), so clients written against the
 //! proto keep working; [`Sort`] is the one Rust spelling of those names.
+//! [`Authored`] marks the create requests whose author and idempotency key
+//! the server side of each hop fills in.
 //! Lengths are counted in Unicode characters after trimming, except where a
 //! rule says bytes (tags and usernames are ASCII, so it is the same count).
 
@@ -39,6 +41,32 @@ pub const IDEMPOTENCY_KEY_MAX: usize = 100;
 /// Questions per page when `ListQuestions.per_page` is 0, and the most it may ask for.
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
+
+/// A create request whose author and idempotency key are not the client's
+/// to choose in the body: the services set them from the credential and the
+/// `Idempotency-Key` header, the webui from its session and the form's
+/// hidden key. One setter, so no side forgets one of the two.
+pub trait Authored {
+    fn sign(&mut self, author_id: i64, idempotency_key: String);
+}
+
+impl Authored for crate::pb::CreateQuestion {
+    fn sign(&mut self, author_id: i64, idempotency_key: String) {
+        (self.author_id, self.idempotency_key) = (author_id, idempotency_key);
+    }
+}
+
+impl Authored for crate::pb::CreateAnswer {
+    fn sign(&mut self, author_id: i64, idempotency_key: String) {
+        (self.author_id, self.idempotency_key) = (author_id, idempotency_key);
+    }
+}
+
+impl Authored for crate::pb::CreateComment {
+    fn sign(&mut self, author_id: i64, idempotency_key: String) {
+        (self.author_id, self.idempotency_key) = (author_id, idempotency_key);
+    }
+}
 
 /// A character a (lowercased) tag may hold: `a-z 0-9 + # . -`.
 pub fn is_tag_char(b: u8) -> bool {

@@ -15,6 +15,7 @@
 //! - `GET /webserv/answer/{id}/revisions` → the edit history, oldest first.
 
 use crate::auth::{check_user_id, Auth};
+use crate::authored;
 use crate::changes;
 use crate::db::Db;
 use crate::edits::{self, LOG_IN_TO_ACCEPT, LOG_IN_TO_EDIT};
@@ -22,7 +23,7 @@ use crate::fields::{self, FieldError, Target};
 use crate::json;
 use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::store;
-use crate::web::{self, Body};
+use crate::web::{self, Body, Stop};
 use coherent::Versions;
 use proto::pb::{
     AcceptAnswer, Answer, AnswerList, AnswerQuery, CreateAnswer, EditPost, Exists, HttpRequest, HttpResponse, Id,
@@ -86,13 +87,22 @@ impl AnswerService {
             Err(resp) => return resp,
         };
         let result = match route {
-            WebRoute::Create => self.web_create(ctx, &req),
+            WebRoute::Create => {
+                return authored::create(
+                    &self.auth,
+                    ctx,
+                    &req,
+                    create_request,
+                    |c| self.create_as(ctx, c),
+                    |row| web::created(&format!("{PREFIX}/{}", row.id), &json::answer_json(row)),
+                )
+            }
             WebRoute::Accept(answer_id) => self
                 .auth
                 .require(ctx, &req, LOG_IN_TO_ACCEPT)
                 .and_then(|u| self.accept_as(ctx, AcceptAnswer { answer_id, user_id: u.id }))
                 .map(|a| HttpResponse::json(200, &json::answer_json(&a))),
-            WebRoute::Edit(id) => self.web_edit(ctx, &req, id),
+            WebRoute::Edit(id) => return self.web_edit(ctx, &req, id).unwrap_or_else(Stop::into_response),
             WebRoute::Revisions(id) => {
                 self.revisions(ctx, Id { id }).map(|l| HttpResponse::json(200, &json::revisions_json(&l)))
             }
@@ -100,24 +110,9 @@ impl AnswerService {
         result.unwrap_or_else(|s| web::status_response(&s))
     }
 
-    fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
-        let (user, key, body) = match self.auth.post(ctx, req, LOG_IN_TO_POST)? {
-            Ok(parts) => parts,
-            Err(resp) => return Ok(resp),
-        };
-        let mut create = create_request(&body, ctx.request_id)?;
-        create.author_id = user.id;
-        create.idempotency_key = key;
-        let created = self.create_as(ctx, create)?;
-        Ok(created.respond(web::created(&format!("{PREFIX}/{}", created.row.id), &json::answer_json(&created.row))))
-    }
-
-    fn web_edit(&self, ctx: &CallContext<'_>, req: &HttpRequest, id: i64) -> Result<HttpResponse, Status> {
+    fn web_edit(&self, ctx: &CallContext<'_>, req: &HttpRequest, id: i64) -> Result<HttpResponse, Stop> {
         let user = self.auth.require(ctx, req, LOG_IN_TO_EDIT)?;
-        let body = match Body::read(req) {
-            Ok(b) => b,
-            Err(e) => return Ok(e.response()),
-        };
+        let body = Body::read(req)?;
         let text = fields::clean_text(fields::ANSWER_BODY, body.text("body")?)?;
         let edit =
             EditPost { id, user_id: user.id, body: text, request_id: ctx.request_id.to_string(), ..Default::default() };

@@ -27,9 +27,8 @@
 
 use crate::rpc::Dependency;
 use crate::secrets;
-use crate::web::{self, Body};
 use coherent::{Checked, Sessions};
-use proto::pb::{HttpRequest, HttpResponse, Token, User};
+use proto::pb::{HttpRequest, Token, User};
 use proto::services::user_service;
 use proto::{CallContext, Code, Status};
 use registry_agent::{Directory, ServiceClient};
@@ -117,20 +116,6 @@ impl Auth {
             Some(token) => self.authenticate(ctx, &token),
             None => Err(Status::new(Code::Unauthenticated, why)),
         }
-    }
-
-    /// What every authored create over HTTP starts with: the logged-in user,
-    /// the client's idempotency key (empty when none) and the body. The inner
-    /// `Err` is a body that cannot be read (415, 400), to be sent as it is.
-    pub fn post(
-        &self,
-        ctx: &CallContext<'_>,
-        req: &HttpRequest,
-        why: &str,
-    ) -> Result<Result<(User, String, Body), HttpResponse>, Status> {
-        let user = self.require(ctx, req, why)?;
-        let key = web::idempotency_key(req)?;
-        Ok(Body::read(req).map(|body| (user, key, body)).map_err(|e| e.response()))
     }
 
     /// The viewer of a read, if they are logged in and their session works.

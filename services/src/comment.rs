@@ -18,6 +18,7 @@
 //! ([`crate::posting`]).
 
 use crate::auth::{check_user_id, Auth};
+use crate::authored;
 use crate::changes;
 use crate::db::Db;
 use crate::fields::{self, FieldError};
@@ -69,19 +70,14 @@ impl CommentService {
         if let Err(resp) = route(&req).and_then(|()| web::check_query(&req)) {
             return resp;
         }
-        self.web_create(ctx, &req).unwrap_or_else(|s| web::status_response(&s))
-    }
-
-    fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
-        let (user, key, body) = match self.auth.post(ctx, req, LOG_IN_TO_POST)? {
-            Ok(parts) => parts,
-            Err(resp) => return Ok(resp),
-        };
-        let mut create = create_request(&body, ctx.request_id)?;
-        create.author_id = user.id;
-        create.idempotency_key = key;
-        let created = self.create_as(ctx, create)?;
-        Ok(created.respond(HttpResponse::json(201, &json::comment_json(&created.row))))
+        authored::create(
+            &self.auth,
+            ctx,
+            &req,
+            create_request,
+            |c| self.create_as(ctx, c),
+            |row| HttpResponse::json(201, &json::comment_json(row)),
+        )
     }
 }
 

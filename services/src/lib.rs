@@ -18,6 +18,8 @@
 //! - [`auth`]: who is asking (bearer token → user service); [`secrets`]: password
 //!   hashes and session tokens.
 //! - [`changes`]: which cache topics each write changes, bumped after it commits.
+//! - [`authored`]: the one HTTP create flow (authenticate, idempotency key,
+//!   body, store, 201) of questions, answers and comments.
 //! - [`posting`]: the create transactions ([`idempotency`] keys, [`ratelimit`]);
 //!   [`edits`]: edits, revisions and accepting; [`search`]: search query syntax.
 //! - [`throttle`]: failed-login delays and sign-ups per address.
@@ -30,6 +32,7 @@
 pub mod answer;
 pub mod args;
 pub mod auth;
+pub mod authored;
 pub mod changes;
 pub mod comment;
 pub mod db;

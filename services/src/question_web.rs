@@ -16,12 +16,12 @@
 //! authenticate next (401 before any 400), then read the body.
 
 use crate::auth;
+use crate::authored;
 use crate::edits::LOG_IN_TO_EDIT;
 use crate::fields::{self, FieldError};
 use crate::json;
-use crate::posting::LOG_IN_TO_POST;
 use crate::question::QuestionService;
-use crate::web::{self, Body};
+use crate::web::{self, Body, Stop};
 use coherent::{Topic, Weigh};
 use proto::pb::{
     CreateQuestion, EditPost, Empty, HttpRequest, HttpResponse, Id, ListQuestions, SearchQuery, ThreadQuery,
@@ -133,7 +133,14 @@ impl QuestionService {
             Err(resp) => return resp,
         };
         match route {
-            WebRoute::Create => self.web_create(ctx, &req).unwrap_or_else(|s| web::status_response(&s)),
+            WebRoute::Create => authored::create(
+                &self.auth,
+                ctx,
+                &req,
+                create_request,
+                |c| self.create_as(ctx, c),
+                |row| web::created(&format!("{PREFIX}/{}", row.id), &json::question_json(row)),
+            ),
             WebRoute::List => {
                 web::reply(list_request(&req).map_err(Status::from).and_then(|l| self.list(ctx, l)), json::page_json)
             }
@@ -146,7 +153,7 @@ impl QuestionService {
                 let query = ThreadQuery { id, answer_page: page, viewer_id: viewer.as_ref().map_or(0, |u| u.id) };
                 web::reply(self.thread_for(ctx, query), |t| json::thread_json(t, viewer.is_some()))
             }
-            WebRoute::Edit(id) => self.web_edit(ctx, &req, id).unwrap_or_else(|s| web::status_response(&s)),
+            WebRoute::Edit(id) => self.web_edit(ctx, &req, id).unwrap_or_else(Stop::into_response),
             WebRoute::Revisions(id) => web::reply(self.revisions(ctx, Id { id }), json::revisions_json),
             WebRoute::Search => {
                 let query = search_request(&req).map_err(Status::from);
@@ -156,24 +163,9 @@ impl QuestionService {
         }
     }
 
-    fn web_create(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> Result<HttpResponse, Status> {
-        let (user, key, body) = match self.auth.post(ctx, req, LOG_IN_TO_POST)? {
-            Ok(parts) => parts,
-            Err(resp) => return Ok(resp),
-        };
-        let mut create = create_request(&body, ctx.request_id)?;
-        create.author_id = user.id;
-        create.idempotency_key = key;
-        let created = self.create_as(ctx, create)?;
-        Ok(created.respond(web::created(&format!("{PREFIX}/{}", created.row.id), &json::question_json(&created.row))))
-    }
-
-    fn web_edit(&self, ctx: &CallContext<'_>, req: &HttpRequest, id: i64) -> Result<HttpResponse, Status> {
+    fn web_edit(&self, ctx: &CallContext<'_>, req: &HttpRequest, id: i64) -> Result<HttpResponse, Stop> {
         let user = self.auth.require(ctx, req, LOG_IN_TO_EDIT)?;
-        let body = match Body::read(req) {
-            Ok(b) => b,
-            Err(e) => return Ok(e.response()),
-        };
+        let body = Body::read(req)?;
         let mut edit = edit_request(&body)?;
         edit.id = id;
         edit.user_id = user.id;

@@ -18,7 +18,7 @@ use crate::db::{Db, DbError};
 use crate::fields::{self, FieldError, Target};
 use crate::json;
 use crate::store::votes;
-use crate::web::{self, Body};
+use crate::web::{self, Body, Stop};
 use coherent::Versions;
 use proto::pb::{CastVote, HttpRequest, HttpResponse, VoteResult};
 use proto::services::vote_service;
@@ -82,19 +82,14 @@ impl VoteService {
         if let Err(resp) = route(&req).and_then(|()| web::check_query(&req)) {
             return resp;
         }
-        let user = match self.auth.require(ctx, &req, LOG_IN_TO_VOTE) {
-            Ok(u) => u,
-            Err(s) => return web::status_response(&s),
-        };
-        let body = match Body::read(&req) {
-            Ok(b) => b,
-            Err(e) => return e.response(),
-        };
-        let result = cast_request(&body).map_err(Status::from).and_then(|mut cast| {
+        let run = || -> Result<HttpResponse, Stop> {
+            let user = self.auth.require(ctx, &req, LOG_IN_TO_VOTE)?;
+            let body = Body::read(&req)?;
+            let mut cast = cast_request(&body)?;
             cast.user_id = user.id;
-            self.cast_as(ctx, cast)
-        });
-        web::reply(result, json::vote_json)
+            Ok(HttpResponse::json(200, &json::vote_json(&self.cast_as(ctx, cast)?)))
+        };
+        run().unwrap_or_else(Stop::into_response)
     }
 }
 

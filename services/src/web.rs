@@ -8,6 +8,9 @@
 //!   string, since JavaScript clients send either. A form field that is not
 //!   UTF-8, and a field of either kind holding a NUL, is a 400 naming it
 //!   before any handler looks at the body (`proto::http::decode_form`).
+//! - [`Stop`] is how a handler stops early: a `Status` or a reply already
+//!   made (an unreadable body), so `?` serves both and the handler's last line
+//!   turns it into the one response to send.
 //! - [`idempotency_key`] reads a client's `Idempotency-Key` header.
 //! - [`below`], [`allow`], [`not_found`] route a path under a service's prefix:
 //!   an unknown path is 404 and a known path with the wrong method is 405 with
@@ -51,6 +54,43 @@ impl BodyError {
             BodyError::BadJson(_) | BodyError::Field(_) => 400,
         };
         HttpResponse::json_error(status, &self.to_string())
+    }
+}
+
+/// Why an HTTP handler stopped before its own reply: a failed check or call
+/// (a `Status`, sent as its HTTP status by [`status_response`]), or a reply
+/// already made (a body that cannot be read: 415 or 400).
+#[derive(Debug)]
+pub enum Stop {
+    Status(Status),
+    Reply(HttpResponse),
+}
+
+impl Stop {
+    /// The response to send for it.
+    pub fn into_response(self) -> HttpResponse {
+        match self {
+            Stop::Status(s) => status_response(&s),
+            Stop::Reply(r) => r,
+        }
+    }
+}
+
+impl From<Status> for Stop {
+    fn from(s: Status) -> Stop {
+        Stop::Status(s)
+    }
+}
+
+impl From<FieldError> for Stop {
+    fn from(e: FieldError) -> Stop {
+        Stop::Status(e.into())
+    }
+}
+
+impl From<BodyError> for Stop {
+    fn from(e: BodyError) -> Stop {
+        Stop::Reply(e.response())
     }
 }
 

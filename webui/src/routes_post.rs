@@ -13,6 +13,7 @@ use crate::pages::{self, Rejected, Slot};
 use crate::pages_forms::{self, QuestionForm};
 use crate::pages_thread;
 use crate::routes::{redirect, retry_after, Ctx, NO_ANSWER, NO_QUESTION};
+use proto::fields::Authored;
 use proto::pb::{AcceptAnswer, CastVote, CreateAnswer, CreateComment, CreateQuestion, HttpResponse, ThreadQuery};
 
 /// What became of a submission the services refused.
@@ -50,34 +51,61 @@ pub fn ask_form(ctx: &mut Ctx<'_>) -> HttpResponse {
     ctx.page(200, pages_forms::ask(&ctx.viewer, &QuestionForm::default(), None))
 }
 
+/// The one create flow of ask, answer and comment (CSRF was checked before
+/// routing): the logged-in author, else the login page; the form's own
+/// checks (`checked` builds the typed request, 400 with the form when a field
+/// is wrong); the typed call, signed with the author and the form's
+/// idempotency key; then `done` (a 303 to the new post), or the form again
+/// (`again`) with the service's message and 400 or 429, or the failure page.
+struct Create<'f, R, T> {
+    /// The page a failed call's NOT_FOUND names.
+    missing: &'f str,
+    checked: Box<dyn FnOnce(&Ctx<'_>) -> Result<R, Invalid> + 'f>,
+    call: fn(&Ctx<'_>, &R) -> Result<T, BackendError>,
+    done: Box<dyn FnOnce(&Ctx<'_>, T) -> HttpResponse + 'f>,
+    again: Box<dyn FnOnce(&Ctx<'_>, Invalid, u16) -> HttpResponse + 'f>,
+}
+
+impl<R: Authored, T> Create<'_, R, T> {
+    fn run(self, ctx: &Ctx<'_>) -> HttpResponse {
+        let author_id = match ctx.require_login() {
+            Ok(u) => u.id,
+            Err(to_login) => return to_login,
+        };
+        let (error, status) = match (self.checked)(ctx) {
+            Err(invalid) => (invalid, 400),
+            Ok(mut req) => {
+                req.sign(author_id, forms::idempotency_key(&ctx.form));
+                match (self.call)(ctx, &req) {
+                    Ok(row) => return (self.done)(ctx, row),
+                    Err(e) => match refused(ctx, e, self.missing) {
+                        Refused::Form(invalid, status) => (invalid, status),
+                        Refused::Page(resp) => return resp,
+                    },
+                }
+            }
+        };
+        (self.again)(ctx, error, status)
+    }
+}
+
 /// `POST /ask` → 303 to the new question.
 pub fn ask(ctx: &mut Ctx<'_>) -> HttpResponse {
-    let author_id = match ctx.require_login() {
-        Ok(u) => u.id,
-        Err(to_login) => return to_login,
-    };
     let f = QuestionForm { title: ctx.field("title"), body: ctx.field("body"), tags: ctx.field("tags") };
-    let (error, status) = match forms::check_question_with_tags(&f.title, &f.body, &f.tags) {
-        Err(invalid) => (invalid, 400),
-        Ok(tags) => {
-            let req = CreateQuestion {
-                title: f.title.clone(),
-                body: f.body.clone(),
-                request_id: ctx.call.request_id.clone(),
-                author_id,
-                tags,
-                idempotency_key: forms::idempotency_key(&ctx.form),
-            };
-            match ctx.backend.create_question(ctx.call, &req) {
-                Ok(q) => return redirect(&format!("/questions/{}", q.id)),
-                Err(e) => match refused(ctx, e, NO_QUESTION) {
-                    Refused::Form(invalid, status) => (invalid, status),
-                    Refused::Page(resp) => return resp,
-                },
-            }
-        }
-    };
-    form_page(ctx, status, pages_forms::ask(&ctx.viewer, &f, Some(&error)), &error)
+    Create {
+        missing: NO_QUESTION,
+        checked: Box::new(|ctx| {
+            let tags = forms::check_question_with_tags(&f.title, &f.body, &f.tags)?;
+            let (title, body, request_id) = (f.title.clone(), f.body.clone(), ctx.call.request_id.clone());
+            Ok(CreateQuestion { title, body, tags, request_id, ..Default::default() })
+        }),
+        call: |ctx, req| ctx.backend.create_question(ctx.call, req),
+        done: Box::new(|_, q| redirect(&format!("/questions/{}", q.id))),
+        again: Box::new(|ctx, error, status| {
+            form_page(ctx, status, pages_forms::ask(&ctx.viewer, &f, Some(&error)), &error)
+        }),
+    }
+    .run(ctx)
 }
 
 /// The question page again with a refused submission back in its form.
@@ -94,73 +122,52 @@ fn show_rejected(ctx: &Ctx<'_>, question_id: i64, rejected: Rejected, status: u1
 
 /// `POST /questions/{id}/answers` → 303 to the answer.
 pub fn answer(ctx: &mut Ctx<'_>, question_id: i64) -> HttpResponse {
-    let author_id = match ctx.require_login() {
-        Ok(u) => u.id,
-        Err(to_login) => return to_login,
-    };
     let body = ctx.field("body");
-    let (error, status) = match forms::check_answer(&body) {
-        Err(invalid) => (invalid, 400),
-        Ok(()) => {
-            let req = CreateAnswer {
-                question_id,
-                body: body.clone(),
-                request_id: ctx.call.request_id.clone(),
-                author_id,
-                idempotency_key: forms::idempotency_key(&ctx.form),
-            };
-            match ctx.backend.create_answer(ctx.call, &req) {
-                Ok(a) => return redirect(&format!("/questions/{question_id}#answer-{}", a.id)),
-                Err(e) => match refused(ctx, e, NO_QUESTION) {
-                    Refused::Form(invalid, status) => (invalid, status),
-                    Refused::Page(resp) => return resp,
-                },
-            }
-        }
-    };
-    show_rejected(ctx, question_id, Rejected { slot: Slot::Answer, body, error }, status)
+    Create {
+        missing: NO_QUESTION,
+        checked: Box::new(|ctx| {
+            forms::check_answer(&body)?;
+            let request_id = ctx.call.request_id.clone();
+            Ok(CreateAnswer { question_id, body: body.clone(), request_id, ..Default::default() })
+        }),
+        call: |ctx, req| ctx.backend.create_answer(ctx.call, req),
+        done: Box::new(|_, a| redirect(&format!("/questions/{question_id}#answer-{}", a.id))),
+        again: Box::new(|ctx, error, status| {
+            show_rejected(ctx, question_id, Rejected { slot: Slot::Answer, body: body.clone(), error }, status)
+        }),
+    }
+    .run(ctx)
 }
 
 /// `POST /answers/{id}/comments` → 303 to the answer on its question's page.
 pub fn comment(ctx: &mut Ctx<'_>, answer_id: i64) -> HttpResponse {
-    let author_id = match ctx.require_login() {
-        Ok(u) => u.id,
-        Err(to_login) => return to_login,
-    };
     let body = ctx.field("body");
-    let (error, status) = match forms::check_comment(&body) {
-        Err(invalid) => (invalid, 400),
-        Ok(()) => {
-            let req = CreateComment {
-                answer_id,
-                body: body.clone(),
-                request_id: ctx.call.request_id.clone(),
-                author_id,
-                idempotency_key: forms::idempotency_key(&ctx.form),
-            };
-            match ctx.backend.create_comment(ctx.call, &req) {
-                Ok(_) => {
-                    return match ctx.backend.get_answer(ctx.call, answer_id) {
-                        Ok(a) => redirect(&format!("/questions/{}#answer-{answer_id}", a.question_id)),
-                        Err(e) => {
-                            // The comment is stored; only the way back to it is lost.
-                            log::warn!(target: "WebUI::Worker", "comment on answer {answer_id} saved, but: {e}");
-                            ctx.page(503, pages::comment_saved(&ctx.viewer)).header("Retry-After", "5")
-                        }
-                    };
-                }
-                Err(e) => match refused(ctx, e, NO_ANSWER) {
-                    Refused::Form(invalid, status) => (invalid, status),
-                    Refused::Page(resp) => return resp,
-                },
+    Create {
+        missing: NO_ANSWER,
+        checked: Box::new(|ctx| {
+            forms::check_comment(&body)?;
+            let request_id = ctx.call.request_id.clone();
+            Ok(CreateComment { answer_id, body: body.clone(), request_id, ..Default::default() })
+        }),
+        call: |ctx, req| ctx.backend.create_comment(ctx.call, req),
+        done: Box::new(|ctx, _| match ctx.backend.get_answer(ctx.call, answer_id) {
+            Ok(a) => redirect(&format!("/questions/{}#answer-{answer_id}", a.question_id)),
+            Err(e) => {
+                // The comment is stored; only the way back to it is lost.
+                log::warn!(target: "WebUI::Worker", "comment on answer {answer_id} saved, but: {e}");
+                ctx.page(503, pages::comment_saved(&ctx.viewer)).header("Retry-After", "5")
             }
-        }
-    };
-    // The form goes back on the answer's question page, so find the question.
-    match ctx.backend.get_answer(ctx.call, answer_id) {
-        Ok(a) => show_rejected(ctx, a.question_id, Rejected { slot: Slot::Comment(answer_id), body, error }, status),
-        Err(e) => ctx.failure(e, NO_ANSWER),
+        }),
+        // The form goes back on the answer's question page, so find the question.
+        again: Box::new(|ctx, error, status| match ctx.backend.get_answer(ctx.call, answer_id) {
+            Ok(a) => {
+                let rejected = Rejected { slot: Slot::Comment(answer_id), body: body.clone(), error };
+                show_rejected(ctx, a.question_id, rejected, status)
+            }
+            Err(e) => ctx.failure(e, NO_ANSWER),
+        }),
     }
+    .run(ctx)
 }
 
 /// Where to go after acting on an answer: the form's `back`, or the answer
