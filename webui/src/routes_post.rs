@@ -57,55 +57,49 @@ pub fn ask_form(ctx: &mut Ctx<'_>) -> HttpResponse {
 /// is wrong); the typed call, signed with the author and the form's
 /// idempotency key; then `done` (a 303 to the new post), or the form again
 /// (`again`) with the service's message and 400 or 429, or the failure page.
-struct Create<'f, R, T> {
-    /// The page a failed call's NOT_FOUND names.
-    missing: &'f str,
-    checked: Box<dyn FnOnce(&Ctx<'_>) -> Result<R, Invalid> + 'f>,
-    call: fn(&Ctx<'_>, &R) -> Result<T, BackendError>,
-    done: Box<dyn FnOnce(&Ctx<'_>, T) -> HttpResponse + 'f>,
-    again: Box<dyn FnOnce(&Ctx<'_>, Invalid, u16) -> HttpResponse + 'f>,
-}
-
-impl<R: Authored, T> Create<'_, R, T> {
-    fn run(self, ctx: &Ctx<'_>) -> HttpResponse {
-        let author_id = match ctx.require_login() {
-            Ok(u) => u.id,
-            Err(to_login) => return to_login,
-        };
-        let (error, status) = match (self.checked)(ctx) {
-            Err(invalid) => (invalid, 400),
-            Ok(mut req) => {
-                req.sign(author_id, forms::idempotency_key(&ctx.form));
-                match (self.call)(ctx, &req) {
-                    Ok(row) => return (self.done)(ctx, row),
-                    Err(e) => match refused(ctx, e, self.missing) {
-                        Refused::Form(invalid, status) => (invalid, status),
-                        Refused::Page(resp) => return resp,
-                    },
-                }
+fn create<R: Authored, T>(
+    ctx: &Ctx<'_>,
+    missing: &str,
+    checked: impl FnOnce(&Ctx<'_>) -> Result<R, Invalid>,
+    call: impl FnOnce(&Ctx<'_>, &R) -> Result<T, BackendError>,
+    done: impl FnOnce(&Ctx<'_>, T) -> HttpResponse,
+    again: impl FnOnce(&Ctx<'_>, Invalid, u16) -> HttpResponse,
+) -> HttpResponse {
+    let author_id = match ctx.require_login() {
+        Ok(u) => u.id,
+        Err(to_login) => return to_login,
+    };
+    let (error, status) = match checked(ctx) {
+        Err(invalid) => (invalid, 400),
+        Ok(mut req) => {
+            req.sign(author_id, forms::idempotency_key(&ctx.form));
+            match call(ctx, &req) {
+                Ok(row) => return done(ctx, row),
+                Err(e) => match refused(ctx, e, missing) {
+                    Refused::Form(invalid, status) => (invalid, status),
+                    Refused::Page(resp) => return resp,
+                },
             }
-        };
-        (self.again)(ctx, error, status)
-    }
+        }
+    };
+    again(ctx, error, status)
 }
 
 /// `POST /ask` → 303 to the new question.
 pub fn ask(ctx: &mut Ctx<'_>) -> HttpResponse {
     let f = QuestionForm { title: ctx.field("title"), body: ctx.field("body"), tags: ctx.field("tags") };
-    Create {
-        missing: NO_QUESTION,
-        checked: Box::new(|ctx| {
+    create(
+        ctx,
+        NO_QUESTION,
+        |ctx| {
             let tags = forms::check_question_with_tags(&f.title, &f.body, &f.tags)?;
             let (title, body, request_id) = (f.title.clone(), f.body.clone(), ctx.call.request_id.clone());
             Ok(CreateQuestion { title, body, tags, request_id, ..Default::default() })
-        }),
-        call: |ctx, req| ctx.backend.create_question(ctx.call, req),
-        done: Box::new(|_, q| redirect(&format!("/questions/{}", q.id))),
-        again: Box::new(|ctx, error, status| {
-            form_page(ctx, status, pages_forms::ask(&ctx.viewer, &f, Some(&error)), &error)
-        }),
-    }
-    .run(ctx)
+        },
+        |ctx, req| ctx.backend.create_question(ctx.call, req),
+        |_, q| redirect(&format!("/questions/{}", q.id)),
+        |ctx, error, status| form_page(ctx, status, pages_forms::ask(&ctx.viewer, &f, Some(&error)), &error),
+    )
 }
 
 /// The question page again with a refused submission back in its form.
@@ -123,51 +117,51 @@ fn show_rejected(ctx: &Ctx<'_>, question_id: i64, rejected: Rejected, status: u1
 /// `POST /questions/{id}/answers` → 303 to the answer.
 pub fn answer(ctx: &mut Ctx<'_>, question_id: i64) -> HttpResponse {
     let body = ctx.field("body");
-    Create {
-        missing: NO_QUESTION,
-        checked: Box::new(|ctx| {
+    create(
+        ctx,
+        NO_QUESTION,
+        |ctx| {
             forms::check_answer(&body)?;
             let request_id = ctx.call.request_id.clone();
             Ok(CreateAnswer { question_id, body: body.clone(), request_id, ..Default::default() })
-        }),
-        call: |ctx, req| ctx.backend.create_answer(ctx.call, req),
-        done: Box::new(|_, a| redirect(&format!("/questions/{question_id}#answer-{}", a.id))),
-        again: Box::new(|ctx, error, status| {
+        },
+        |ctx, req| ctx.backend.create_answer(ctx.call, req),
+        |_, a| redirect(&format!("/questions/{question_id}#answer-{}", a.id)),
+        |ctx, error, status| {
             show_rejected(ctx, question_id, Rejected { slot: Slot::Answer, body: body.clone(), error }, status)
-        }),
-    }
-    .run(ctx)
+        },
+    )
 }
 
 /// `POST /answers/{id}/comments` → 303 to the answer on its question's page.
 pub fn comment(ctx: &mut Ctx<'_>, answer_id: i64) -> HttpResponse {
     let body = ctx.field("body");
-    Create {
-        missing: NO_ANSWER,
-        checked: Box::new(|ctx| {
+    create(
+        ctx,
+        NO_ANSWER,
+        |ctx| {
             forms::check_comment(&body)?;
             let request_id = ctx.call.request_id.clone();
             Ok(CreateComment { answer_id, body: body.clone(), request_id, ..Default::default() })
-        }),
-        call: |ctx, req| ctx.backend.create_comment(ctx.call, req),
-        done: Box::new(|ctx, _| match ctx.backend.get_answer(ctx.call, answer_id) {
+        },
+        |ctx, req| ctx.backend.create_comment(ctx.call, req),
+        |ctx, _| match ctx.backend.get_answer(ctx.call, answer_id) {
             Ok(a) => redirect(&format!("/questions/{}#answer-{answer_id}", a.question_id)),
             Err(e) => {
                 // The comment is stored; only the way back to it is lost.
                 log::warn!(target: "WebUI::Worker", "comment on answer {answer_id} saved, but: {e}");
                 ctx.page(503, pages::comment_saved(&ctx.viewer)).header("Retry-After", "5")
             }
-        }),
+        },
         // The form goes back on the answer's question page, so find the question.
-        again: Box::new(|ctx, error, status| match ctx.backend.get_answer(ctx.call, answer_id) {
+        |ctx, error, status| match ctx.backend.get_answer(ctx.call, answer_id) {
             Ok(a) => {
                 let rejected = Rejected { slot: Slot::Comment(answer_id), body: body.clone(), error };
                 show_rejected(ctx, a.question_id, rejected, status)
             }
             Err(e) => ctx.failure(e, NO_ANSWER),
-        }),
-    }
-    .run(ctx)
+        },
+    )
 }
 
 /// Where to go after acting on an answer: the form's `back`, or the answer
