@@ -1,15 +1,21 @@
-//! The command line: `service --service question|answer|comment|user|vote [--listen ADDR] [--admin ADDR]`.
+//! The command line: `service --service question|answer|comment|user|vote [--listen ADDR] [--admin ADDR]`,
+//! with `--help` and `--version`, declared with `clap` (derive) as Rust
+//! servers do.
 //!
-//! Parsing is a pure function over the argument list so that every mistake an
-//! operator can make has a test and a message that says what to type instead.
-//! Both `--flag value` and `--flag=value` are accepted; a flag given twice is
-//! an error rather than a silent "last one wins", because with scripts passing
-//! flags through several layers a duplicate is nearly always a mistake.
+//! Parsing is a pure function over the argument list ([`parse`]) so that every
+//! mistake an operator can make has a test, and clap's message names the flag
+//! and says what it wants. Both `--flag value` and `--flag=value` are
+//! accepted; a flag given twice is an error rather than a silent "last one
+//! wins" (clap's `ArgumentConflict`), because with scripts passing flags
+//! through several layers a duplicate is nearly always a mistake. The
+//! settings that are not flags come from the environment, read where they
+//! are used (`DbConfig::from_env`, `RegistryConfig::from_env`, …); `--help`
+//! lists them.
 
 use std::net::SocketAddr;
 
 /// Which of the services this process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ServiceKind {
     Question,
     Answer,
@@ -19,17 +25,6 @@ pub enum ServiceKind {
 }
 
 impl ServiceKind {
-    pub fn parse(s: &str) -> Option<ServiceKind> {
-        match s {
-            "question" => Some(ServiceKind::Question),
-            "answer" => Some(ServiceKind::Answer),
-            "comment" => Some(ServiceKind::Comment),
-            "user" => Some(ServiceKind::User),
-            "vote" => Some(ServiceKind::Vote),
-            _ => None,
-        }
-    }
-
     /// The name other processes look us up by in the registry.
     pub fn registry_name(self) -> &'static str {
         match self {
@@ -64,156 +59,44 @@ impl ServiceKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
+#[command(name = "service", version, about = "Runs one stackwire service.", after_help = ENVIRONMENT)]
 pub struct Args {
+    /// Which service to run.
+    #[arg(long, value_enum, value_name = "NAME")]
     pub service: ServiceKind,
+    /// RPC address to bind (the default is an OS-chosen port).
+    #[arg(long, value_name = "IP:PORT", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
-    /// Where to serve `GET /metrics` (none when not given).
+    /// Serve `GET /metrics` (caches, version counters) on this address; none when not given.
+    #[arg(long, value_name = "IP:PORT")]
     pub admin: Option<SocketAddr>,
 }
 
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Run(Args),
-    Help,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ArgsError {
-    #[error("unknown argument {0:?}")]
-    Unknown(String),
-    #[error("{0} needs a value")]
-    MissingValue(&'static str),
-    #[error("{0} given more than once")]
-    Repeated(&'static str),
-    #[error("--service must be question, answer, comment, user or vote, not {0:?}")]
-    BadService(String),
-    #[error("--listen wants IP:PORT (e.g. 127.0.0.1:0), not {0:?}")]
-    BadListen(String),
-    #[error("--admin wants IP:PORT (e.g. 127.0.0.1:8101), not {0:?}")]
-    BadAdmin(String),
-    #[error("--service is required")]
-    NoService,
-}
-
-pub const USAGE: &str = "\
-usage: service --service question|answer|comment|user|vote [--listen IP:PORT] [--admin IP:PORT]
-
-  --service NAME   which service to run: question, answer, comment, user or vote
-  --listen ADDR    RPC address to bind (default 127.0.0.1:0, an OS-chosen port)
-  --admin ADDR     serve GET /metrics (caches, version counters) on this address
-  -h, --help       print this help
-
-environment:
+/// The settings read from the environment, shown under `--help`.
+pub const ENVIRONMENT: &str = "\
+Environment:
   STACKWIRE_DATABASE_URL   PostgreSQL, e.g. postgresql://stackwire:pw@127.0.0.1:15432/stackwire (required)
   STACKWIRE_REDIS_URL      the service registry, e.g. redis://127.0.0.1:16379/ (required)
   STACKWIRE_REGISTRY_PREFIX, STACKWIRE_DB_POOL_SIZE (default 8), STACKWIRE_LOG (default info)
-  STACKWIRE_CACHE_KB       byte budget of the question service's reply cache (default 32768; 0: off)
-";
+  STACKWIRE_CACHE_KB       byte budget of the question service's reply cache (default 32768; 0: off)";
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";
 
-/// Parses the arguments after the program name.
-pub fn parse<I, S>(args: I) -> Result<Command, ArgsError>
+/// Parses the arguments after the program name. `--help` and `--version`
+/// come back as errors of kind `DisplayHelp` / `DisplayVersion`, whose
+/// `exit()` prints them and exits 0, as a mistake's prints it and exits 2.
+pub fn parse<I, S>(args: I) -> Result<Args, clap::Error>
 where
     I: IntoIterator<Item = S>,
-    S: AsRef<str>,
+    S: Into<std::ffi::OsString> + Clone,
 {
-    let mut service: Option<String> = None;
-    let mut listen: Option<String> = None;
-    let mut admin: Option<String> = None;
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let arg = arg.as_ref();
-        if arg == "-h" || arg == "--help" {
-            return Ok(Command::Help);
-        }
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg, None),
-        };
-        let (name, slot) = match flag {
-            "--service" => ("--service", &mut service),
-            "--listen" => ("--listen", &mut listen),
-            "--admin" => ("--admin", &mut admin),
-            _ => return Err(ArgsError::Unknown(arg.to_string())),
-        };
-        let value = match inline {
-            Some(v) => v,
-            None => it.next().map(|v| v.as_ref().to_string()).ok_or(ArgsError::MissingValue(name))?,
-        };
-        if value.is_empty() {
-            return Err(ArgsError::MissingValue(name));
-        }
-        if slot.replace(value).is_some() {
-            return Err(ArgsError::Repeated(name));
-        }
-    }
-    let service = service.ok_or(ArgsError::NoService)?;
-    let service = ServiceKind::parse(&service).ok_or(ArgsError::BadService(service))?;
-    let listen = listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let listen = listen.parse::<SocketAddr>().map_err(|_| ArgsError::BadListen(listen))?;
-    let admin = admin.map(|a| a.parse::<SocketAddr>().map_err(|_| ArgsError::BadAdmin(a))).transpose()?;
-    Ok(Command::Run(Args { service, listen, admin }))
+    <Args as clap::Parser>::try_parse_from(
+        std::iter::once(std::ffi::OsString::from("service")).chain(args.into_iter().map(Into::into)),
+    )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(args: &[&str]) -> Result<Command, ArgsError> {
-        parse(args.iter().copied())
-    }
-
-    #[test]
-    fn both_flag_spellings_work_and_listen_defaults() {
-        assert_eq!(
-            run(&["--service", "answer", "--listen", "127.0.0.1:9001"]),
-            Ok(Command::Run(Args {
-                service: ServiceKind::Answer,
-                listen: "127.0.0.1:9001".parse().unwrap(),
-                admin: None
-            }))
-        );
-        assert_eq!(
-            run(&["--service=comment"]),
-            Ok(Command::Run(Args {
-                service: ServiceKind::Comment,
-                listen: "127.0.0.1:0".parse().unwrap(),
-                admin: None
-            }))
-        );
-        assert_eq!(run(&["--service", "question", "--help"]), Ok(Command::Help));
-        assert_eq!(run(&["-h"]), Ok(Command::Help));
-        assert_eq!(
-            run(&["--service", "vote"]),
-            Ok(Command::Run(Args { service: ServiceKind::Vote, listen: "127.0.0.1:0".parse().unwrap(), admin: None }))
-        );
-        assert_eq!(ServiceKind::parse("user").map(ServiceKind::registry_name), Some("user"));
-    }
-
-    #[test]
-    fn every_mistake_has_its_own_error() {
-        assert_eq!(run(&[]), Err(ArgsError::NoService));
-        assert_eq!(run(&["--service"]), Err(ArgsError::MissingValue("--service")));
-        assert_eq!(run(&["--service="]), Err(ArgsError::MissingValue("--service")));
-        assert_eq!(run(&["--service", "webui"]), Err(ArgsError::BadService("webui".into())));
-        assert_eq!(
-            run(&["--service", "question", "--listen", "localhost"]),
-            Err(ArgsError::BadListen("localhost".into()))
-        );
-        assert_eq!(run(&["--service", "question", "--service", "answer"]), Err(ArgsError::Repeated("--service")));
-        assert_eq!(run(&["--service", "question", "--port", "1"]), Err(ArgsError::Unknown("--port".into())));
-        assert_eq!(run(&["question"]), Err(ArgsError::Unknown("question".into())));
-    }
-
-    #[test]
-    fn errors_tell_the_operator_what_to_type() {
-        assert_eq!(
-            ArgsError::BadService("x".into()).to_string(),
-            "--service must be question, answer, comment, user or vote, not \"x\""
-        );
-        assert!(ArgsError::BadListen("x".into()).to_string().contains("IP:PORT"));
-    }
-}
+#[path = "../tests/unit/args.rs"]
+mod tests;

@@ -29,7 +29,7 @@ use crate::web::{self, Body};
 use coherent::Versions;
 use proto::pb::{Comment, CommentList, CreateComment, HttpRequest, HttpResponse, Ids};
 use proto::services::comment_service;
-use proto::{CallContext, Handler, Status};
+use proto::{CallContext, Status};
 use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/comment";
@@ -98,20 +98,7 @@ impl comment_service::Server for CommentService {
     }
 }
 
-/// `Web/Handle`: the service's HTTP routes.
-impl proto::services::web::Server for CommentService {
-    fn handle(&self, ctx: &CallContext<'_>, req: HttpRequest) -> Result<HttpResponse, Status> {
-        Ok(self.web(ctx, req))
-    }
-}
-
-impl Handler for CommentService {
-    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        comment_service::dispatch(self, ctx, payload)
-            .or_else(|| proto::services::web::dispatch(self, ctx, payload))
-            .unwrap_or_else(|| Err(proto::services::unimplemented(ctx.method)))
-    }
-}
+web::rpc_faces!(CommentService, comment_service);
 
 /// The ids to look up: at most [`MAX_IDS`], sorted, without duplicates or
 /// ids that cannot exist (≤ 0).
@@ -144,37 +131,5 @@ pub fn create_request(body: &Body, request_id: &str) -> Result<CreateComment, Fi
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(method: &str, path: &str) -> HttpRequest {
-        HttpRequest { method: method.into(), path: path.into(), ..Default::default() }
-    }
-
-    #[test]
-    fn only_post_on_the_prefix_is_served() {
-        assert_eq!(route(&req("POST", "/webserv/comment")), Ok(()));
-        let r = route(&req("PUT", "/webserv/comment")).unwrap_err();
-        assert_eq!(r.status, 405);
-        assert!(r.headers.iter().any(|h| h.name == "Allow" && h.value == b"POST"));
-        assert_eq!(route(&req("GET", "/webserv/comment/5")).unwrap_err().status, 404);
-    }
-
-    #[test]
-    fn id_lists_are_capped_and_cleaned() {
-        assert_eq!(check_ids(vec![3, 1, 3, 0, -5, 2]), Ok(vec![1, 2, 3]));
-        assert_eq!(check_ids((1..=MAX_IDS as i64).collect()).map(|v| v.len()), Ok(MAX_IDS));
-        let e = check_ids((0..=MAX_IDS as i64).collect()).unwrap_err();
-        assert_eq!(e.code, proto::Code::InvalidArgument);
-        assert!(e.message.starts_with("ids must hold at most 1000"), "{}", e.message);
-    }
-
-    #[test]
-    fn create_request_reads_json_ids() {
-        let body = Body::Json(serde_json::from_str(r#"{"answer_id": 4, "body": "nice"}"#).unwrap());
-        let c = create_request(&body, "j").unwrap();
-        assert_eq!((c.answer_id, c.body.as_str()), (4, "nice"));
-        let body = Body::Json(serde_json::from_str(r#"{"body": "nice"}"#).unwrap());
-        assert_eq!(create_request(&body, "j").unwrap_err().to_string(), "answer_id is required");
-    }
-}
+#[path = "../tests/unit/comment.rs"]
+mod tests;

@@ -29,30 +29,41 @@
 //!   [`vote`]: the services themselves.
 //! - [`descriptor`]: what each service publishes about itself in the registry.
 
-pub mod answer;
+mod answer;
 pub mod args;
-pub mod auth;
-pub mod authored;
-pub mod changes;
-pub mod comment;
+mod auth;
+mod authored;
+mod changes;
+mod comment;
 pub mod db;
-pub mod descriptor;
-pub mod edits;
-pub mod fields;
-pub mod idempotency;
-pub mod json;
-pub mod migrations;
-pub mod posting;
-pub mod question;
-pub mod question_web;
-pub mod ratelimit;
+mod descriptor;
+mod edits;
+mod fields;
+mod idempotency;
+mod json;
+mod migrations;
+mod posting;
+mod question;
+mod question_web;
+mod ratelimit;
 pub mod replicas;
-pub mod rpc;
-pub mod search;
-pub mod secrets;
-pub mod sql;
+mod rpc;
+mod search;
+mod secrets;
+mod sql;
 pub mod store;
-pub mod throttle;
-pub mod user;
-pub mod vote;
+mod throttle;
+mod user;
+mod vote;
 pub mod web;
+
+// What the binary (src/main.rs) starts; it also reads `args`, `db` and
+// `replicas`, and the tests `db`, `store` and `web`. Everything else is private.
+pub use answer::AnswerService;
+pub use auth::Auth;
+pub use comment::CommentService;
+pub use descriptor::descriptor;
+pub use question::QuestionService;
+pub use question_web::Reply;
+pub use user::UserService;
+pub use vote::VoteService;

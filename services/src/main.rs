@@ -23,14 +23,9 @@ use proto::rpc_server::{self, ServerConfig};
 use proto::signals::Signal;
 use proto::Handler;
 use registry_agent::{Agent, Directory, RegistryConfig, RegistryError};
-use services::args::{self, Args, Command, ServiceKind};
-use services::auth::Auth;
+use services::args::{self, Args, ServiceKind};
 use services::db::{Db, DbConfig, DbError};
-use services::question_web::Reply;
-use services::{
-    answer::AnswerService, comment::CommentService, descriptor, question::QuestionService, user::UserService,
-    vote::VoteService,
-};
+use services::{AnswerService, Auth, CommentService, QuestionService, Reply, UserService, VoteService};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,18 +66,9 @@ impl StartError {
 fn main() {
     let signals = proto::signals::block();
     proto::logger::init();
-    let argv: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let args = match args::parse(&argv) {
-        Ok(Command::Run(a)) => a,
-        Ok(Command::Help) => {
-            print!("{}", args::USAGE);
-            std::process::exit(0);
-        }
-        Err(e) => {
-            eprintln!("service: {e}\n\n{}", args::USAGE);
-            std::process::exit(2);
-        }
-    };
+    // A mistake prints clap's message naming the flag and exits 2; --help
+    // and --version print and exit 0.
+    let args = args::parse(std::env::args_os().skip(1)).unwrap_or_else(|e| e.exit());
     let class = args.service.main_class();
     if let Err(e) = proto::limits::init() {
         eprintln!("service: {e}");
@@ -157,7 +143,7 @@ fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
         registry,
         kind.registry_name(),
         advertised(addr),
-        descriptor::descriptor(kind),
+        services::descriptor(kind),
         Arc::new(move || load.in_flight() as u64),
     )
     .map_err(StartError::Register)?;

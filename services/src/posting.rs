@@ -72,6 +72,47 @@ fn vanished(what: &str, id: i64) -> Status {
     Status::internal(format!("{what} {id} could not be read back"))
 }
 
+/// One create's steps 2 to 5, which every kind of post runs alike: its kind
+/// (the idempotency record's target, and the word in messages), author,
+/// idempotency key, request fingerprint and posting limit.
+struct Post<'l> {
+    kind: &'static str,
+    author: i64,
+    key: Option<String>,
+    print: String,
+    limit: &'l ratelimit::Limit,
+}
+
+impl Post<'_> {
+    /// Steps 2 to 5 in one transaction: `insert` writes the new post (its
+    /// row, tags and revision 1) and gives its id; `get` reads a row back in
+    /// the shape callers get, for a replay as for a new post.
+    fn create<T>(
+        self,
+        conn: &mut PgConn,
+        get: impl FnOnce(&mut Tx<'_>, i64) -> Result<Option<T>, DbError>,
+        insert: impl FnOnce(&mut Tx<'_>) -> Result<i64, Status>,
+    ) -> Result<Created<T>, Status> {
+        let mut tx = begin(conn)?;
+        let (id, replayed) = match idempotency::check(&mut tx, self.author, self.key.as_deref(), self.kind, self.print)?
+        {
+            Verdict::Replay(id) => (id, true),
+            Verdict::Create(key) => {
+                lock_author(&mut tx, self.author)?;
+                self.limit.check(&mut tx, self.author)?;
+                let id = insert(&mut tx)?;
+                if let Some(k) = key {
+                    k.made(&mut tx, id)?;
+                }
+                (id, false)
+            }
+        };
+        let row = get(&mut tx, id)?.ok_or_else(|| vanished(self.kind, id))?;
+        commit(tx)?;
+        Ok(Created { row, replayed })
+    }
+}
+
 pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Question>, Status> {
     let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
     let title = fields::clean_text(fields::TITLE, &req.title)?;
@@ -79,25 +120,17 @@ pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Questi
     let tags = fields::parse_tags(&req.tags.join(" "))?;
     let key = fields::check_idempotency_key(&req.idempotency_key)?;
     let print = idempotency::fingerprint("question", &[&title, &body, &tags.join(" ")]);
-
-    let mut tx = begin(conn)?;
-    let (id, replayed) = match idempotency::check(&mut tx, author, key.as_deref(), "question", print)? {
-        Verdict::Replay(id) => (id, true),
-        Verdict::Create(key) => {
-            lock_author(&mut tx, author)?;
-            ratelimit::QUESTIONS.check(&mut tx, author)?;
-            let id = questions::insert(&mut tx, &title, &body, author, None)?.ok_or_else(|| vanished("question", 0))?;
-            questions::set_tags(&mut tx, id, &tags)?;
-            revisions::insert(&mut tx, Target::Question, id, Some(author), Some(&title), &body, &tags)?;
-            if let Some(k) = key {
-                k.made(&mut tx, id)?;
-            }
-            (id, false)
-        }
-    };
-    let row = questions::get(&mut tx, id)?.ok_or_else(|| vanished("question", id))?;
-    commit(tx)?;
-    Ok(Created { row, replayed })
+    let post = Post { kind: "question", author, key, print, limit: &ratelimit::QUESTIONS };
+    post.create(
+        conn,
+        |tx, id| questions::get(tx, id),
+        |tx| {
+            let id = questions::insert(tx, &title, &body, author, None)?.ok_or_else(|| vanished("question", 0))?;
+            questions::set_tags(tx, id, &tags)?;
+            revisions::insert(tx, Target::Question, id, Some(author), Some(&title), &body, &tags)?;
+            Ok(id)
+        },
+    )
 }
 
 /// Creates an answer. A question that does not exist (or vanished since
@@ -109,27 +142,19 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
     let key = fields::check_idempotency_key(&req.idempotency_key)?;
     let no_question = || Status::not_found(format!("question {question_id} does not exist"));
     let print = idempotency::fingerprint("answer", &[&question_id.to_string(), &body]);
-
-    let mut tx = begin(conn)?;
-    let (id, replayed) = match idempotency::check(&mut tx, author, key.as_deref(), "answer", print)? {
-        Verdict::Replay(id) => (id, true),
-        Verdict::Create(key) => {
-            lock_author(&mut tx, author)?;
-            ratelimit::ANSWERS.check(&mut tx, author)?;
-            let id = answers::insert(&mut tx, question_id, &body, Some(author), None)
+    let post = Post { kind: "answer", author, key, print, limit: &ratelimit::ANSWERS };
+    post.create(
+        conn,
+        |tx, id| answers::get(tx, id),
+        |tx| {
+            let id = answers::insert(tx, question_id, &body, Some(author), None)
                 .map_err(|e| if e.is_foreign_key_violation() { no_question() } else { e.to_status() })?
                 .ok_or_else(|| vanished("answer", 0))?;
             // The insert's trigger counted it and marked the question active.
-            revisions::insert(&mut tx, Target::Answer, id, Some(author), None, &body, &[])?;
-            if let Some(k) = key {
-                k.made(&mut tx, id)?;
-            }
-            (id, false)
-        }
-    };
-    let row = answers::get(&mut tx, id)?.ok_or_else(|| vanished("answer", id))?;
-    commit(tx)?;
-    Ok(Created { row, replayed })
+            revisions::insert(tx, Target::Answer, id, Some(author), None, &body, &[])?;
+            Ok(id)
+        },
+    )
 }
 
 /// Creates a comment (at most 10 a minute per user by default: cheap as
@@ -141,23 +166,15 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
     let key = fields::check_idempotency_key(&req.idempotency_key)?;
     let no_answer = || Status::not_found(format!("answer {answer_id} does not exist"));
     let print = idempotency::fingerprint("comment", &[&answer_id.to_string(), &body]);
-
-    let mut tx = begin(conn)?;
-    let (id, replayed) = match idempotency::check(&mut tx, author, key.as_deref(), "comment", print)? {
-        Verdict::Replay(id) => (id, true),
-        Verdict::Create(key) => {
-            lock_author(&mut tx, author)?;
-            ratelimit::COMMENTS.check(&mut tx, author)?;
-            let id = comments::insert(&mut tx, answer_id, &body, Some(author), None)
+    let post = Post { kind: "comment", author, key, print, limit: &ratelimit::COMMENTS };
+    post.create(
+        conn,
+        |tx, id| comments::get(tx, id),
+        |tx| {
+            let id = comments::insert(tx, answer_id, &body, Some(author), None)
                 .map_err(|e| if e.is_foreign_key_violation() { no_answer() } else { e.to_status() })?
                 .ok_or_else(|| vanished("comment", 0))?;
-            if let Some(k) = key {
-                k.made(&mut tx, id)?;
-            }
-            (id, false)
-        }
-    };
-    let row = comments::get(&mut tx, id)?.ok_or_else(|| vanished("comment", id))?;
-    commit(tx)?;
-    Ok(Created { row, replayed })
+            Ok(id)
+        },
+    )
 }

@@ -36,7 +36,7 @@ use crate::web::{self, Body};
 use coherent::Versions;
 use proto::pb::{Empty, HttpRequest, HttpResponse, LogIn, Session, SignUp, Token, User, UserPage, Username};
 use proto::services::user_service::{self, Server as _};
-use proto::{CallContext, Code, Handler, Status};
+use proto::{CallContext, Code, Status};
 use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/user";
@@ -213,20 +213,7 @@ impl user_service::Server for UserService {
     }
 }
 
-/// `Web/Handle`: the service's HTTP routes.
-impl proto::services::web::Server for UserService {
-    fn handle(&self, ctx: &CallContext<'_>, req: HttpRequest) -> Result<HttpResponse, Status> {
-        Ok(self.web(ctx, req))
-    }
-}
-
-impl Handler for UserService {
-    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        user_service::dispatch(self, ctx, payload)
-            .or_else(|| proto::services::web::dispatch(self, ctx, payload))
-            .unwrap_or_else(|| Err(proto::services::unimplemented(ctx.method)))
-    }
-}
+web::rpc_faces!(UserService, user_service);
 
 /// The user routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,24 +238,5 @@ pub fn route(req: &HttpRequest) -> Result<WebRoute, HttpResponse> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(method: &str, path: &str) -> HttpRequest {
-        HttpRequest { method: method.into(), path: path.into(), ..Default::default() }
-    }
-
-    #[test]
-    fn routes_and_methods() {
-        assert_eq!(route(&req("POST", "/webserv/user")), Ok(WebRoute::SignUp));
-        assert_eq!(route(&req("POST", "/webserv/user/login")), Ok(WebRoute::Login));
-        assert_eq!(route(&req("POST", "/webserv/user/logout")), Ok(WebRoute::Logout));
-        assert_eq!(route(&req("GET", "/webserv/user/ann.b")), Ok(WebRoute::Page("ann.b".into())));
-        assert_eq!(route(&req("GET", "/webserv/user")).unwrap_err().status, 405);
-        assert_eq!(route(&req("GET", "/webserv/user/login")).unwrap_err().status, 405);
-        assert_eq!(route(&req("POST", "/webserv/user/ann")).unwrap_err().status, 405);
-        for path in ["/webserv/user/a b", "/webserv/user/x", "/webserv/user/ann/questions", "/webserv/users"] {
-            assert_eq!(route(&req("GET", path)).unwrap_err().status, 404, "{path}");
-        }
-    }
-}
+#[path = "../tests/unit/user.rs"]
+mod tests;

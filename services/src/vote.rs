@@ -22,7 +22,7 @@ use crate::web::{self, Body, Stop};
 use coherent::Versions;
 use proto::pb::{CastVote, HttpRequest, HttpResponse, VoteResult};
 use proto::services::vote_service;
-use proto::{CallContext, Code, Handler, Status};
+use proto::{CallContext, Code, Status};
 use std::sync::Arc;
 
 pub const PREFIX: &str = "/webserv/vote";
@@ -101,20 +101,7 @@ impl vote_service::Server for VoteService {
     }
 }
 
-/// `Web/Handle`: the service's HTTP routes.
-impl proto::services::web::Server for VoteService {
-    fn handle(&self, ctx: &CallContext<'_>, req: HttpRequest) -> Result<HttpResponse, Status> {
-        Ok(self.web(ctx, req))
-    }
-}
-
-impl Handler for VoteService {
-    fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
-        vote_service::dispatch(self, ctx, payload)
-            .or_else(|| proto::services::web::dispatch(self, ctx, payload))
-            .unwrap_or_else(|| Err(proto::services::unimplemented(ctx.method)))
-    }
-}
+web::rpc_faces!(VoteService, vote_service);
 
 /// `POST /webserv/vote` is the only route.
 pub fn route(req: &HttpRequest) -> Result<(), HttpResponse> {
@@ -134,31 +121,5 @@ pub fn cast_request(body: &Body) -> Result<CastVote, FieldError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn voting_again_takes_back_and_the_other_way_flips() {
-        assert_eq!(next_vote(None, 1), (Some(1), 1));
-        assert_eq!(next_vote(Some(1), 1), (None, -1));
-        assert_eq!(next_vote(Some(1), -1), (Some(-1), -2));
-        assert_eq!(next_vote(Some(-1), -1), (None, 1));
-        assert_eq!(next_vote(Some(-1), 1), (Some(1), 2));
-    }
-
-    #[test]
-    fn cast_requests_name_their_fields() {
-        let form =
-            |pairs: &[(&str, &str)]| Body::Form(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-        let c = cast_request(&form(&[("target", "answer"), ("id", "4"), ("direction", "down")])).unwrap();
-        assert_eq!((c.target.as_str(), c.id, c.direction.as_str()), ("answer", 4, "down"));
-        assert_eq!(cast_request(&form(&[("id", "4")])).unwrap_err(), FieldError::Missing("target"));
-        assert_eq!(cast_request(&form(&[("target", "comment")])).unwrap_err(), FieldError::Target);
-        assert_eq!(
-            cast_request(&form(&[("target", "answer"), ("id", "4"), ("direction", "x")])).unwrap_err(),
-            FieldError::Direction
-        );
-        let r = route(&HttpRequest { method: "GET".into(), path: PREFIX.into(), ..Default::default() }).unwrap_err();
-        assert_eq!(r.status, 405);
-    }
-}
+#[path = "../tests/unit/vote.rs"]
+mod tests;

@@ -7,18 +7,18 @@
 //! the registry.
 //!
 //! - [`routes`]: paths, methods, the CSRF check, the session, statuses; the
-//!   handlers are in [`routes_read`], [`routes_post`], [`routes_edit`] and
-//!   [`routes_account`].
+//!   handlers are in `routes/` beside it (read, post, edit, account).
 //! - [`auth`]: cookies, the viewer, safe `next` links; [`csrf`]: the
 //!   form token, an HMAC of the session (or pre-session id) under a shared secret.
-//! - [`pages`] (shared pieces and message pages), [`pages_list`],
-//!   [`pages_thread`], [`pages_forms`]: HTML from the services' messages.
+//! - [`pages`] (shared pieces and message pages) with [`pages::list`],
+//!   [`pages::thread`] and `pages::forms` beside it: HTML from the services'
+//!   messages.
 //! - [`html`]: escaping and the layout; [`markdown`]: bodies rendered safely;
 //!   [`ago`]: relative times and the render clock; [`highlight`]: code
 //!   blocks coloured by language; [`identicon`]: a picture per user.
 //! - [`forms`]: reading and checking what users send.
-//! - [`backend`]: the calls and their errors; [`backend_rpc`]: over the registry.
-//! - [`page_cache`]: rendered read pages and confirmed sessions kept in memory,
+//! - [`backend`]: the calls and their errors; `backend_rpc`: over the registry.
+//! - `page_cache`: rendered read pages and confirmed sessions kept in memory,
 //!   coherent across instances ([`coherent`]).
 //! - [`server`]: the process: RPC server, registration, signals, drain, `/metrics`;
 //!   [`views`]: view counts, gathered in memory and flushed in batches.
@@ -26,7 +26,7 @@
 pub mod ago;
 pub mod auth;
 pub mod backend;
-pub mod backend_rpc;
+mod backend_rpc;
 pub mod csrf;
 pub mod forms;
 pub mod highlight;
@@ -34,15 +34,8 @@ mod highlight_langs;
 pub mod html;
 pub mod identicon;
 pub mod markdown;
-pub mod page_cache;
+mod page_cache;
 pub mod pages;
-pub mod pages_forms;
-pub mod pages_list;
-pub mod pages_thread;
 pub mod routes;
-pub mod routes_account;
-pub mod routes_edit;
-pub mod routes_post;
-pub mod routes_read;
 pub mod server;
 pub mod views;

@@ -7,17 +7,9 @@ fn main() -> ExitCode {
     // Before any thread starts, so that every thread inherits the blocked mask.
     let signals = proto::signals::block();
     proto::logger::init();
-    let args = match webui::server::Args::parse(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{}", webui::server::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("webui: {e}\n{}", webui::server::USAGE);
-            return ExitCode::from(2);
-        }
-    };
+    // A mistake prints clap's message naming the flag and exits 2; --help
+    // and --version print and exit 0.
+    let args = webui::server::Args::parse_args(std::env::args_os().skip(1)).unwrap_or_else(|e| e.exit());
     match webui::server::run(&args, signals) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

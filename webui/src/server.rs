@@ -37,8 +37,6 @@ pub const WORKER_CLASS: &str = "WebUI::Worker";
 /// Why the process could not start (it then exits non-zero).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("{0}")]
-    Usage(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot start the RPC server: {0}")]
@@ -53,45 +51,43 @@ impl StartError {
     /// 2 for a setting the operator must fix, 1 for a failure that may pass.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartError::Usage(_) | StartError::Csrf(_) => 2,
+            StartError::Csrf(_) => 2,
             _ => 1,
         }
     }
 }
 
-/// Command-line options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Command-line options (`clap`, derive): `--listen`, `--admin`, `--help`,
+/// `--version`; a mistake is clap's message naming the flag.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
+#[command(name = "webui", version, about = "Serves stackwire's HTML pages over RPC.", after_help = ENVIRONMENT)]
 pub struct Args {
+    /// RPC address to bind (the default is an OS-chosen port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: String,
     /// Where to serve `GET /metrics` (the page cache's counters); none if absent.
+    #[arg(long, value_name = "ADDR")]
     pub admin: Option<String>,
 }
 
-pub const USAGE: &str = "usage: webui [--listen ADDR] [--admin ADDR]   (default 127.0.0.1:0; env STACKWIRE_REDIS_URL, \
-                         STACKWIRE_CSRF_SECRET, STACKWIRE_CACHE_KB: page cache budget per store, 0 turns it off)";
+/// The settings read from the environment, shown under `--help`.
+pub const ENVIRONMENT: &str = "\
+Environment:
+  STACKWIRE_REDIS_URL    the service registry (required)
+  STACKWIRE_CSRF_SECRET  the form-token key, shared by every webui (required)
+  STACKWIRE_CACHE_KB     page cache budget per store (0 turns it off)";
 
 impl Args {
-    /// Parses `--listen ADDR` / `--listen=ADDR` and `--admin ADDR`; `Ok(None)` for `--help`.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, StartError> {
-        let mut listen = "127.0.0.1:0".to_string();
-        let mut admin = None;
-        let mut it = args.into_iter();
-        while let Some(a) = it.next() {
-            if a == "--help" || a == "-h" {
-                return Ok(None);
-            } else if a == "--listen" {
-                listen = it.next().ok_or_else(|| StartError::Usage("--listen needs an address".into()))?;
-            } else if let Some(v) = a.strip_prefix("--listen=") {
-                listen = v.to_string();
-            } else if a == "--admin" {
-                admin = Some(it.next().ok_or_else(|| StartError::Usage("--admin needs an address".into()))?);
-            } else if let Some(v) = a.strip_prefix("--admin=") {
-                admin = Some(v.to_string());
-            } else {
-                return Err(StartError::Usage(format!("unknown argument {a:?}")));
-            }
-        }
-        Ok(Some(Args { listen, admin }))
+    /// Parses the arguments after the program name. `--help` and
+    /// `--version` come back as errors of kind `DisplayHelp` /
+    /// `DisplayVersion`, whose `exit()` prints them and exits 0 (a mistake: 2).
+    pub fn parse_args<I, S>(args: I) -> Result<Args, clap::Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString> + Clone,
+    {
+        let argv = std::iter::once(std::ffi::OsString::from("webui")).chain(args.into_iter().map(Into::into));
+        <Args as clap::Parser>::try_parse_from(argv)
     }
 }
 
@@ -249,34 +245,5 @@ impl Flusher {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(v: &[&str]) -> Result<Option<Args>, StartError> {
-        Args::parse(v.iter().map(|s| s.to_string()))
-    }
-
-    #[test]
-    fn arguments() {
-        assert_eq!(parse(&[]).unwrap(), Some(Args { listen: "127.0.0.1:0".into(), admin: None }));
-        assert_eq!(
-            parse(&["--listen", "0.0.0.0:7401", "--admin", "127.0.0.1:8401"]).unwrap(),
-            Some(Args { listen: "0.0.0.0:7401".into(), admin: Some("127.0.0.1:8401".into()) })
-        );
-        assert_eq!(parse(&["--listen=127.0.0.1:9"]).unwrap(), Some(Args { listen: "127.0.0.1:9".into(), admin: None }));
-        assert_eq!(parse(&["--help"]).unwrap(), None);
-        assert!(matches!(parse(&["--listen"]), Err(StartError::Usage(_))));
-        assert!(matches!(parse(&["--port", "1"]), Err(StartError::Usage(_))));
-    }
-
-    #[test]
-    fn descriptor_names_the_service_and_its_routes() {
-        let d = descriptor();
-        assert_eq!((d.name.as_str(), d.title.as_str()), ("WebUI", "Web pages"));
-        assert!(d.methods.iter().any(|m| m.name == methods::WEB_HANDLE));
-        assert!(d.routes.contains(&"GET /questions/{id}".to_string()));
-        assert!(d.routes.contains(&"POST /answers/{id}/comments".to_string()));
-        assert!(d.routes.contains(&"POST /login".to_string()));
-        assert!(d.routes.contains(&"GET /tags/{tag}".to_string()));
-    }
-}
+#[path = "../tests/unit/server.rs"]
+mod tests;

@@ -6,8 +6,9 @@
 use proto::pb::{Answer, AnswerWithComments, Comment, Question, QuestionPage, Thread, User, UserPage};
 use webui::ago::{self, render_time, MINUTE_MS};
 use webui::auth::Viewer;
+use webui::pages::{list as pages_list, thread as pages_thread};
 use webui::pages::{marked, question_list};
-use webui::{identicon, markdown, pages_list, pages_thread};
+use webui::{identicon, markdown};
 
 const NOW: i64 = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE_MS;
 

@@ -5,8 +5,8 @@ use proto::pb::{Answer, AnswerWithComments, Comment, PostVote, Question, Thread,
 use webui::auth::Viewer;
 use webui::csrf;
 use webui::forms::{Field, Invalid};
+use webui::pages::thread::thread;
 use webui::pages::{Rejected, Slot};
-use webui::pages_thread::thread;
 
 fn sample() -> Thread {
     Thread {

@@ -9,9 +9,8 @@
 
 use crate::backend::BackendError;
 use crate::forms::{self, Invalid};
+use crate::pages::forms::QuestionForm;
 use crate::pages::{self, Rejected, Slot};
-use crate::pages_forms::{self, QuestionForm};
-use crate::pages_thread;
 use crate::routes::{redirect, retry_after, Ctx, NO_ANSWER, NO_QUESTION};
 use proto::fields::Authored;
 use proto::pb::{AcceptAnswer, CastVote, CreateAnswer, CreateComment, CreateQuestion, HttpResponse, ThreadQuery};
@@ -48,7 +47,7 @@ pub fn ask_form(ctx: &mut Ctx<'_>) -> HttpResponse {
     if let Err(to_login) = ctx.require_login() {
         return to_login;
     }
-    ctx.page(200, pages_forms::ask(&ctx.viewer, &QuestionForm::default(), None))
+    ctx.page(200, pages::forms::ask(&ctx.viewer, &QuestionForm::default(), None))
 }
 
 /// The one create flow of ask, answer and comment (CSRF was checked before
@@ -98,7 +97,7 @@ pub fn ask(ctx: &mut Ctx<'_>) -> HttpResponse {
         },
         |ctx, req| ctx.backend.create_question(ctx.call, req),
         |_, q| redirect(&format!("/questions/{}", q.id)),
-        |ctx, error, status| form_page(ctx, status, pages_forms::ask(&ctx.viewer, &f, Some(&error)), &error),
+        |ctx, error, status| form_page(ctx, status, pages::forms::ask(&ctx.viewer, &f, Some(&error)), &error),
     )
 }
 
@@ -107,7 +106,7 @@ fn show_rejected(ctx: &Ctx<'_>, question_id: i64, rejected: Rejected, status: u1
     let req = ThreadQuery { id: question_id, answer_page: 1, viewer_id: ctx.viewer.id() };
     match ctx.backend.thread(ctx.call, &req) {
         Ok(thread) => {
-            let doc = pages_thread::thread(&ctx.viewer, &thread, Some(&rejected));
+            let doc = pages::thread::thread(&ctx.viewer, &thread, Some(&rejected));
             form_page(ctx, status, doc, &rejected.error)
         }
         Err(e) => ctx.failure(e, NO_QUESTION),
@@ -214,14 +213,5 @@ pub fn accept(ctx: &mut Ctx<'_>, answer_id: i64) -> HttpResponse {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_the_limit_message() {
-        assert_eq!(retry_after("you can ask at most 2 questions a minute; try again in 42 seconds"), 42);
-        assert_eq!(retry_after("try again in 0 seconds"), 1);
-        assert_eq!(retry_after("slow down"), 60);
-        assert_eq!(retry_after("in a while"), 60);
-    }
-}
+#[path = "../../tests/unit/routes/post.rs"]
+mod tests;

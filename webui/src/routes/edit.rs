@@ -8,7 +8,7 @@
 use crate::backend::BackendError;
 use crate::forms::{self, Invalid};
 use crate::pages;
-use crate::pages_forms::{self, QuestionForm};
+use crate::pages::forms::QuestionForm;
 use crate::routes::{redirect, Ctx, NO_ANSWER, NO_QUESTION};
 use proto::pb::{EditPost, HttpResponse};
 
@@ -24,7 +24,7 @@ pub fn question_form(ctx: &mut Ctx<'_>, id: i64) -> HttpResponse {
     match ctx.backend.get_question(ctx.call, id) {
         Ok(q) if ctx.viewer.is(q.author_id) => {
             let f = QuestionForm { title: q.title, body: q.body, tags: q.tags.join(" ") };
-            ctx.page(200, pages_forms::edit_question(&ctx.viewer, id, &f, None))
+            ctx.page(200, pages::forms::edit_question(&ctx.viewer, id, &f, None))
         }
         Ok(_) => not_yours(ctx, "question"),
         Err(e) => ctx.failure(e, NO_QUESTION),
@@ -56,7 +56,7 @@ pub fn question(ctx: &mut Ctx<'_>, id: i64) -> HttpResponse {
             }
         }
     };
-    ctx.page(400, pages_forms::edit_question(&ctx.viewer, id, &f, Some(&error)))
+    ctx.page(400, pages::forms::edit_question(&ctx.viewer, id, &f, Some(&error)))
 }
 
 /// `GET /answers/{id}/edit`
@@ -66,7 +66,7 @@ pub fn answer_form(ctx: &mut Ctx<'_>, id: i64) -> HttpResponse {
     }
     match ctx.backend.get_answer(ctx.call, id) {
         Ok(a) if ctx.viewer.is(a.author_id) => {
-            ctx.page(200, pages_forms::edit_answer(&ctx.viewer, id, a.question_id, &a.body, None))
+            ctx.page(200, pages::forms::edit_answer(&ctx.viewer, id, a.question_id, &a.body, None))
         }
         Ok(_) => not_yours(ctx, "answer"),
         Err(e) => ctx.failure(e, NO_ANSWER),
@@ -99,6 +99,6 @@ pub fn answer(ctx: &mut Ctx<'_>, id: i64) -> HttpResponse {
     };
     // The Cancel link needs the question; the form comes back either way.
     let question_id = ctx.backend.get_answer(ctx.call, id).map(|a| a.question_id).unwrap_or(0);
-    let doc = pages_forms::edit_answer(&ctx.viewer, id, question_id, &body, Some(&error));
+    let doc = pages::forms::edit_answer(&ctx.viewer, id, question_id, &body, Some(&error));
     ctx.page(400, doc)
 }

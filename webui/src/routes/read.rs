@@ -5,9 +5,8 @@
 
 use crate::backend::PER_PAGE;
 use crate::pages;
-use crate::pages_forms::{self, PostKind};
-use crate::pages_list::{self, parse_sort, Sort};
-use crate::pages_thread;
+use crate::pages::forms::PostKind;
+use crate::pages::list::{parse_sort, Sort};
 use crate::routes::{Ctx, NO_ANSWER, NO_QUESTION};
 use proto::pb::{HttpResponse, ListQuestions, SearchQuery, ThreadQuery, Username};
 
@@ -73,7 +72,7 @@ fn list(ctx: &Ctx<'_>, tag: &str, page: u32, sort: Sort) -> Result<proto::pb::Qu
 pub fn home(ctx: &mut Ctx<'_>) -> HttpResponse {
     let result = list_params(ctx).and_then(|(page, sort)| Ok((list(ctx, "", page, sort)?, page, sort)));
     match result {
-        Ok((qp, page, sort)) => ctx.page(200, pages_list::index(&ctx.viewer, &qp, sort, page)),
+        Ok((qp, page, sort)) => ctx.page(200, pages::list::index(&ctx.viewer, &qp, sort, page)),
         Err(resp) => resp,
     }
 }
@@ -82,7 +81,7 @@ pub fn home(ctx: &mut Ctx<'_>) -> HttpResponse {
 pub fn tag(ctx: &mut Ctx<'_>, tag: &str) -> HttpResponse {
     let result = list_params(ctx).and_then(|(page, sort)| Ok((list(ctx, tag, page, sort)?, page, sort)));
     match result {
-        Ok((qp, page, sort)) => ctx.page(200, pages_list::tag_page(&ctx.viewer, tag, &qp, sort, page)),
+        Ok((qp, page, sort)) => ctx.page(200, pages::list::tag_page(&ctx.viewer, tag, &qp, sort, page)),
         Err(resp) => resp,
     }
 }
@@ -94,7 +93,7 @@ pub fn tags(ctx: &mut Ctx<'_>) -> HttpResponse {
         Err(e) => return bad(ctx, &e.to_string()),
     };
     match ctx.backend.tags(ctx.call) {
-        Ok(list) => ctx.page(200, pages_list::tags(&ctx.viewer, &list, page)),
+        Ok(list) => ctx.page(200, pages::list::tags(&ctx.viewer, &list, page)),
         Err(e) => ctx.failure(e, "There are no tags."),
     }
 }
@@ -109,14 +108,14 @@ pub fn search(ctx: &mut Ctx<'_>) -> HttpResponse {
     let q = ctx.query("q").unwrap_or_default();
     let q = q.trim();
     if q.is_empty() {
-        return ctx.page(200, pages_list::search(&ctx.viewer, "", None, 1));
+        return ctx.page(200, pages::list::search(&ctx.viewer, "", None, 1));
     }
     if q.chars().count() > QUERY_MAX {
         return bad(ctx, &format!("q must be at most {QUERY_MAX} characters"));
     }
     let req = SearchQuery { q: q.to_string(), page, per_page: PER_PAGE };
     match ctx.backend.search(ctx.call, &req) {
-        Ok(results) => ctx.page(200, pages_list::search(&ctx.viewer, q, Some(&results), page)),
+        Ok(results) => ctx.page(200, pages::list::search(&ctx.viewer, q, Some(&results), page)),
         Err(e) => ctx.failure(e, "There is no such page."),
     }
 }
@@ -133,7 +132,7 @@ pub fn user(ctx: &mut Ctx<'_>, username: &str) -> HttpResponse {
     let req = Username { username: username.to_string(), questions_page, questions_after, answers_page, answers_after };
     match ctx.backend.user_page(ctx.call, &req) {
         Ok(page) if page.user.is_some() => {
-            ctx.page(200, pages_list::user(&ctx.viewer, &page, questions_page, answers_page))
+            ctx.page(200, pages::list::user(&ctx.viewer, &page, questions_page, answers_page))
         }
         Ok(_) => ctx.page(404, pages::not_found(&ctx.viewer, "There is no such user.")),
         Err(e) => ctx.failure(e, "There is no such user."),
@@ -151,7 +150,7 @@ pub fn question(ctx: &mut Ctx<'_>, id: i64) -> HttpResponse {
         Ok(mut thread) => {
             // An older service leaves the page number out; we know which we asked for.
             thread.answer_page = thread.answer_page.max(answer_page);
-            ctx.page(200, pages_thread::thread(&ctx.viewer, &thread, None))
+            ctx.page(200, pages::thread::thread(&ctx.viewer, &thread, None))
         }
         Err(e) => ctx.failure(e, NO_QUESTION),
     }
@@ -171,7 +170,7 @@ pub fn revisions(ctx: &mut Ctx<'_>, kind: PostKind, id: i64) -> HttpResponse {
     };
     let missing = if kind == PostKind::Question { NO_QUESTION } else { NO_ANSWER };
     match list {
-        Ok(list) => ctx.page(200, pages_forms::revisions(&ctx.viewer, kind, &post_url, &list)),
+        Ok(list) => ctx.page(200, pages::forms::revisions(&ctx.viewer, kind, &post_url, &list)),
         Err(e) => ctx.failure(e, missing),
     }
 }

@@ -11,7 +11,8 @@
 use crate::auth;
 use crate::backend::BackendError;
 use crate::forms::{self, Field, Invalid};
-use crate::pages_forms::{self, Account};
+use crate::pages;
+use crate::pages::forms::Account;
 use crate::routes::{redirect, Ctx};
 use proto::pb::{HttpResponse, LogIn, SignUp};
 
@@ -34,7 +35,7 @@ fn form(ctx: &Ctx<'_>, which: Account) -> HttpResponse {
     if ctx.viewer.user.is_some() {
         return redirect(after_login(&next));
     }
-    ctx.page(200, pages_forms::account(&ctx.viewer, which, "", &next, None))
+    ctx.page(200, pages::forms::account(&ctx.viewer, which, "", &next, None))
 }
 
 /// `GET /login?next=…`
@@ -49,7 +50,7 @@ pub fn signup_form(ctx: &mut Ctx<'_>) -> HttpResponse {
 
 /// The form again with `error`.
 fn again(ctx: &Ctx<'_>, which: Account, status: u16, username: &str, error: Invalid) -> HttpResponse {
-    ctx.page(status, pages_forms::account(&ctx.viewer, which, username, &next(ctx), Some(&error)))
+    ctx.page(status, pages::forms::account(&ctx.viewer, which, username, &next(ctx), Some(&error)))
 }
 
 /// Logs in and sends the visitor on, with the session cookie.

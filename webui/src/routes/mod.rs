@@ -21,12 +21,22 @@
 //! someone else's post is 403, posting too fast is 429 with `Retry-After`,
 //! a service that does not answer is 503, and a successful post is 303 to
 //! the page that shows the result, so a reload never posts twice.
+//!
+//! This file routes; the handlers live beside it, one file per kind of page:
+//! [`read`] (lists, search, a user, a thread, revisions), [`post`] (ask,
+//! answer, comment, vote, accept: one create flow), [`edit`] (edit a
+//! question or answer) and [`account`] (log in, sign up, log out).
 
 use crate::auth::{self, Viewer};
 use crate::backend::{Backend, BackendError, Call};
 use crate::page_cache::{PageCache, PLACEHOLDER};
-use crate::pages_forms::PostKind;
-use crate::{ago, csrf, forms, html, pages, routes_account, routes_edit, routes_post, routes_read};
+use crate::pages::forms::PostKind;
+use crate::{ago, csrf, forms, html, pages};
+
+mod account;
+mod edit;
+mod post;
+mod read;
 use coherent::Topic;
 use proto::pb::{HttpRequest, HttpResponse, User};
 
@@ -475,29 +485,29 @@ fn checked_post(ctx: &mut Ctx<'_>, key: &csrf::Key, presession: Option<&str>) ->
 fn dispatch(ctx: &mut Ctx<'_>, r: &Route, method: &str) -> HttpResponse {
     use Route::*;
     match (r, method) {
-        (Home, _) => routes_read::home(ctx),
-        (Tags, _) => routes_read::tags(ctx),
-        (Tag(tag), _) => routes_read::tag(ctx, tag),
-        (Search, _) => routes_read::search(ctx),
-        (User(name), _) => routes_read::user(ctx, name),
-        (Question(id), _) => routes_read::question(ctx, *id),
-        (QuestionRevisions(id), _) => routes_read::revisions(ctx, PostKind::Question, *id),
-        (AnswerRevisions(id), _) => routes_read::revisions(ctx, PostKind::Answer, *id),
-        (Ask, "GET") => routes_post::ask_form(ctx),
-        (Ask, _) => routes_post::ask(ctx),
-        (Answers(id), _) => routes_post::answer(ctx, *id),
-        (Comments(id), _) => routes_post::comment(ctx, *id),
-        (QuestionVote(id), _) => routes_post::vote(ctx, "question", *id),
-        (AnswerVote(id), _) => routes_post::vote(ctx, "answer", *id),
-        (Accept(id), _) => routes_post::accept(ctx, *id),
-        (QuestionEdit(id), "GET") => routes_edit::question_form(ctx, *id),
-        (QuestionEdit(id), _) => routes_edit::question(ctx, *id),
-        (AnswerEdit(id), "GET") => routes_edit::answer_form(ctx, *id),
-        (AnswerEdit(id), _) => routes_edit::answer(ctx, *id),
-        (Login, "GET") => routes_account::login_form(ctx),
-        (Login, _) => routes_account::login(ctx),
-        (Signup, "GET") => routes_account::signup_form(ctx),
-        (Signup, _) => routes_account::signup(ctx),
-        (Logout, _) => routes_account::logout(ctx),
+        (Home, _) => read::home(ctx),
+        (Tags, _) => read::tags(ctx),
+        (Tag(tag), _) => read::tag(ctx, tag),
+        (Search, _) => read::search(ctx),
+        (User(name), _) => read::user(ctx, name),
+        (Question(id), _) => read::question(ctx, *id),
+        (QuestionRevisions(id), _) => read::revisions(ctx, PostKind::Question, *id),
+        (AnswerRevisions(id), _) => read::revisions(ctx, PostKind::Answer, *id),
+        (Ask, "GET") => post::ask_form(ctx),
+        (Ask, _) => post::ask(ctx),
+        (Answers(id), _) => post::answer(ctx, *id),
+        (Comments(id), _) => post::comment(ctx, *id),
+        (QuestionVote(id), _) => post::vote(ctx, "question", *id),
+        (AnswerVote(id), _) => post::vote(ctx, "answer", *id),
+        (Accept(id), _) => post::accept(ctx, *id),
+        (QuestionEdit(id), "GET") => edit::question_form(ctx, *id),
+        (QuestionEdit(id), _) => edit::question(ctx, *id),
+        (AnswerEdit(id), "GET") => edit::answer_form(ctx, *id),
+        (AnswerEdit(id), _) => edit::answer(ctx, *id),
+        (Login, "GET") => account::login_form(ctx),
+        (Login, _) => account::login(ctx),
+        (Signup, "GET") => account::signup_form(ctx),
+        (Signup, _) => account::signup(ctx),
+        (Logout, _) => account::logout(ctx),
     }
 }
