@@ -13,7 +13,8 @@
 //! - [`db`]: the connection pool and running migrations; [`migrations`]: the schema;
 //!   [`replicas`]: reads on the standby, unreplicated commits.
 //! - [`store`]: every SQL statement, parameterised, one module per table family.
-//! - [`fields`]: what a valid title, body, id, username, tag... is (shared by RPC and HTTP).
+//! - [`fields`]: what a valid title, body, id, username, tag... is (shared by RPC and HTTP;
+//!   the numbers are `proto::fields`').
 //! - [`web`]: reading HTTP bodies and headers, route helpers; [`json`]: the JSON shapes.
 //! - [`auth`]: who is asking (bearer token → user service); [`secrets`]: password
 //!   hashes and session tokens.
@@ -28,6 +29,12 @@
 //! - [`question`] (+ [`question_web`]), [`answer`], [`comment`], [`user`],
 //!   [`vote`]: the services themselves.
 //! - [`descriptor`]: what each service publishes about itself in the registry.
+//!
+//! Only `args`, `db`, `replicas`, `store` and `web` are public (the binary and
+//! `services/tests/` use them), with the service types re-exported below; the
+//! rest is the crate's own. Each module's unit tests live in
+//! `services/tests/unit/`, compiled into the library's test binary through
+//! `#[path]`.
 
 mod answer;
 pub mod args;

@@ -12,6 +12,9 @@
 //! 5. insert the row, its tags and its revision 1, record what the key made,
 //!    then read the row back in the shape callers get.
 //!
+//! Steps 2 to 5 are written once ([`Post::create`]); each kind of post
+//! brings its own step 1 and its own insert.
+//!
 //! Step 2 goes first so that a repeated request never waits behind its own
 //! first attempt's lock on the author. The posts' own `idempotency_key`
 //! columns (migration 2) are no longer written: `idempotency_keys` is the one

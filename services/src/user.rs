@@ -64,7 +64,7 @@ impl UserService {
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        let route = match route(&req).and_then(|r| web::check_query(&req).map(|()| r)) {
+        let route = match web::routed(&req, route) {
             Ok(r) => r,
             Err(resp) => return resp,
         };

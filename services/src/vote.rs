@@ -79,7 +79,7 @@ impl VoteService {
     }
 
     fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {
-        if let Err(resp) = route(&req).and_then(|()| web::check_query(&req)) {
+        if let Err(resp) = web::routed(&req, route) {
             return resp;
         }
         let run = || -> Result<HttpResponse, Stop> {

@@ -15,6 +15,8 @@
 //! - [`below`], [`allow`], [`not_found`] route a path under a service's prefix:
 //!   an unknown path is 404 and a known path with the wrong method is 405 with
 //!   an `Allow` header, both with a JSON `{"error": …}` body.
+//!   [`routed`] runs a service's router and then the query-string check, the
+//!   first thing every service's HTTP door does.
 //! - [`status_response`] turns an RPC `Status` into the matching HTTP status,
 //!   so a NOT_FOUND is 404 whether it came from this service or one it called;
 //!   a 401 says how to authenticate (`WWW-Authenticate: Bearer`), a 429
@@ -190,6 +192,14 @@ fn no_nul_in_json(map: &Map<String, Value>) -> Result<(), FormError> {
 /// parameter is text: checked before routing reads any of them.
 pub fn check_query(req: &HttpRequest) -> Result<(), HttpResponse> {
     req.query_pairs().map(|_| ()).map_err(|e| field_error(&FieldError::Form(e)))
+}
+
+/// What every service's HTTP door does first: the route (404, 405 with
+/// `Allow`), then the query string (400), before anything reads the body.
+pub fn routed<R>(req: &HttpRequest, route: fn(&HttpRequest) -> Result<R, HttpResponse>) -> Result<R, HttpResponse> {
+    let r = route(req)?;
+    check_query(req)?;
+    Ok(r)
 }
 
 // ---- responses and routing ----------------------------------------------------

@@ -22,6 +22,12 @@
 //!   coherent across instances ([`coherent`]).
 //! - [`server`]: the process: RPC server, registration, signals, drain, `/metrics`;
 //!   [`views`]: view counts, gathered in memory and flushed in batches.
+//!
+//! The modules public here are the ones the binary (`main.rs`) and the
+//! tests under `webui/tests/` name; the rest (`backend_rpc`, `page_cache`,
+//! `highlight_langs`, the handlers under `routes/`, `pages::forms`) are the
+//! crate's own. Each module's unit tests live in `webui/tests/unit/`, compiled
+//! into the library's test binary through `#[path]`.
 
 pub mod ago;
 pub mod auth;

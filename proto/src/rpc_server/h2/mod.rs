@@ -87,6 +87,23 @@ struct Stream {
     cancelled: Arc<AtomicBool>,
 }
 
+impl Stream {
+    /// The call this stream's request head starts, carrying `payload` (empty
+    /// for a streaming call, whose messages arrive after it starts).
+    fn call(&self, head: RequestHead, payload: Vec<u8>, ctx: &Ctx<'_>) -> Call {
+        Call {
+            method: head.path,
+            request_id: head.request_id,
+            deadline: self.deadline,
+            received: ctx.now,
+            peer: ctx.shared.peer,
+            payload,
+            metadata: head.metadata,
+            cancelled: Some(self.cancelled.clone()),
+        }
+    }
+}
+
 pub(crate) struct H2 {
     buf: Vec<u8>,
     start: usize,
@@ -466,16 +483,7 @@ impl H2 {
     fn start_streaming(&mut self, id: u32, end: bool, ctx: &Ctx<'_>) {
         let Some(s) = self.streams.get_mut(&id) else { return };
         let Some(head) = s.head.take() else { return };
-        let call = Call {
-            method: head.path,
-            request_id: head.request_id,
-            deadline: s.deadline,
-            received: ctx.now,
-            peer: ctx.shared.peer,
-            payload: Vec::new(),
-            metadata: head.metadata,
-            cancelled: Some(s.cancelled.clone()),
-        };
+        let call = s.call(head, Vec::new(), ctx);
         match streaming::start(ctx.state, ctx.shared, id, call) {
             Ok(h) => s.phase = Phase::Streaming((!end).then_some(h.messages), h.in_transit),
             Err(status) => self.finish(id, Err(status), ctx),
@@ -501,16 +509,7 @@ impl H2 {
             return self.finish(id, Ok(super::health_payload(ctx.state)), ctx);
         }
         s.phase = Phase::Running;
-        let call = Call {
-            method: head.path,
-            request_id: head.request_id,
-            deadline: s.deadline,
-            received: ctx.now,
-            peer: ctx.shared.peer,
-            payload,
-            metadata: head.metadata,
-            cancelled: Some(s.cancelled.clone()),
-        };
+        let call = s.call(head, payload, ctx);
         ctx.shared.calls.fetch_add(1, Ordering::SeqCst);
         ctx.state.in_flight.fetch_add(1, Ordering::Relaxed);
         let meta = ReplyMetadata::default();
