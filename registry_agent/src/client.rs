@@ -50,26 +50,6 @@ impl ServiceClient {
     pub fn rotation(&self) -> &Rotation {
         &self.rotation
     }
-
-    pub fn call(
-        &self,
-        method: &str,
-        request_id: &str,
-        timeout: Duration,
-        payload: Vec<u8>,
-    ) -> Result<Response, RpcError> {
-        self.invoke(method, &CallOptions::new(request_id, timeout), payload)
-    }
-
-    pub fn unary<Req: prost::Message, Resp: prost::Message + Default>(
-        &self,
-        method: &str,
-        request_id: &str,
-        timeout: Duration,
-        req: &Req,
-    ) -> Result<Resp, RpcError> {
-        proto::rpc_client::unary(self, method, &CallOptions::new(request_id, timeout), req)
-    }
 }
 
 impl Channel for ServiceClient {

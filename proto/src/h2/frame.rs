@@ -1,7 +1,9 @@
 //! HTTP/2 frames (RFC 9113 §4 and §6): the 9-byte header, each frame type's
 //! payload checked against the rules the RFC makes a connection or stream
-//! error, and the encoders the server needs. Sans-IO: bytes in, typed frames
-//! out, so the fuzz target and the tests drive exactly what the server runs.
+//! error, the encoders, and what a peer's SETTINGS change for a sender
+//! ([`PeerSettings`], kept by the server and the h2c client alike). Sans-IO:
+//! bytes in, typed frames out, so the fuzz target and the tests drive exactly
+//! what the server runs.
 //!
 //! A frame longer than the receiver's SETTINGS_MAX_FRAME_SIZE is refused from
 //! its header, before its payload is waited for or buffered. Padding counts
@@ -42,6 +44,41 @@ pub const SETTINGS_MAX_CONCURRENT_STREAMS: u16 = 3;
 pub const SETTINGS_INITIAL_WINDOW_SIZE: u16 = 4;
 pub const SETTINGS_MAX_FRAME_SIZE: u16 = 5;
 pub const SETTINGS_MAX_HEADER_LIST_SIZE: u16 = 6;
+
+/// What the peer's SETTINGS tell a sender: the largest frame it takes and the
+/// window each stream starts with (RFC 9113 §6.5.2: these defaults until its
+/// first SETTINGS). The client and the server both keep one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerSettings {
+    pub max_frame: usize,
+    pub initial_window: i64,
+}
+
+impl Default for PeerSettings {
+    fn default() -> Self {
+        PeerSettings { max_frame: DEFAULT_MAX_FRAME, initial_window: 65_535 }
+    }
+}
+
+impl PeerSettings {
+    /// Takes one parameter of a SETTINGS frame. Returns how far every open
+    /// stream's send window moves (§6.9.2: a new INITIAL_WINDOW_SIZE shifts
+    /// the windows already open by the difference); 0 for anything else.
+    pub fn apply(&mut self, id: u16, value: u32) -> i64 {
+        match id {
+            SETTINGS_INITIAL_WINDOW_SIZE => {
+                let delta = value as i64 - self.initial_window;
+                self.initial_window = value as i64;
+                delta
+            }
+            SETTINGS_MAX_FRAME_SIZE => {
+                self.max_frame = value as usize;
+                0
+            }
+            _ => 0,
+        }
+    }
+}
 
 /// A frame's 9-byte header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -40,8 +40,7 @@ struct Writer {
     next_stream: u32,
     /// What the server lets us send, on the connection and per stream.
     send_window: i64,
-    initial_window: i64,
-    max_frame: usize,
+    peer: frame::PeerSettings,
     /// Streams with request bytes waiting for window: (window, bytes, sent).
     blocked: HashMap<u32, (i64, Vec<u8>, usize)>,
 }
@@ -89,8 +88,7 @@ impl Client {
                 stream,
                 next_stream: 1,
                 send_window: 65_535,
-                initial_window: 65_535,
-                max_frame: frame::DEFAULT_MAX_FRAME,
+                peer: frame::PeerSettings::default(),
                 blocked: HashMap::new(),
             }),
             calls: Mutex::new(HashMap::new()),
@@ -139,8 +137,8 @@ impl Client {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         lock(&self.calls).insert(id, Call { done, data: Vec::new(), headers: false });
         let mut out = Vec::with_capacity(block.len() + body.len() + 64);
-        frame::headers(&mut out, id, &block, false, w.max_frame);
-        let window = w.initial_window;
+        frame::headers(&mut out, id, &block, false, w.peer.max_frame);
+        let window = w.peer.initial_window;
         w.blocked.insert(id, (window, body, 0));
         pump(&mut w, &mut out);
         if w.stream.write_all(&out).is_err() {
@@ -238,7 +236,7 @@ fn pump(w: &mut Writer, out: &mut Vec<u8>) {
     let mut done = Vec::new();
     for (&id, (window, body, sent)) in w.blocked.iter_mut() {
         while *sent < body.len() && *window > 0 && w.send_window > 0 {
-            let n = (body.len() - *sent).min(w.max_frame).min(*window as usize).min(w.send_window as usize);
+            let n = (body.len() - *sent).min(w.peer.max_frame).min(*window as usize).min(w.send_window as usize);
             let end = *sent + n == body.len();
             frame::data_head(out, id, n, end);
             out.extend_from_slice(&body[*sent..*sent + n]);
@@ -290,16 +288,9 @@ fn read_loop(mut stream: TcpStream, weak: Weak<Client>) {
                 Frame::Settings { ack: false, params } => {
                     let mut w = lock(&client.writer);
                     for (k, v) in params {
-                        match k {
-                            frame::SETTINGS_INITIAL_WINDOW_SIZE => {
-                                let delta = v as i64 - w.initial_window;
-                                w.initial_window = v as i64;
-                                for b in w.blocked.values_mut() {
-                                    b.0 += delta;
-                                }
-                            }
-                            frame::SETTINGS_MAX_FRAME_SIZE => w.max_frame = v as usize,
-                            _ => {}
+                        let delta = w.peer.apply(k, v);
+                        for b in w.blocked.values_mut() {
+                            b.0 += delta;
                         }
                     }
                     frame::settings_ack(&mut out);

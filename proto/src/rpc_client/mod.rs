@@ -318,8 +318,7 @@ impl Connection {
         timeout: Duration,
         req: &Req,
     ) -> Result<Resp, RpcError> {
-        let resp = self.call(method, request_id, timeout, req.encode_to_vec())?;
-        decode_reply(resp)
+        unary(self, method, &CallOptions::new(request_id, timeout), req)
     }
 
     /// Marks the connection dead and fails every waiting call.
@@ -399,37 +398,34 @@ fn read_loop(stream: TcpStream, weak: std::sync::Weak<Inner>, max_message: usize
     loop {
         let outcome = frame::read_frame(&mut stream, &mut buf, max_message);
         let Some(inner) = weak.upgrade() else { return };
-        match outcome {
+        // Why the connection ends, when it does: a line for the log, or
+        // nothing when the peer simply closed.
+        let why = match outcome {
+            Ok(ReadOutcome::Idle) => continue,
             Ok(ReadOutcome::Frame) => match Response::decode(buf.as_slice()) {
                 Ok(resp) => {
                     let waiter = lock(&inner.pending).remove(&resp.call_id);
                     if let Some(done) = waiter {
                         inner.in_flight.fetch_sub(1, Ordering::Relaxed);
                         done(Ok(resp));
-                    } else if resp.call_id == 0 {
-                        // The server rejected the connection as a whole.
-                        log::warn!(target: "rpc", "{} closed the connection: {}", inner.addr, resp.message);
-                        fail_all(&inner);
-                        return;
+                        continue;
                     }
+                    if resp.call_id != 0 {
+                        continue; // the reply to a call its caller gave up on
+                    }
+                    // The server rejected the connection as a whole.
+                    Some(format!("{} closed the connection: {}", inner.addr, resp.message))
                 }
-                Err(e) => {
-                    log::warn!(target: "rpc", "undecodable reply from {}: {e}", inner.addr);
-                    fail_all(&inner);
-                    return;
-                }
+                Err(e) => Some(format!("undecodable reply from {}: {e}", inner.addr)),
             },
-            Ok(ReadOutcome::Idle) => continue,
-            Ok(ReadOutcome::Closed) | Err(FrameError::Io(_)) | Err(FrameError::Truncated) => {
-                fail_all(&inner);
-                return;
-            }
-            Err(e) => {
-                log::warn!(target: "rpc", "bad frame from {}: {e}", inner.addr);
-                fail_all(&inner);
-                return;
-            }
+            Ok(ReadOutcome::Closed) | Err(FrameError::Io(_)) | Err(FrameError::Truncated) => None,
+            Err(e) => Some(format!("bad frame from {}: {e}", inner.addr)),
+        };
+        if let Some(why) = why {
+            log::warn!(target: "rpc", "{why}");
         }
+        fail_all(&inner);
+        return;
     }
 }
 

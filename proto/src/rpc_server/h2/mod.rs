@@ -109,8 +109,7 @@ pub(crate) struct H2 {
     start: usize,
     end: usize,
     decoder: hpack::Decoder,
-    peer_max_frame: usize,
-    peer_initial_window: i64,
+    peer: frame::PeerSettings,
     send_window: i64,
     recv_window: i64,
     streams: HashMap<u32, Stream>,
@@ -151,8 +150,7 @@ impl H2 {
             start: 0,
             end: rest.len(),
             decoder: hpack::Decoder::new(MAX_LIST),
-            peer_max_frame: frame::DEFAULT_MAX_FRAME,
-            peer_initial_window: 65_535,
+            peer: frame::PeerSettings::default(),
             send_window: 65_535,
             recv_window: CONN_WINDOW,
             streams: HashMap::new(),
@@ -287,23 +285,19 @@ impl H2 {
             Frame::Settings { ack: true, .. } => Ok(()),
             Frame::Settings { ack: false, params } => {
                 for (id, v) in params {
-                    match id {
-                        frame::SETTINGS_INITIAL_WINDOW_SIZE => {
-                            let delta = v as i64 - self.peer_initial_window;
-                            self.peer_initial_window = v as i64;
-                            for s in self.streams.values_mut() {
-                                s.send_window += delta;
-                                if s.send_window > frame::MAX_WINDOW {
-                                    return Err(H2Error {
-                                        code: ErrorCode::FlowControl,
-                                        stream: None,
-                                        reason: "INITIAL_WINDOW_SIZE overflows a window",
-                                    });
-                                }
-                            }
+                    let delta = self.peer.apply(id, v);
+                    if delta == 0 {
+                        continue;
+                    }
+                    for s in self.streams.values_mut() {
+                        s.send_window += delta;
+                        if s.send_window > frame::MAX_WINDOW {
+                            return Err(H2Error {
+                                code: ErrorCode::FlowControl,
+                                stream: None,
+                                reason: "INITIAL_WINDOW_SIZE overflows a window",
+                            });
                         }
-                        frame::SETTINGS_MAX_FRAME_SIZE => self.peer_max_frame = v as usize,
-                        _ => {}
                     }
                 }
                 frame::settings_ack(&mut self.out);
@@ -440,7 +434,7 @@ impl H2 {
         let head = match grpc::request_head(list) {
             Ok(h) => h,
             Err(Refusal::Http(status)) => {
-                frame::headers(&mut self.out, id, &grpc::http_status(status), true, self.peer_max_frame);
+                frame::headers(&mut self.out, id, &grpc::http_status(status), true, self.peer.max_frame);
                 if !end {
                     frame::rst_stream(&mut self.out, id, ErrorCode::NoError);
                 }
@@ -448,7 +442,7 @@ impl H2 {
             }
             Err(Refusal::Grpc(status)) => {
                 let block = grpc::trailers(&Err(status), &[], true);
-                frame::headers(&mut self.out, id, &block, true, self.peer_max_frame);
+                frame::headers(&mut self.out, id, &block, true, self.peer.max_frame);
                 if !end {
                     frame::rst_stream(&mut self.out, id, ErrorCode::NoError);
                 }
@@ -464,7 +458,7 @@ impl H2 {
                 head: Some(head),
                 body: Vec::new(),
                 recv_window: STREAM_WINDOW,
-                send_window: self.peer_initial_window,
+                send_window: self.peer.initial_window,
                 pending: Vec::new(),
                 sent: 0,
                 trailers: None,

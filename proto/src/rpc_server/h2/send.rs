@@ -111,7 +111,7 @@ impl H2 {
             let mut all: Vec<(String, Vec<u8>)> = headers.to_vec();
             all.extend_from_slice(trailers);
             let block = grpc::trailers(&status, &all, true);
-            frame::headers(&mut self.out, id, &block, true, self.peer_max_frame);
+            frame::headers(&mut self.out, id, &block, true, self.peer.max_frame);
             self.streams.remove(&id);
         }
     }
@@ -125,7 +125,7 @@ impl H2 {
         let Some(s) = self.streams.get_mut(&id) else { return };
         if !s.headers_sent {
             s.headers_sent = true;
-            frame::headers(&mut self.out, id, &grpc::response_headers(headers), false, self.peer_max_frame);
+            frame::headers(&mut self.out, id, &grpc::response_headers(headers), false, self.peer.max_frame);
         }
         if s.pending.is_empty() {
             s.pending = framed;
@@ -153,7 +153,7 @@ impl H2 {
         let Some(s) = self.streams.get_mut(&id) else { return };
         while s.sent < s.pending.len() && s.send_window > 0 && self.send_window > 0 {
             let n = (s.pending.len() - s.sent)
-                .min(self.peer_max_frame)
+                .min(self.peer.max_frame)
                 .min(s.send_window as usize)
                 .min(self.send_window as usize);
             frame::data_head(&mut self.out, id, n, false);
@@ -166,7 +166,7 @@ impl H2 {
             s.pending.clear();
             s.sent = 0;
             if let Some(t) = s.trailers.take() {
-                frame::headers(&mut self.out, id, &t, true, self.peer_max_frame);
+                frame::headers(&mut self.out, id, &t, true, self.peer.max_frame);
                 self.streams.remove(&id);
             }
         }
