@@ -51,6 +51,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The instances of one service as `Rotation::choosable` finds them.
+struct Choosable {
+    all: Vec<(SocketAddr, InstanceRecord)>,
+    /// The choosable ones (indexes into `all`) with their recent latency.
+    recent: Vec<(usize, Duration)>,
+    /// The least of those latencies (`policy::is_slow` compares with it).
+    best: Duration,
+}
+
 /// Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Rotation {
@@ -140,21 +149,12 @@ impl Rotation {
     /// flight from us, then least reported load, exact ties spread by a turn
     /// that rotates per call.
     pub fn candidates(&self, service: &str, tried: &[SocketAddr]) -> Vec<(SocketAddr, InstanceRecord)> {
-        let all: Vec<(SocketAddr, InstanceRecord)> = self
-            .instances(service)
-            .into_iter()
-            .filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (a, r)))
-            .collect();
-        let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
-        let now = Instant::now();
-        let choosable = lock(&self.inner.health).choosable(&addrs, now);
+        let Choosable { all, recent, best } = self.choosable(service);
         let rotate = self.inner.rotate.fetch_add(1, Ordering::Relaxed);
-        let (recent, best) = self.recent_latencies(&addrs, &choosable);
-        let mut keyed: Vec<(SelectionKey, usize)> = choosable
+        let mut keyed: Vec<(SelectionKey, usize)> = recent
             .into_iter()
-            .zip(recent)
             .map(|(i, recent)| {
-                let a = &addrs[i];
+                let a = &all[i].0;
                 let key = SelectionKey {
                     tried: tried.contains(a),
                     slow: is_slow(recent, best),
@@ -169,22 +169,26 @@ impl Rotation {
         keyed.into_iter().map(|(_, i)| all[i].clone()).collect()
     }
 
-    /// The recent latency of each of `choosable` (indexes into `addrs`), and the best of them.
-    fn recent_latencies(&self, addrs: &[SocketAddr], choosable: &[usize]) -> (Vec<Duration>, Duration) {
-        let recent: Vec<Duration> = choosable.iter().map(|&i| self.inner.latencies.recent(addrs[i])).collect();
-        let best = recent.iter().copied().min().unwrap_or_default();
-        (recent, best)
-    }
-
     /// The instances of `service` that `candidates` puts last for being slow
     /// (`policy::is_slow`), with their recent latency: for `/status`.
     pub fn slow(&self, service: &str) -> Vec<(SocketAddr, Duration)> {
-        let addrs: Vec<SocketAddr> =
-            self.instances(service).iter().filter_map(|r| r.addr.parse::<SocketAddr>().ok()).collect();
-        let now = Instant::now();
-        let choosable = lock(&self.inner.health).choosable(&addrs, now);
-        let (recent, best) = self.recent_latencies(&addrs, &choosable);
-        choosable.iter().zip(recent).filter(|(_, r)| is_slow(*r, best)).map(|(&i, r)| (addrs[i], r)).collect()
+        let Choosable { all, recent, best } = self.choosable(service);
+        recent.into_iter().filter(|&(_, r)| is_slow(r, best)).map(|(i, r)| (all[i].0, r)).collect()
+    }
+
+    /// What `candidates` ranks and `slow` reports on: the instances of
+    /// `service`, and the choosable ones among them with their recent latency.
+    fn choosable(&self, service: &str) -> Choosable {
+        let all: Vec<(SocketAddr, InstanceRecord)> = self
+            .instances(service)
+            .into_iter()
+            .filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (a, r)))
+            .collect();
+        let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
+        let choosable = lock(&self.inner.health).choosable(&addrs, Instant::now());
+        let latencies = self.inner.latencies.recent_all(choosable.iter().map(|&i| addrs[i]));
+        let best = latencies.iter().copied().min().unwrap_or_default();
+        Choosable { recent: choosable.into_iter().zip(latencies).collect(), all, best }
     }
 
     /// `addr`'s recent latency estimate (`policy::RECENT_DECAY`).

@@ -249,3 +249,16 @@ fn the_recent_estimate_rises_at_once_and_forgives_within_seconds() {
     l.observe(c, Duration::from_millis(800), t0);
     assert_eq!(l.recent(c), Duration::from_millis(800), "reading does not decay it");
 }
+
+#[test]
+fn recent_all_reads_each_instance_as_recent_does() {
+    let t0 = Instant::now();
+    let l = Latencies::default();
+    let addr = |p: u16| std::net::SocketAddr::from(([127, 0, 0, 1], p));
+    l.observe(addr(1), Duration::from_millis(300), t0);
+    l.observe_probe(addr(2), Duration::from_millis(120), t0);
+    // A third never heard of: the default estimate, as `recent` gives it.
+    let all = l.recent_all([addr(1), addr(2), addr(3)].into_iter());
+    assert_eq!(all, vec![Duration::from_millis(300), Duration::from_millis(120), DEFAULT_RTT]);
+    assert_eq!(all, vec![l.recent(addr(1)), l.recent(addr(2)), l.recent(addr(3))]);
+}

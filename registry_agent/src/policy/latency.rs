@@ -204,6 +204,13 @@ impl Latencies {
         self.get(addr).recent.last_observed()
     }
 
+    /// [`Latencies::recent`] of each of `addrs`, under one lock of the map
+    /// (a choice reads every candidate's).
+    pub fn recent_all(&self, addrs: impl Iterator<Item = SocketAddr>) -> Vec<Duration> {
+        let mut by_addr = self.by_addr.lock().unwrap_or_else(|e| e.into_inner());
+        addrs.map(|a| by_addr.entry(a).or_default().recent.last_observed()).collect()
+    }
+
     /// Forgets instances `keep` rejects (gone, or a new process there).
     pub fn retain(&self, keep: impl Fn(&SocketAddr) -> bool) {
         self.by_addr.lock().unwrap_or_else(|e| e.into_inner()).retain(|a, _| keep(a));
