@@ -145,7 +145,7 @@ pub fn redact(url: &str) -> String {
 /// for a binary's parser (`#[command(flatten)]`). Every flag has an
 /// environment variable; a flag given wins over its variable. An empty
 /// Redis setting counts as unset (an `env` file may hold `X=`).
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct RegistryArgs {
     /// The registry's Redis when it is a single node (tests, a laptop).
     #[arg(long, env = "STACKWIRE_REDIS_URL", value_name = "URL", hide_env_values = true)]

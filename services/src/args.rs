@@ -7,11 +7,13 @@
 //! and says what it wants. Both `--flag value` and `--flag=value` are
 //! accepted; a flag given twice is an error rather than a silent "last one
 //! wins" (clap's `ArgumentConflict`), because with scripts passing flags
-//! through several layers a duplicate is nearly always a mistake. The
-//! settings that are not flags come from the environment, read where they
-//! are used (`DbConfig::from_env`, `RegistryConfig::from_env`, …); `--help`
-//! lists them.
+//! through several layers a duplicate is nearly always a mistake. Where the
+//! registry is comes from registry_agent's flag group ([`RegistryArgs`]:
+//! `--redis-url` or `STACKWIRE_REDIS_URL`, …; a flag wins). The settings
+//! that are not flags come from the environment, read where they are used
+//! (`DbConfig::from_env`, …); `--help` lists them.
 
+use registry_agent::RegistryArgs;
 use std::net::SocketAddr;
 
 /// Which of the services this process runs.
@@ -72,14 +74,17 @@ pub struct Args {
     /// Serve `GET /metrics` (caches, version counters) on this address; none when not given.
     #[arg(long, value_name = "IP:PORT")]
     pub admin: Option<SocketAddr>,
+    /// Where the registry is (flags or their `STACKWIRE_REDIS_*` /
+    /// `STACKWIRE_REGISTRY_*` variables; a flag wins).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// The settings read from the environment, shown under `--help`.
 pub const ENVIRONMENT: &str = "\
 Environment:
   STACKWIRE_DATABASE_URL   PostgreSQL, e.g. postgresql://stackwire:pw@127.0.0.1:15432/stackwire (required)
-  STACKWIRE_REDIS_URL      the service registry, e.g. redis://127.0.0.1:16379/ (required)
-  STACKWIRE_REGISTRY_PREFIX, STACKWIRE_DB_POOL_SIZE (default 8), STACKWIRE_LOG (default info)
+  STACKWIRE_DB_POOL_SIZE (default 8), STACKWIRE_LOG (default info)
   STACKWIRE_CACHE_KB       byte budget of the question service's reply cache (default 32768; 0: off)";
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";

@@ -22,7 +22,7 @@ use crossbeam_channel::Receiver;
 use proto::rpc_server::{self, ServerConfig};
 use proto::signals::Signal;
 use proto::Handler;
-use registry_agent::{Agent, Directory, RegistryConfig, RegistryError};
+use registry_agent::{Agent, Directory, RegistryError};
 use services::args::{self, Args, ServiceKind};
 use services::db::{Db, DbConfig, DbError};
 use services::{AnswerService, Auth, CommentService, QuestionService, Reply, UserService, VoteService};
@@ -86,7 +86,7 @@ fn main() {
 fn run(args: Args, signals: &Receiver<Signal>) -> Result<(), StartError> {
     let kind = args.service;
     let class = kind.main_class();
-    let registry = RegistryConfig::from_env().map_err(StartError::RegistryConfig)?;
+    let registry = args.registry.config().map_err(StartError::RegistryConfig)?;
     let db_cfg = DbConfig::from_env(&format!("stackwire-{}", kind.registry_name())).map_err(StartError::DbConfig)?;
     let at = db_cfg.describe();
     let db = Db::new(&db_cfg).map_err(|source| StartError::Db { at: at.clone(), source })?;

@@ -5,8 +5,11 @@ use super::*;
 
 use clap::error::ErrorKind;
 
+/// The parse with its registry settings left out: those come from the
+/// environment the tests run in (`the_registry_flags_win_over_their_variables`
+/// checks them).
 fn run(args: &[&str]) -> Result<Args, ErrorKind> {
-    parse(args.iter().copied()).map_err(|e| e.kind())
+    parse(args.iter().copied()).map(|a| Args { registry: RegistryArgs::default(), ..a }).map_err(|e| e.kind())
 }
 
 /// The message clap prints for `args`.
@@ -18,18 +21,18 @@ fn message(args: &[&str]) -> String {
 fn both_flag_spellings_work_and_listen_defaults() {
     assert_eq!(
         run(&["--service", "answer", "--listen", "127.0.0.1:9001"]),
-        Ok(Args { service: ServiceKind::Answer, listen: "127.0.0.1:9001".parse().unwrap(), admin: None })
+        Ok(Args { service: ServiceKind::Answer, listen: "127.0.0.1:9001".parse().unwrap(), admin: None, registry: RegistryArgs::default() })
     );
     assert_eq!(
         run(&["--service=comment"]),
-        Ok(Args { service: ServiceKind::Comment, listen: "127.0.0.1:0".parse().unwrap(), admin: None })
+        Ok(Args { service: ServiceKind::Comment, listen: "127.0.0.1:0".parse().unwrap(), admin: None, registry: RegistryArgs::default() })
     );
     assert_eq!(run(&["--service", "question", "--help"]), Err(ErrorKind::DisplayHelp));
     assert_eq!(run(&["-h"]), Err(ErrorKind::DisplayHelp));
     assert_eq!(run(&["--version"]), Err(ErrorKind::DisplayVersion));
     assert_eq!(
         run(&["--service", "vote"]),
-        Ok(Args { service: ServiceKind::Vote, listen: "127.0.0.1:0".parse().unwrap(), admin: None })
+        Ok(Args { service: ServiceKind::Vote, listen: "127.0.0.1:0".parse().unwrap(), admin: None, registry: RegistryArgs::default() })
     );
     assert_eq!(
         run(&["--service", "user", "--admin=127.0.0.1:8101"]).map(|a| (a.service.registry_name(), a.admin)),
@@ -60,4 +63,16 @@ fn errors_tell_the_operator_what_to_type() {
     assert!(message(&[]).contains("--service"));
     let help = message(&["--help"]);
     assert!(help.contains("STACKWIRE_DATABASE_URL") && help.contains("--admin"), "{help}");
+}
+
+#[test]
+fn the_registry_flags_win_over_their_variables() {
+    // Whatever STACKWIRE_REDIS_URL the tests run with, the flag is what counts.
+    let a = parse(["--service", "question", "--redis-url", "redis://127.0.0.1:1/", "--heartbeat-ms=250"]).unwrap();
+    assert_eq!(a.registry.redis_url.as_deref(), Some("redis://127.0.0.1:1/"));
+    let c = a.registry.config().unwrap();
+    assert_eq!((c.url.as_str(), c.heartbeat), ("redis://127.0.0.1:1/", std::time::Duration::from_millis(250)));
+    assert_eq!(run(&["--service", "question", "--heartbeat-ms", "0"]), Err(ErrorKind::ValueValidation));
+    let help = message(&["--help"]);
+    assert!(help.contains("--redis-url") && help.contains("STACKWIRE_REDIS_URL"), "{help}");
 }
