@@ -75,7 +75,7 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
     };
     let mut static_http = None;
     let (upstream, mode): (Arc<dyn Upstream>, String) = if cfg.upstreams.is_empty() {
-        let rc = registry_agent::RegistryConfig::from_env()?;
+        let rc = cfg.registry.config()?;
         let mode = format!("registry mode, prefix {}", rc.prefix);
         (Arc::new(RpcUpstream::with_registry(rc, cfg.connect_timeout)), mode)
     } else {

@@ -18,10 +18,16 @@
 //! instead of running with a default nobody chose. A `STACKWIRE_BALANCER_*`
 //! variable or a file key that names no setting is an error too: a misspelt
 //! setting must not be silently ignored.
+//!
+//! Where the registry is (registry mode) is registry_agent's own flag group,
+//! [`RegistryArgs`], flattened into [`Cli`]: `--redis-url` and the rest, from
+//! the command line or their `STACKWIRE_REDIS_*` / `STACKWIRE_REGISTRY_*`
+//! variables (a flag wins), as every other binary reads them; not from the file.
 
 use crate::upstream::http::ewma::Balance;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, Parser};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use registry_agent::RegistryArgs;
 use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -92,6 +98,10 @@ struct Cli {
     /// TOML file of settings, keys as the flags without `--` (e.g. `upstream = ["http://127.0.0.1:9001"]`)
     #[arg(long, value_name = "FILE", env = "STACKWIRE_BALANCER_CONFIG")]
     config: Option<PathBuf>,
+    /// Registry mode's Redis: registry_agent's flags, from the command line
+    /// or their own variables only (not the file).
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -148,6 +158,8 @@ pub struct Config {
     pub balance: Balance,
     /// Where to serve /metrics and /healthz.
     pub admin: Option<SocketAddr>,
+    /// Where the registry is, for registry mode.
+    pub registry: RegistryArgs,
 }
 
 impl Default for Config {
@@ -167,6 +179,7 @@ impl Default for Config {
             loops: 0,
             balance: Balance::P2cEwma,
             admin: None,
+            registry: RegistryArgs::default(),
         }
     }
 }
@@ -213,11 +226,13 @@ pub fn parse_upstream(value: &str) -> Result<UpstreamUrl, ConfigError> {
 }
 
 /// The settings, by the name of their flag without dashes (clap's argument
-/// ids use `_` where the flags use `-`).
+/// ids use `_` where the flags use `-`): every flag with a
+/// `STACKWIRE_BALANCER_` variable but `--config` (so not the registry's).
 fn settings() -> Vec<(String, Option<String>)> {
     Cli::command()
         .get_arguments()
-        .filter(|a| a.get_long().is_some_and(|l| !matches!(l, "config" | "help" | "version")))
+        .filter(|a| a.get_long().is_some_and(|l| l != "config"))
+        .filter(|a| a.get_env().is_some_and(|e| e.to_string_lossy().starts_with(ENV_PREFIX)))
         .map(|a| (a.get_long().unwrap_or_default().to_string(), a.get_env().map(|e| e.to_string_lossy().into_owned())))
         .collect()
 }
@@ -314,7 +329,7 @@ pub fn load(args: impl IntoIterator<Item = OsString>) -> Result<Config, LoadErro
             return Err(LoadError::UnknownKey { origin: name.into_owned() });
         }
     }
-    let mut c = Config::default();
+    let mut c = Config { registry: RegistryArgs::from_arg_matches(&m)?, ..Config::default() };
     if let Some(path) = m.get_one::<PathBuf>("config") {
         for s in read_file(path, &known)? {
             if given(&m, &s.key).is_some() {

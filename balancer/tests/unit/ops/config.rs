@@ -40,7 +40,9 @@ fn conf(text: &str) -> std::path::PathBuf {
 #[test]
 fn defaults() {
     let c = p(&[]).unwrap();
-    assert_eq!(c, Config::default());
+    // The registry settings come from the environment the tests run in
+    // (`the_registry_flags_are_registry_agents`).
+    assert_eq!(Config { registry: RegistryArgs::default(), ..c.clone() }, Config::default());
     assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
 }
 
@@ -177,4 +179,19 @@ fn bad_values_say_where_they_came_from() {
     for f in [p, p2, p3] {
         let _ = std::fs::remove_file(f);
     }
+}
+
+#[test]
+fn the_registry_flags_are_registry_agents() {
+    let vars = [("STACKWIRE_REDIS_URL", "redis://127.0.0.1:2/"), ("STACKWIRE_REGISTRY_PREFIX", "from-env")];
+    let c = with_env(&vars, || load(["--redis-url", "redis://127.0.0.1:1/"].map(OsString::from))).unwrap();
+    assert_eq!(c.registry.redis_url.as_deref(), Some("redis://127.0.0.1:1/"), "a flag wins over its variable");
+    assert_eq!(c.registry.registry_prefix.as_deref(), Some("from-env"));
+    // Not balancer settings: no STACKWIRE_BALANCER_ name, no file key.
+    assert!(!settings().iter().any(|(k, _)| k.starts_with("redis") || k.starts_with("registry")));
+    let path = conf("redis-url = \"redis://127.0.0.1:3/\"\n");
+    let err = p(&["--config", path.to_str().unwrap()]).unwrap_err().to_string();
+    assert!(err.contains("redis-url") && err.contains("no such setting"), "{err}");
+    let help = Cli::command().render_long_help().to_string();
+    assert!(help.contains("--redis-url") && help.contains("STACKWIRE_REDIS_URL"), "{help}");
 }
