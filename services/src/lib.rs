@@ -70,7 +70,6 @@ pub use answer::AnswerService;
 pub use auth::Auth;
 pub use comment::CommentService;
 pub use descriptor::descriptor;
-pub use question::QuestionService;
-pub use question_web::Reply;
+pub use question::{QuestionService, Reply};
 pub use user::UserService;
 pub use vote::VoteService;

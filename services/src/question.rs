@@ -18,11 +18,10 @@ use crate::db::Db;
 use crate::edits::{self, LOG_IN_TO_EDIT};
 use crate::fields::{self, Target};
 use crate::posting::{self, Created, LOG_IN_TO_POST};
-use crate::question_web::Reply;
 use crate::search;
 use crate::store;
 use crate::store::questions::Start;
-use coherent::{Store, Versions};
+use coherent::{Store, Versions, Weigh};
 use proto::methods::WEB_HANDLE;
 use proto::pb::{
     CreateQuestion, EditPost, Empty, Exists, Id, ListQuestions, Question, QuestionPage, RevisionList, SearchQuery,
@@ -41,6 +40,15 @@ pub const MAX_VIEW_BATCH: usize = 10_000;
 /// Most views one batch may add to one question: a webui counts each viewer
 /// once per window, so more than this in one flush is not a count of people.
 pub const MAX_VIEWS_PER_ENTRY: i64 = 1_000_000;
+
+/// An encoded `HttpResponse`, as the reply cache keeps it.
+pub struct Reply(pub Vec<u8>);
+
+impl Weigh for Reply {
+    fn weight(&self) -> usize {
+        self.0.capacity()
+    }
+}
 
 pub struct QuestionService {
     pub(crate) db: Db,

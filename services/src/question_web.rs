@@ -20,9 +20,9 @@ use crate::authored;
 use crate::edits::LOG_IN_TO_EDIT;
 use crate::fields::{self, FieldError};
 use crate::json;
-use crate::question::QuestionService;
+use crate::question::{QuestionService, Reply};
 use crate::web::{self, Body, Stop};
-use coherent::{Topic, Weigh};
+use coherent::Topic;
 use proto::pb::{
     CreateQuestion, EditPost, Empty, HttpRequest, HttpResponse, Id, ListQuestions, SearchQuery, ThreadQuery,
 };
@@ -82,15 +82,6 @@ pub fn route(req: &HttpRequest) -> Result<WebRoute, HttpResponse> {
             Ok(WebRoute::Revisions(id))
         }
         _ => Err(web::not_found(req)),
-    }
-}
-
-/// An encoded `HttpResponse`, as the reply cache keeps it.
-pub struct Reply(pub Vec<u8>);
-
-impl Weigh for Reply {
-    fn weight(&self) -> usize {
-        self.0.capacity()
     }
 }
 
