@@ -23,13 +23,15 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/", "stackwire.rs"));
     pub use health::{health_check_response, HealthCheckRequest, HealthCheckResponse};
 
-    /// gRPC's standard health service, `grpc.health.v1`.
-    pub mod health {
+    /// gRPC's standard health service, `grpc.health.v1` (its messages are
+    /// re-exported above).
+    mod health {
         include!(concat!(env!("OUT_DIR"), "/grpc.health.v1.rs"));
     }
 
-    /// gRPC server reflection, `grpc.reflection.v1` (v1alpha has the same messages).
-    pub mod reflection {
+    /// gRPC server reflection, `grpc.reflection.v1` (v1alpha has the same
+    /// messages); only the server's reflection service reads it.
+    pub(crate) mod reflection {
         include!(concat!(env!("OUT_DIR"), "/grpc.reflection.v1.rs"));
     }
 }

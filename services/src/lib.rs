@@ -65,7 +65,7 @@ mod vote;
 pub mod web;
 
 // What the binary (src/main.rs) starts; it also reads `args`, `db` and
-// `replicas`, and the tests `db`, `store` and `web`. Everything else is private.
+// `replicas`, and the tests `db`, `store::answers` and `web`. Everything else is private.
 pub use answer::AnswerService;
 pub use auth::Auth;
 pub use comment::CommentService;
