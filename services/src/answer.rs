@@ -55,14 +55,8 @@ impl AnswerService {
         let question_id = fields::check_id("question_id", req.question_id)?;
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::answer(&mut conn, req)?;
-        let author = Some(created.row.author_id).filter(|&a| a > 0);
-        changes::announce(&self.versions, &changes::post(created.row.question_id, &[author]))?;
-        log::info!(
-            target: "Answer::Worker",
-            "{} answer {} to question {question_id}",
-            if created.replayed { "replayed" } else { "created" },
-            created.row.id
-        );
+        changes::created(&self.versions, created.row.question_id, created.row.author_id)?;
+        log::info!(target: "Answer::Worker", "{} answer {} to question {question_id}", created.verb(), created.row.id);
         Ok(created)
     }
 
@@ -128,10 +122,7 @@ impl answer_service::Server for AnswerService {
     }
 
     fn get(&self, ctx: &CallContext<'_>, req: Id) -> Result<Answer, Status> {
-        let missing = || Status::not_found(format!("answer {} does not exist", req.id));
-        if req.id <= 0 {
-            return Err(missing());
-        }
+        let missing = fields::lookup("answer", req.id)?;
         self.db.read(ctx, |c| store::answers::get(&mut **c, req.id))?.ok_or_else(missing)
     }
 

@@ -33,6 +33,12 @@ pub fn post(question_id: i64, authors: &[Option<i64>]) -> Vec<Topic> {
     topics
 }
 
+/// Bumps the topics of a new post in thread `question_id` by `author_id`
+/// (0: none): the create rule above.
+pub fn created(versions: &Versions, question_id: i64, author_id: i64) -> Result<(), Status> {
+    announce(versions, &post(question_id, &[Some(author_id).filter(|&a| a > 0)]))
+}
+
 /// The topics of a batch of views of the questions `ids`.
 pub fn views(ids: &[i64]) -> Vec<Topic> {
     std::iter::once(Topic::Site).chain(ids.iter().map(|&id| Topic::Thread(id))).collect()

@@ -55,14 +55,8 @@ impl CommentService {
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::comment(&mut conn, req)?;
         let question = store::answers::question_of(&mut *conn, answer_id)?.unwrap_or(0);
-        let author = Some(created.row.author_id).filter(|&a| a > 0);
-        changes::announce(&self.versions, &changes::post(question, &[author]))?;
-        log::info!(
-            target: "Comment::Worker",
-            "{} comment {} on answer {answer_id}",
-            if created.replayed { "replayed" } else { "created" },
-            created.row.id
-        );
+        changes::created(&self.versions, question, created.row.author_id)?;
+        log::info!(target: "Comment::Worker", "{} comment {} on answer {answer_id}", created.verb(), created.row.id);
         Ok(created)
     }
 

@@ -38,10 +38,7 @@ fn new_text(limit: fields::TextLimit, raw: &str, old: &str) -> Result<String, St
 
 pub fn edit_question(conn: &mut PgConn, req: EditPost) -> Result<Question, Status> {
     let editor = check_user_id(req.user_id, LOG_IN_TO_EDIT)?;
-    let missing = || Status::not_found(format!("question {} does not exist", req.id));
-    if req.id <= 0 {
-        return Err(missing());
-    }
+    let missing = fields::lookup("question", req.id)?;
     let mut tx = conn.transaction().map_err(DbError::from)?;
     let old = questions::lock_for_edit(&mut tx, req.id)?.ok_or_else(missing)?;
     if old.author_id != Some(editor) {
@@ -69,10 +66,7 @@ pub fn edit_question(conn: &mut PgConn, req: EditPost) -> Result<Question, Statu
 
 pub fn edit_answer(conn: &mut PgConn, req: EditPost) -> Result<Answer, Status> {
     let editor = check_user_id(req.user_id, LOG_IN_TO_EDIT)?;
-    let missing = || Status::not_found(format!("answer {} does not exist", req.id));
-    if req.id <= 0 {
-        return Err(missing());
-    }
+    let missing = fields::lookup("answer", req.id)?;
     let mut tx = conn.transaction().map_err(DbError::from)?;
     let (author, question_id, old_body) = answers::lock_for_edit(&mut tx, req.id)?.ok_or_else(missing)?;
     if author != Some(editor) {
@@ -92,10 +86,7 @@ pub fn edit_answer(conn: &mut PgConn, req: EditPost) -> Result<Answer, Status> {
 
 /// A post's revisions, oldest first (revision 1 is the original).
 pub fn revisions(db: &Db, ctx: &CallContext<'_>, target: Target, id: i64) -> Result<RevisionList, Status> {
-    let missing = || Status::not_found(format!("{} {id} does not exist", target.as_str()));
-    if id <= 0 {
-        return Err(missing());
-    }
+    let missing = fields::lookup(target.as_str(), id)?;
     let revisions = db.read(ctx, |c| revisions::list(&mut **c, target, id))?.ok_or_else(missing)?;
     Ok(RevisionList { revisions })
 }
@@ -104,10 +95,7 @@ pub fn revisions(db: &Db, ctx: &CallContext<'_>, target: Target, id: i64) -> Res
 /// Returns it, and the author of the answer accepted before (if any).
 pub fn accept(conn: &mut PgConn, req: AcceptAnswer) -> Result<(Answer, Option<i64>), Status> {
     let user = check_user_id(req.user_id, LOG_IN_TO_ACCEPT)?;
-    let missing = || Status::not_found(format!("answer {} does not exist", req.answer_id));
-    if req.answer_id <= 0 {
-        return Err(missing());
-    }
+    let missing = fields::lookup("answer", req.answer_id)?;
     let mut tx = conn.transaction().map_err(DbError::from)?;
     let target = answers::lock_question_of(&mut tx, req.answer_id)?.ok_or_else(missing)?;
     let question_id = target.question_id;

@@ -112,6 +112,22 @@ pub fn check_id(field: &'static str, id: i64) -> Result<i64, FieldError> {
     }
 }
 
+/// "question 7 does not exist", a NOT_FOUND.
+pub fn not_found(what: &str, id: i64) -> Status {
+    Status::not_found(format!("{what} {id} does not exist"))
+}
+
+/// A lookup of the `what` (question, answer) with id `id`: the NOT_FOUND it
+/// answers when there is no such row ("question 7 does not exist"), or
+/// that NOT_FOUND at once when `id` ≤ 0, which names nothing (no query).
+pub fn lookup(what: &'static str, id: i64) -> Result<impl Fn() -> Status + Copy, Status> {
+    let missing = move || not_found(what, id);
+    if id <= 0 {
+        return Err(missing());
+    }
+    Ok(missing)
+}
+
 /// The page and page size of a typed list request: 0 means "not given"
 /// (proto3 has no absent numbers), so page 0 is page 1 and per_page 0 is the
 /// default; past [`proto::http::MAX_PAGE`] is out of range, as over HTTP.

@@ -42,6 +42,15 @@ pub struct Created<T> {
 }
 
 impl<T> Created<T> {
+    /// How the log tells a new post from a replay: `created` or `replayed`.
+    pub fn verb(&self) -> &'static str {
+        if self.replayed {
+            "replayed"
+        } else {
+            "created"
+        }
+    }
+
     /// `resp`, marked `Idempotent-Replayed` when the row came from an earlier request.
     pub fn respond(&self, resp: proto::pb::HttpResponse) -> proto::pb::HttpResponse {
         if self.replayed {
@@ -75,6 +84,18 @@ fn vanished(what: &str, id: i64) -> Status {
     Status::internal(format!("{what} {id} could not be read back"))
 }
 
+/// The id a `kind` got from its insert under `parent` (a question, an
+/// answer; name and id): a foreign-key violation is that parent missing
+/// (NOT_FOUND), no row at all a post that vanished.
+fn under(kind: &str, parent: (&str, i64), inserted: Result<Option<i64>, DbError>) -> Result<i64, Status> {
+    match inserted {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => Err(vanished(kind, 0)),
+        Err(e) if e.is_foreign_key_violation() => Err(fields::not_found(parent.0, parent.1)),
+        Err(e) => Err(e.to_status()),
+    }
+}
+
 /// One create's steps 2 to 5, which every kind of post runs alike: its kind
 /// (the idempotency record's target, and the word in messages), author,
 /// idempotency key, request fingerprint and posting limit.
@@ -87,6 +108,20 @@ struct Post<'l> {
 }
 
 impl Post<'_> {
+    /// A create by `author` (already checked: it comes first) of a `kind`
+    /// whose checked fields are `request` (what its fingerprint covers); the
+    /// idempotency key is checked here, the last of step 1.
+    fn new<'l>(
+        kind: &'static str,
+        author: i64,
+        key: &str,
+        request: &[&str],
+        limit: &'l ratelimit::Limit,
+    ) -> Result<Post<'l>, Status> {
+        let key = fields::check_idempotency_key(key)?;
+        Ok(Post { kind, author, key, print: idempotency::fingerprint(kind, request), limit })
+    }
+
     /// Steps 2 to 5 in one transaction: `insert` writes the new post (its
     /// row, tags and revision 1) and gives its id; `get` reads a row back in
     /// the shape callers get, for a replay as for a new post.
@@ -121,9 +156,8 @@ pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Questi
     let title = fields::clean_text(fields::TITLE, &req.title)?;
     let body = fields::clean_text(fields::QUESTION_BODY, &req.body)?;
     let tags = fields::parse_tags(&req.tags.join(" "))?;
-    let key = fields::check_idempotency_key(&req.idempotency_key)?;
-    let print = idempotency::fingerprint("question", &[&title, &body, &tags.join(" ")]);
-    let post = Post { kind: "question", author, key, print, limit: &ratelimit::QUESTIONS };
+    let print: [&str; 3] = [&title, &body, &tags.join(" ")];
+    let post = Post::new("question", author, &req.idempotency_key, &print, &ratelimit::QUESTIONS)?;
     post.create(
         conn,
         |tx, id| questions::get(tx, id),
@@ -142,17 +176,14 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
     let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
     let question_id = fields::check_id("question_id", req.question_id)?;
     let body = fields::clean_text(fields::ANSWER_BODY, &req.body)?;
-    let key = fields::check_idempotency_key(&req.idempotency_key)?;
-    let no_question = || Status::not_found(format!("question {question_id} does not exist"));
-    let print = idempotency::fingerprint("answer", &[&question_id.to_string(), &body]);
-    let post = Post { kind: "answer", author, key, print, limit: &ratelimit::ANSWERS };
+    let print: [&str; 2] = [&question_id.to_string(), &body];
+    let post = Post::new("answer", author, &req.idempotency_key, &print, &ratelimit::ANSWERS)?;
     post.create(
         conn,
         |tx, id| answers::get(tx, id),
         |tx| {
-            let id = answers::insert(tx, question_id, &body, Some(author), None)
-                .map_err(|e| if e.is_foreign_key_violation() { no_question() } else { e.to_status() })?
-                .ok_or_else(|| vanished("answer", 0))?;
+            let inserted = answers::insert(tx, question_id, &body, Some(author), None);
+            let id = under("answer", ("question", question_id), inserted)?;
             // The insert's trigger counted it and marked the question active.
             revisions::insert(tx, Target::Answer, id, Some(author), None, &body, &[])?;
             Ok(id)
@@ -166,18 +197,11 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
     let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
     let answer_id = fields::check_id("answer_id", req.answer_id)?;
     let body = fields::clean_text(fields::COMMENT_BODY, &req.body)?;
-    let key = fields::check_idempotency_key(&req.idempotency_key)?;
-    let no_answer = || Status::not_found(format!("answer {answer_id} does not exist"));
-    let print = idempotency::fingerprint("comment", &[&answer_id.to_string(), &body]);
-    let post = Post { kind: "comment", author, key, print, limit: &ratelimit::COMMENTS };
+    let print: [&str; 2] = [&answer_id.to_string(), &body];
+    let post = Post::new("comment", author, &req.idempotency_key, &print, &ratelimit::COMMENTS)?;
     post.create(
         conn,
         |tx, id| comments::get(tx, id),
-        |tx| {
-            let id = comments::insert(tx, answer_id, &body, Some(author), None)
-                .map_err(|e| if e.is_foreign_key_violation() { no_answer() } else { e.to_status() })?
-                .ok_or_else(|| vanished("comment", 0))?;
-            Ok(id)
-        },
+        |tx| under("comment", ("answer", answer_id), comments::insert(tx, answer_id, &body, Some(author), None)),
     )
 }

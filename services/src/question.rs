@@ -66,8 +66,7 @@ impl QuestionService {
     pub fn create_as(&self, ctx: &CallContext<'_>, req: CreateQuestion) -> Result<Created<Question>, Status> {
         let mut conn = self.db.conn_for(ctx)?;
         let created = posting::question(&mut conn, req)?;
-        let author = Some(created.row.author_id).filter(|&a| a > 0);
-        changes::announce(&self.versions, &changes::post(created.row.id, &[author]))?;
+        changes::created(&self.versions, created.row.id, created.row.author_id)?;
         if created.replayed {
             log::info!(target: "Question::Worker", "question {} replayed for its idempotency key", created.row.id);
         } else {
@@ -77,10 +76,7 @@ impl QuestionService {
     }
 
     pub fn thread_for(&self, ctx: &CallContext<'_>, req: ThreadQuery) -> Result<Thread, Status> {
-        let missing = || Status::not_found(format!("question {} does not exist", req.id));
-        if req.id <= 0 {
-            return Err(missing());
-        }
+        let missing = fields::lookup("question", req.id)?;
         let page = fields::check_page("answer_page", req.answer_page)?;
         self.db
             .read(ctx, |c| store::threads::read(&mut **c, req.id, page, ANSWERS_PER_PAGE, req.viewer_id.max(0)))?
@@ -103,10 +99,7 @@ impl question_service::Server for QuestionService {
     }
 
     fn get(&self, ctx: &CallContext<'_>, req: Id) -> Result<Question, Status> {
-        let missing = || Status::not_found(format!("question {} does not exist", req.id));
-        if req.id <= 0 {
-            return Err(missing());
-        }
+        let missing = fields::lookup("question", req.id)?;
         self.db.read(ctx, |c| store::questions::get(&mut **c, req.id))?.ok_or_else(missing)
     }
 

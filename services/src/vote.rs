@@ -49,10 +49,7 @@ impl VoteService {
         let user = check_user_id(req.user_id, LOG_IN_TO_VOTE)?;
         let target = Target::parse(&req.target)?;
         let direction = fields::parse_direction(&req.direction)?;
-        let missing = || Status::not_found(format!("{} {} does not exist", target.as_str(), req.id));
-        if req.id <= 0 {
-            return Err(missing());
-        }
+        let missing = fields::lookup(target.as_str(), req.id)?;
         let mut conn = self.db.conn_for(ctx)?;
         let mut tx = conn.transaction().map_err(DbError::from)?;
         let (author, question) = votes::lock_post(&mut tx, target, req.id)?.ok_or_else(missing)?;

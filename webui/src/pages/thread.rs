@@ -93,16 +93,8 @@ fn answer_html(out: &mut String, viewer: &Viewer, t: &Thread, awc: &AnswerWithCo
         out.push_str("<div class=\"badge\">✓ Accepted answer</div>\n");
     }
     let _ = writeln!(out, "<div class=\"md\">{}</div>", markdown::render(&a.body));
-    let _ = write!(
-        out,
-        "<div class=\"actions\"><span class=\"meta\">answered {} by {}</span>",
-        ago::time(a.created_at_ms, viewer.now_ms),
-        author_card(&a.author, a.author_reputation, 20)
-    );
-    if viewer.is(a.author_id) {
-        let _ = write!(out, "<a href=\"/answers/{}/edit\">edit</a>", a.id);
-    }
-    let _ = write!(out, "<a href=\"/answers/{}/revisions\">history</a>", a.id);
+    let path = format!("/answers/{}", a.id);
+    out.push_str(&actions(viewer, "answered", &path, a.created_at_ms, &a.author, a.author_reputation, a.author_id));
     if viewer.is(q.author_id) && !a.accepted {
         out.push_str(&form_open(viewer, &format!("/answers/{}/accept", a.id), "", false));
         let _ = write!(out, "{}<button type=\"submit\">Accept this answer</button></form>", hidden("back", &back));
@@ -127,6 +119,22 @@ fn answer_html(out: &mut String, viewer: &Viewer, t: &Thread, awc: &AnswerWithCo
     out.push_str("</div>\n</div>\n</article>\n");
 }
 
+/// A post's action line, left open for more actions: when and by whom it
+/// was written ("asked 3 days ago by ann"), then its edit link (for its
+/// author) and its history; `path` is the post's own (`/answers/7`).
+fn actions(viewer: &Viewer, verb: &str, path: &str, at_ms: i64, author: &str, reputation: i64, author_id: i64) -> String {
+    let mut out = format!(
+        "<div class=\"actions\"><span class=\"meta\">{verb} {} by {}</span>",
+        ago::time(at_ms, viewer.now_ms),
+        author_card(author, reputation, 20)
+    );
+    if viewer.is(author_id) {
+        let _ = write!(out, "<a href=\"{path}/edit\">edit</a>");
+    }
+    let _ = write!(out, "<a href=\"{path}/revisions\">history</a>");
+    out
+}
+
 /// `GET /questions/{id}`: the question, a page of answers with their
 /// comments, and the forms; `rejected` puts a refused submission back where
 /// it came from.
@@ -148,16 +156,9 @@ pub fn thread(viewer: &Viewer, t: &Thread, rejected: Option<&Rejected>) -> Strin
     m.push_str(&votes(viewer, &format!("/questions/{}/vote", q.id), &here, q.score, my_vote(t, "question", q.id)));
     let _ = writeln!(m, "<div class=\"content\">\n<div class=\"md\">{}</div>", markdown::render(&q.body));
     m.push_str(&tag_list(&q.tags));
-    let _ = write!(
-        m,
-        "<div class=\"actions\"><span class=\"meta\">asked {} by {}</span>",
-        ago::time(q.created_at_ms, viewer.now_ms),
-        author_card(&q.author, q.author_reputation, 20)
-    );
-    if viewer.is(q.author_id) {
-        let _ = write!(m, "<a href=\"/questions/{}/edit\">edit</a>", q.id);
-    }
-    let _ = writeln!(m, "<a href=\"/questions/{}/revisions\">history</a></div>\n</div>\n</div>\n</article>", q.id);
+    let path = format!("/questions/{}", q.id);
+    m.push_str(&actions(viewer, "asked", &path, q.created_at_ms, &q.author, q.author_reputation, q.author_id));
+    m.push_str("</div>\n</div>\n</div>\n</article>\n");
 
     let on_page = t.answers.iter().filter(|a| a.answer.is_some()).count() as i64;
     let _ = writeln!(
