@@ -20,7 +20,7 @@ use crate::fields::{self, Target};
 use crate::posting::{self, Created, LOG_IN_TO_POST};
 use crate::search;
 use crate::store;
-use crate::store::questions::Start;
+use crate::store::Start;
 use coherent::{Store, Versions, Weigh};
 use proto::methods::WEB_HANDLE;
 use proto::pb::{

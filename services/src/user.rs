@@ -30,7 +30,7 @@ use crate::fields;
 use crate::json;
 use crate::secrets;
 use crate::store;
-use crate::store::questions::Start;
+use crate::store::Start;
 use crate::throttle::{self, LoginKeys};
 use crate::web::{self, Body};
 use coherent::Versions;

@@ -4,9 +4,9 @@
 //! thread agrees with the others: the accepted answer first, then by score,
 //! then oldest first (id breaks ties between answers of the same instant).
 
-use super::questions::Start;
-use super::{answer, paged, Window, ANSWER_COLUMNS, ANSWER_FROM};
+use super::{answer, paged, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
 use crate::db::DbError;
+use crate::fields::Target;
 use crate::sql::Sql;
 use proto::pb::Answer;
 
@@ -99,23 +99,9 @@ pub fn update(db: &mut impl Sql, id: i64, body: &str) -> Result<(), DbError> {
 }
 
 /// One page of a user's answers, newest first (each with its question's
-/// title), and whether more follow; paged like the user's questions
-/// ([`super::questions::by_author`]).
+/// title), and whether more follow ([`super::by_author`]: one range of
+/// `answers_by_author`).
 pub fn by_author(db: &mut impl Sql, author: i64, start: Start, per_page: u32) -> Result<(Vec<Answer>, bool), DbError> {
-    let (w, after) = match start {
-        Start::Page(page) => (Window::new(page, per_page), 0),
-        Start::After(id) => (Window::new(1, per_page), id),
-    };
-    let keyset = if after > 0 {
-        "AND (a.created_at, a.id) < (SELECT x.created_at, x.id FROM answers x WHERE x.id = $2)"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM} WHERE a.author_id = $1 {keyset}
-         ORDER BY a.created_at DESC, a.id DESC {}",
-        w.clause()
-    );
-    let rows = if after > 0 { w.query(db, &sql, &[&author, &after])? } else { w.query(db, &sql, &[&author])? };
+    let rows = super::by_author(db, Target::Answer, author, start, per_page)?;
     Ok(paged(rows.iter().map(answer).collect(), per_page))
 }

@@ -191,6 +191,45 @@ impl Window {
     }
 }
 
+/// Where a list page starts: a page number (OFFSET, bounded by the caller)
+/// or just after a given question in the list's order (keyset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Page(u32),
+    After(i64),
+}
+
+/// One page of a user's questions or answers, newest first (one more row
+/// than the page: [`paged`] splits it off): one range of the table's
+/// `{table}_by_author` index, from a page number (OFFSET, bounded by the
+/// page rule) or just after a given post of theirs (keyset).
+pub fn by_author(db: &mut impl Sql, target: Target, author: i64, start: Start, per_page: u32) -> Result<Vec<Row>, DbError> {
+    let (select, alias) = match target {
+        Target::Question => (format!("SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM}"), "q"),
+        Target::Answer => (format!("SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM}"), "a"),
+    };
+    let (w, after) = match start {
+        Start::Page(page) => (Window::new(page, per_page), 0),
+        Start::After(id) => (Window::new(1, per_page), id),
+    };
+    // Two statements rather than `$2 = 0 OR …`, so a generic plan keeps the index range.
+    let keyset = if after > 0 {
+        format!("AND ({alias}.created_at, {alias}.id) < (SELECT x.created_at, x.id FROM {} x WHERE x.id = $2)", table(target))
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "{select} WHERE {alias}.author_id = $1 {keyset}
+         ORDER BY {alias}.created_at DESC, {alias}.id DESC {}",
+        w.clause()
+    );
+    if after > 0 {
+        w.query(db, &sql, &[&author, &after])
+    } else {
+        w.query(db, &sql, &[&author])
+    }
+}
+
 /// Splits the one-extra row off a [`Window`]ed result.
 pub fn paged<T>(mut rows: Vec<T>, per_page: u32) -> (Vec<T>, bool) {
     let has_more = rows.len() > per_page as usize;

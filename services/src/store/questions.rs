@@ -15,9 +15,9 @@
 //! A question's tags come back as an array subquery in the same row, in the
 //! order the asker gave them.
 
-use super::{paged, question, Window, QUESTION_COLUMNS, QUESTION_FROM};
+use super::{paged, question, Start, Window, QUESTION_COLUMNS, QUESTION_FROM};
 use crate::db::DbError;
-use crate::fields::Sort;
+use crate::fields::{Sort, Target};
 use crate::sql::Sql;
 use postgres::types::ToSql;
 use proto::pb::{Question, TagCount};
@@ -111,14 +111,6 @@ pub fn add_views(db: &mut impl Sql, ids: &[i64], counts: &[i64]) -> Result<u64, 
     )?)
 }
 
-/// Where a list page starts: a page number (OFFSET, bounded by the caller)
-/// or just after a given question in the list's order (keyset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    Page(u32),
-    After(i64),
-}
-
 /// The sort keys of `sort`, most significant first; every list ends with the id.
 fn keys(sort: Sort) -> &'static [&'static str] {
     match sort {
@@ -210,30 +202,14 @@ pub fn tag_counts(db: &mut impl Sql, limit: i64) -> Result<Vec<TagCount>, DbErro
     Ok(rows.iter().map(|r| TagCount { tag: r.get(0), count: r.get(1) }).collect())
 }
 
-/// One page of a user's questions, newest first, and whether more follow:
-/// one range of `questions_by_author` (OFFSET bounded by the page rule, or
-/// keyset after a given question).
+/// One page of a user's questions, newest first, and whether more follow
+/// ([`super::by_author`]: one range of `questions_by_author`).
 pub fn by_author(
     db: &mut impl Sql,
     author: i64,
     start: Start,
     per_page: u32,
 ) -> Result<(Vec<Question>, bool), DbError> {
-    let (w, after) = match start {
-        Start::Page(page) => (Window::new(page, per_page), 0),
-        Start::After(id) => (Window::new(1, per_page), id),
-    };
-    // Two statements rather than `$2 = 0 OR …`, so a generic plan keeps the index range.
-    let keyset = if after > 0 {
-        "AND (q.created_at, q.id) < (SELECT x.created_at, x.id FROM questions x WHERE x.id = $2)"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM} WHERE q.author_id = $1 {keyset}
-         ORDER BY q.created_at DESC, q.id DESC {}",
-        w.clause()
-    );
-    let rows = if after > 0 { w.query(db, &sql, &[&author, &after])? } else { w.query(db, &sql, &[&author])? };
+    let rows = super::by_author(db, Target::Question, author, start, per_page)?;
     Ok(paged(rows.iter().map(question).collect(), per_page))
 }
