@@ -84,16 +84,11 @@ fn vanished(what: &str, id: i64) -> Status {
     Status::internal(format!("{what} {id} could not be read back"))
 }
 
-/// The id a `kind` got from its insert under `parent` (a question, an
+/// The id a post got from its insert under `parent` (a question, an
 /// answer; name and id): a foreign-key violation is that parent missing
-/// (NOT_FOUND), no row at all a post that vanished.
-fn under(kind: &str, parent: (&str, i64), inserted: Result<Option<i64>, DbError>) -> Result<i64, Status> {
-    match inserted {
-        Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(vanished(kind, 0)),
-        Err(e) if e.is_foreign_key_violation() => Err(fields::not_found(parent.0, parent.1)),
-        Err(e) => Err(e.to_status()),
-    }
+/// (NOT_FOUND).
+fn under(parent: (&str, i64), inserted: Result<i64, DbError>) -> Result<i64, Status> {
+    inserted.map_err(|e| if e.is_foreign_key_violation() { fields::not_found(parent.0, parent.1) } else { e.to_status() })
 }
 
 /// One create's steps 2 to 5, which every kind of post runs alike: its kind
@@ -162,7 +157,7 @@ pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Questi
         conn,
         |tx, id| questions::get(tx, id),
         |tx| {
-            let id = questions::insert(tx, &title, &body, author, None)?.ok_or_else(|| vanished("question", 0))?;
+            let id = questions::insert(tx, &title, &body, author)?;
             questions::set_tags(tx, id, &tags)?;
             revisions::insert(tx, Target::Question, id, Some(author), Some(&title), &body, &tags)?;
             Ok(id)
@@ -182,8 +177,8 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
         conn,
         |tx, id| answers::get(tx, id),
         |tx| {
-            let inserted = answers::insert(tx, question_id, &body, Some(author), None);
-            let id = under("answer", ("question", question_id), inserted)?;
+            let inserted = answers::insert(tx, question_id, &body, Some(author));
+            let id = under(("question", question_id), inserted)?;
             // The insert's trigger counted it and marked the question active.
             revisions::insert(tx, Target::Answer, id, Some(author), None, &body, &[])?;
             Ok(id)
@@ -202,6 +197,6 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
     post.create(
         conn,
         |tx, id| comments::get(tx, id),
-        |tx| under("comment", ("answer", answer_id), comments::insert(tx, answer_id, &body, Some(author), None)),
+        |tx| under(("answer", answer_id), comments::insert(tx, answer_id, &body, Some(author))),
     )
 }

@@ -19,23 +19,11 @@ pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_one("SELECT EXISTS (SELECT 1 FROM answers WHERE id = $1)", &[&id])?.get(0))
 }
 
-/// Inserts an answer; `None` when the idempotency key is already taken.
-/// A missing question is a foreign-key violation
-/// ([`DbError::is_foreign_key_violation`]).
-pub fn insert(
-    db: &mut impl Sql,
-    question_id: i64,
-    body: &str,
-    author: Option<i64>,
-    key: Option<&str>,
-) -> Result<Option<i64>, DbError> {
-    let row = db.query_opt(
-        "INSERT INTO answers (question_id, body, author_id, idempotency_key) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (author_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING id",
-        &[&question_id, &body, &author, &key],
-    )?;
-    Ok(row.map(|r| r.get(0)))
+/// Inserts an answer and gives its id. A missing question is a foreign-key
+/// violation ([`DbError::is_foreign_key_violation`]).
+pub fn insert(db: &mut impl Sql, question_id: i64, body: &str, author: Option<i64>) -> Result<i64, DbError> {
+    let sql = "INSERT INTO answers (question_id, body, author_id) VALUES ($1, $2, $3) RETURNING id";
+    Ok(db.query_one(sql, &[&question_id, &body, &author])?.get(0))
 }
 
 /// Page `page` (from 1) of `per_page` (≥ 1) of a question's answers, in

@@ -10,28 +10,16 @@ pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Comment>, DbError> {
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(comment))
 }
 
-/// Inserts a comment and marks its question active; `None` when the
-/// idempotency key is already taken. A missing answer is a foreign-key
-/// violation.
-pub fn insert(
-    db: &mut impl Sql,
-    answer_id: i64,
-    body: &str,
-    author: Option<i64>,
-    key: Option<&str>,
-) -> Result<Option<i64>, DbError> {
-    let row = db.query_opt(
-        "INSERT INTO comments (answer_id, body, author_id, idempotency_key) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (author_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING id",
-        &[&answer_id, &body, &author, &key],
-    )?;
-    let Some(id) = row.map(|r| r.get::<_, i64>(0)) else { return Ok(None) };
+/// Inserts a comment, marks its question active and gives the comment's
+/// id. A missing answer is a foreign-key violation.
+pub fn insert(db: &mut impl Sql, answer_id: i64, body: &str, author: Option<i64>) -> Result<i64, DbError> {
+    let sql = "INSERT INTO comments (answer_id, body, author_id) VALUES ($1, $2, $3) RETURNING id";
+    let id: i64 = db.query_one(sql, &[&answer_id, &body, &author])?.get(0);
     db.execute(
         "UPDATE questions SET last_activity_at = now() WHERE id = (SELECT question_id FROM answers WHERE id = $1)",
         &[&answer_id],
     )?;
-    Ok(Some(id))
+    Ok(id)
 }
 
 /// The comments on any of `answer_ids`, grouped by answer, oldest first

@@ -31,22 +31,10 @@ pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_one("SELECT EXISTS (SELECT 1 FROM questions WHERE id = $1)", &[&id])?.get(0))
 }
 
-/// Inserts a question; `None` when the idempotency key is already taken
-/// (a concurrent retry won; the caller looks that row up instead).
-pub fn insert(
-    db: &mut impl Sql,
-    title: &str,
-    body: &str,
-    author: i64,
-    key: Option<&str>,
-) -> Result<Option<i64>, DbError> {
-    let row = db.query_opt(
-        "INSERT INTO questions (title, body, author_id, idempotency_key) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (author_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING id",
-        &[&title, &body, &author, &key],
-    )?;
-    Ok(row.map(|r| r.get(0)))
+/// Inserts a question and gives its id.
+pub fn insert(db: &mut impl Sql, title: &str, body: &str, author: i64) -> Result<i64, DbError> {
+    let sql = "INSERT INTO questions (title, body, author_id) VALUES ($1, $2, $3) RETURNING id";
+    Ok(db.query_one(sql, &[&title, &body, &author])?.get(0))
 }
 
 /// Replaces a question's tags with `tags`, keeping their order. Rows go in
