@@ -221,46 +221,32 @@ impl Metrics {
         let sum = total(&|s| s.sum_us.load(Ordering::Relaxed)) as f64 / 1e6;
         let _ = writeln!(o, "{p}_request_duration_seconds_sum {sum}");
         let _ = writeln!(o, "{p}_request_duration_seconds_count {count}");
-        counter(
-            &mut o,
-            "upstream_connects_total",
-            "Connections opened to upstreams.",
-            self.upstream_connects.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "upstream_connect_errors_total",
-            "Upstream connections that failed or timed out while connecting.",
-            self.upstream_connect_errors.load(Ordering::Relaxed),
-        );
+        for (name, help, v) in [
+            ("upstream_connects_total", "Connections opened to upstreams.", &self.upstream_connects),
+            (
+                "upstream_connect_errors_total",
+                "Upstream connections that failed or timed out while connecting.",
+                &self.upstream_connect_errors,
+            ),
+        ] {
+            counter(&mut o, name, help, v.load(Ordering::Relaxed));
+        }
         head(&mut o, "timeouts_total", "counter", "Deadlines that fired, by kind.");
         for ((_, name), c) in TIMEOUT_KINDS.iter().zip(&self.timeouts) {
             let _ = writeln!(o, "{p}_timeouts_total{{kind=\"{name}\"}} {}", c.load(Ordering::Relaxed));
         }
-        gauge(
-            &mut o,
-            "client_connections",
-            "Open client connections.",
-            self.client_connections.load(Ordering::Relaxed),
-        );
-        gauge(
-            &mut o,
-            "upstream_connections",
-            "Open connections to upstreams (in use or pooled).",
-            self.upstream_connections.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "connections_accepted_total",
-            "Client connections accepted.",
-            self.accepted.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "connections_refused_total",
-            "Client connections closed at once because the limit was reached.",
-            self.refused.load(Ordering::Relaxed),
-        );
+        for (name, help, v) in [
+            ("client_connections", "Open client connections.", &self.client_connections),
+            ("upstream_connections", "Open connections to upstreams (in use or pooled).", &self.upstream_connections),
+        ] {
+            gauge(&mut o, name, help, v.load(Ordering::Relaxed));
+        }
+        for (name, help, v) in [
+            ("connections_accepted_total", "Client connections accepted.", &self.accepted),
+            ("connections_refused_total", "Client connections closed at once because the limit was reached.", &self.refused),
+        ] {
+            counter(&mut o, name, help, v.load(Ordering::Relaxed));
+        }
         // The product's limits, so an operator sees what is in force (`proto::limits`).
         proto::limits::render_prometheus(&mut o);
         o

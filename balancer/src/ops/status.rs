@@ -189,6 +189,17 @@ fn n(v: &Value, k: &str) -> String {
     }
 }
 
+/// The cells of a registered process after its id: host, address, pid, load.
+fn place(v: &Value) -> String {
+    format!(
+        "<td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td>",
+        esc(s(v, "host")),
+        esc(s(v, "addr")),
+        esc(&n(v, "pid")),
+        esc(&n(v, "load"))
+    )
+}
+
 /// The HTML page for `model`.
 pub fn render(m: &Value) -> String {
     let mut h = String::with_capacity(8192);
@@ -236,13 +247,9 @@ pub fn render(m: &Value) -> String {
             }
             let _ = write!(
                 h,
-                "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{} ms</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                "<tr><td><code>{}</code></td>{}<td>{}</td><td>{} ms</td><td class=\"{}\">{}</td><td>{}</td></tr>",
                 esc(s(i, "id")),
-                esc(s(i, "host")),
-                esc(s(i, "addr")),
-                esc(&n(i, "pid")),
-                esc(&n(i, "load")),
+                place(i),
                 esc(&n(i, "in_flight")),
                 esc(&n(i, "heartbeat_age_ms")),
                 esc(state),
@@ -257,12 +264,9 @@ pub fn render(m: &Value) -> String {
         let me = if b["this"] == true { " (this one)" } else { "" };
         let _ = write!(
             h,
-            "<tr><td><code>{}</code>{me}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{} ms</td></tr>",
+            "<tr><td><code>{}</code>{me}</td>{}<td>{} ms</td></tr>",
             esc(s(b, "id")),
-            esc(s(b, "host")),
-            esc(s(b, "addr")),
-            esc(&n(b, "pid")),
-            esc(&n(b, "load")),
+            place(b),
             esc(&n(b, "heartbeat_age_ms")),
         );
     }
