@@ -14,21 +14,23 @@
 //! costs a colour, never text.
 //!
 //! The one safety rule: every byte of the code reaches the page exactly once,
-//! through [`escape`], inside a `<span class="…">` whose class is one of our
+//! through [`crate::html::escape`], inside a `<span class="…">` whose class is one of our
 //! constants or outside any span. Nothing of the input ever becomes markup
 //! (a property test checks that the text of the output is the input).
 //!
 //! The scanner for the C family and its cousins (rust, python, js/ts, go,
 //! c/c++, java, sql, bash) is here, configured per language by a [`Spec`]
 //! from `highlight_langs`; json, yaml, toml, html and css have scanners of
-//! their own there. Token classes (the stylesheet colours them for light and
+//! their own there; [`highlight`] picks one per language. What the scanners
+//! share (the escaping output, where a word, string or number ends) is in
+//! `highlight_scan`. Token classes (the stylesheet colours them for light and
 //! dark): `k` keyword, `t` type or builtin, `s` string, `n` number or
 //! constant, `c` comment, `f` function name, `m` macro, decorator or
 //! preprocessor, `a` attribute, key or property, `g` tag or selector, `v`
 //! variable.
 
-use crate::highlight_langs::{self, Spec};
-use crate::html::escape;
+use crate::highlight_langs::{self as langs, Spec};
+use crate::highlight_scan::{ident_end, is_ident, number_end, string_end, Out};
 
 /// The languages we highlight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,112 +103,25 @@ impl Lang {
 /// Escaped HTML with highlighting spans, `code` in `lang`.
 pub fn highlight(lang: Lang, code: &str) -> String {
     let mut out = Out::new(code.len());
-    match highlight_langs::spec(lang) {
-        Some(spec) => c_like(spec, code, &mut out),
-        None => highlight_langs::markup(lang, code, &mut out),
+    match lang {
+        Lang::Rust => c_like(&langs::RUST, code, &mut out),
+        Lang::Python => c_like(&langs::PYTHON, code, &mut out),
+        Lang::JavaScript => c_like(&langs::JS, code, &mut out),
+        Lang::TypeScript => c_like(&langs::TS, code, &mut out),
+        Lang::Go => c_like(&langs::GO, code, &mut out),
+        Lang::C => c_like(&langs::C, code, &mut out),
+        Lang::Cpp => c_like(&langs::CPP, code, &mut out),
+        Lang::Java => c_like(&langs::JAVA, code, &mut out),
+        Lang::Sql => c_like(&langs::SQL, code, &mut out),
+        Lang::Bash => c_like(&langs::BASH, code, &mut out),
+        // The data and markup languages have scanners of their own.
+        Lang::Html => langs::html(code, &mut out),
+        Lang::Css => langs::css(code, &mut out),
+        Lang::Yaml => langs::data(code, &mut out, b'#', b':', true),
+        Lang::Toml => langs::data(code, &mut out, b'#', b'=', false),
+        Lang::Json => langs::data(code, &mut out, 0, b':', false),
     }
     out.finish()
-}
-
-/// Highlighted output under construction: adjacent pieces of one class
-/// share one span.
-pub struct Out {
-    html: String,
-    open: Option<&'static str>,
-}
-
-impl Out {
-    fn new(len: usize) -> Out {
-        Out { html: String::with_capacity(len + len / 2), open: None }
-    }
-
-    /// Appends `text` (escaped) in `class` (`None`: no span).
-    pub fn push(&mut self, class: Option<&'static str>, text: &str) {
-        if text.is_empty() {
-            return;
-        }
-        if self.open != class {
-            if self.open.is_some() {
-                self.html.push_str("</span>");
-            }
-            if let Some(c) = class {
-                self.html.push_str("<span class=\"");
-                self.html.push_str(c);
-                self.html.push_str("\">");
-            }
-            self.open = class;
-        }
-        self.html.push_str(&escape(text));
-    }
-
-    fn finish(mut self) -> String {
-        if self.open.is_some() {
-            self.html.push_str("</span>");
-        }
-        self.html
-    }
-}
-
-/// Whether byte `b` may be part of an identifier (non-ASCII counts: the
-/// scanner only ever splits at ASCII bytes, so slices stay on char
-/// boundaries).
-pub fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
-
-/// The end of the run of identifier bytes (and `extra`) from `i`.
-pub fn ident_end(b: &[u8], mut i: usize, extra: &[u8]) -> usize {
-    while i < b.len() && (is_ident(b[i]) || extra.contains(&b[i])) {
-        i += 1;
-    }
-    i
-}
-
-/// The end of a quoted string opened at `i` by `quote` (one or more bytes):
-/// just after its closing quote, or at the end of the line (or input, for
-/// `multiline`) when it is not closed. `escapes`: a backslash escapes the
-/// next byte; `doubled`: two quotes in a row are one (SQL).
-pub fn string_end(b: &[u8], i: usize, quote: &[u8], escapes: bool, doubled: bool, multiline: bool) -> usize {
-    let mut j = i + quote.len();
-    while j < b.len() {
-        if escapes && b[j] == b'\\' {
-            j += 2;
-            continue;
-        }
-        if b[j..].starts_with(quote) {
-            if doubled && b[j + quote.len()..].starts_with(quote) {
-                j += 2 * quote.len();
-                continue;
-            }
-            return j + quote.len();
-        }
-        if b[j] == b'\n' && !multiline {
-            return j;
-        }
-        j += 1;
-    }
-    b.len()
-}
-
-/// The end of a number starting at `i`: digits, letters (hex digits,
-/// suffixes, exponents), `_`, and a `.` followed by a digit.
-pub fn number_end(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() {
-        let c = b[i];
-        let exponent_sign = (c == b'+' || c == b'-') && i > 0 && matches!(b[i - 1], b'e' | b'E') && !hex_before(b, i);
-        let fraction = c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit);
-        if !(c.is_ascii_alphanumeric() || c == b'_' || exponent_sign || fraction) {
-            break;
-        }
-        i += 1;
-    }
-    i
-}
-
-/// Whether the number that `b[..i]` ends in is hexadecimal (its `e` is a digit).
-fn hex_before(b: &[u8], i: usize) -> bool {
-    let start = b[..i].iter().rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_')).map_or(0, |p| p + 1);
-    b[start..i].starts_with(b"0x") || b[start..i].starts_with(b"0X")
 }
 
 /// Whether the byte before `i` allows a word to start at `i`.

@@ -8,7 +8,7 @@
 //! word of every version of each language; they are short enough that a
 //! linear look-up per identifier costs less than keeping them sorted would.
 
-use crate::highlight::{ident_end, is_ident, number_end, string_end, Lang, Out};
+use crate::highlight_scan::{ident_end, is_ident, number_end, string_end, Out};
 
 /// How the C-family scanner reads one language.
 pub struct Spec {
@@ -75,7 +75,7 @@ const BASE: Spec = Spec {
     capital_types: true,
 };
 
-const RUST: Spec = Spec {
+pub const RUST: Spec = Spec {
     quotes: b"\"'",
     string_prefixes: &["b", "br", "r"],
     keywords: &[
@@ -93,7 +93,7 @@ const RUST: Spec = Spec {
     ..BASE
 };
 
-const PYTHON: Spec = Spec {
+pub const PYTHON: Spec = Spec {
     line_comments: &["#"],
     block_comments: &[],
     triple_quotes: &["\"\"\"", "'''"],
@@ -155,7 +155,7 @@ const JS_KEYWORDS: &[&str] = &[
     "yield",
 ];
 
-const JS: Spec = Spec {
+pub const JS: Spec = Spec {
     quotes: b"\"'`",
     multiline_quotes: b"`",
     keywords: JS_KEYWORDS,
@@ -166,7 +166,7 @@ const JS: Spec = Spec {
     ..BASE
 };
 
-const TS: Spec = Spec {
+pub const TS: Spec = Spec {
     keywords: &[
         "abstract",
         "as",
@@ -228,7 +228,7 @@ const TS: Spec = Spec {
     ..JS
 };
 
-const GO: Spec = Spec {
+pub const GO: Spec = Spec {
     quotes: b"\"'`",
     multiline_quotes: b"`",
     keywords: &[
@@ -277,7 +277,7 @@ const C_TYPES: &[&str] = &[
     "signed", "size_t", "ssize_t", "uint16_t", "uint32_t", "uint64_t", "uint8_t", "unsigned", "void",
 ];
 
-const C: Spec = Spec {
+pub const C: Spec = Spec {
     string_prefixes: &["L", "U", "u", "u8"],
     keywords: C_KEYWORDS,
     types: C_TYPES,
@@ -287,7 +287,7 @@ const C: Spec = Spec {
     ..BASE
 };
 
-const CPP: Spec = Spec {
+pub const CPP: Spec = Spec {
     string_prefixes: &["L", "R", "U", "u", "u8"],
     keywords: &[
         "auto",
@@ -361,7 +361,7 @@ const CPP: Spec = Spec {
     ..C
 };
 
-const JAVA: Spec = Spec {
+pub const JAVA: Spec = Spec {
     keywords: &[
         "abstract",
         "assert",
@@ -410,7 +410,7 @@ const JAVA: Spec = Spec {
     ..BASE
 };
 
-const SQL: Spec = Spec {
+pub const SQL: Spec = Spec {
     line_comments: &["--"],
     quotes: b"'",
     escapes: false,
@@ -526,7 +526,7 @@ const SQL: Spec = Spec {
     ..BASE
 };
 
-const BASH: Spec = Spec {
+pub const BASH: Spec = Spec {
     line_comments: &["#"],
     block_comments: &[],
     raw_single: true,
@@ -545,38 +545,10 @@ const BASH: Spec = Spec {
     ..BASE
 };
 
-/// The C-family spec of `lang`, or `None` for the languages with scanners of their own.
-pub fn spec(lang: Lang) -> Option<&'static Spec> {
-    Some(match lang {
-        Lang::Rust => &RUST,
-        Lang::Python => &PYTHON,
-        Lang::JavaScript => &JS,
-        Lang::TypeScript => &TS,
-        Lang::Go => &GO,
-        Lang::C => &C,
-        Lang::Cpp => &CPP,
-        Lang::Java => &JAVA,
-        Lang::Sql => &SQL,
-        Lang::Bash => &BASH,
-        Lang::Json | Lang::Yaml | Lang::Toml | Lang::Html | Lang::Css => return None,
-    })
-}
-
-/// The data and markup languages.
-pub fn markup(lang: Lang, code: &str, out: &mut Out) {
-    match lang {
-        Lang::Html => html(code, out),
-        Lang::Css => css(code, out),
-        Lang::Yaml => data(code, out, b'#', b':', true),
-        Lang::Toml => data(code, out, b'#', b'=', false),
-        _ => data(code, out, 0, b':', false),
-    }
-}
-
 /// JSON, YAML and TOML: comments (`comment` byte, 0 for none), strings (a
 /// string or bare word before `sep` is a key), numbers, `true`/`false`/
 /// `null`, TOML's `[table]` headers and YAML's `&anchor`/`*alias`.
-fn data(code: &str, out: &mut Out, comment: u8, sep: u8, yaml: bool) {
+pub fn data(code: &str, out: &mut Out, comment: u8, sep: u8, yaml: bool) {
     let b = code.as_bytes();
     let mut i = 0;
     let mut line_start = true;
@@ -639,7 +611,7 @@ fn next_is(b: &[u8], mut i: usize, sep: u8) -> bool {
 
 /// HTML and XML: tags and their names, attributes and values, comments,
 /// entities. The contents of `<script>` and `<style>` stay plain text.
-fn html(code: &str, out: &mut Out) {
+pub fn html(code: &str, out: &mut Out) {
     let b = code.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -696,7 +668,7 @@ fn tag(code: &str, mut i: usize, out: &mut Out) -> usize {
 
 /// CSS: comments, strings, at-rules, selectors (outside braces), properties
 /// (before a `:` inside braces), numbers with units, `#hex`, `!important`.
-fn css(code: &str, out: &mut Out) {
+pub fn css(code: &str, out: &mut Out) {
     let b = code.as_bytes();
     let mut i = 0;
     let mut depth = 0usize;

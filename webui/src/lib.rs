@@ -25,7 +25,7 @@
 //!
 //! The modules public here are the ones the binary (`main.rs`) and the
 //! tests under `webui/tests/` name; the rest (`backend_rpc`, `page_cache`,
-//! `highlight_langs`, the handlers under `routes/`, `pages::forms`) are the
+//! `highlight_langs`, `highlight_scan`, the handlers under `routes/`, `pages::forms`) are the
 //! crate's own. Each module's unit tests live in `webui/tests/unit/`, compiled
 //! into the library's test binary through `#[path]`.
 
@@ -37,6 +37,7 @@ pub mod csrf;
 pub mod forms;
 pub mod highlight;
 mod highlight_langs;
+mod highlight_scan;
 pub mod html;
 pub mod identicon;
 pub mod markdown;
