@@ -50,23 +50,18 @@ pub trait Authored {
     fn sign(&mut self, author_id: i64, idempotency_key: String);
 }
 
-impl Authored for crate::pb::CreateQuestion {
-    fn sign(&mut self, author_id: i64, idempotency_key: String) {
-        (self.author_id, self.idempotency_key) = (author_id, idempotency_key);
-    }
+/// The create messages, whose fields `author_id` and `idempotency_key`
+/// have the same names in each.
+macro_rules! authored {
+    ($($message:ty),*) => {$(
+        impl Authored for $message {
+            fn sign(&mut self, author_id: i64, idempotency_key: String) {
+                (self.author_id, self.idempotency_key) = (author_id, idempotency_key);
+            }
+        }
+    )*};
 }
-
-impl Authored for crate::pb::CreateAnswer {
-    fn sign(&mut self, author_id: i64, idempotency_key: String) {
-        (self.author_id, self.idempotency_key) = (author_id, idempotency_key);
-    }
-}
-
-impl Authored for crate::pb::CreateComment {
-    fn sign(&mut self, author_id: i64, idempotency_key: String) {
-        (self.author_id, self.idempotency_key) = (author_id, idempotency_key);
-    }
-}
+authored!(crate::pb::CreateQuestion, crate::pb::CreateAnswer, crate::pb::CreateComment);
 
 /// A character a (lowercased) tag may hold: `a-z 0-9 + # . -`.
 pub fn is_tag_char(b: u8) -> bool {
