@@ -14,7 +14,7 @@
 use crate::auth::check_user_id;
 use crate::db::{Db, DbError};
 use crate::fields::{self, Target};
-use crate::sql::PgConn;
+use crate::sql::{PgConn, Tx};
 use crate::store::{answers, questions, revisions};
 use proto::pb::{AcceptAnswer, Answer, EditPost, Question, RevisionList};
 use proto::{CallContext, Code, Status};
@@ -36,52 +36,79 @@ fn new_text(limit: fields::TextLimit, raw: &str, old: &str) -> Result<String, St
     }
 }
 
-pub fn edit_question(conn: &mut PgConn, req: EditPost) -> Result<Question, Status> {
+/// Every edit's frame: the editor (logged in), the post's row locked in a
+/// new transaction by `lock` (its author, and what `apply` needs), the
+/// editor must be that author; `apply` writes the change (or nothing, when
+/// nothing changed), and the post is read back (`get`) before the commit.
+fn edit<Old, T>(
+    conn: &mut PgConn,
+    req: &EditPost,
+    target: Target,
+    lock: impl FnOnce(&mut Tx<'_>) -> Result<Option<(Option<i64>, Old)>, DbError>,
+    apply: impl FnOnce(&mut Tx<'_>, i64, Old) -> Result<(), Status>,
+    get: impl FnOnce(&mut Tx<'_>) -> Result<Option<T>, DbError>,
+) -> Result<T, Status> {
     let editor = check_user_id(req.user_id, LOG_IN_TO_EDIT)?;
-    let missing = fields::lookup("question", req.id)?;
+    let missing = fields::lookup(target.as_str(), req.id)?;
     let mut tx = conn.transaction().map_err(DbError::from)?;
-    let old = questions::lock_for_edit(&mut tx, req.id)?.ok_or_else(missing)?;
-    if old.author_id != Some(editor) {
-        return Err(forbidden("only the author can edit this question"));
+    let (author, old) = lock(&mut tx)?.ok_or_else(missing)?;
+    if author != Some(editor) {
+        return Err(forbidden(&format!("only the author can edit this {}", target.as_str())));
     }
-    let title = new_text(fields::TITLE, &req.title, &old.title)?;
-    let body = new_text(fields::QUESTION_BODY, &req.body, &old.body)?;
-    let tags = if req.tags.iter().all(|t| t.trim().is_empty()) {
-        old.tags.clone()
-    } else {
-        fields::parse_tags(&req.tags.join(" "))?
-    };
-    if (&title, &body, &tags) != (&old.title, &old.body, &old.tags) {
-        questions::update(&mut tx, req.id, &title, &body)?;
-        if tags != old.tags {
-            questions::set_tags(&mut tx, req.id, &tags)?;
-        }
-        revisions::insert(&mut tx, Target::Question, req.id, Some(editor), Some(&title), &body, &tags)?;
-        log::info!(target: "Question::Worker", "question {} edited by user {editor}", req.id);
-    }
-    let q = questions::get(&mut tx, req.id)?.ok_or_else(missing)?;
+    apply(&mut tx, editor, old)?;
+    let post = get(&mut tx)?.ok_or_else(missing)?;
     tx.commit().map_err(DbError::from)?;
-    Ok(q)
+    Ok(post)
+}
+
+pub fn edit_question(conn: &mut PgConn, req: EditPost) -> Result<Question, Status> {
+    let id = req.id;
+    edit(
+        conn,
+        &req,
+        Target::Question,
+        |tx| Ok(questions::lock_for_edit(tx, id)?.map(|old| (old.author_id, old))),
+        |tx, editor, old| {
+            let title = new_text(fields::TITLE, &req.title, &old.title)?;
+            let body = new_text(fields::QUESTION_BODY, &req.body, &old.body)?;
+            let tags = if req.tags.iter().all(|t| t.trim().is_empty()) {
+                old.tags.clone()
+            } else {
+                fields::parse_tags(&req.tags.join(" "))?
+            };
+            if (&title, &body, &tags) != (&old.title, &old.body, &old.tags) {
+                questions::update(tx, id, &title, &body)?;
+                if tags != old.tags {
+                    questions::set_tags(tx, id, &tags)?;
+                }
+                revisions::insert(tx, Target::Question, id, Some(editor), Some(&title), &body, &tags)?;
+                log::info!(target: "Question::Worker", "question {id} edited by user {editor}");
+            }
+            Ok(())
+        },
+        |tx| questions::get(tx, id),
+    )
 }
 
 pub fn edit_answer(conn: &mut PgConn, req: EditPost) -> Result<Answer, Status> {
-    let editor = check_user_id(req.user_id, LOG_IN_TO_EDIT)?;
-    let missing = fields::lookup("answer", req.id)?;
-    let mut tx = conn.transaction().map_err(DbError::from)?;
-    let (author, question_id, old_body) = answers::lock_for_edit(&mut tx, req.id)?.ok_or_else(missing)?;
-    if author != Some(editor) {
-        return Err(forbidden("only the author can edit this answer"));
-    }
-    let body = new_text(fields::ANSWER_BODY, &req.body, &old_body)?;
-    if body != old_body {
-        answers::update(&mut tx, req.id, &body)?;
-        questions::touch(&mut tx, question_id)?;
-        revisions::insert(&mut tx, Target::Answer, req.id, Some(editor), None, &body, &[])?;
-        log::info!(target: "Answer::Worker", "answer {} edited by user {editor}", req.id);
-    }
-    let a = answers::get(&mut tx, req.id)?.ok_or_else(missing)?;
-    tx.commit().map_err(DbError::from)?;
-    Ok(a)
+    let id = req.id;
+    edit(
+        conn,
+        &req,
+        Target::Answer,
+        |tx| Ok(answers::lock_for_edit(tx, id)?.map(|(author, question_id, body)| (author, (question_id, body)))),
+        |tx, editor, (question_id, old_body)| {
+            let body = new_text(fields::ANSWER_BODY, &req.body, &old_body)?;
+            if body != old_body {
+                answers::update(tx, id, &body)?;
+                questions::touch(tx, question_id)?;
+                revisions::insert(tx, Target::Answer, id, Some(editor), None, &body, &[])?;
+                log::info!(target: "Answer::Worker", "answer {id} edited by user {editor}");
+            }
+            Ok(())
+        },
+        |tx| answers::get(tx, id),
+    )
 }
 
 /// A post's revisions, oldest first (revision 1 is the original).
