@@ -10,7 +10,6 @@ use super::table;
 use crate::db::DbError;
 use crate::fields::Target;
 use crate::sql::Sql;
-use proto::pb::PostVote;
 
 /// The post's author (None for an anonymous post) and the question of its
 /// thread, with the post row locked; `None` when there is no such post.
@@ -52,20 +51,4 @@ pub fn set(db: &mut impl Sql, user: i64, target: Target, id: i64, value: Option<
 pub fn add_score(db: &mut impl Sql, target: Target, id: i64, delta: i64) -> Result<i64, DbError> {
     let sql = format!("UPDATE {} SET score = score + $2 WHERE id = $1 RETURNING score", table(target));
     Ok(db.query_one(&sql, &[&id, &delta])?.get(0))
-}
-
-/// The viewer's votes on a question and on some of its answers.
-pub fn of_viewer(
-    db: &mut impl Sql,
-    viewer: i64,
-    question_id: i64,
-    answer_ids: &[i64],
-) -> Result<Vec<PostVote>, DbError> {
-    let rows = db.query(
-        "SELECT target, post_id, value FROM votes
-         WHERE user_id = $1 AND ((target = 'question' AND post_id = $2) OR (target = 'answer' AND post_id = ANY($3)))
-         ORDER BY target DESC, post_id",
-        &[&viewer, &question_id, &answer_ids],
-    )?;
-    Ok(rows.iter().map(|r| PostVote { target: r.get(0), id: r.get(1), value: i32::from(r.get::<_, i16>(2)) }).collect())
 }
