@@ -183,10 +183,13 @@ fn bad_values_say_where_they_came_from() {
 
 #[test]
 fn the_registry_flags_are_registry_agents() {
-    let vars = [("STACKWIRE_REDIS_URL", "redis://127.0.0.1:2/"), ("STACKWIRE_REGISTRY_PREFIX", "from-env")];
-    let c = with_env(&vars, || load(["--redis-url", "redis://127.0.0.1:1/"].map(OsString::from))).unwrap();
-    assert_eq!(c.registry.redis_url.as_deref(), Some("redis://127.0.0.1:1/"), "a flag wins over its variable");
-    assert_eq!(c.registry.registry_prefix.as_deref(), Some("from-env"));
+    // (Not STACKWIRE_REDIS_URL: scripts/test.sh sets it for the whole run, and with_env removes what it set.)
+    let vars = [("STACKWIRE_REGISTRY_PREFIX", "from-env"), ("STACKWIRE_RESYNC_MS", "250")];
+    let c = with_env(&vars, || load(["--registry-prefix", "from-flag"].map(OsString::from))).unwrap();
+    assert_eq!(c.registry.registry_prefix.as_deref(), Some("from-flag"), "a flag wins over its variable");
+    assert_eq!(c.registry.resync_ms, Some(Duration::from_millis(250)));
+    let c = p(&["--redis-url", "redis://127.0.0.1:1/"]).unwrap();
+    assert_eq!(c.registry.redis_url.as_deref(), Some("redis://127.0.0.1:1/"));
     // Not balancer settings: no STACKWIRE_BALANCER_ name, no file key.
     assert!(!settings().iter().any(|(k, _)| k.starts_with("redis") || k.starts_with("registry")));
     let path = conf("redis-url = \"redis://127.0.0.1:3/\"\n");
