@@ -31,6 +31,7 @@ pub mod pb {
 
     /// gRPC server reflection, `grpc.reflection.v1` (v1alpha has the same
     /// messages); only the server's reflection service reads it.
+    #[allow(clippy::enum_variant_names)] // prost's names for the proto's oneof
     pub(crate) mod reflection {
         include!(concat!(env!("OUT_DIR"), "/grpc.reflection.v1.rs"));
     }

@@ -88,7 +88,8 @@ fn vanished(what: &str, id: i64) -> Status {
 /// answer; name and id): a foreign-key violation is that parent missing
 /// (NOT_FOUND).
 fn under(parent: (&str, i64), inserted: Result<i64, DbError>) -> Result<i64, Status> {
-    inserted.map_err(|e| if e.is_foreign_key_violation() { fields::not_found(parent.0, parent.1) } else { e.to_status() })
+    inserted
+        .map_err(|e| if e.is_foreign_key_violation() { fields::not_found(parent.0, parent.1) } else { e.to_status() })
 }
 
 /// One create's steps 2 to 5, which every kind of post runs alike: its kind

@@ -243,7 +243,11 @@ impl Metrics {
         }
         for (name, help, v) in [
             ("connections_accepted_total", "Client connections accepted.", &self.accepted),
-            ("connections_refused_total", "Client connections closed at once because the limit was reached.", &self.refused),
+            (
+                "connections_refused_total",
+                "Client connections closed at once because the limit was reached.",
+                &self.refused,
+            ),
         ] {
             counter(&mut o, name, help, v.load(Ordering::Relaxed));
         }

@@ -203,7 +203,13 @@ pub enum Start {
 /// than the page: [`paged`] splits it off): one range of the table's
 /// `{table}_by_author` index, from a page number (OFFSET, bounded by the
 /// page rule) or just after a given post of theirs (keyset).
-pub fn by_author(db: &mut impl Sql, target: Target, author: i64, start: Start, per_page: u32) -> Result<Vec<Row>, DbError> {
+pub fn by_author(
+    db: &mut impl Sql,
+    target: Target,
+    author: i64,
+    start: Start,
+    per_page: u32,
+) -> Result<Vec<Row>, DbError> {
     let (select, alias) = match target {
         Target::Question => (format!("SELECT {QUESTION_COLUMNS} FROM {QUESTION_FROM}"), "q"),
         Target::Answer => (format!("SELECT {ANSWER_COLUMNS} FROM {ANSWER_FROM}"), "a"),
@@ -214,7 +220,10 @@ pub fn by_author(db: &mut impl Sql, target: Target, author: i64, start: Start, p
     };
     // Two statements rather than `$2 = 0 OR …`, so a generic plan keeps the index range.
     let keyset = if after > 0 {
-        format!("AND ({alias}.created_at, {alias}.id) < (SELECT x.created_at, x.id FROM {} x WHERE x.id = $2)", table(target))
+        format!(
+            "AND ({alias}.created_at, {alias}.id) < (SELECT x.created_at, x.id FROM {} x WHERE x.id = $2)",
+            table(target)
+        )
     } else {
         String::new()
     };

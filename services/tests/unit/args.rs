@@ -21,18 +21,33 @@ fn message(args: &[&str]) -> String {
 fn both_flag_spellings_work_and_listen_defaults() {
     assert_eq!(
         run(&["--service", "answer", "--listen", "127.0.0.1:9001"]),
-        Ok(Args { service: ServiceKind::Answer, listen: "127.0.0.1:9001".parse().unwrap(), admin: None, registry: RegistryArgs::default() })
+        Ok(Args {
+            service: ServiceKind::Answer,
+            listen: "127.0.0.1:9001".parse().unwrap(),
+            admin: None,
+            registry: RegistryArgs::default()
+        })
     );
     assert_eq!(
         run(&["--service=comment"]),
-        Ok(Args { service: ServiceKind::Comment, listen: "127.0.0.1:0".parse().unwrap(), admin: None, registry: RegistryArgs::default() })
+        Ok(Args {
+            service: ServiceKind::Comment,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            admin: None,
+            registry: RegistryArgs::default()
+        })
     );
     assert_eq!(run(&["--service", "question", "--help"]), Err(ErrorKind::DisplayHelp));
     assert_eq!(run(&["-h"]), Err(ErrorKind::DisplayHelp));
     assert_eq!(run(&["--version"]), Err(ErrorKind::DisplayVersion));
     assert_eq!(
         run(&["--service", "vote"]),
-        Ok(Args { service: ServiceKind::Vote, listen: "127.0.0.1:0".parse().unwrap(), admin: None, registry: RegistryArgs::default() })
+        Ok(Args {
+            service: ServiceKind::Vote,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            admin: None,
+            registry: RegistryArgs::default()
+        })
     );
     assert_eq!(
         run(&["--service", "user", "--admin=127.0.0.1:8101"]).map(|a| (a.service.registry_name(), a.admin)),

@@ -122,7 +122,15 @@ fn answer_html(out: &mut String, viewer: &Viewer, t: &Thread, awc: &AnswerWithCo
 /// A post's action line, left open for more actions: when and by whom it
 /// was written ("asked 3 days ago by ann"), then its edit link (for its
 /// author) and its history; `path` is the post's own (`/answers/7`).
-fn actions(viewer: &Viewer, verb: &str, path: &str, at_ms: i64, author: &str, reputation: i64, author_id: i64) -> String {
+fn actions(
+    viewer: &Viewer,
+    verb: &str,
+    path: &str,
+    at_ms: i64,
+    author: &str,
+    reputation: i64,
+    author_id: i64,
+) -> String {
     let mut out = format!(
         "<div class=\"actions\"><span class=\"meta\">{verb} {} by {}</span>",
         ago::time(at_ms, viewer.now_ms),
