@@ -221,14 +221,21 @@ impl Metrics {
         let sum = total(&|s| s.sum_us.load(Ordering::Relaxed)) as f64 / 1e6;
         let _ = writeln!(o, "{p}_request_duration_seconds_sum {sum}");
         let _ = writeln!(o, "{p}_request_duration_seconds_count {count}");
-        for (name, help, v) in [
+        let counters = [
             ("upstream_connects_total", "Connections opened to upstreams.", &self.upstream_connects),
             (
                 "upstream_connect_errors_total",
                 "Upstream connections that failed or timed out while connecting.",
                 &self.upstream_connect_errors,
             ),
-        ] {
+            ("connections_accepted_total", "Client connections accepted.", &self.accepted),
+            (
+                "connections_refused_total",
+                "Client connections closed at once because the limit was reached.",
+                &self.refused,
+            ),
+        ];
+        for (name, help, v) in counters {
             counter(&mut o, name, help, v.load(Ordering::Relaxed));
         }
         head(&mut o, "timeouts_total", "counter", "Deadlines that fired, by kind.");
@@ -240,16 +247,6 @@ impl Metrics {
             ("upstream_connections", "Open connections to upstreams (in use or pooled).", &self.upstream_connections),
         ] {
             gauge(&mut o, name, help, v.load(Ordering::Relaxed));
-        }
-        for (name, help, v) in [
-            ("connections_accepted_total", "Client connections accepted.", &self.accepted),
-            (
-                "connections_refused_total",
-                "Client connections closed at once because the limit was reached.",
-                &self.refused,
-            ),
-        ] {
-            counter(&mut o, name, help, v.load(Ordering::Relaxed));
         }
         // The product's limits, so an operator sees what is in force (`proto::limits`).
         proto::limits::render_prometheus(&mut o);
