@@ -15,15 +15,15 @@
 //! - `GET /webserv/answer/{id}/revisions` → the edit history, oldest first.
 
 use crate::auth::{check_user_id, Auth};
-use crate::authored;
 use crate::changes;
-use crate::db::Db;
-use crate::edits::{self, LOG_IN_TO_ACCEPT, LOG_IN_TO_EDIT};
+use crate::doors::json;
+use crate::doors::web::{self, Body, Stop};
 use crate::fields::{self, FieldError, Target};
-use crate::json;
-use crate::posting::{self, Created, LOG_IN_TO_POST};
+use crate::flows::authored;
+use crate::flows::edits::{self, LOG_IN_TO_ACCEPT, LOG_IN_TO_EDIT};
+use crate::flows::posting::{self, Created, LOG_IN_TO_POST};
+use crate::infra::db::Db;
 use crate::store;
-use crate::web::{self, Body, Stop};
 use coherent::Versions;
 use proto::pb::{
     AcceptAnswer, Answer, AnswerList, AnswerQuery, CreateAnswer, EditPost, Exists, HttpRequest, HttpResponse, Id,

@@ -25,7 +25,7 @@
 //! when it is there ([`Auth::viewer`]: the viewer's own votes on a page), so
 //! a stale token never breaks reading a public page.
 
-use crate::rpc::Dependency;
+use crate::doors::rpc::Dependency;
 use crate::secrets;
 use coherent::{Checked, Sessions};
 use proto::pb::{HttpRequest, Token, User};

@@ -15,17 +15,17 @@
 //! HTTP (through `Web/Handle`): `POST /webserv/comment` with `answer_id` and
 //! `body` → 201 with the comment; it needs a login (`Authorization: Bearer`)
 //! and honours an `Idempotency-Key` header like the other creates
-//! ([`crate::posting`]).
+//! ([`crate::flows::posting`]).
 
 use crate::auth::{check_user_id, Auth};
-use crate::authored;
 use crate::changes;
-use crate::db::Db;
+use crate::doors::json;
+use crate::doors::web::{self, Body};
 use crate::fields::{self, FieldError};
-use crate::json;
-use crate::posting::{self, Created, LOG_IN_TO_POST};
+use crate::flows::authored;
+use crate::flows::posting::{self, Created, LOG_IN_TO_POST};
+use crate::infra::db::Db;
 use crate::store;
-use crate::web::{self, Body};
 use coherent::Versions;
 use proto::pb::{Comment, CommentList, CreateComment, HttpRequest, HttpResponse, Ids};
 use proto::services::comment_service;

@@ -8,16 +8,16 @@
 //! services, one after the other, cost four RPC hops and ten transactions
 //! where one query does. No other service is called to read a thread.
 //!
-//! The HTTP routes are in [`crate::question_web`]; the create transaction in
-//! [`crate::posting`], edits in [`crate::edits`], search parsing in
+//! The HTTP routes are in [`crate::doors::question_web`]; the create transaction in
+//! [`crate::flows::posting`], edits in [`crate::flows::edits`], search parsing in
 //! [`crate::search`].
 
 use crate::auth::Auth;
 use crate::changes;
-use crate::db::Db;
-use crate::edits::{self, LOG_IN_TO_EDIT};
 use crate::fields::{self, Target};
-use crate::posting::{self, Created, LOG_IN_TO_POST};
+use crate::flows::edits::{self, LOG_IN_TO_EDIT};
+use crate::flows::posting::{self, Created, LOG_IN_TO_POST};
+use crate::infra::db::Db;
 use crate::search;
 use crate::store;
 use crate::store::Start;
@@ -54,7 +54,7 @@ pub struct QuestionService {
     pub(crate) db: Db,
     pub(crate) auth: Auth,
     pub(crate) versions: Arc<Versions>,
-    /// Anonymous JSON replies of the read routes ([`crate::question_web`]).
+    /// Anonymous JSON replies of the read routes ([`crate::doors::question_web`]).
     pub(crate) replies: Arc<Store<Reply>>,
 }
 
@@ -180,7 +180,7 @@ impl question_service::Server for QuestionService {
 
 impl Handler for QuestionService {
     /// `Web/Handle` goes through the reply cache, which keeps replies
-    /// encoded ([`crate::question_web`]); every other method is the
+    /// encoded ([`crate::doors::question_web`]); every other method is the
     /// generated dispatcher's.
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
         if ctx.method == WEB_HANDLE {

@@ -16,8 +16,8 @@
 //! layer (here, and in the webui, which only sees the RPC status) sets
 //! `Retry-After` without a second channel for the number.
 
-use crate::db::DbError;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use proto::{Code, Status};
 
 /// One posting limit.

@@ -27,8 +27,8 @@
 //! A caller that gives no client address (a typed call from a test or a
 //! tool) is throttled per username only.
 
-use crate::db::DbError;
-use crate::sql::{PgConn, Sql, Tx};
+use crate::infra::db::DbError;
+use crate::infra::sql::{PgConn, Sql, Tx};
 use crate::store::throttle as store;
 use proto::limits::{self, Limit};
 use proto::{Code, Status};

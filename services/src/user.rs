@@ -25,14 +25,14 @@
 
 use crate::auth;
 use crate::changes;
-use crate::db::Db;
+use crate::doors::json;
+use crate::doors::web::{self, Body};
 use crate::fields;
-use crate::json;
+use crate::infra::db::Db;
 use crate::secrets;
 use crate::store;
 use crate::store::Start;
 use crate::throttle::{self, LoginKeys};
-use crate::web::{self, Body};
 use coherent::Versions;
 use proto::pb::{Empty, HttpRequest, HttpResponse, LogIn, Session, SignUp, Token, User, UserPage, Username};
 use proto::services::user_service::{self, Server as _};
@@ -127,7 +127,7 @@ impl user_service::Server for UserService {
             Status::internal("cannot store the password")
         })?;
         let mut conn = self.db.conn_for(ctx)?;
-        let mut tx = conn.transaction().map_err(crate::db::DbError::from)?;
+        let mut tx = conn.transaction().map_err(crate::infra::db::DbError::from)?;
         if let Some(a) = &address {
             throttle::lock_signups(&mut tx, a)?;
             throttle::check_signup(&mut tx, a)?;
@@ -142,7 +142,7 @@ impl user_service::Server for UserService {
         if let Some(a) = &address {
             store::throttle::set_signup_address(&mut tx, user.id, a)?;
         }
-        tx.commit().map_err(crate::db::DbError::from)?;
+        tx.commit().map_err(crate::infra::db::DbError::from)?;
         log::info!(target: "User::Worker", "signed up user {} ({})", user.id, user.username);
         Ok(user)
     }

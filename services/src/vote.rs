@@ -14,11 +14,11 @@
 
 use crate::auth::{check_user_id, Auth};
 use crate::changes;
-use crate::db::{Db, DbError};
+use crate::doors::json;
+use crate::doors::web::{self, Body, Stop};
 use crate::fields::{self, FieldError, Target};
-use crate::json;
+use crate::infra::db::{Db, DbError};
 use crate::store::votes;
-use crate::web::{self, Body, Stop};
 use coherent::Versions;
 use proto::pb::{CastVote, HttpRequest, HttpResponse, VoteResult};
 use proto::services::vote_service;

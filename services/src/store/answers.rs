@@ -5,9 +5,9 @@
 //! then oldest first (id breaks ties between answers of the same instant).
 
 use super::{answer, paged, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
-use crate::db::DbError;
 use crate::fields::Target;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use proto::pb::Answer;
 
 pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Answer>, DbError> {

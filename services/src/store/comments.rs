@@ -1,8 +1,8 @@
 //! Comments on answers.
 
 use super::{comment, COMMENT_COLUMNS, COMMENT_FROM};
-use crate::db::DbError;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use proto::pb::Comment;
 
 pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Comment>, DbError> {

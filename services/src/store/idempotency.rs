@@ -1,8 +1,8 @@
 //! Idempotency keys: the post a client's key made, and the fingerprint of the
-//! request it came with ([`crate::idempotency`] decides what they mean).
+//! request it came with ([`crate::flows::idempotency`] decides what they mean).
 
-use crate::db::DbError;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 
 /// What a key made: the request's fingerprint, the kind of post, its id.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,9 +40,9 @@ pub(crate) mod throttle;
 pub(crate) mod users;
 pub(crate) mod votes;
 
-use crate::db::DbError;
 use crate::fields::Target;
-use crate::sql::{Params, Sql};
+use crate::infra::db::DbError;
+use crate::infra::sql::{Params, Sql};
 use postgres::Row;
 use proto::pb::{Answer, Comment, Question};
 

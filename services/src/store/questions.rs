@@ -16,9 +16,9 @@
 //! order the asker gave them.
 
 use super::{paged, question, Start, Window, QUESTION_COLUMNS, QUESTION_FROM};
-use crate::db::DbError;
 use crate::fields::{Sort, Target};
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use postgres::types::ToSql;
 use proto::pb::{Question, TagCount};
 

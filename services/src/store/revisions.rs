@@ -2,9 +2,9 @@
 //! first written, each edit that changes something adds the next one.
 
 use super::{author, ms, table};
-use crate::db::DbError;
 use crate::fields::Target;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use proto::pb::Revision;
 
 /// Records a revision; `title` and `tags` are for questions only.

@@ -17,8 +17,8 @@
 //! however many rows match), with the matched words between sentinels.
 
 use super::{paged, question, Window, QUESTION_COLUMNS, QUESTION_FROM};
-use crate::db::DbError;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use proto::headline::{MARK_START, MARK_STOP};
 use proto::pb::Question;
 

@@ -18,8 +18,8 @@
 //! answers "is there another page?", and its comments are not read.
 
 use super::{author, ms, reputation};
-use crate::db::DbError;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use proto::pb::{Answer, AnswerWithComments, Comment, PostVote, Question, Thread};
 use std::collections::HashMap;
 

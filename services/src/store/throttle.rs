@@ -6,8 +6,8 @@
 //! the other. Rows lock in one order (address before username), so two
 //! attempts never wait on each other in a cycle.
 
-use crate::db::DbError;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 
 /// One counter: `failures` in the current window, `ago_ms` since the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,8 +12,8 @@
 //! looked up the same way, so "Ann" and "ann" are one account.
 
 use super::ms;
-use crate::db::DbError;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 use proto::pb::User;
 
 /// `id, username, reputation, created_at_ms, question_count, answer_count` of `u`.

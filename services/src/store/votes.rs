@@ -7,9 +7,9 @@
 //! the difference to the score ([`add_score`]).
 
 use super::table;
-use crate::db::DbError;
 use crate::fields::Target;
-use crate::sql::Sql;
+use crate::infra::db::DbError;
+use crate::infra::sql::Sql;
 
 /// The post's author (None for an anonymous post) and the question of its
 /// thread, with the post row locked; `None` when there is no such post.

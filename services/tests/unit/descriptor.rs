@@ -46,7 +46,7 @@ fn routes_are_the_ones_each_service_serves() {
             let path = path.replace("{id}", "7").replace("{username}", "ann");
             let req = HttpRequest { method: method.into(), path, ..Default::default() };
             let ok = match kind {
-                ServiceKind::Question => crate::question_web::route(&req).is_ok(),
+                ServiceKind::Question => crate::doors::question_web::route(&req).is_ok(),
                 ServiceKind::Answer => crate::answer::route(&req).is_ok(),
                 ServiceKind::Comment => crate::comment::route(&req).is_ok(),
                 ServiceKind::User => crate::user::route(&req).is_ok(),

@@ -2,7 +2,7 @@
 //!
 //! Every create runs the same steps, in this order:
 //! 1. validate the fields (a 400 costs no database work);
-//! 2. the idempotency key ([`crate::idempotency`]): a key whose first request
+//! 2. the idempotency key ([`crate::flows::idempotency`]): a key whose first request
 //!    is still running is 409 at once, one used for a different request 422,
 //!    one that already made this post answers with it (`replayed`), never
 //!    counted by the posting limit its first attempt used up;
@@ -22,11 +22,11 @@
 //! would have held a key for ever.
 
 use crate::auth::check_user_id;
-use crate::db::DbError;
 use crate::fields::{self, Target};
-use crate::idempotency::{self, Verdict};
+use crate::flows::idempotency::{self, Verdict};
+use crate::infra::db::DbError;
+use crate::infra::sql::{PgConn, Tx};
 use crate::ratelimit;
-use crate::sql::{PgConn, Tx};
 use crate::store::{answers, comments, questions, revisions, users};
 use proto::pb::{Answer, Comment, CreateAnswer, CreateComment, CreateQuestion, Question};
 use proto::{Code, Status};

@@ -16,12 +16,12 @@
 //! authenticate next (401 before any 400), then read the body.
 
 use crate::auth;
-use crate::authored;
-use crate::edits::LOG_IN_TO_EDIT;
+use crate::doors::json;
+use crate::doors::web::{self, Body, Stop};
 use crate::fields::{self, FieldError};
-use crate::json;
+use crate::flows::authored;
+use crate::flows::edits::LOG_IN_TO_EDIT;
 use crate::question::{QuestionService, Reply};
-use crate::web::{self, Body, Stop};
 use coherent::Topic;
 use proto::pb::{
     CreateQuestion, EditPost, Empty, HttpRequest, HttpResponse, Id, ListQuestions, SearchQuery, ThreadQuery,
@@ -236,5 +236,5 @@ pub fn search_request(req: &HttpRequest) -> Result<SearchQuery, FieldError> {
 }
 
 #[cfg(test)]
-#[path = "../tests/unit/question_web.rs"]
+#[path = "../../tests/unit/doors/question_web.rs"]
 mod tests;

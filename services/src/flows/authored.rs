@@ -6,7 +6,7 @@
 //! 3. read the body (415 or 400 as it is) into the typed create request,
 //!    whose fields name themselves when missing (400);
 //! 4. store it through the service's own `create_as` (which validates the
-//!    fields, runs the transaction in [`crate::posting`] and announces the
+//!    fields, runs the transaction in [`crate::flows::posting`] and announces the
 //!    change), the same path the typed RPC method takes;
 //! 5. respond 201 with the row (and, where it can be read back, its
 //!    `Location`), marked `Idempotent-Replayed` when the key found an
@@ -18,9 +18,9 @@
 //! `Auth::acting`) and share step 4.
 
 use crate::auth::Auth;
+use crate::doors::web::{self, Body, Stop};
 use crate::fields::FieldError;
-use crate::posting::{Created, LOG_IN_TO_POST};
-use crate::web::{self, Body, Stop};
+use crate::flows::posting::{Created, LOG_IN_TO_POST};
 use proto::fields::Authored;
 use proto::pb::{HttpRequest, HttpResponse};
 use proto::{CallContext, Status};

@@ -1,4 +1,4 @@
-//! Unit tests of `services::json`, compiled into the library's own test
+//! Unit tests of `services::doors::json`, compiled into the library's own test
 //! binary through `#[path]` (they use its private items), kept out of `src/`.
 
 use super::*;

@@ -164,5 +164,5 @@ pub fn tags_json(l: &TagList) -> Value {
 }
 
 #[cfg(test)]
-#[path = "../tests/unit/json.rs"]
+#[path = "../../tests/unit/doors/json.rs"]
 mod tests;

@@ -1,6 +1,6 @@
 //! The schema, as an append-only list of versions.
 //!
-//! [`crate::db::migrate`] applies the versions a database has not seen yet,
+//! [`crate::infra::db::migrate`] applies the versions a database has not seen yet,
 //! in order, under an advisory lock. A released version is never edited: a
 //! database that already ran it would never see the edit, and two databases
 //! would disagree about what version N means. A change is a new version.
@@ -44,7 +44,7 @@
 //!   index for counting a user's recent comments (the comment limit);
 //! - `idempotency_keys`: a client's key, the fingerprint of the request it
 //!   first came with, and the post it made, kept 24 hours
-//!   ([`crate::idempotency`]); the keys already on posts are carried over.
+//!   ([`crate::flows::idempotency`]); the keys already on posts are carried over.
 //!
 //! Version 5 rewrites `sw_recount()` set-based (one aggregate per counter
 //! joined once, instead of a subquery per row, which on a never-analyzed
@@ -402,5 +402,5 @@ const V6: &str = "
     ";
 
 #[cfg(test)]
-#[path = "../tests/unit/migrations.rs"]
+#[path = "../../tests/unit/infra/migrations.rs"]
 mod tests;

@@ -13,14 +13,14 @@
 //! advisory lock: the others queue on the lock and then find every version
 //! already recorded in `schema_migrations`. A migration is never edited once
 //! released; a change is a new version appended to [`MIGRATIONS`] (in
-//! [`crate::migrations`]).
+//! [`crate::infra::migrations`]).
 //!
 //! Database errors become RPC statuses here ([`DbError::to_status`]) so the
 //! mapping is the same in every service: the database being away is
 //! UNAVAILABLE (retry elsewhere, later), a statement timeout is
 //! DEADLINE_EXCEEDED, anything else INTERNAL with the detail only in the log.
 
-use crate::replicas::StandbyState;
+use crate::infra::replicas::StandbyState;
 use postgres::config::TargetSessionAttrs;
 use postgres::error::SqlState;
 use proto::{Code, Status};
@@ -28,10 +28,10 @@ use r2d2::PooledConnection;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use crate::migrations::MIGRATIONS;
-pub use crate::sql::Manager;
+pub use crate::infra::migrations::MIGRATIONS;
+pub use crate::infra::sql::Manager;
 
-/// A pooled connection; statements run on it are prepared once ([`crate::sql`]).
+/// A pooled connection; statements run on it are prepared once ([`crate::infra::sql`]).
 pub type Conn = PooledConnection<Manager>;
 
 /// Arbitrary but fixed: every stackwire process migrating takes this lock.
@@ -158,7 +158,7 @@ pub struct DbConfig {
     pub pg: postgres::Config,
     pub pool_size: u32,
     /// With several hosts (replicated PostgreSQL): the same hosts for reads on
-    /// the standby (see [`crate::replicas`]).
+    /// the standby (see [`crate::infra::replicas`]).
     pub read: Option<postgres::Config>,
 }
 
@@ -184,7 +184,7 @@ impl DbConfig {
             _ => format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"),
         };
         pg.options(&options);
-        pg.notice_callback(crate::replicas::on_notice);
+        pg.notice_callback(crate::infra::replicas::on_notice);
         // Replicated: writes go to the node that accepts them; their COMMIT
         // waits until the synchronous standby has applied it, so reads there
         // see it (read-your-writes; see replicas).
@@ -311,7 +311,7 @@ impl r2d2::HandleError<postgres::Error> for LogConnectErrors {
 impl Db {
     /// Builds the pool without connecting; the first `conn` connects.
     pub fn new(cfg: &DbConfig) -> Result<Db, DbError> {
-        let standby = cfg.read.as_ref().map(|_| crate::replicas::watch(cfg.pg.clone()));
+        let standby = cfg.read.as_ref().map(|_| crate::infra::replicas::watch(cfg.pg.clone()));
         let read = match &cfg.read {
             Some(read) => Some((0, pool(read, cfg.pool_size)?)),
             None => None,
@@ -386,7 +386,7 @@ impl Db {
         }
     }
 
-    /// Runs a read the standby may serve (see [`crate::replicas`]) on the
+    /// Runs a read the standby may serve (see [`crate::infra::replicas`]) on the
     /// standby while it is synchronous and caught up (or the primary is
     /// away), else on the primary. A read that fails because its node went
     /// away (the connection or the server died, or no connection came within
@@ -483,5 +483,5 @@ pub fn migrate(client: &mut postgres::Client) -> Result<Vec<i32>, DbError> {
 }
 
 #[cfg(test)]
-#[path = "../tests/unit/db.rs"]
+#[path = "../../tests/unit/infra/db.rs"]
 mod tests;

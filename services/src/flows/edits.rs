@@ -12,9 +12,9 @@
 //! the mark, accepting the accepted one again changes nothing.
 
 use crate::auth::check_user_id;
-use crate::db::{Db, DbError};
 use crate::fields::{self, Target};
-use crate::sql::{PgConn, Tx};
+use crate::infra::db::{Db, DbError};
+use crate::infra::sql::{PgConn, Tx};
 use crate::store::{answers, questions, revisions};
 use proto::pb::{AcceptAnswer, Answer, EditPost, Question, RevisionList};
 use proto::{CallContext, Code, Status};

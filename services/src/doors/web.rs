@@ -27,7 +27,7 @@
 //! - [`rpc_faces!`] gives a service its two RPC faces at once: its typed
 //!   methods and `Web/Handle` (its HTTP routes), anything else UNIMPLEMENTED.
 //!
-//! The JSON shapes themselves are in [`crate::json`].
+//! The JSON shapes themselves are in [`crate::doors::json`].
 
 use crate::fields::{self, FieldError};
 use proto::http::FormError;
@@ -312,5 +312,5 @@ macro_rules! rpc_faces {
 pub(crate) use rpc_faces;
 
 #[cfg(test)]
-#[path = "../tests/unit/web.rs"]
+#[path = "../../tests/unit/doors/web.rs"]
 mod tests;

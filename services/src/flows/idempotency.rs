@@ -24,7 +24,7 @@
 //! will be stored (trimmed), so a harmless difference in surrounding
 //! whitespace is the same request.
 
-use crate::sql::Tx;
+use crate::infra::sql::Tx;
 use crate::store::idempotency::{self as store, Made};
 use proto::{Code, Status};
 use sha2::{Digest, Sha256};
