@@ -38,10 +38,19 @@ work=$(mktemp -d /tmp/sw-bench.XXXXXX)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # What outlives a TERM by 5 s is killed: anything left would hold the
+    # caller's flock on /work/startall.lock (an inherited descriptor).
+    for _ in $(seq 50); do
+        alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     [[ -f $work/nginx-backend.pid ]] && kill "$(cat "$work/nginx-backend.pid")" 2>/dev/null || true
     [[ -f $work/nginx-proxy.pid ]] && kill "$(cat "$work/nginx-proxy.pid")" 2>/dev/null || true
     [[ -f $work/haproxy.pid ]] && kill "$(cat "$work/haproxy.pid")" 2>/dev/null || true
-    redis-cli -p $P_REDIS shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -a bench --no-auth-warning -p $P_REDIS shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -78,11 +78,20 @@ pub fn unavailable_status(status: u16) -> bool {
     matches!(status, 502 | 503)
 }
 
+/// The `status` of an encoded `HttpResponse` (its field 1), read without
+/// copying the headers and the body: every reply is checked for a 502/503
+/// before it is decoded once, for the client (`reply`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HttpStatus {
+    #[prost(uint32, tag = "1")]
+    pub status: u32,
+}
+
 /// [`CallSpec::unavailable`] for `Web/Handle`: the RPC rule, or a 502/503 page.
 fn web_unavailable(r: &pb::Response) -> bool {
     policy::rpc_unavailable(r)
         || (Code::from_u32(r.status) == Code::Ok
-            && pb::HttpResponse::decode(r.payload.as_slice()).is_ok_and(|h| unavailable_status(h.status as u16)))
+            && HttpStatus::decode(r.payload.as_slice()).is_ok_and(|h| unavailable_status(h.status as u16)))
 }
 
 impl Upstream for RpcUpstream {

@@ -77,6 +77,17 @@ struct Outstanding {
     addr: SocketAddr,
     sent: Instant,
     on: Option<(Connection, u64)>,
+    /// Its per-try timer, cancelled when it ends (see `timer`).
+    timer: Option<timer::Key>,
+}
+
+impl Outstanding {
+    /// The attempt ended (answered, abandoned, cancelled): its timer need not fire.
+    fn ended(&self) {
+        if let Some(key) = self.timer {
+            timer::cancel(key);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -148,6 +159,7 @@ impl Flight {
 /// Cancels attempts that got no reply by the deadline, and says so to health.
 fn abandon(c: &CallState, outstanding: Vec<Outstanding>) {
     for o in outstanding {
+        o.ended();
         if let Some((conn, id)) = o.on {
             conn.cancel(id);
         }
@@ -230,7 +242,14 @@ fn dispatch(c: &Arc<CallState>) {
             }
         };
         let sent = Instant::now();
-        c.lock().outstanding.push(Outstanding { n, addr, sent, on: None });
+        let timer = match per_try_timeout(c.rotation.latency(addr), remaining) {
+            Some(t) if spec.idempotency.repeatable() => {
+                let me = c.clone();
+                timer::at(sent + t, Box::new(move || slow(&me, n, t)))
+            }
+            _ => None,
+        };
+        c.lock().outstanding.push(Outstanding { n, addr, sent, on: None, timer });
         let counted = c.rotation.pool().begin(addr);
         let me = c.clone();
         let opts = CallOptions::new(&spec.request_id, remaining).with_metadata(&spec.metadata);
@@ -245,12 +264,6 @@ fn dispatch(c: &Arc<CallState>) {
         );
         if let Some(o) = c.lock().outstanding.iter_mut().find(|o| o.n == n) {
             o.on = Some((conn, id));
-        }
-        if spec.idempotency.repeatable() {
-            if let Some(t) = per_try_timeout(c.rotation.latency(addr), remaining) {
-                let me = c.clone();
-                timer::at(sent + t, Box::new(move || slow(&me, n, t)));
-            }
         }
         return;
     }
@@ -278,7 +291,7 @@ fn completed(c: &Arc<CallState>, n: u32, addr: SocketAddr, sent: Instant, result
     };
     let mut st = c.lock();
     let Some(i) = st.outstanding.iter().position(|o| o.n == n) else { return };
-    st.outstanding.swap_remove(i);
+    st.outstanding.swap_remove(i).ended();
     if st.finish.is_none() {
         return;
     }
@@ -312,7 +325,10 @@ fn slow(c: &Arc<CallState>, n: u32, per_try: std::time::Duration) {
         let again = Instant::now() + per_try;
         if again < spec.deadline {
             let me = c.clone();
-            timer::at(again, Box::new(move || slow(&me, n, per_try)));
+            let key = timer::at(again, Box::new(move || slow(&me, n, per_try)));
+            if let Some(o) = c.lock().outstanding.iter_mut().find(|o| o.n == n) {
+                o.timer = key;
+            }
         }
         return;
     }

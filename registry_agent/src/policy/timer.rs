@@ -9,33 +9,88 @@
 //! and hand the dialing to [`work`]. Both are started on first use; if the
 //! system refuses a thread, work runs on the caller's thread and timers do
 //! not fire (no hedging), which is logged once.
+//!
+//! Every repeatable call sets a per-try timer, and almost every call is
+//! answered long before it fires, so the timer is built for timers that
+//! never fire: setting one wakes the timer thread only when it becomes the
+//! earliest deadline the thread is not already waiting for, and an attempt
+//! that is answered cancels its timer ([`cancel`]). The thread then wakes
+//! about once per per-try timeout, not once per call (it used to be woken by
+//! every call, twice: on the set and at the deadline, a context switch each
+//! on the balancer's request path).
 
-use crossbeam_channel::{Receiver, Sender};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use crossbeam_channel::Sender;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 pub type Task = Box<dyn FnOnce() + Send>;
 
 /// Threads that start retried and hedged attempts.
 const WORKERS: usize = 2;
 
-/// Runs `task` on the timer thread at `when`. It must not block.
-pub fn at(when: Instant, task: Task) {
-    static TIMER: OnceLock<Option<Sender<(Instant, Task)>>> = OnceLock::new();
-    let tx = TIMER.get_or_init(|| {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        match std::thread::Builder::new().name("policy-timer".into()).spawn(move || timer_loop(rx)) {
-            Ok(_) => Some(tx),
-            Err(e) => {
-                log::error!(target: "rpc", "cannot start the per-try timer: {e}; calls will not be hedged");
-                None
+/// A timer that was set, for [`cancel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key(Instant, u64);
+
+/// The timers not fired yet, and when the timer thread means to wake.
+struct Timers {
+    due: BTreeMap<Key, Task>,
+    seq: u64,
+    /// The deadline the thread sleeps until (`None`: none; it waits for a
+    /// notification). A timer due later needs no wake-up.
+    wake_at: Option<Instant>,
+}
+
+struct Shared {
+    timers: Mutex<Timers>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn shared() -> Option<&'static Arc<Shared>> {
+    static TIMER: OnceLock<Option<Arc<Shared>>> = OnceLock::new();
+    TIMER
+        .get_or_init(|| {
+            let timers = Timers { due: BTreeMap::new(), seq: 0, wake_at: None };
+            let shared = Arc::new(Shared { timers: Mutex::new(timers), wake: Condvar::new() });
+            let me = shared.clone();
+            match std::thread::Builder::new().name("policy-timer".into()).spawn(move || timer_loop(&me)) {
+                Ok(_) => Some(shared),
+                Err(e) => {
+                    log::error!(target: "rpc", "cannot start the per-try timer: {e}; calls will not be hedged");
+                    None
+                }
             }
-        }
-    });
-    if let Some(tx) = tx {
-        let _ = tx.send((when, task));
+        })
+        .as_ref()
+}
+
+/// Runs `task` on the timer thread at `when`, unless [`cancel`]led first.
+/// It must not block. `None` when there is no timer thread.
+pub fn at(when: Instant, task: Task) -> Option<Key> {
+    let shared = shared()?;
+    let mut t = shared.lock();
+    t.seq += 1;
+    let key = Key(when, t.seq);
+    t.due.insert(key, task);
+    if t.wake_at.is_none_or(|at| when < at) {
+        t.wake_at = Some(when);
+        shared.wake.notify_one();
+    }
+    Some(key)
+}
+
+/// Forgets the timer `key` if it has not fired; its task is dropped.
+pub fn cancel(key: Key) {
+    if let Some(shared) = shared() {
+        let task = shared.lock().due.remove(&key);
+        drop(task);
     }
 }
 
@@ -64,28 +119,38 @@ pub fn work(task: Task) {
     }
 }
 
-fn timer_loop(rx: Receiver<(Instant, Task)>) {
-    let mut due: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
-    let mut tasks: HashMap<u64, Task> = HashMap::new();
-    let mut seq = 0u64;
+fn timer_loop(shared: &Shared) {
+    let mut t = shared.lock();
     loop {
         let now = Instant::now();
-        while due.peek().is_some_and(|Reverse((when, _))| *when <= now) {
-            if let Some(Reverse((_, n))) = due.pop() {
-                if let Some(t) = tasks.remove(&n) {
-                    t();
-                }
+        let mut ready = Vec::new();
+        while let Some(entry) = t.due.first_entry() {
+            if entry.key().0 > now {
+                break;
             }
+            ready.push(entry.remove());
         }
-        let next = due.peek().map(|Reverse((when, _))| *when).unwrap_or(now + Duration::from_secs(3600));
-        match rx.recv_deadline(next) {
-            Ok((when, task)) => {
-                seq += 1;
-                due.push(Reverse((when, seq)));
-                tasks.insert(seq, task);
+        if !ready.is_empty() {
+            // Awake: a timer set meanwhile is seen on the next turn.
+            t.wake_at = Some(now);
+            drop(t);
+            ready.into_iter().for_each(|task| task());
+            t = shared.lock();
+            continue;
+        }
+        match t.due.first_key_value().map(|(k, _)| k.0) {
+            Some(when) => {
+                t.wake_at = Some(when);
+                t = shared.wake.wait_timeout(t, when - now).unwrap_or_else(|e| e.into_inner()).0;
             }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            None => {
+                t.wake_at = None;
+                t = shared.wake.wait(t).unwrap_or_else(|e| e.into_inner());
+            }
         }
     }
 }
+
+#[cfg(test)]
+#[path = "../../tests/unit/policy/timer.rs"]
+mod tests;

@@ -36,3 +36,23 @@ fn wildcard_binds_advertise_loopback() {
     assert_eq!(advertised("0.0.0.0:8081".parse().unwrap()).to_string(), "127.0.0.1:8081");
     assert_eq!(advertised("127.0.0.2:8081".parse().unwrap()).to_string(), "127.0.0.2:8081");
 }
+
+#[test]
+fn a_502_or_503_page_means_try_another_instance() {
+    let page = |status: u32| {
+        let h = pb::HttpResponse {
+            status,
+            headers: vec![pb::Header { name: "Retry-After".into(), value: b"1".to_vec() }],
+            body: vec![b'x'; 300],
+        };
+        pb::Response { call_id: 1, status: 0, message: String::new(), payload: h.encode_to_vec() }
+    };
+    // HttpStatus reads field 1 of the real message: this fails if the two drift apart.
+    assert!(web_unavailable(&page(503)));
+    assert!(web_unavailable(&page(502)));
+    assert!(!web_unavailable(&page(200)));
+    assert!(!web_unavailable(&page(500)));
+    let rpc = |code: Code| pb::Response { call_id: 1, status: code as u32, message: String::new(), payload: vec![] };
+    assert!(web_unavailable(&rpc(Code::Unavailable)));
+    assert!(!web_unavailable(&rpc(Code::NotFound)));
+}
