@@ -9,7 +9,8 @@
 //! mode), a route table, and the one `Env` it lends whatever it drives (the
 //! time, the limits, the access-log buffer, whether it is draining). It never blocks on
 //! anything but `poll` itself: work that might wait (RPC calls, the catalog)
-//! is sent to the worker pool with `try_send`, and results come back on a
+//! is sent to the worker pool with `try_send` (the requests of one turn of
+//! the poll in one message, see `upstream/workers.rs`), and results come back on a
 //! channel whose sender wakes the poll through a `mio::Waker`; static HTTP
 //! upstreams are driven right here, non-blocking (see `upstream/http/proxy.rs`).
 //!
@@ -55,6 +56,8 @@ const TICK: Duration = Duration::from_millis(100);
 const ACCEPT_BATCH: usize = 1;
 /// Log bytes that are written out at once rather than at the next tick.
 const LOG_BATCH: usize = 16 * 1024;
+/// Most requests handed to the worker pool in one message.
+const JOB_BATCH: usize = 32;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
@@ -89,6 +92,8 @@ pub struct EventLoop {
     /// Per-service metric tables, by route target name.
     counts: HashMap<String, Arc<StatusCounts>>,
     next_seq: u64,
+    /// Requests read this turn, for the worker pool (see `flush_jobs`).
+    batch: Vec<RequestJob>,
     /// Set once stopping: when to give up on the last connections.
     drain_deadline: Option<Instant>,
     /// An accept failed (e.g. out of descriptors): this loop retries at its
@@ -131,6 +136,7 @@ impl EventLoop {
             shared,
             counts: HashMap::new(),
             next_seq: 1,
+            batch: Vec::new(),
             drain_deadline: None,
             accept_pending: false,
             refused: 0,
@@ -172,6 +178,7 @@ impl EventLoop {
             } else if self.env.access.pending() >= LOG_BATCH {
                 self.env.access.flush();
             }
+            self.flush_jobs(&jobs);
             if let Some(deadline) = self.drain_deadline {
                 let live = self.conns.len();
                 if live == 0 || now >= deadline {
@@ -304,20 +311,39 @@ impl EventLoop {
             dispatched: now,
             notifier: self.notifier.clone(),
         };
-        match jobs.try_send(Job::Request(Box::new(job))) {
-            Ok(()) => conn.wait(seq, deadline),
-            Err(e) => {
-                let why = match e {
-                    TrySendError::Full(_) => "every worker is busy",
-                    TrySendError::Disconnected(_) => "the worker pool is gone",
-                };
+        conn.wait(seq, deadline);
+        self.batch.push(job);
+        if self.batch.len() >= JOB_BATCH {
+            self.flush_jobs(jobs);
+        }
+    }
+
+    /// Hands this turn's requests to the worker pool in one message; when the
+    /// queue is full, each is answered 503 at once (its connection waits for
+    /// exactly that sequence number, as for a reply).
+    fn flush_jobs(&mut self, jobs: &Sender<Job>) {
+        while !self.batch.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            let (why, refused) = match jobs.try_send(Job::Requests(batch)) {
+                Ok(()) => return,
+                Err(TrySendError::Full(Job::Requests(b))) => ("every worker is busy", b),
+                Err(TrySendError::Disconnected(Job::Requests(b))) => ("the worker pool is gone", b),
+                Err(_) => return,
+            };
+            for job in refused {
+                let Some(conn) = self.conns.get_mut(job.token) else { continue };
                 log::warn!(target: "balancer", "{}: {why}; answering 503", conn.peer());
-                self.respond(i, Response::error(503, why).with_header("Retry-After", "1"));
+                let response = Response::error(503, why).with_header("Retry-After", "1");
+                // Driving may read the connection's next request into `batch`.
+                if conn.complete(job.seq, response, &mut self.env) {
+                    self.drive(job.token, jobs);
+                }
             }
         }
     }
 
     fn apply_messages(&mut self, jobs: &Sender<Job>) {
+        self.notifier.rearm();
         while let Ok(msg) = self.msgs.try_recv() {
             match msg {
                 LoopMsg::Done { token, seq, response } => {

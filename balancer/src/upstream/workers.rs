@@ -6,6 +6,13 @@
 //! worker threads fed by a bounded crossbeam channel. The loop only
 //! `try_send`s: a full queue is an immediate 503, not a stall.
 //!
+//! A loop hands over, in one message, every request it read in one turn of
+//! its poll (`Job::Requests`): under load a turn reads several, and one
+//! worker wake-up (a context switch, the most expensive part of the hop)
+//! then starts them all; starting an RPC only writes it, so the batch does
+//! not wait on itself. Replies wake the loop likewise once per turn, not once
+//! each: [`Notifier`] skips the wake when one is already on its way.
+//!
 //! A job carries the connection's token and a sequence number unique to the
 //! request. Whoever finishes the request (the worker itself, or an RPC reader
 //! thread running the completion) sends `LoopMsg::Done` back and wakes the
@@ -26,6 +33,7 @@ use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 use proto::logger::JobScope;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -59,19 +67,30 @@ pub enum LoopMsg {
 pub struct Notifier {
     tx: Sender<LoopMsg>,
     waker: Arc<Waker>,
+    /// A wake-up is on its way: the loop has not yet begun to read its
+    /// messages since it was sent, and will see whatever is sent meanwhile.
+    woken: Arc<AtomicBool>,
 }
 
 impl Notifier {
     pub fn new(tx: Sender<LoopMsg>, waker: Arc<Waker>) -> Notifier {
-        Notifier { tx, waker }
+        Notifier { tx, waker, woken: Arc::new(AtomicBool::new(false)) }
     }
 
     pub fn send(&self, msg: LoopMsg) {
-        if self.tx.send(msg).is_ok() {
+        // Sent before the flag is read: either the flag was set and the loop
+        // has yet to clear it (then it reads this message after clearing), or
+        // we set it and wake the loop ourselves.
+        if self.tx.send(msg).is_ok() && !self.woken.swap(true, Ordering::SeqCst) {
             if let Err(e) = self.waker.wake() {
                 log::error!(target: "balancer", "cannot wake the event loop: {e}");
             }
         }
+    }
+
+    /// The loop calls this before it reads its messages: later ones wake it again.
+    pub fn rearm(&self) {
+        self.woken.store(false, Ordering::SeqCst);
     }
 
     /// Queues without waking: for messages that only matter when the loop
@@ -97,7 +116,8 @@ pub struct RequestJob {
 }
 
 pub enum Job {
-    Request(Box<RequestJob>),
+    /// The requests one loop read in one turn, started in order.
+    Requests(Vec<RequestJob>),
     Cancel(Cancel),
 }
 
@@ -198,29 +218,29 @@ pub fn start(n: usize, queue: usize, upstream: Arc<dyn Upstream>) -> std::io::Re
 
 fn run(rx: Receiver<Job>, upstream: &dyn Upstream) {
     for job in rx.iter() {
-        let job = match job {
-            Job::Cancel(cancel) => {
-                cancel();
-                continue;
-            }
-            Job::Request(j) => *j,
-        };
-        let _scope = JobScope::enter(&job.request_id);
-        log::info!(target: WORKER, "start");
-        let done = Done::new(job.notifier.clone(), &job);
-        if Instant::now() >= job.deadline {
-            done.finish(Response::error(504, "the request waited too long for a worker"));
-            continue;
+        match job {
+            Job::Cancel(cancel) => cancel(),
+            Job::Requests(jobs) => jobs.into_iter().for_each(|job| serve(job, upstream)),
         }
-        // A bug must cost one request, not a worker; `done` answers on unwind.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match job.target {
-            Target::Catalog => done.finish(serve_catalog(upstream, &job.request)),
-            Target::NotFound => done.finish(Response::error(404, "no route for this path")),
-            Target::Service(_) => upstream.forward(job, done),
-        }));
-        if outcome.is_err() {
-            log::error!(target: WORKER, "worker panicked; answered 502");
-        }
+    }
+}
+
+fn serve(job: RequestJob, upstream: &dyn Upstream) {
+    let _scope = JobScope::enter(&job.request_id);
+    log::info!(target: WORKER, "start");
+    let done = Done::new(job.notifier.clone(), &job);
+    if Instant::now() >= job.deadline {
+        done.finish(Response::error(504, "the request waited too long for a worker"));
+        return;
+    }
+    // A bug must cost one request, not a worker; `done` answers on unwind.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match job.target {
+        Target::Catalog => done.finish(serve_catalog(upstream, &job.request)),
+        Target::NotFound => done.finish(Response::error(404, "no route for this path")),
+        Target::Service(_) => upstream.forward(job, done),
+    }));
+    if outcome.is_err() {
+        log::error!(target: WORKER, "worker panicked; answered 502");
     }
 }
 
