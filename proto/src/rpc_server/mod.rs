@@ -37,6 +37,7 @@ mod h2;
 mod native;
 mod out;
 mod pool;
+mod queue;
 mod readiness;
 mod reflection;
 mod streaming;

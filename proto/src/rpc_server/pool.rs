@@ -1,5 +1,5 @@
 //! The worker pool: a fixed set of threads that run blocking handlers, fed by
-//! a bounded queue. `submit` never waits: a full queue hands the call back so
+//! a bounded queue (`queue.rs`). `submit` never waits: a full queue hands the call back so
 //! the loop can shed it with UNAVAILABLE while it is still cheap to refuse.
 //!
 //! [`run`] is the one place a call meets its handler, on a worker or on the
@@ -10,10 +10,10 @@
 use super::h2::{Done, Reply};
 use super::native;
 use super::out::Shared;
+use super::queue::WorkQueue;
 use super::{CallContext, ReplyMetadata, State};
 use crate::logger::JobScope;
 use crate::status::{Code, Status};
-use crossbeam_channel::{Sender, TrySendError};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -46,33 +46,39 @@ pub(crate) struct Job {
     pub(crate) reply: ReplyTo,
 }
 
+/// The workers and their queue; dropping it lets them finish what is
+/// queued and end.
 pub(crate) struct Pool {
-    tx: Sender<Job>,
+    queue: Arc<WorkQueue<Job>>,
 }
 
 impl Pool {
     pub(crate) fn start(state: Arc<State>) -> std::io::Result<Pool> {
-        let (tx, rx) = crossbeam_channel::bounded::<Job>(state.config.queue.max(1));
+        let queue = Arc::new(WorkQueue::new(state.config.queue));
+        let pool = Pool { queue: queue.clone() };
         for i in 0..state.config.workers.max(1) {
-            let rx = rx.clone();
+            let queue = queue.clone();
             let state = state.clone();
             std::thread::Builder::new().name(format!("rpc-worker-{i}")).spawn(move || {
-                for job in rx.iter() {
+                while let Some(job) = queue.pop() {
                     let meta = ReplyMetadata::default();
                     let result = run(&state, &job.call, &meta);
                     deliver(&state, job.reply, result, meta);
                 }
             })?;
         }
-        Ok(Pool { tx })
+        Ok(pool)
     }
 
     /// Queues a job; gives it back when the queue is full.
     pub(crate) fn submit(&self, job: Job) -> Result<(), Box<Job>> {
-        match self.tx.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(j)) | Err(TrySendError::Disconnected(j)) => Err(Box::new(j)),
-        }
+        self.queue.try_push(job).map_err(Box::new)
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.queue.close();
     }
 }
 
