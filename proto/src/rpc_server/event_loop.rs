@@ -17,11 +17,12 @@
 //! A 100 ms tick closes lingering connections whose time is up and cuts off
 //! peers that started a frame and did not finish it within the frame timeout.
 
-use super::h2::{Ctx, Done, H2};
+use super::h2::{Ctx, H2};
 use super::native::{self, Native, Reject};
 use super::out::{Sent, Shared};
 use super::pool::{self, Call, Job, Pool, ReplyTo};
 use super::readiness::{Readiness, Ready};
+use super::reply::Done;
 use super::State;
 use crate::h2::frame::PREFACE;
 use crate::h2::H2Error;

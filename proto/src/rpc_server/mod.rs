@@ -40,6 +40,7 @@ mod pool;
 mod queue;
 mod readiness;
 mod reflection;
+mod reply;
 mod streaming;
 
 use crate::frame;
@@ -194,7 +195,7 @@ pub(crate) struct State {
     /// Connections (slab key, id) a worker wants the loop to look at again.
     pub(crate) notices: crossbeam_channel::Sender<(usize, u64)>,
     /// Replies for HTTP/2 streams, which the loop writes.
-    pub(crate) h2_done: crossbeam_channel::Sender<h2::Done>,
+    pub(crate) h2_done: crossbeam_channel::Sender<reply::Done>,
     /// Streaming calls running, each on its own thread.
     pub(crate) streams: AtomicUsize,
 }

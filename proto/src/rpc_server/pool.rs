@@ -7,10 +7,10 @@
 //! whose caller has already given up is not started), the start/done log
 //! lines and their timing.
 
-use super::h2::{Done, Reply};
 use super::native;
 use super::out::Shared;
 use super::queue::WorkQueue;
+use super::reply::{Done, Reply};
 use super::{CallContext, ReplyMetadata, State};
 use crate::logger::JobScope;
 use crate::status::{Code, Status};

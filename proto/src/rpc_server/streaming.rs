@@ -10,9 +10,9 @@
 //! gRPC server reflection is one of these, built in: each request message is
 //! answered at once from the descriptor set (see `reflection`).
 
-use super::h2::{Done, Reply};
 use super::out::Shared;
 use super::pool::{self, Call};
+use super::reply::{Done, Reply};
 use super::{reflection, ReplyMetadata, State};
 use crate::frame as msg;
 use crate::methods;

@@ -26,12 +26,10 @@
 
 mod send;
 
-pub(crate) use send::{Done, Reply};
-
 use super::grpc::{self, Refusal, RequestHead};
 use super::out::Shared;
 use super::pool::{self, Call, Job, Pool, ReplyTo};
-use super::{streaming, Metadata, ReplyMetadata, State};
+use super::{streaming, ReplyMetadata, State};
 use crate::frame as msg;
 use crate::h2::frame::{self, Frame};
 use crate::h2::hpack::{self, HeaderList};

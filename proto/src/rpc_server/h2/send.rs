@@ -4,39 +4,14 @@
 //! when nothing was sent), and the pump that sends what was waiting for
 //! window when a WINDOW_UPDATE or a SETTINGS change arrives.
 
-use super::{Ctx, Metadata, Phase, H2, MAX_UNSENT};
+use super::{Ctx, Phase, H2, MAX_UNSENT};
 use crate::frame as msg;
 use crate::h2::frame;
 use crate::h2::ErrorCode;
 use crate::rpc_server::grpc;
-use crate::rpc_server::out::Shared;
+use crate::rpc_server::reply::Reply;
 use crate::status::{Code, Status};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
-/// What a worker or a streaming call's thread hands back to a stream.
-pub(crate) enum Reply {
-    /// A unary call's answer, with the handler's metadata.
-    Unary { result: Result<Vec<u8>, Status>, headers: Metadata, trailers: Metadata },
-    /// One framed message of a streaming call (the first carries the initial metadata).
-    Message { framed: Vec<u8>, headers: Metadata },
-    /// A streaming call's end.
-    End { status: Result<(), Status>, trailers: Metadata },
-}
-
-impl Reply {
-    /// True when the call is over (its books close when the loop has it).
-    pub(crate) fn ends_call(&self) -> bool {
-        !matches!(self, Reply::Message { .. })
-    }
-}
-
-/// A reply on its way back to its stream.
-pub(crate) struct Done {
-    pub(crate) conn: Arc<Shared>,
-    pub(crate) stream: u32,
-    pub(crate) reply: Reply,
-}
 
 impl H2 {
     /// A worker's or a streaming thread's reply arrived.
