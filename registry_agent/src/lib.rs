@@ -53,7 +53,7 @@ mod pool;
 mod preserve;
 mod record;
 mod redis_nodes;
-pub mod rotation;
+mod rotation;
 mod store;
 
 pub use agent::Agent;
@@ -64,7 +64,7 @@ pub use health::{HealthPolicy, HealthView};
 pub use policy::RetryBudget;
 pub use record::{Descriptor, InstanceRecord, MethodDesc};
 pub use redis_nodes::{redis_topology, RedisNode, RedisTopology};
-pub use rotation::Rotation;
+pub use rotation::{all_but_balancers, Rotation};
 /// A client for the registry's current primary (through the Sentinels when
 /// configured), for other users of the same Redis (the coherent caches).
 pub use store::client as redis_primary;

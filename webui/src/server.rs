@@ -21,7 +21,7 @@ use proto::methods;
 use proto::pb::{HttpRequest, HttpResponse};
 use proto::signals::Signal;
 use proto::{CallContext, Handler, ServerConfig, Status};
-use registry_agent::{Agent, Descriptor, Directory, MethodDesc, RegistryConfig, RegistryError};
+use registry_agent::{Agent, Descriptor, Directory, MethodDesc, RegistryError};
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,12 +68,15 @@ pub struct Args {
     /// Where to serve `GET /metrics` (the page cache's counters); none if absent.
     #[arg(long, value_name = "ADDR")]
     pub admin: Option<String>,
+    /// Where the registry is (flags or their `STACKWIRE_REDIS_*` /
+    /// `STACKWIRE_REGISTRY_*` variables; a flag wins).
+    #[command(flatten)]
+    pub registry: registry_agent::RegistryArgs,
 }
 
 /// The settings read from the environment, shown under `--help`.
 pub const ENVIRONMENT: &str = "\
 Environment:
-  STACKWIRE_REDIS_URL    the service registry (required)
   STACKWIRE_CSRF_SECRET  the form-token key, shared by every webui (required)
   STACKWIRE_CACHE_KB     page cache budget per store (0 turns it off)";
 
@@ -162,7 +165,7 @@ impl Handler for WebHandler {
 
 /// Runs the webui until SIGTERM or SIGINT; returns after a clean shutdown.
 pub fn run(args: &Args, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), StartError> {
-    let cfg = RegistryConfig::from_env()?;
+    let cfg = args.registry.config()?;
     let key = csrf::Key::from_env()?;
     let listener =
         TcpListener::bind(&args.listen).map_err(|source| StartError::Bind { addr: args.listen.clone(), source })?;

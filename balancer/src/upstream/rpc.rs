@@ -61,12 +61,8 @@ impl RpcUpstream {
     }
 
     fn build(directory: Directory, registry: Option<RegistryConfig>, connect_timeout: Duration) -> RpcUpstream {
-        let rotation = Rotation::start(
-            directory,
-            registry_agent::rotation::all_but_balancers(),
-            HealthPolicy::default(),
-            connect_timeout,
-        );
+        let rotation =
+            Rotation::start(directory, registry_agent::all_but_balancers(), HealthPolicy::default(), connect_timeout);
         let inner = Arc::new(Inner { rotation, registry, agent: Mutex::new(None), page: status::Page::new() });
         RpcUpstream { inner }
     }
