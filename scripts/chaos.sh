@@ -228,9 +228,8 @@ touch "$work/stop"
 wait "$load_pid" || true
 load_pid=""
 
-psql -X -At "$STACKWIRE_DATABASE_URL" -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
 rc=0
-python3 scripts/chaos_load.py report --out "$work/records.jsonl" --stored "$work/stored.txt" \
+python3 scripts/chaos_load.py report --out "$work/records.jsonl" --question "$qid" --database-url "$STACKWIRE_DATABASE_URL" \
     --balancer-kills "$bal_kill" --freezes "$freezes" | tee -a "$report" || rc=$?
 say "report: $report (raw records: $work/records.jsonl)"
 exit "$rc"

@@ -28,6 +28,7 @@ import argparse
 import http.client
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -129,57 +130,59 @@ def run(args):
         t.join()
 
 
-def wait_out(args):
+def until(args, done, pause):
+    """Polls done() every `pause` s until it holds (prints the ms since
+    --since, returns 0) or --timeout passes (returns 1)."""
     deadline = time.time() + args.timeout
     while time.time() < deadline:
-        listed = False
-        for b in args.balancers.split(","):
-            host, port = b.rsplit(":", 1)
-            status, body = request(host, int(port), "GET", "/status/json", timeout=2)
-            if status != 200:
-                listed = True
-                break
-            doc = json.loads(body)
-            if any(i.get("addr") == args.addr and i.get("available")
-                   for s in doc.get("services", []) for i in s.get("instances", [])):
-                listed = True
-                break
-        if not listed:
+        if done():
             print(int((time.time() - args.since) * 1000))
             return 0
-        time.sleep(0.02)
+        time.sleep(pause)
     return 1
+
+
+def instances(balancers):
+    """Each balancer's instances (its /status/json), one list per balancer;
+    None when one of them did not answer."""
+    views = []
+    for b in balancers.split(","):
+        host, port = b.rsplit(":", 1)
+        status, body = request(host, int(port), "GET", "/status/json", timeout=2)
+        if status != 200:
+            return None
+        doc = json.loads(body)
+        views.append([i for s in doc.get("services", []) for i in s.get("instances", [])])
+    return views
+
+
+def wait_out(args):
+    """Waits until no balancer lists --addr as available."""
+    def out():
+        views = instances(args.balancers)
+        return views is not None and not any(
+            i.get("addr") == args.addr and i.get("available") for view in views for i in view)
+    return until(args, out, 0.02)
 
 
 def wait_rotation(args):
     """Waits until every instance on --host is out of rotation (--want out) or
     takes traffic again (--want in) on every balancer: available and not
     marked slow (/status/json); prints the ms since --since."""
-    deadline = time.time() + args.timeout
-    while time.time() < deadline:
-        done = True
-        for b in args.balancers.split(","):
-            host, port = b.rsplit(":", 1)
-            status, body = request(host, int(port), "GET", "/status/json", timeout=2)
-            if status != 200:
-                done = False
-                break
-            doc = json.loads(body)
-            mine = [i for s in doc.get("services", []) for i in s.get("instances", [])
-                    if i.get("addr", "").startswith(args.host + ":")]
+    def done():
+        views = instances(args.balancers)
+        if views is None:
+            return False
+        for view in views:
+            mine = [i for i in view if i.get("addr", "").startswith(args.host + ":")]
             # Taking traffic: available, and not put last for being slow.
             takes = [i.get("available") and not i.get("slow") for i in mine]
-            if args.want == "out":
-                done = not any(takes)
-            else:
-                done = len(mine) >= args.count and all(takes)
-            if not done:
-                break
-        if done:
-            print(int((time.time() - args.since) * 1000))
-            return 0
-        time.sleep(0.05)
-    return 1
+            if args.want == "out" and any(takes):
+                return False
+            if args.want == "in" and not (len(mine) >= args.count and all(takes)):
+                return False
+        return True
+    return until(args, done, 0.05)
 
 
 def p99(args):
@@ -203,13 +206,7 @@ def worker_starts(path):
 
 
 def wait_served(args):
-    deadline = time.time() + args.timeout
-    while time.time() < deadline:
-        if worker_starts(args.log) > args.lines:
-            print(int((time.time() - args.since) * 1000))
-            return 0
-        time.sleep(0.02)
-    return 1
+    return until(args, lambda: worker_starts(args.log) > args.lines, 0.02)
 
 
 def quantile(xs, q):
@@ -246,6 +243,18 @@ def freeze_rows(gets, path):
 PATIENCE = 3.0
 
 
+def stored_answers(url, question):
+    """Rows per answer body of a question, read with psql (so the client needs no driver)."""
+    sql = f"SELECT body, count(*) FROM answers WHERE question_id = {int(question)} GROUP BY body"
+    out = subprocess.run(["psql", "-X", "-At", url, "-c", sql], check=True, capture_output=True, text=True).stdout
+    stored = {}
+    for line in out.splitlines():
+        if "|" in line:
+            body, count = line.rsplit("|", 1)
+            stored[body] = int(count)
+    return stored
+
+
 def report(args):
     recs = [json.loads(line) for line in open(args.out) if line.strip()]
     kills = [float(x) for x in args.balancer_kills.split(",") if x]
@@ -263,11 +272,7 @@ def report(args):
     failed = [r for r in bad if r not in on_killed and r not in on_frozen and r not in on_cut]
     created = {r["k"] for r in recs if r.get("created")}
     post_errors = sum(1 for r in recs if r["m"] == "POST" and not (r["s"] and 200 <= r["s"] < 300))
-    stored = {}
-    for line in open(args.stored):
-        if "|" in line:
-            body, count = line.rstrip("\n").rsplit("|", 1)
-            stored[body] = int(count)
+    stored = stored_answers(args.database_url, args.question)
     missing = sorted(k for k in created if f"answer {k}" not in stored)
     doubled = sorted(b for b, c in stored.items() if c > 1)
     posts = [r for r in recs if r["m"] == "POST"]
@@ -341,7 +346,8 @@ def main():
     c.add_argument("--log", required=True)
     q = sub.add_parser("report")
     q.add_argument("--out", required=True)
-    q.add_argument("--stored", required=True, help="psql -At output: body|count per answer of the question")
+    q.add_argument("--question", type=int, required=True, help="the question the load answered")
+    q.add_argument("--database-url", required=True, help="where its answers are stored (read with psql)")
     q.add_argument("--balancer-kills", default="", help="epoch seconds of balancer kills, comma-separated")
     q.add_argument("--freezes", help="one line per freeze: NAME SIGSTOP_EPOCH SIGCONT_EPOCH")
     q.add_argument("--edge-freezes", default="",

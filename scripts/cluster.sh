@@ -39,15 +39,7 @@ usage() { sw_die "usage: scripts/cluster.sh up|down|status"; }
 (($# == 1)) || usage
 [[ $(id -u) == 0 ]] || sw_die "cluster.sh needs root (network namespaces)"
 
-# The cluster's own data directory, beside start_all.sh's, with its own settings.
-if [[ -z ${SW_CLUSTER_VAR:-} ]]; then
-    SW_CLUSTER_VAR=$(
-        unset SW_VAR
-        sw_choose_var
-        printf '%s/cluster\n' "$SW_VAR"
-    )
-fi
-export SW_VAR=$SW_CLUSTER_VAR
+swc_use_var
 
 etc="$SW_VAR/etc"
 log="$SW_VAR/log"

@@ -300,6 +300,24 @@ _sw_pg_psql() {
     (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@")
 }
 
+# _sw_pg_create_db DIR PORT [SQL]: role and database `stackwire`,
+# idempotently, in the server whose socket is in DIR; the password is (re)set
+# from secrets. SQL, when given, runs after them in the same session.
+_sw_pg_create_db() {
+    local dir=$1 port=$2 extra=${3:-}
+    _sw_pg_psql "$dir" "$port" <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'stackwire') THEN
+    CREATE ROLE stackwire;
+  END IF;
+END \$\$;
+ALTER ROLE stackwire WITH LOGIN CREATEDB PASSWORD '$SW_PG_PASSWORD';
+SELECT 'CREATE DATABASE stackwire OWNER stackwire'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'stackwire')\gexec
+$extra
+SQL
+}
+
 # sw_start_postgres NAME PORT [fast]
 # Private cluster in $SW_VAR/NAME on 127.0.0.1:PORT with role and database
 # `stackwire`; exports STACKWIRE_DATABASE_URL. "fast" turns off fsync (tests).
@@ -363,17 +381,7 @@ sw_start_postgres() {
         "$(sw_pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" ||
         sw_die "postgres $name is not ready on port $port (running with another port? log: $log)"
 
-    # Role and database, idempotently; the password is (re)set from secrets.
-    _sw_pg_psql "$dir" "$port" <<SQL || sw_die "could not create role/database stackwire in $name"
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'stackwire') THEN
-    CREATE ROLE stackwire;
-  END IF;
-END \$\$;
-ALTER ROLE stackwire WITH LOGIN CREATEDB PASSWORD '$SW_PG_PASSWORD';
-SELECT 'CREATE DATABASE stackwire OWNER stackwire'
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'stackwire')\gexec
-SQL
+    _sw_pg_create_db "$dir" "$port" || sw_die "could not create role/database stackwire in $name"
 
     STACKWIRE_DATABASE_URL="postgresql://stackwire:$SW_PG_PASSWORD@127.0.0.1:$port/stackwire"
     export STACKWIRE_DATABASE_URL
@@ -449,43 +457,13 @@ _sw_live_pid() {
 
 # sw_start_redis NAME PORT [fast]
 # Private redis on 127.0.0.1:PORT, data in $SW_VAR/NAME; exports
-# STACKWIRE_REDIS_URL. "fast" disables RDB snapshots (tests).
+# STACKWIRE_REDIS_URL. "fast" disables RDB snapshots (tests). One node of
+# scripts/lib_ha.sh's kind, a primary with no replica; one that is alive but
+# not answering on this port with this password is replaced.
 sw_start_redis() {
     local name=$1 port=$2 fast=${3:-}
     _sw_need_var
-    local dir="$SW_VAR/$name"
-    local conf="$dir/redis.conf" pidfile="$dir/redis.pid" log="$SW_VAR/log/$name.log"
-    mkdir -p "$dir"
-    chmod 700 "$dir"
-
-    if _sw_live_pid "$pidfile" >/dev/null && _sw_redis_ping "$port"; then
-        sw_log "redis $name already running"
-    else
-        # Alive but not answering on this port with this password: replace it.
-        sw_stop_redis "$name"
-        (
-            umask 077
-            {
-                echo "# written by scripts/lib.sh; changes are overwritten"
-                echo "bind 127.0.0.1"
-                echo "port $port"
-                echo "protected-mode yes"
-                echo "daemonize yes"
-                echo "pidfile \"$pidfile\""
-                echo "logfile \"$log\""
-                echo "dir \"$dir\""
-                echo "requirepass $SW_REDIS_PASSWORD"
-                echo "appendonly no"
-                if [[ $fast == fast ]]; then echo 'save ""'; fi
-            } >"$conf"
-        )
-        sw_log "starting redis $name on 127.0.0.1:$port"
-        redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
-    fi
-    if ! sw_wait_for -t 30 -m "redis $name answering PONG on 127.0.0.1:$port" _sw_redis_ping "$port"; then
-        if [[ -f $log ]]; then tail -n 20 "$log" >&2; fi
-        sw_die "redis $name is not ready (log: $log)"
-    fi
+    _sw_redis_node "$name" "127.0.0.1:$port" primary "$fast"
     STACKWIRE_REDIS_URL="redis://:$SW_REDIS_PASSWORD@127.0.0.1:$port/"
     export STACKWIRE_REDIS_URL
 }

@@ -36,6 +36,18 @@ swc_addr() { # swc_addr NAME: the host's address
     done
     sw_die "no cluster host named $1"
 }
+# swc_use_var: the cluster's own data directory (SW_CLUSTER_VAR, else
+# cluster/ beside start_all.sh's), with its own settings, becomes SW_VAR.
+swc_use_var() {
+    if [[ -z ${SW_CLUSTER_VAR:-} ]]; then
+        SW_CLUSTER_VAR=$(
+            unset SW_VAR
+            sw_choose_var
+            printf '%s/cluster\n' "$SW_VAR"
+        )
+    fi
+    export SW_CLUSTER_VAR SW_VAR=$SW_CLUSTER_VAR
+}
 swc_ns() { printf 'swc-%s\n' "$1"; }
 swc_names() { local h; for h in "${SWC_HOSTS[@]}"; do printf '%s\n' "${h%%:*}"; done; }
 

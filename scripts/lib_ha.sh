@@ -71,8 +71,10 @@ _sw_redis_node() {
     sw_log "starting redis $name ($3) on $addr"
     sw_on "$host"
     "${_sw_on[@]}" redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
-    sw_wait_for -t 30 -m "redis $name answering PONG on $addr" _sw_redis_ping "$addr" ||
+    if ! sw_wait_for -t 30 -m "redis $name answering PONG on $addr" _sw_redis_ping "$addr"; then
+        if [[ -f $log ]]; then tail -n 20 "$log" >&2; fi
         sw_die "redis $name is not ready (log: $log)"
+    fi
 }
 
 # _sw_sentinel NAME HOST:PORT PRIMARY_HOST:PORT: starts one Sentinel unless
@@ -211,6 +213,28 @@ _sw_redis_node_name() {
     return 1
 }
 
+# _sw_redis_primary_is NAME HOST:PORT: the Sentinels of NAME name it the primary.
+_sw_redis_primary_is() {
+    [[ $(sw_redis_primary "$1") == "$2" ]]
+}
+
+# _sw_redis_failover_to NAME HOST:PORT: one SENTINEL FAILOVER of NAME's
+# primary, then up to 10 s for HOST:PORT to be the primary; true at once when
+# it is already. A Sentinel refuses (NOGOODSLAVE) until it has seen a
+# restarted replica in the primary's INFO: the caller asks again
+# (sw_wait_for) until one accepts.
+_sw_redis_failover_to() {
+    local name=$1 addr=$2 sp
+    _sw_redis_primary_is "$name" "$addr" && return 0
+    for sp in $(tr ',' ' ' <"$SW_VAR/$name.sentinels"); do
+        if [[ $(_sw_redis_cli "$sp" sentinel failover "$SW_REDIS_MASTER_NAME" 2>/dev/null) == OK ]]; then
+            sw_wait_for -q -t 10 _sw_redis_primary_is "$name" "$addr"
+            return
+        fi
+    done
+    return 1
+}
+
 # sw_rolling_restart_redis_ha NAME: restarts every node of a running
 # replicated Redis without a moment with no primary that Sentinel does not
 # cover: each Sentinel in turn (the others keep the quorum), the replica
@@ -219,7 +243,7 @@ _sw_redis_node_name() {
 # see what they see in any Sentinel failover: a READONLY or a refused
 # connection, after which they ask the Sentinels again.
 sw_rolling_restart_redis_ha() {
-    local name=$1 d addr primary replica raddr="" sp
+    local name=$1 d addr primary replica raddr=""
     _sw_need_var
     for d in "$SW_VAR/$name"-sentinel-*; do
         [[ -d $d ]] || continue
@@ -245,23 +269,7 @@ sw_rolling_restart_redis_ha() {
     sw_wait_for -t 60 -m "redis $replica synced with the primary $primary" _sw_redis_synced "$raddr" ||
         sw_die "redis $replica did not sync"
     sw_log "restarted redis $replica (replica)"
-    # A Sentinel refuses (NOGOODSLAVE) until it has seen the restarted replica
-    # in the primary's INFO; ask again until one accepts, then wait for it.
-    _sw_failover_to() {
-        local sp t
-        [[ $(sw_redis_primary "$name") == "$1" ]] && return 0
-        for sp in $(tr ',' ' ' <"$SW_VAR/$name.sentinels"); do
-            if [[ $(_sw_redis_cli "$sp" sentinel failover "$SW_REDIS_MASTER_NAME" 2>/dev/null) == OK ]]; then
-                for t in $(seq 50); do
-                    [[ $(sw_redis_primary "$name") == "$1" ]] && return 0
-                    sleep 0.2
-                done
-                return 1
-            fi
-        done
-        return 1
-    }
-    sw_wait_for -t 60 -m "Sentinel failover of $SW_REDIS_MASTER_NAME to $raddr" _sw_failover_to "$raddr" ||
+    sw_wait_for -t 60 -m "Sentinel failover of $SW_REDIS_MASTER_NAME to $raddr" _sw_redis_failover_to "$name" "$raddr" ||
         sw_die "the Sentinel failover to $raddr did not happen"
     sw_log "redis primary moved to $raddr by a Sentinel failover"
     replica=$(_sw_redis_node_name "$name" "$primary")

@@ -301,18 +301,8 @@ sw_start_pg_ha() {
 _sw_pg_ha_create_db() {
     local node=$1 port
     port=$(sed -n 's/^  listen: .*:\([0-9]*\)$/\1/p' "$SW_VAR/$node/patroni.yml" | tail -n1)
-    (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$SW_VAR/$node" -p "$port" -U postgres -d postgres) <<SQL
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'stackwire') THEN
-    CREATE ROLE stackwire;
-  END IF;
-END \$\$;
-ALTER ROLE stackwire WITH LOGIN CREATEDB PASSWORD '$SW_PG_PASSWORD';
--- To see its synchronous standby's lag in pg_stat_replication (services/src/replicas.rs).
-GRANT pg_monitor TO stackwire;
-SELECT 'CREATE DATABASE stackwire OWNER stackwire'
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'stackwire')\gexec
-SQL
+    # pg_monitor: to see its synchronous standby's lag in pg_stat_replication (services/src/replicas.rs).
+    _sw_pg_create_db "$SW_VAR/$node" "$port" "GRANT pg_monitor TO stackwire;"
 }
 
 # sw_stop_pg_ha NAME: the standby's Patroni first (so stopping the primary

@@ -59,14 +59,7 @@ case ${1:-} in
 esac
 [[ $(id -u) == 0 ]] || sw_die "partition.sh needs root (network namespaces)"
 
-if [[ -z ${SW_CLUSTER_VAR:-} ]]; then
-    SW_CLUSTER_VAR=$(
-        unset SW_VAR
-        sw_choose_var
-        printf '%s/cluster\n' "$SW_VAR"
-    )
-fi
-export SW_CLUSTER_VAR SW_VAR=$SW_CLUSTER_VAR
+swc_use_var
 
 ours=0
 if ! swc_net_exists || [[ $(cat "$SWC_OWNER_FILE" 2>/dev/null) != "$SW_VAR" ]]; then
@@ -378,9 +371,8 @@ sleep 2
 touch "$work/stop"
 wait "$load_pid" || true
 load_pid=""
-psql -X -At "$STACKWIRE_DATABASE_URL" -c "SELECT body, count(*) FROM answers WHERE question_id = $qid GROUP BY body" >"$work/stored.txt"
 rc=0
-python3 scripts/chaos_load.py report --out "$work/records.jsonl" --stored "$work/stored.txt" \
+python3 scripts/chaos_load.py report --out "$work/records.jsonl" --question "$qid" --database-url "$STACKWIRE_DATABASE_URL" \
     --balancer-kills "$cuts" --edge-freezes "$edge_freezes" --app-cuts "$app_cuts" | sed 's/open on the killed balancer/open on the cut edge host/' | tee -a "$report" || rc=1
 if ((${#fails[@]})); then
     say "faults that failed their assertion: ${#fails[@]}"

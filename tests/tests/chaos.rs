@@ -22,8 +22,7 @@
 mod ha;
 mod load;
 
-use load::{Load, Outcome};
-use std::collections::HashMap;
+use load::Outcome;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -129,18 +128,7 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
     let qid = q.json()["id"].as_i64().unwrap();
 
     let target = Arc::new(Mutex::new(shared));
-    let mut load = Load::new();
-    let pages = vec![
-        format!("/webserv/question/{qid}"),
-        format!("/questions/{qid}"),
-        "/webserv/question?page=1".into(),
-        "/".into(),
-    ];
-    for _ in 0..3 {
-        load.gets(target.clone(), pages.clone(), Duration::from_millis(25));
-    }
-    load.answer_posts(target.clone(), qid, tokens.clone(), "a", Duration::from_millis(300));
-    std::thread::sleep(Duration::from_secs(2));
+    let load = load::on_question(target.clone(), qid, &tokens, &[("a", Duration::from_millis(300))]);
     let load_balancers = |b1: &Proc, b2: &Proc| vec![b1.admin_addr(), b2.admin_addr()];
 
     // 1-3: one instance of each kind, kill -9, then a replacement.
@@ -252,18 +240,13 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
     }
 
     // POSTs: every 2xx answer exists once, and nothing exists twice.
-    let mut db = postgres::Client::connect(&c.db_url, postgres::NoTls).unwrap();
-    let rows = db.query("SELECT body, count(*) FROM answers WHERE question_id = $1 GROUP BY body", &[&qid]).unwrap();
-    let stored: HashMap<String, i64> = rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect();
-    let missing: Vec<&String> =
-        created.iter().map(|(k, ..)| k).filter(|k| !stored.contains_key(&format!("answer {k}"))).collect();
-    let doubled: Vec<(&String, &i64)> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    let load::Stored { rows, missing, doubled } = load::stored_answers(&c.db_url, qid, &created);
     let post_errors = records.iter().filter(|r| r.method == "POST" && !r.ok()).count();
     report.add(format!(
         "POSTs: {} answers acknowledged (after {post_errors} failed attempts, each retried with its key); \
          {} rows stored; {} lost; {} duplicated",
         created.len(),
-        stored.values().sum::<i64>(),
+        rows,
         missing.len(),
         doubled.len()
     ));

@@ -28,8 +28,7 @@ mod ha;
 mod load;
 mod ops;
 
-use load::{Load, Outcome};
-use std::collections::HashMap;
+use load::Outcome;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -139,19 +138,8 @@ fn the_postgres_primary_dies_twice_under_load_and_nothing_is_lost() {
     let qid = q.json()["id"].as_i64().unwrap();
 
     let target = Arc::new(Mutex::new(d.http()));
-    let mut load = Load::new();
-    let pages = vec![
-        format!("/webserv/question/{qid}"),
-        format!("/questions/{qid}"),
-        "/webserv/question?page=1".into(),
-        "/".into(),
-    ];
-    for _ in 0..3 {
-        load.gets(target.clone(), pages.clone(), Duration::from_millis(25));
-    }
-    load.answer_posts(target.clone(), qid, tokens.clone(), "a", Duration::from_millis(200));
-    load.answer_posts(target.clone(), qid, tokens.clone(), "b", Duration::from_millis(200));
-    std::thread::sleep(Duration::from_secs(2));
+    let posters = [("a", Duration::from_millis(200)), ("b", Duration::from_millis(200))];
+    let load = load::on_question(target, qid, &tokens, &posters);
 
     let mut report = Vec::new();
     for round in 1..=2 {
@@ -178,19 +166,14 @@ fn the_postgres_primary_dies_twice_under_load_and_nothing_is_lost() {
         .filter(|r| matches!(&r.outcome, Outcome::Status(s, _) if *s >= 500) && !is_503(r))
         .map(|r| r.summary())
         .collect();
-    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let rows = db.query("SELECT body, count(*) FROM answers WHERE question_id = $1 GROUP BY body", &[&qid]).unwrap();
-    let stored: HashMap<String, i64> = rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect();
-    let missing: Vec<&String> =
-        created.iter().map(|(k, ..)| k).filter(|k| !stored.contains_key(&format!("answer {k}"))).collect();
-    let doubled: Vec<(&String, &i64)> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    let load::Stored { rows, missing, doubled } = load::stored_answers(&url, qid, &created);
     eprintln!("pg chaos: GETs: {gets} sent, {} failed", failed.len());
     eprintln!(
         "pg chaos: POSTs: {} answers acknowledged; {refused_503} answered 503 (repeated with their key); {} other 5xx; \
          {} rows stored; {} lost; {} duplicated",
         created.len(),
         other_5xx.len(),
-        stored.values().sum::<i64>(),
+        rows,
         missing.len(),
         doubled.len()
     );

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -217,6 +218,57 @@ impl Load {
         let records = std::mem::take(&mut *self.records.lock().unwrap());
         let created = std::mem::take(&mut *self.created.lock().unwrap());
         (records, created)
+    }
+}
+
+/// The chaos tests' load on question `qid`: three threads GETting its JSON,
+/// its page, the first page of the listing and the front page (one every
+/// 25 ms each), and one answer-POST thread per `(tag, pause)` of `posters`,
+/// using `tokens` in turn. Returns once it has run for 2 s, so what a test
+/// does next happens under a load already at its pace.
+pub fn on_question(target: Target, qid: i64, tokens: &[String], posters: &[(&str, Duration)]) -> Load {
+    let mut load = Load::new();
+    let pages = vec![
+        format!("/webserv/question/{qid}"),
+        format!("/questions/{qid}"),
+        "/webserv/question?page=1".into(),
+        "/".into(),
+    ];
+    for _ in 0..3 {
+        load.gets(target.clone(), pages.clone(), Duration::from_millis(25));
+    }
+    for (tag, pause) in posters {
+        load.answer_posts(target.clone(), qid, tokens.to_vec(), tag, *pause);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    load
+}
+
+/// What became of the answers a load posted to question `qid`.
+pub struct Stored {
+    /// Rows of the question's answers.
+    pub rows: i64,
+    /// Keys of acknowledged answers that have no row.
+    pub missing: Vec<String>,
+    /// Answer bodies stored more than once, with their count.
+    pub doubled: Vec<(String, i64)>,
+}
+
+/// Reads question `qid`'s answers from PostgreSQL and holds them against
+/// `created` (from [`Load::stop`]): each acknowledged one must be there, once.
+pub fn stored_answers(db_url: &str, qid: i64, created: &[(String, i64, usize)]) -> Stored {
+    let mut db = postgres::Client::connect(db_url, postgres::NoTls).unwrap();
+    let rows = db.query("SELECT body, count(*) FROM answers WHERE question_id = $1 GROUP BY body", &[&qid]).unwrap();
+    let stored: HashMap<String, i64> = rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect();
+    Stored {
+        rows: stored.values().sum(),
+        missing: created
+            .iter()
+            .map(|(k, ..)| k)
+            .filter(|k| !stored.contains_key(&format!("answer {k}")))
+            .cloned()
+            .collect(),
+        doubled: stored.into_iter().filter(|(_, n)| *n > 1).collect(),
     }
 }
 
