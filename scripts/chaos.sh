@@ -34,6 +34,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+# shellcheck source=scripts/lib_chaos.sh
+. scripts/lib_chaos.sh
 
 # The run signs up SW_CHAOS_USERS accounts from 127.0.0.1, more than one
 # address may in an hour (10 by default): the system it starts allows them.
@@ -50,17 +52,10 @@ base="http://127.0.0.1:$http"
 work=$(mktemp -d /tmp/stackwire-chaos.XXXXXX)
 report="$log/chaos-report.txt"
 : >"$report"
-say() {
-    printf '%s\n' "$*" | tee -a "$report"
-}
-now() { date +%s.%N; }
-ms_since() { python3 -c "import sys,time; print(int((time.time()-float(sys.argv[1]))*1000))" "$1"; }
 
-load_pid=""
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
-    touch "$work/stop"
-    if [[ -n $load_pid ]]; then wait "$load_pid" 2>/dev/null || true; fi
+    load_stop
     if [[ ${SW_CHAOS_STOP:-0} == 1 ]]; then scripts/stop_all.sh; fi
 }
 trap cleanup EXIT
@@ -127,9 +122,7 @@ if [[ -s $tokens ]]; then
 fi
 
 say "stackwire chaos run, $(date -u +%FT%TZ), question $qid, load on $base"
-python3 scripts/chaos_load.py run --port "$http" --question "$qid" --tokens "$tokens" "${pages[@]}" \
-    --out "$work/records.jsonl" --stop "$work/stop" --run "$$" &
-load_pid=$!
+load_start --port "$http" --question "$qid" --tokens "$tokens" "${pages[@]}" --run "$$"
 sleep 3
 
 kill9_and_back question-1
@@ -162,10 +155,6 @@ sw_start_redis_ha redis "${SW_REDIS_PORT:-16379}" "${SW_REDIS_REPLICA_PORT:-$(($
 
 # The PostgreSQL primary, twice: Patroni must promote the standby, and bring
 # the killed node back as the standby (pg_rewind) before the second kill.
-pg_write() { # one write through the multi-host URL, as the services connect
-    PGCONNECT_TIMEOUT=1 psql -X -q "$STACKWIRE_DATABASE_URL" \
-        -c "CREATE TABLE IF NOT EXISTS chaos_probe (at timestamptz); INSERT INTO chaos_probe VALUES (now())"
-}
 kill9_pg_primary() {
     local old node pid t0 writes_ms back_ms
     old=$(sw_pg_ha_primary pg) || sw_die "no PostgreSQL primary"
@@ -173,7 +162,7 @@ kill9_pg_primary() {
     pid=$(head -n1 "$SW_VAR/$node/data/postmaster.pid")
     t0=$(now)
     kill -KILL "$pid"
-    sw_wait_for -t 60 -m "PostgreSQL writes accepted again" pg_write || sw_die "no PostgreSQL primary after the kill"
+    sw_wait_for -t 60 -m "PostgreSQL writes accepted again" pg_write chaos_probe || sw_die "no PostgreSQL primary after the kill"
     writes_ms=$(ms_since "$t0")
     sw_wait_for -t 120 -m "$node streaming again" sw_pg_ha_streaming pg "$node" || sw_die "$node did not rejoin"
     back_ms=$(ms_since "$t0")
@@ -224,12 +213,9 @@ t0=$(now)
 scripts/rolling_restart.sh
 say "rolling restart of every instance: $(ms_since "$t0") ms"
 sleep 2
-touch "$work/stop"
-wait "$load_pid" || true
-load_pid=""
+load_stop
 
 rc=0
-python3 scripts/chaos_load.py report --out "$work/records.jsonl" --question "$qid" --database-url "$STACKWIRE_DATABASE_URL" \
-    --balancer-kills "$bal_kill" --freezes "$freezes" | tee -a "$report" || rc=$?
+load_report "$qid" --balancer-kills "$bal_kill" --freezes "$freezes" | tee -a "$report" || rc=$?
 say "report: $report (raw records: $work/records.jsonl)"
 exit "$rc"

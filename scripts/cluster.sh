@@ -219,7 +219,7 @@ cmd_up() {
         "${started[@]}" || exit 1
     echo
     echo "stackwire cluster is up: http://$SWC_VIP:${SW_HTTP_PORT:-8080}/ (held by $(swc_vip_holder))"
-    echo "  status:  http://$(swc_addr edge1):${SW_ADMIN_PORT:-9090}/status, http://$(swc_addr edge2):$((${SW_ADMIN_PORT:-9090} + 1))/status"
+    echo "  status:  http://$(swc_admin edge1)/status, http://$(swc_admin edge2)/status"
     echo "  hosts:   scripts/cluster.sh status;  logs: $log/"
     echo "  stop:    scripts/cluster.sh down"
 }

@@ -36,6 +36,12 @@ swc_addr() { # swc_addr NAME: the host's address
     done
     sw_die "no cluster host named $1"
 }
+# swc_admin EDGE: HOST:PORT of the admin listener (/healthz, /status/json)
+# of the balancer on edge host EDGE (edge1 or edge2).
+swc_admin() {
+    sw_balancer_ports "${1#edge}"
+    printf '%s:%s\n' "$(swc_addr "$1")" "$_sw_bal_admin"
+}
 # swc_use_var: the cluster's own data directory (SW_CLUSTER_VAR, else
 # cluster/ beside start_all.sh's), with its own settings, becomes SW_VAR.
 swc_use_var() {

@@ -50,6 +50,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 # shellcheck source=scripts/lib_cluster.sh
 . scripts/lib_cluster.sh
+# shellcheck source=scripts/lib_chaos.sh
+. scripts/lib_chaos.sh
 
 mode=full
 case ${1:-} in
@@ -66,7 +68,6 @@ if ! swc_net_exists || [[ $(cat "$SWC_OWNER_FILE" 2>/dev/null) != "$SW_VAR" ]]; 
     ours=1
 fi
 work=$(mktemp -d /tmp/stackwire-partition.XXXXXX)
-load_pid=""
 cut_now=""
 slowed_now=""
 frozen_now=""
@@ -74,8 +75,7 @@ frozen_now=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    touch "$work/stop"
-    if [[ -n $load_pid ]]; then wait "$load_pid" 2>/dev/null || true; fi
+    load_stop
     if [[ -n $cut_now ]]; then swc_heal "$cut_now" || true; fi
     if [[ -n $slowed_now ]]; then swc_slow_off "$slowed_now"; fi
     if [[ -n $frozen_now ]]; then kill -CONT "$frozen_now" 2>/dev/null || true; fi
@@ -97,14 +97,11 @@ set -a && . "$SW_VAR/etc/stackwire.env" && set +a
 log="$SW_VAR/log"
 report="$log/partition-report.txt"
 : >"$report"
-say() { printf '%s\n' "$*" | tee -a "$report"; }
 # Every fault's line starts with the time it began (failed requests below carry theirs).
 hms() { date -d "@$1" +%H:%M:%S; }
-now() { date +%s.%N; }
-ms_since() { python3 -c "import sys,time; print(int((time.time()-float(sys.argv[1]))*1000))" "$1"; }
 http="${SW_HTTP_PORT:-8080}"
 base="http://$SWC_VIP:$http"
-balancers="$(swc_addr edge1):${SW_ADMIN_PORT:-9090},$(swc_addr edge2):$((${SW_ADMIN_PORT:-9090} + 1))"
+balancers="$(swc_admin edge1),$(swc_admin edge2)"
 
 # Accounts (the same on every run against one cluster: sign-ups are limited
 # to 10 an hour per address) and a question to answer. A user may post 10
@@ -127,10 +124,9 @@ qid=$(curl -fsS --max-time 10 -H "Authorization: Bearer $(head -n1 "$tokens")" \
     --data-urlencode "tags=partition" "$base/webserv/question" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
 say "stackwire partition run ($mode), $(date -u +%FT%TZ), question $qid, load on $base"
-python3 scripts/chaos_load.py run --host "$SWC_VIP" --port "$http" --question "$qid" --tokens "$tokens" \
-    --out "$work/records.jsonl" --stop "$work/stop" --run "$$-$(date +%s)" --posts 1 --post-pause 0.8 \
-    --until "$(($(date +%s) + ${SW_PARTITION_MAX_S:-900}))" --max-requests 100000 &
-load_pid=$!
+load_start --host "$SWC_VIP" --port "$http" --question "$qid" --tokens "$tokens" \
+    --run "$$-$(date +%s)" --posts 1 --post-pause 0.8 \
+    --until "$(($(date +%s) + ${SW_PARTITION_MAX_S:-900}))" --max-requests 100000
 
 fails=()
 fail() {
@@ -161,11 +157,25 @@ edge_pair() {
     [[ $holder == edge1 ]] && other=edge2 || other=edge1
 }
 
+# balancer_back EDGE WHAT: waits (up to 30 s) for EDGE's balancer to answer /healthz again.
+balancer_back() {
+    sw_wait_for -t 30 -m "$1's balancer $2" curl -fsS --max-time 1 -o /dev/null "http://$(swc_admin "$1")/healthz" || true
+}
+
 # moved_since T0: the ms from T0 until $other holds the address and serves
 # through it, or "timeout" after 10 s.
 moved_since() {
     holds() { [[ $(swc_vip_holder) == "$other" ]] && curl -fsS --max-time 1 -o /dev/null "$base/"; }
     if sw_wait_for -t 10 -m "$other to hold $SWC_VIP and serve" holds >&2; then ms_since "$1"; else echo timeout; fi
+}
+
+# moved_checks LIMIT_MS MOVE BACK: an edge fault's two checks: the address
+# reached $other within LIMIT_MS ms (else the failure "the virtual address
+# took $moved_ms ms to MOVE"), and is still there (else "the virtual address
+# BACK").
+moved_checks() {
+    if [[ $moved_ms == timeout ]] || ((moved_ms > $1)); then fail "the virtual address took $moved_ms ms to $2 (limit $1)"; fi
+    [[ $(swc_vip_holder) == "$other" ]] || fail "the virtual address $3"
 }
 
 # fault_edge: cut the holder of the virtual address; it must move within 3 s.
@@ -183,14 +193,12 @@ fault_edge() {
     local t1
     t1=$(now)
     # Back: its balancer answers again, and it did not take the address back.
-    sw_wait_for -t 30 -m "$holder's balancer back" curl -fsS --max-time 1 -o /dev/null \
-        "http://$(swc_addr "$holder"):$((${SW_ADMIN_PORT:-9090} + ${holder#edge} - 1))/healthz" || true
+    balancer_back "$holder" back
     back_ms=$(ms_since "$t1")
     sleep 2
     read -r p _ <<<"$(p99_of "$t0" "$(now)")"
     say "[$(hms "$t0")] edge: cut $holder (holding $SWC_VIP): moved to $other after $moved_ms ms; link back, $holder's balancer up after $back_ms ms, address stays on $(swc_vip_holder || echo nobody); p99 $p ms"
-    if [[ $moved_ms == timeout ]] || ((moved_ms > 3000)); then fail "the virtual address took $moved_ms ms to move (limit 3000)"; fi
-    [[ $(swc_vip_holder) == "$other" ]] || fail "the virtual address moved back to $holder after its link returned"
+    moved_checks 3000 move "moved back to $holder after its link returned"
 }
 
 # fault_freeze: freeze the balancer of the address's holder; the address
@@ -207,19 +215,16 @@ fault_freeze() {
     frozen_now=$pid
     moved_ms=$(moved_since "$t0")
     edge_freezes+="${edge_freezes:+,}$t0:$(now)"
-    sleep "$(python3 -c "import sys,time; print(max(0.0, float(sys.argv[1]) - (time.time() - float(sys.argv[2]))))" \
-        "${SW_PARTITION_FREEZE_S:-8}" "$t0")"
+    sleep_rest "${SW_PARTITION_FREEZE_S:-8}" "$t0"
     kill -CONT "$pid"
     frozen_now=""
-    sw_wait_for -t 30 -m "$holder's balancer answering again" curl -fsS --max-time 1 -o /dev/null \
-        "http://$(swc_addr "$holder"):$((${SW_ADMIN_PORT:-9090} + ${holder#edge} - 1))/healthz" || true
+    balancer_back "$holder" "answering again"
     sleep 2
     read -r p _ <<<"$(p99_of "$t0" "$(now)")"
     say "[$(hms "$t0")] freeze: balancer on $holder (holding $SWC_VIP) stopped for ${SW_PARTITION_FREEZE_S:-8} s: address moved to $other after $moved_ms ms; resumed, address stays on $(swc_vip_holder || echo nobody); p99 $p ms"
     # A cut host is noticed by its missing adverts (3 x 0.3 s); a frozen
     # balancer by two failed checks a second apart, each allowed 1 s: 5 s.
-    if [[ $moved_ms == timeout ]] || ((moved_ms > 5000)); then fail "the virtual address took $moved_ms ms to leave a frozen balancer (limit 5000)"; fi
-    [[ $(swc_vip_holder) == "$other" ]] || fail "the virtual address went back to $holder after its balancer resumed"
+    moved_checks 5000 "leave a frozen balancer" "went back to $holder after its balancer resumed"
 }
 
 # fault_app HOST: cut for SW_PARTITION_APP_S; out of rotation, then back.
@@ -232,8 +237,7 @@ fault_app() {
     cut_now=$host
     out_ms=$(python3 scripts/chaos_load.py rotation --host "$addr" --want out --balancers "$balancers" --since "$t0" --timeout 30) ||
         out_ms=timeout
-    sleep "$(python3 -c "import sys,time; print(max(0.0, float(sys.argv[1]) - (time.time() - float(sys.argv[2]))))" \
-        "${SW_PARTITION_APP_S:-10}" "$t0")"
+    sleep_rest "${SW_PARTITION_APP_S:-10}" "$t0"
     swc_heal "$host"
     cut_now=""
     t1=$(now)
@@ -245,10 +249,6 @@ fault_app() {
     [[ $in_ms != timeout ]] || fail "$host's instances did not come back into rotation"
 }
 
-pg_write() { # one write through the multi-host URL, as the services connect
-    PGCONNECT_TIMEOUT=1 psql -X -q "$STACKWIRE_DATABASE_URL" \
-        -c "CREATE TABLE IF NOT EXISTS partition_probe (at timestamptz); INSERT INTO partition_probe VALUES (now())"
-}
 pg_fenced() { # pg_fenced NODE: its PostgreSQL is read-only (or down), seen from its own host
     [[ $(_sw_pg_ha_sql "$1" "SELECT pg_is_in_recovery()") != f ]]
 }
@@ -266,7 +266,7 @@ fault_db() {
     swc_cut "$host"
     cut_now=$host
     if sw_wait_for -t 60 -m "$node fenced (read-only)" pg_fenced "$node"; then fenced_ms=$(ms_since "$t0"); else fenced_ms=timeout; fi
-    if sw_wait_for -t 60 -m "writes accepted on the standby" pg_write; then writes_ms=$(ms_since "$t0"); else writes_ms=timeout; fi
+    if sw_wait_for -t 60 -m "writes accepted on the standby" pg_write partition_probe; then writes_ms=$(ms_since "$t0"); else writes_ms=timeout; fi
     new=$(sw_pg_ha_primary pg || echo none)
     swc_heal "$host"
     cut_now=""
@@ -335,8 +335,7 @@ fault_netem() {
     slowed_now=$host
     out_ms=$(python3 scripts/chaos_load.py rotation --host "$addr" --want out --balancers "$balancers" --since "$t0" \
         --timeout "${SW_PARTITION_NETEM_S:-20}") || out_ms="never (still listed)"
-    sleep "$(python3 -c "import sys,time; print(max(0.0, float(sys.argv[1]) - (time.time() - float(sys.argv[2]))))" \
-        "${SW_PARTITION_NETEM_S:-20}" "$t0")"
+    sleep_rest "${SW_PARTITION_NETEM_S:-20}" "$t0"
     read -r p n <<<"$(p99_of "$t0" "$(now)")"
     swc_slow_off "$host"
     slowed_now=""
@@ -368,12 +367,9 @@ if [[ $mode == full ]]; then
 fi
 
 sleep 2
-touch "$work/stop"
-wait "$load_pid" || true
-load_pid=""
+load_stop
 rc=0
-python3 scripts/chaos_load.py report --out "$work/records.jsonl" --question "$qid" --database-url "$STACKWIRE_DATABASE_URL" \
-    --balancer-kills "$cuts" --edge-freezes "$edge_freezes" --app-cuts "$app_cuts" | sed 's/open on the killed balancer/open on the cut edge host/' | tee -a "$report" || rc=1
+load_report "$qid" --balancer-kills "$cuts" --edge-freezes "$edge_freezes" --app-cuts "$app_cuts" | sed 's/open on the killed balancer/open on the cut edge host/' | tee -a "$report" || rc=1
 if ((${#fails[@]})); then
     say "faults that failed their assertion: ${#fails[@]}"
     rc=1
