@@ -468,21 +468,28 @@ sw_start_redis() {
     export STACKWIRE_REDIS_URL
 }
 
-# sw_stop_redis NAME: SHUTDOWN NOSAVE via the pid file's port, else kill.
-sw_stop_redis() {
-    local name=$1
+# sw_stop_redis NAME: stops the data node in $SW_VAR/NAME (_sw_redis_stop).
+sw_stop_redis() { _sw_redis_stop redis "$1"; }
+
+# _sw_redis_stop KIND NAME: a redis-server (KIND redis) or redis-sentinel
+# (KIND sentinel) in $SW_VAR/NAME, if its pid file names a live process:
+# SHUTDOWN NOSAVE through the address its KIND.conf binds (else TERM), then
+# KILL if it is still there after 10 s.
+_sw_redis_stop() {
+    local kind=$1 name=$2
     _sw_need_var
     local dir="$SW_VAR/$name" pid addr
-    pid=$(_sw_live_pid "$dir/redis.pid") || return 0
-    sw_log "stopping redis $name"
-    if addr=$(_sw_redis_conf_addr "$dir/redis.conf"); then
-        _sw_redis_cli "$addr" shutdown nosave >/dev/null 2>&1 || true
+    pid=$(_sw_live_pid "$dir/$kind.pid") || return 0
+    sw_log "stopping $kind $name"
+    if ! addr=$(_sw_redis_conf_addr "$dir/$kind.conf") ||
+        ! _sw_redis_cli "$addr" shutdown nosave >/dev/null 2>&1; then
+        kill -TERM "$pid" 2>/dev/null || true
     fi
     if ! sw_wait_for -q -t 10 _sw_pid_gone "$pid"; then
-        sw_log "redis $name (pid $pid) did not shut down: killing it"
+        sw_log "$kind $name (pid $pid) did not shut down: killing it"
         kill -KILL "$pid" 2>/dev/null || true
     fi
-    rm -f "$dir/redis.pid"
+    rm -f "$dir/$kind.pid"
 }
 
 # Replicated Redis (sw_start_redis_ha, sw_stop_redis_ha, sw_redis_primary):

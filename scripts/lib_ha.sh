@@ -22,8 +22,6 @@
 # Name of the master the Sentinels monitor (clients ask for it by name).
 SW_REDIS_MASTER_NAME=${SW_REDIS_MASTER_NAME:-stackwire}
 
-_sw_sentinel_ping() { [[ $(_sw_redis_cli "$1" ping 2>/dev/null) == PONG ]]; }
-
 # Fills _redis_hosts (NAME-a, NAME-b) and _sentinel_hosts.
 _sw_redis_layout() {
     local h=${SW_HOST:-127.0.0.1}
@@ -32,102 +30,81 @@ _sw_redis_layout() {
     ((${#_redis_hosts[@]} == 2)) || sw_die "SW_REDIS_HOSTS names two hosts"
 }
 
-# _sw_redis_node NAME HOST:PORT ROLE [fast]: writes the config and starts one
-# data node unless it already answers (ROLE: primary, or replica-of:HOST:PORT).
+# _sw_redis_node NAME HOST:PORT ROLE [fast]: one data node (ROLE: primary,
+# or replica-of:HOST:PORT) unless it already answers.
 _sw_redis_node() {
-    local name=$1 addr=$2 role=$3 fast=${4:-}
-    local host=${2%:*} port=${2##*:}
+    local name=$1 addr=$2 role=$3 fast=${4:-} lines
+    lines=("protected-mode yes" "masterauth $SW_REDIS_PASSWORD" "appendonly no" "replica-read-only yes")
+    if [[ $fast == fast ]]; then lines+=('save ""'); fi
+    if [[ $role == replica-of:* ]]; then
+        role=${role#replica-of:}
+        lines+=("replicaof ${role%:*} ${role##*:}")
+    fi
+    _sw_redis_daemon redis "$name" "$addr" "$3" "${lines[@]}"
+}
+
+# _sw_sentinel NAME HOST:PORT PRIMARY_HOST:PORT: one Sentinel unless it
+# answers. Its config is written only when it is not running: Sentinel
+# rewrites the file itself to remember the current primary across restarts.
+_sw_sentinel() {
+    local name=$1 addr=$2 primary=$3 m=$SW_REDIS_MASTER_NAME
+    _sw_redis_daemon sentinel "$name" "$addr" "monitoring $primary" \
+        "# and rewritten by Sentinel itself: the current primary, the other Sentinels, the epoch" \
+        "sentinel resolve-hostnames no" \
+        "sentinel monitor $m ${primary%:*} ${primary##*:} 2" \
+        "sentinel auth-pass $m $SW_REDIS_PASSWORD" \
+        "sentinel down-after-milliseconds $m ${SW_SENTINEL_DOWN_MS:-1000}" \
+        "sentinel failover-timeout $m ${SW_SENTINEL_FAILOVER_MS:-4000}" \
+        "sentinel parallel-syncs $m 1"
+}
+
+# _sw_redis_daemon KIND NAME HOST:PORT WHAT LINE...: unless a redis-server
+# (KIND redis) or redis-sentinel (KIND sentinel) NAME already answers on
+# HOST:PORT, stops what is left of it, writes $SW_VAR/NAME/KIND.conf (what
+# every node has: address, pid file, log, directory, password; then each
+# LINE) and starts it (_sw_redis_launch). WHAT is for the log.
+_sw_redis_daemon() {
+    local kind=$1 name=$2 addr=$3 what=$4
+    shift 4
     local dir="$SW_VAR/$name"
-    local conf="$dir/redis.conf" pidfile="$dir/redis.pid" log="$SW_VAR/log/$name.log"
+    local pidfile="$dir/$kind.pid"
     mkdir -p "$dir"
     chmod 700 "$dir"
     if _sw_live_pid "$pidfile" >/dev/null && _sw_redis_ping "$addr"; then
-        sw_log "redis $name already running"
+        sw_log "$kind $name already running"
         return 0
     fi
-    sw_stop_redis "$name"
+    _sw_redis_stop "$kind" "$name"
     (
         umask 077
         {
-            echo "# written by scripts/lib.sh; changes are overwritten"
-            echo "bind $host"
-            echo "port $port"
-            echo "protected-mode yes"
+            echo "# written by scripts/lib_ha.sh; changes are overwritten"
+            echo "bind ${addr%:*}"
+            echo "port ${addr##*:}"
             echo "daemonize yes"
             echo "pidfile \"$pidfile\""
-            echo "logfile \"$log\""
+            echo "logfile \"$SW_VAR/log/$name.log\""
             echo "dir \"$dir\""
             echo "requirepass $SW_REDIS_PASSWORD"
-            echo "masterauth $SW_REDIS_PASSWORD"
-            echo "appendonly no"
-            echo "replica-read-only yes"
-            if [[ $fast == fast ]]; then echo 'save ""'; fi
-            if [[ $role == replica-of:* ]]; then
-                role=${role#replica-of:}
-                echo "replicaof ${role%:*} ${role##*:}"
-            fi
-        } >"$conf"
+            printf '%s\n' "$@"
+        } >"$dir/$kind.conf"
     )
-    sw_log "starting redis $name ($3) on $addr"
-    sw_on "$host"
-    "${_sw_on[@]}" redis-server "$conf" || sw_die "redis $name failed to start (log: $log)"
-    if ! sw_wait_for -t 30 -m "redis $name answering PONG on $addr" _sw_redis_ping "$addr"; then
+    sw_log "starting $kind $name ($what) on $addr"
+    _sw_redis_launch "$kind" "$name" "$addr"
+}
+
+# _sw_redis_launch KIND NAME HOST:PORT: runs redis-server (KIND redis) or
+# redis-sentinel (KIND sentinel) on $SW_VAR/NAME/KIND.conf, on HOST (sw_on),
+# and waits for it to answer on HOST:PORT; the log's tail if it does not.
+_sw_redis_launch() {
+    local kind=$1 name=$2 addr=$3 bin=redis-server log="$SW_VAR/log/$2.log"
+    if [[ $kind == sentinel ]]; then bin=redis-sentinel; fi
+    sw_on "${addr%:*}"
+    "${_sw_on[@]}" "$bin" "$SW_VAR/$name/$kind.conf" || sw_die "$kind $name failed to start (log: $log)"
+    if ! sw_wait_for -t 30 -m "$kind $name answering on $addr" _sw_redis_ping "$addr"; then
         if [[ -f $log ]]; then tail -n 20 "$log" >&2; fi
-        sw_die "redis $name is not ready (log: $log)"
+        sw_die "$kind $name is not ready (log: $log)"
     fi
-}
-
-# _sw_sentinel NAME HOST:PORT PRIMARY_HOST:PORT: starts one Sentinel unless
-# it answers. Its config is written only when it is not running: Sentinel
-# rewrites the file itself to remember the current primary across restarts.
-_sw_sentinel() {
-    local name=$1 addr=$2 primary=$3
-    local host=${2%:*} port=${2##*:}
-    local dir="$SW_VAR/$name"
-    local conf="$dir/sentinel.conf" pidfile="$dir/sentinel.pid" log="$SW_VAR/log/$name.log"
-    mkdir -p "$dir"
-    chmod 700 "$dir"
-    if _sw_live_pid "$pidfile" >/dev/null && _sw_sentinel_ping "$addr"; then
-        sw_log "sentinel $name already running"
-        return 0
-    fi
-    _sw_stop_pidfile "$name" "$pidfile" "$addr"
-    (
-        umask 077
-        {
-            echo "# written by scripts/lib.sh, then rewritten by Sentinel"
-            echo "bind $host"
-            echo "port $port"
-            echo "daemonize yes"
-            echo "pidfile \"$pidfile\""
-            echo "logfile \"$log\""
-            echo "dir \"$dir\""
-            echo "requirepass $SW_REDIS_PASSWORD"
-            echo "sentinel resolve-hostnames no"
-            echo "sentinel monitor $SW_REDIS_MASTER_NAME ${primary%:*} ${primary##*:} 2"
-            echo "sentinel auth-pass $SW_REDIS_MASTER_NAME $SW_REDIS_PASSWORD"
-            echo "sentinel down-after-milliseconds $SW_REDIS_MASTER_NAME ${SW_SENTINEL_DOWN_MS:-1000}"
-            echo "sentinel failover-timeout $SW_REDIS_MASTER_NAME ${SW_SENTINEL_FAILOVER_MS:-4000}"
-            echo "sentinel parallel-syncs $SW_REDIS_MASTER_NAME 1"
-        } >"$conf"
-    )
-    sw_log "starting sentinel $name on $addr (monitoring $primary)"
-    sw_on "$host"
-    "${_sw_on[@]}" redis-sentinel "$conf" || sw_die "sentinel $name failed to start (log: $log)"
-    sw_wait_for -t 30 -m "sentinel $name answering on $addr" _sw_sentinel_ping "$addr" ||
-        sw_die "sentinel $name is not ready (log: $log)"
-}
-
-# _sw_stop_pidfile LABEL PIDFILE ADDR: SHUTDOWN through ADDR, else KILL.
-_sw_stop_pidfile() {
-    local label=$1 pidfile=$2 port=$3 pid
-    pid=$(_sw_live_pid "$pidfile") || return 0
-    sw_log "stopping $label"
-    _sw_redis_cli "$port" shutdown nosave >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-    if ! sw_wait_for -q -t 10 _sw_pid_gone "$pid"; then
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
 }
 
 # sw_start_redis_ha NAME PRIMARY_PORT REPLICA_PORT "S1 S2 S3" [fast]
@@ -189,7 +166,7 @@ sw_stop_redis_ha() {
     _sw_need_var
     for d in "$SW_VAR/$name"-sentinel-*; do
         [[ -d $d ]] || continue
-        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$(_sw_redis_conf_addr "$d/sentinel.conf")"
+        _sw_redis_stop sentinel "$(basename "$d")"
     done
     sw_stop_redis "$name-b"
     sw_stop_redis "$name-a"
@@ -249,12 +226,9 @@ sw_rolling_restart_redis_ha() {
         [[ -d $d ]] || continue
         primary=$(sw_redis_primary "$name") || sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
         addr=$(_sw_redis_conf_addr "$d/sentinel.conf")
-        _sw_stop_pidfile "$(basename "$d")" "$d/sentinel.pid" "$addr"
+        _sw_redis_stop sentinel "$(basename "$d")"
         # Its own rewritten config remembers the primary, the other Sentinels and the epoch.
-        sw_on "${addr%:*}"
-        "${_sw_on[@]}" redis-sentinel "$d/sentinel.conf" || sw_die "sentinel $(basename "$d") failed to start"
-        sw_wait_for -t 30 -m "sentinel $(basename "$d") back" _sw_sentinel_ping "$addr" ||
-            sw_die "sentinel $(basename "$d") did not come back"
+        _sw_redis_launch sentinel "$(basename "$d")" "$addr"
         sw_log "restarted $(basename "$d")"
     done
     primary=$(sw_redis_primary "$name") || sw_die "no Sentinel reports a primary for $SW_REDIS_MASTER_NAME"
