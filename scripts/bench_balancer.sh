@@ -24,13 +24,9 @@ IDLE=${IDLE:-10000}
 B1=19001 B2=19002 P_NGINX=19100 P_HAPROXY=19200 P_SW=19300 P_SWRPC=19400 P_REDIS=19379
 
 sw_install_deps nginx haproxy wrk redis-server python3
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running distorts the numbers)"
-# Each side of IDLE connections needs a descriptor per connection; take what
-# the hard limit allows (containers often cap it below 65536).
-hard=$(ulimit -Hn)
-[[ $hard == unlimited ]] && hard=65536
-ulimit -n "$((hard < 65536 ? hard : 65536))"
-(($(ulimit -n) >= IDLE + 1000)) || sw_die "need ulimit -n >= $((IDLE + 1000)) for $IDLE idle connections (hard limit $hard)"
+sw_bench_machine
+# Each side of IDLE connections needs a descriptor per connection.
+sw_raise_nofile "$((IDLE + 1000))" "$IDLE idle connections"
 if [[ ${BUILD:-1} == 1 ]]; then
     cargo build --release -p balancer -p tests --bins >/dev/null 2>&1 || cargo build --release -p balancer -p tests --bins
 fi

@@ -51,11 +51,8 @@ sw_install_deps wrk curl python3 python3-venv
 sw_init_var
 work=$(mktemp -d /tmp/sw-bench-page.XXXXXX)
 tiers_py=scripts/bench/cputiers.py
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running distorts the numbers)"
-hard=$(ulimit -Hn)
-[[ $hard == unlimited ]] && hard=65536
-ulimit -n "$((hard < 65536 ? hard : 65536))"
-(($(ulimit -n) >= OVERLOAD_CONNS + 100)) || sw_die "need ulimit -n >= $((OVERLOAD_CONNS + 100)) for the overload row"
+sw_bench_machine
+sw_raise_nofile "$((OVERLOAD_CONNS + 100))" "the overload row"
 
 # --- stackwire, with the posting limits raised for this run ------------------
 limits=(STACKWIRE_LIMIT_ANSWERS_PER_USER=1000000 STACKWIRE_LIMIT_COMMENTS_PER_USER=1000000

@@ -32,7 +32,7 @@ IN_FLIGHT=${IN_FLIGHT:-50}
 PORT=${SW_BENCH_RPC_PORT:-19500}
 
 sw_install_deps python3-grpcio
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running distorts the numbers)"
+sw_bench_machine
 if [[ ${BUILD:-1} == 1 ]]; then
     cargo build --release -p proto --example rpc_bench
     (cd scripts/bench/rpc_tonic && cargo build --release)

@@ -34,7 +34,7 @@ base_var=$SW_VAR
 bench_var="$base_var/bench-scale"
 http=http://127.0.0.1:${SW_HTTP_PORT:-8080}
 
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running distorts the numbers)"
+sw_bench_machine
 sw_log "stopping any stackwire of $base_var (this benchmark needs the ports)"
 scripts/stop_all.sh >/dev/null
 stop_bench() {

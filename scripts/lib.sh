@@ -492,6 +492,27 @@ _sw_redis_stop() {
     rm -f "$dir/$kind.pid"
 }
 
+# ---------------------------------------------------------------------------
+# Benchmarks (scripts/bench_*.sh)
+# ---------------------------------------------------------------------------
+
+# sw_bench_machine: the line every benchmark prints first, so that its
+# figures are read with the machine's size and how busy it was.
+sw_bench_machine() {
+    echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running distorts the numbers)"
+}
+
+# sw_raise_nofile NEED WHAT: this shell's open-file limit raised to what the
+# hard limit allows, at most 65536 (containers often cap it lower); dies
+# unless NEED descriptors fit, naming WHAT needs them.
+sw_raise_nofile() {
+    local hard
+    hard=$(ulimit -Hn)
+    if [[ $hard == unlimited ]]; then hard=65536; fi
+    ulimit -n "$((hard < 65536 ? hard : 65536))"
+    (($(ulimit -n) >= $1)) || sw_die "need ulimit -n >= $1 for $2 (hard limit $hard)"
+}
+
 # Replicated Redis (sw_start_redis_ha, sw_stop_redis_ha, sw_redis_primary):
 # scripts/lib_ha.sh, sourced at the end of this file.
 
