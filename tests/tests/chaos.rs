@@ -240,23 +240,21 @@ fn instances_redis_and_a_balancer_die_under_load_and_nothing_is_lost() {
     }
 
     // POSTs: every 2xx answer exists once, and nothing exists twice.
-    let load::Stored { rows, missing, doubled } = load::stored_answers(&c.db_url, qid, &created);
+    let stored = load::stored_answers(&c.db_url, qid, &created);
     let post_errors = records.iter().filter(|r| r.method == "POST" && !r.ok()).count();
     report.add(format!(
         "POSTs: {} answers acknowledged (after {post_errors} failed attempts, each retried with its key); \
          {} rows stored; {} lost; {} duplicated",
         created.len(),
-        rows,
-        missing.len(),
-        doubled.len()
+        stored.rows,
+        stored.missing.len(),
+        stored.doubled.len()
     ));
     report.add(format!("total {} s", began.elapsed().as_secs()));
     std::fs::write(c.dir.join("chaos-report.txt"), report.lines.join("\n") + "\n").unwrap();
 
     assert!(gets > 500, "the load ran ({gets} GETs)");
     assert!(created.len() > 20, "answers were posted ({})", created.len());
-    let shown: Vec<String> = failed.iter().take(5).map(|r| r.summary()).collect();
-    assert!(failed.is_empty(), "{} GETs failed, e.g. {shown:#?}", failed.len());
-    assert!(missing.is_empty(), "acknowledged answers missing from PostgreSQL: {missing:?}");
-    assert!(doubled.is_empty(), "answers stored twice: {doubled:?}");
+    load::assert_no_failed_gets(&failed);
+    stored.assert_each_once();
 }

@@ -166,25 +166,23 @@ fn the_postgres_primary_dies_twice_under_load_and_nothing_is_lost() {
         .filter(|r| matches!(&r.outcome, Outcome::Status(s, _) if *s >= 500) && !is_503(r))
         .map(|r| r.summary())
         .collect();
-    let load::Stored { rows, missing, doubled } = load::stored_answers(&url, qid, &created);
+    let stored = load::stored_answers(&url, qid, &created);
     eprintln!("pg chaos: GETs: {gets} sent, {} failed", failed.len());
     eprintln!(
         "pg chaos: POSTs: {} answers acknowledged; {refused_503} answered 503 (repeated with their key); {} other 5xx; \
          {} rows stored; {} lost; {} duplicated",
         created.len(),
         other_5xx.len(),
-        rows,
-        missing.len(),
-        doubled.len()
+        stored.rows,
+        stored.missing.len(),
+        stored.doubled.len()
     );
 
     assert!(gets > 300, "the load ran ({gets} GETs)");
     assert!(created.len() > 10, "answers were posted ({})", created.len());
-    let shown: Vec<String> = failed.iter().take(5).map(|r| r.summary()).collect();
-    assert!(failed.is_empty(), "{} GETs failed, e.g. {shown:#?}", failed.len());
+    load::assert_no_failed_gets(&failed);
     assert!(other_5xx.is_empty(), "POSTs answered a 5xx other than 503: {other_5xx:#?}");
-    assert!(missing.is_empty(), "acknowledged answers missing: {missing:?}");
-    assert!(doubled.is_empty(), "answers stored twice: {doubled:?}");
+    stored.assert_each_once();
     for (line, writes) in &report {
         assert!(*writes <= WRITES_BACK_GOAL, "{line}: over the {WRITES_BACK_GOAL:?} goal");
     }

@@ -272,6 +272,21 @@ pub fn stored_answers(db_url: &str, qid: i64, created: &[(String, i64, usize)]) 
     }
 }
 
+impl Stored {
+    /// Asserts that every acknowledged answer is stored, and none twice.
+    pub fn assert_each_once(&self) {
+        assert!(self.missing.is_empty(), "acknowledged answers missing from PostgreSQL: {:?}", self.missing);
+        assert!(self.doubled.is_empty(), "answers stored twice: {:?}", self.doubled);
+    }
+}
+
+/// Asserts that no GET failed: `failed` is [`failed_gets`]' second list;
+/// the message shows the first five.
+pub fn assert_no_failed_gets(failed: &[Record]) {
+    let shown: Vec<String> = failed.iter().take(5).map(|r| r.summary()).collect();
+    assert!(failed.is_empty(), "{} GETs failed, e.g. {shown:#?}", failed.len());
+}
+
 impl Default for Load {
     fn default() -> Self {
         Load::new()
