@@ -4,6 +4,7 @@
 # (after scripts/lib.sh), never run. The caller sets `work` (a directory of
 # its own: the load's records.jsonl and stop file) and `report` (the report
 # file say appends to); the load's pid is kept in `load_pid`.
+# shellcheck disable=SC2154 # work and report: the caller's, as said above
 
 load_pid=""
 

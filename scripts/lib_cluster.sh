@@ -40,6 +40,7 @@ swc_addr() { # swc_addr NAME: the host's address
 # of the balancer on edge host EDGE (edge1 or edge2).
 swc_admin() {
     sw_balancer_ports "${1#edge}"
+    # shellcheck disable=SC2154 # set by sw_balancer_ports (lib_procs.sh)
     printf '%s:%s\n' "$(swc_addr "$1")" "$_sw_bal_admin"
 }
 # swc_use_var: the cluster's own data directory (SW_CLUSTER_VAR, else
