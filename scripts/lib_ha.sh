@@ -212,6 +212,15 @@ _sw_redis_failover_to() {
     return 1
 }
 
+# _sw_redis_rejoin NODE HOST:PORT PRIMARY: data node NODE (on HOST:PORT)
+# restarted as a replica of PRIMARY, and synced with it.
+_sw_redis_rejoin() {
+    sw_stop_redis "$1"
+    _sw_redis_node "$1" "$2" "replica-of:$3"
+    sw_wait_for -t 60 -m "redis $1 synced with the primary $3" _sw_redis_synced "$2" ||
+        sw_die "redis $1 did not sync"
+}
+
 # sw_rolling_restart_redis_ha NAME: restarts every node of a running
 # replicated Redis without a moment with no primary that Sentinel does not
 # cover: each Sentinel in turn (the others keep the quorum), the replica
@@ -238,18 +247,12 @@ sw_rolling_restart_redis_ha() {
     done
     [[ -n $raddr ]] || sw_die "no Redis replica of $name to restart"
     replica=$(_sw_redis_node_name "$name" "$raddr")
-    sw_stop_redis "$replica"
-    _sw_redis_node "$replica" "$raddr" "replica-of:$primary"
-    sw_wait_for -t 60 -m "redis $replica synced with the primary $primary" _sw_redis_synced "$raddr" ||
-        sw_die "redis $replica did not sync"
+    _sw_redis_rejoin "$replica" "$raddr" "$primary"
     sw_log "restarted redis $replica (replica)"
     sw_wait_for -t 60 -m "Sentinel failover of $SW_REDIS_MASTER_NAME to $raddr" _sw_redis_failover_to "$name" "$raddr" ||
         sw_die "the Sentinel failover to $raddr did not happen"
     sw_log "redis primary moved to $raddr by a Sentinel failover"
     replica=$(_sw_redis_node_name "$name" "$primary")
-    sw_stop_redis "$replica"
-    _sw_redis_node "$replica" "$primary" "replica-of:$raddr"
-    sw_wait_for -t 60 -m "redis $replica synced with the primary $raddr" _sw_redis_synced "$primary" ||
-        sw_die "redis $replica did not sync"
+    _sw_redis_rejoin "$replica" "$primary" "$raddr"
     sw_log "restarted redis $replica (the old primary, now a replica)"
 }
