@@ -12,7 +12,9 @@
 //!   committed and before it is acknowledged ([`Versions::bump`]); a failed
 //!   bump is a failed write for the caller (retried with its idempotency key).
 //!   A reader reads the counters of its topics (one `MGET`, no SQL) before it
-//!   reads anything else ([`Versions::read`], a [`Stamp`]).
+//!   reads anything else ([`Versions::read`], a [`Stamp`]); readers that can
+//!   take the answer in a callback share one round trip among all the reads
+//!   asked for at that moment ([`Versions::read_later`]).
 //! - [`Store`]: a byte-bounded LRU map of values, each kept with the stamp it
 //!   was read under. A value is served only if its stamp equals the one just
 //!   read: no write to its topics was acknowledged since it was read.
@@ -48,6 +50,7 @@
 //! is stored: reads go to the database, and writes, which cannot bump, fail.
 
 pub mod admin;
+mod batch;
 pub mod feed;
 mod sessions;
 mod store;

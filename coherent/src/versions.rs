@@ -11,6 +11,7 @@
 //! the Sentinels when they are configured, so a failover costs a few reads
 //! that go to the database, never a stale one.
 
+use crate::batch::{Batcher, ReadMany, Then};
 use crate::Topic;
 use registry_agent::RegistryConfig;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,6 +83,11 @@ pub struct Versions {
     pub(crate) bumps: AtomicU64,
     pub(crate) bump_failures: AtomicU64,
     pub(crate) epochs: AtomicU64,
+    /// Reads queued for the reader thread ([`Versions::read_later`]), and
+    /// the round trips that carried more than one of them.
+    pub(crate) queued: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    batcher: Batcher<Stamp>,
 }
 
 impl Versions {
@@ -95,6 +101,9 @@ impl Versions {
             bumps: AtomicU64::new(0),
             bump_failures: AtomicU64::new(0),
             epochs: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            batcher: Default::default(),
         })
     }
 
@@ -150,33 +159,82 @@ impl Versions {
     /// The counters of `topics` now; `None` when Redis cannot be reached (the
     /// caller then reads the database and stores nothing).
     pub fn read(&self, topics: &[Topic]) -> Option<Stamp> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        let keys: Vec<String> = topics.iter().map(|t| t.key(&self.cfg.prefix)).collect();
-        let got = self.with(|con| {
-            if keys.len() == 1 {
-                // MGET of one key answers a list; GET a bulk string. Same thing.
-                redis::cmd("GET").arg(&keys[0]).query::<Option<u64>>(con).map(|v| vec![v])
-            } else {
-                redis::cmd("MGET").arg(&keys).query::<Vec<Option<u64>>>(con)
+        self.read_many(&[topics]).pop().flatten()
+    }
+
+    /// [`Versions::read`] made on the version reader's thread together with
+    /// every other read queued meanwhile (one pipelined round trip, see
+    /// `batch`); `then` runs on that thread with the stamp, or at once with
+    /// `None` when too many reads are waiting.
+    pub fn read_later(self: &Arc<Self>, topics: Vec<Topic>, then: Then<Stamp>) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.batcher.push(self, topics, then);
+    }
+}
+
+impl ReadMany<Stamp> for Versions {
+    fn batcher(&self) -> &Batcher<Stamp> {
+        &self.batcher
+    }
+
+    /// The stamps of several reads, in one round trip (one `MGET` each,
+    /// pipelined): every one `None` if Redis cannot be reached.
+    fn read_many(&self, reads: &[&[Topic]]) -> Vec<Option<Stamp>> {
+        if reads.iter().any(|t| t.is_empty()) {
+            // `MGET` of no key is an error reply, which would fail the whole
+            // pipeline: a read of nothing is answered apart (with nothing,
+            // as it always was), the others together.
+            let (mut some, mut none) = (Vec::new(), Vec::new());
+            for (i, t) in reads.iter().enumerate() {
+                if t.is_empty() {
+                    none.push(i)
+                } else {
+                    some.push(*t)
+                }
             }
-        });
+            let mut got = self.read_many(&some).into_iter();
+            return (0..reads.len()).map(|i| if none.contains(&i) { None } else { got.next().flatten() }).collect();
+        }
+        if reads.is_empty() {
+            return Vec::new();
+        }
+        self.reads.fetch_add(reads.len() as u64, Ordering::Relaxed);
+        if reads.len() > 1 {
+            self.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut pipe = redis::pipe();
+        for topics in reads {
+            let keys: Vec<String> = topics.iter().map(|t| t.key(&self.cfg.prefix)).collect();
+            pipe.cmd("MGET").arg(keys);
+        }
+        let got = self.with(|con| pipe.query::<Vec<Vec<Option<u64>>>>(con));
+        let failed = |n: usize| {
+            self.read_failures.fetch_add(n as u64, Ordering::Relaxed);
+            reads.iter().map(|_| None).collect()
+        };
         match got {
-            Ok((values, epoch)) if values.len() == topics.len() => Some(Stamp {
-                epoch,
-                versions: topics.iter().copied().zip(values.into_iter().map(|v| v.unwrap_or(0))).collect(),
-            }),
-            Ok(_) => {
-                self.read_failures.fetch_add(1, Ordering::Relaxed);
-                None
-            }
+            Ok((answers, epoch)) if answers.len() == reads.len() => reads
+                .iter()
+                .zip(answers)
+                .map(|(topics, values)| {
+                    if values.len() != topics.len() {
+                        self.read_failures.fetch_add(1, Ordering::Relaxed);
+                        return None;
+                    }
+                    let versions = topics.iter().copied().zip(values.into_iter().map(|v| v.unwrap_or(0))).collect();
+                    Some(Stamp { epoch, versions })
+                })
+                .collect(),
+            Ok(_) => failed(reads.len()),
             Err(e) => {
-                self.read_failures.fetch_add(1, Ordering::Relaxed);
                 log::warn!(target: "cache", "cannot read versions: {e}; serving from the database");
-                None
+                failed(reads.len())
             }
         }
     }
+}
 
+impl Versions {
     /// Bumps the counters of `topics` and announces them on the feed, in one
     /// atomic round trip; retried on fresh connections (a failover moves the
     /// primary) before giving up.
@@ -213,6 +271,10 @@ impl Versions {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(out, "# TYPE stackwire_cache_version_reads_total counter");
         let _ = writeln!(out, "stackwire_cache_version_reads_total {}", n(&self.reads));
+        let _ = writeln!(out, "# TYPE stackwire_cache_version_reads_queued_total counter");
+        let _ = writeln!(out, "stackwire_cache_version_reads_queued_total {}", n(&self.queued));
+        let _ = writeln!(out, "# TYPE stackwire_cache_version_read_batches_total counter");
+        let _ = writeln!(out, "stackwire_cache_version_read_batches_total {}", n(&self.batches));
         let _ = writeln!(out, "# TYPE stackwire_cache_version_read_failures_total counter");
         let _ = writeln!(out, "stackwire_cache_version_read_failures_total {}", n(&self.read_failures));
         let _ = writeln!(out, "# TYPE stackwire_cache_version_bumps_total counter");

@@ -7,9 +7,11 @@
 use prost::Message;
 use proto::frame;
 use proto::pb::{health_check_response::ServingStatus, HealthCheckRequest, HealthCheckResponse, Request, Response};
+use proto::rpc_server::Later;
 use proto::{CallContext, Code, Connection, Handler, ServerConfig, Status};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,9 @@ impl Handler for Echo {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
         match ctx.method {
             "/test/Echo" => Ok(payload.to_vec()),
+            "/test/LaterToPool" | "/test/LaterDropped" => {
+                Ok(std::thread::current().name().unwrap_or("").as_bytes().to_vec())
+            }
             "/test/Sleep" => {
                 std::thread::sleep(Duration::from_millis(payload.first().copied().unwrap_or(0) as u64 * 10));
                 Ok(payload.to_vec())
@@ -34,7 +39,34 @@ impl Handler for Echo {
     fn handle_inline(&self, ctx: &CallContext<'_>, _payload: &[u8]) -> Option<Result<Vec<u8>, Status>> {
         (ctx.method == "/test/Inline").then(|| Ok(std::thread::current().name().unwrap_or("").as_bytes().to_vec()))
     }
+
+    /// Taken over on the loop and finished on a thread of the test's own
+    /// (`later-N`, as the page cache's reader thread does): `/test/Later`
+    /// answers with that thread's name, `/test/LaterToPool` hands the call
+    /// to the pool and `/test/LaterDropped` loses it (both then run
+    /// `handle`, as `/test/Thread`).
+    fn take_over(&self, later: Later) -> Result<(), Later> {
+        let method = later.method().to_string();
+        if !method.starts_with("/test/Later") {
+            return Err(later);
+        }
+        let n = LATER_THREADS.fetch_add(1, Ordering::Relaxed);
+        std::thread::Builder::new()
+            .name(format!("later-{n}"))
+            .spawn(move || match method.as_str() {
+                "/test/Later" => later.answer(|ctx| {
+                    assert_eq!(ctx.method, "/test/Later");
+                    Ok(std::thread::current().name().unwrap_or("").as_bytes().to_vec())
+                }),
+                "/test/LaterToPool" => later.to_pool(),
+                _ => drop(later),
+            })
+            .map(|_| ())
+            .map_err(|e| panic!("cannot start a thread: {e}"))
+    }
 }
+
+static LATER_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 fn config() -> ServerConfig {
     let mut cfg = ServerConfig::new("Test::Worker");
@@ -202,6 +234,23 @@ fn blocking_calls_run_on_workers_and_inline_ones_on_the_loop() {
     assert!(worker.starts_with(b"rpc-worker-"), "{}", String::from_utf8_lossy(&worker));
     let inline = c.call("/test/Inline", "rid", T, Vec::new()).unwrap().payload;
     assert_eq!(inline, b"rpc-loop");
+}
+
+#[test]
+fn a_call_taken_over_on_the_loop_is_answered_from_the_thread_that_has_it() {
+    let h = start();
+    let c = connect(&h);
+    let thread = |method: &str| String::from_utf8(c.call(method, "", T, Vec::new()).unwrap().payload).unwrap();
+    assert!(thread("/test/Later").starts_with("later-"), "answered by the handler's own thread");
+    // Handed back, or lost by the handler: a worker answers it all the same.
+    assert!(thread("/test/LaterToPool").starts_with("rpc-worker-"));
+    assert!(thread("/test/LaterDropped").starts_with("rpc-worker-"));
+    // Every call closed its books: nothing counts as in flight.
+    let idle = Instant::now() + T;
+    while h.in_flight() > 0 && Instant::now() < idle {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(h.in_flight(), 0);
 }
 
 #[test]

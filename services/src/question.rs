@@ -27,6 +27,7 @@ use proto::pb::{
     CreateQuestion, EditPost, Empty, Exists, Id, ListQuestions, Question, QuestionPage, RevisionList, SearchQuery,
     TagList, Thread, ThreadQuery, ViewCounts,
 };
+use proto::rpc_server::Later;
 use proto::services::question_service;
 use proto::{CallContext, Handler, Status};
 use std::sync::Arc;
@@ -187,5 +188,13 @@ impl Handler for QuestionService {
             return self.web_payload(ctx, payload);
         }
         question_service::serve(self, ctx, payload)
+    }
+
+    fn take_over(&self, later: Later) -> Result<(), Later> {
+        if later.method() == WEB_HANDLE {
+            self.web_later(later)
+        } else {
+            Err(later)
+        }
     }
 }

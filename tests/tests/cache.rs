@@ -46,6 +46,14 @@ fn metric(text: &str, name: &str, cache: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
 }
 
+/// An unlabelled metric from a /metrics text.
+fn plain_metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
 fn metrics(p: &Proc) -> String {
     let r = p.admin().get("/metrics");
     assert_eq!(r.status, 200, "{}: /metrics", p.name);
@@ -396,8 +404,13 @@ fn pages_are_the_same_bytes_with_and_without_the_cache() {
             assert_eq!(seen.len(), n, "{path}?{query} as {cookie}: a view got another view's idempotency key");
         }
     }
-    let hits = metric(&metrics(c.procs_named("webui")[0]), "hits_total", "pages") - before;
+    let after = metrics(c.procs_named("webui")[0]);
+    let hits = metric(&after, "hits_total", "pages") - before;
     assert!(hits >= pages.len() as u64, "the comparison must have been made with hits: {hits}");
+    // The hits were answered on the RPC loop's path (their versions read by
+    // the cache's reader thread), not only by workers.
+    let queued = plain_metric(&after, "stackwire_cache_version_reads_queued_total");
+    assert!(queued >= hits, "{queued} reads queued for the reader thread, {hits} hits");
     for (path, query) in [
         (format!("/webserv/question/{q}"), ""),
         ("/webserv/question".into(), "sort=votes"),
@@ -410,7 +423,11 @@ fn pages_are_the_same_bytes_with_and_without_the_cache() {
         }
     }
     let question = c.procs_named("question").into_iter().find(|p| p.addr == cached_question).expect("cached question");
-    assert!(metric(&metrics(question), "hits_total", "replies") >= 3);
+    let m = metrics(question);
+    let hits = metric(&m, "hits_total", "replies");
+    assert!(hits >= 3);
+    let queued = plain_metric(&m, "stackwire_cache_version_reads_queued_total");
+    assert!(queued >= hits, "question: {queued} reads queued for the reader thread, {hits} hits");
 }
 
 #[test]

@@ -168,6 +168,12 @@ impl PageCache {
         self.versions.read(topics)
     }
 
+    /// [`PageCache::stamp`] on the version reader's thread, made together
+    /// with every other read of that moment; `then` runs there.
+    pub fn stamp_later(&self, topics: Vec<Topic>, then: Box<dyn FnOnce(Option<Stamp>) + Send>) {
+        self.versions.read_later(topics, then)
+    }
+
     /// The session stores.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions

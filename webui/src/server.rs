@@ -19,6 +19,7 @@ use coherent::Versions;
 use prost::Message;
 use proto::methods;
 use proto::pb::{HttpRequest, HttpResponse};
+use proto::rpc_server::Later;
 use proto::signals::Signal;
 use proto::{CallContext, Handler, ServerConfig, Status};
 use registry_agent::{Agent, Descriptor, Directory, MethodDesc, RegistryError};
@@ -107,7 +108,7 @@ pub fn descriptor() -> Descriptor {
 /// The RPC handler: `WEB_HANDLE` only (the server answers health checks itself).
 pub struct WebHandler {
     backend: Arc<dyn Backend>,
-    csrf: csrf::Key,
+    csrf: Arc<csrf::Key>,
     cache: Option<Arc<PageCache>>,
     views: Arc<Views>,
 }
@@ -119,7 +120,7 @@ impl WebHandler {
         cache: Option<Arc<PageCache>>,
         views: Arc<Views>,
     ) -> WebHandler {
-        WebHandler { backend, csrf, cache, views }
+        WebHandler { backend, csrf: Arc::new(csrf), cache, views }
     }
 
     fn page(&self, ctx: &CallContext<'_>, req: &HttpRequest) -> HttpResponse {
@@ -157,10 +158,43 @@ impl Handler for WebHandler {
         }
         let req = HttpRequest::decode(payload).map_err(|e| Status::invalid(format!("undecodable HttpRequest: {e}")))?;
         let resp = self.page(ctx, &req);
-        // Escaped so a path with a line break cannot forge a log line.
-        log::info!(target: WORKER_CLASS, "{} {} -> {}", req.method.escape_debug(), req.path.escape_debug(), resp.status);
-        Ok(resp.encode_to_vec())
+        Ok(served(&req, resp))
     }
+
+    /// A cached page's GET is answered without a worker: its versions are
+    /// read on the cache's reader thread with every other read of the moment
+    /// (`routes::cached`), and a hit is answered there; the rest (a miss,
+    /// anything that needs a call or SQL) goes to a worker and `handle`.
+    fn take_over(&self, later: Later) -> Result<(), Later> {
+        let Some(cache) = self.cache.clone() else { return Err(later) };
+        if later.method() != methods::WEB_HANDLE {
+            return Err(later);
+        }
+        let Ok(req) = HttpRequest::decode(later.payload()) else { return Err(later) };
+        let Some(lookup) = routes::lookup(&cache, &self.csrf, &req) else { return Err(later) };
+        let (key, views) = (self.csrf.clone(), self.views.clone());
+        cache.clone().stamp_later(
+            lookup.topics(),
+            Box::new(move |stamp| match stamp.and_then(|s| lookup.answer(&cache, &key, &s)) {
+                Some(resp) => later.answer(|_| {
+                    // Counted as `page` counts a page from a worker.
+                    if let Some(id) = routes::viewed_question(&req, resp.status) {
+                        views.record(id, &views::viewer_key(&req), Instant::now());
+                    }
+                    Ok(served(&req, resp))
+                }),
+                None => later.to_pool(),
+            }),
+        );
+        Ok(())
+    }
+}
+
+/// A page's response as the reply payload, with its log line (escaped, so
+/// a path with a line break cannot forge a line).
+fn served(req: &HttpRequest, resp: HttpResponse) -> Vec<u8> {
+    log::info!(target: WORKER_CLASS, "{} {} -> {}", req.method.escape_debug(), req.path.escape_debug(), resp.status);
+    resp.encode_to_vec()
 }
 
 /// Runs the webui until SIGTERM or SIGINT; returns after a clean shutdown.

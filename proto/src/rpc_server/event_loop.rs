@@ -471,7 +471,7 @@ impl EventLoop {
 
 /// Decodes one request envelope and starts its call: the health check and
 /// inline-capable calls answered here, the rest queued or shed.
-fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now: Instant) -> Result<(), Reject> {
+fn dispatch(state: &Arc<State>, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now: Instant) -> Result<(), Reject> {
     let req = Request::decode(frame).map_err(|e| {
         log::debug!(target: "rpc", "{}: undecodable request envelope: {e}", shared.peer);
         Reject { code: Code::InvalidArgument, message: "undecodable request envelope".into() }
@@ -506,6 +506,7 @@ fn dispatch(state: &State, pool: &Pool, shared: &Arc<Shared>, frame: &[u8], now:
         return Ok(());
     }
     let job = Job { call, reply: ReplyTo::Native { conn: shared.clone(), call_id } };
+    let Some(job) = super::later::offer(state, pool, job) else { return Ok(()) };
     if let Err(job) = pool.submit(job) {
         log::warn!(target: "rpc", "{}: {} shed: the worker queue is full", shared.peer, job.call.method);
         pool::deliver(state, job.reply, Err(pool::overloaded(state)), Default::default());

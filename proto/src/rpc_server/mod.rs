@@ -34,6 +34,7 @@
 mod event_loop;
 mod grpc;
 mod h2;
+mod later;
 mod native;
 mod out;
 mod pool;
@@ -42,6 +43,8 @@ mod readiness;
 mod reflection;
 mod reply;
 mod streaming;
+
+pub use later::Later;
 
 use crate::frame;
 use crate::status::Status;
@@ -130,6 +133,16 @@ pub trait Handler: Send + Sync + 'static {
     /// runs.
     fn handle_inline(&self, _ctx: &CallContext<'_>, _payload: &[u8]) -> Option<Result<Vec<u8>, Status>> {
         None
+    }
+
+    /// Runs on the event loop when [`Handler::handle_inline`] declined: a
+    /// handler whose answer waits only on a round trip that one of its own
+    /// threads makes for many calls at once takes the call here and answers
+    /// it from that thread ([`Later`]); `Err` gives it back, to be queued
+    /// for [`Handler::handle`] (the default). Must never block, as
+    /// `handle_inline` must not.
+    fn take_over(&self, later: Later) -> Result<(), Later> {
+        Err(later)
     }
 
     /// True for a method served as a stream by [`Handler::handle_stream`]

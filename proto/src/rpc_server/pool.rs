@@ -70,6 +70,11 @@ impl Pool {
         Ok(pool)
     }
 
+    /// The queue, for calls a handler took over and hands back later.
+    pub(crate) fn queue(&self) -> &Arc<WorkQueue<Job>> {
+        &self.queue
+    }
+
     /// Queues a job; gives it back when the queue is full.
     pub(crate) fn submit(&self, job: Job) -> Result<(), Box<Job>> {
         self.queue.try_push(job).map_err(Box::new)
@@ -89,29 +94,51 @@ pub(crate) fn overloaded(state: &State) -> Status {
 
 /// Runs a call's handler (on a worker: `handle`).
 pub(crate) fn run(state: &State, call: &Call, meta: &ReplyMetadata) -> Result<Vec<u8>, Status> {
-    let _scope = JobScope::enter(if call.request_id.is_empty() { "-" } else { &call.request_id });
-    if call.deadline.is_some_and(|d| Instant::now() >= d) {
-        return Err(Status::new(Code::DeadlineExceeded, "deadline passed while queued"));
-    }
-    if call.cancelled.as_ref().is_some_and(|c| c.load(Ordering::Acquire)) {
-        return Err(Status::new(Code::Cancelled, "cancelled while queued"));
+    let _scope = JobScope::enter(scope_id(call));
+    if let Some(status) = expired(call) {
+        return Err(status);
     }
     let class = state.config.worker_class.as_str();
     log::info!(target: class, "start {}", call.method);
-    let ctx = context(call, Some(meta));
-    let r = state.handler.handle(&ctx, &call.payload);
+    let r = state.handler.handle(&context(call, Some(meta)), &call.payload);
+    log_end(state, call, &r);
+    r
+}
+
+/// The request id a call's log lines carry.
+pub(crate) fn scope_id(call: &Call) -> &str {
+    if call.request_id.is_empty() {
+        "-"
+    } else {
+        &call.request_id
+    }
+}
+
+/// Why a call must not start: its caller gave up on it while it waited.
+pub(crate) fn expired(call: &Call) -> Option<Status> {
+    if call.deadline.is_some_and(|d| Instant::now() >= d) {
+        return Some(Status::new(Code::DeadlineExceeded, "deadline passed while queued"));
+    }
+    if call.cancelled.as_ref().is_some_and(|c| c.load(Ordering::Acquire)) {
+        return Some(Status::new(Code::Cancelled, "cancelled while queued"));
+    }
+    None
+}
+
+/// A call's closing log line, with the time since it was read.
+pub(crate) fn log_end(state: &State, call: &Call, r: &Result<Vec<u8>, Status>) {
+    let class = state.config.worker_class.as_str();
     let secs = call.received.elapsed().as_secs_f64();
-    match &r {
+    match r {
         Ok(_) => log::info!(target: class, "done: {secs:.3} sec"),
         Err(s) => log::info!(target: class, "fail: {secs:.3} sec {s}"),
     }
-    r
 }
 
 /// Offers a call to the handler's inline path, on the loop.
 pub(crate) fn run_inline(state: &State, call: &Call, meta: &ReplyMetadata) -> Option<Result<Vec<u8>, Status>> {
     let ctx = context(call, Some(meta));
-    let _scope = JobScope::enter(if call.request_id.is_empty() { "-" } else { &call.request_id });
+    let _scope = JobScope::enter(scope_id(call));
     state.handler.handle_inline(&ctx, &call.payload)
 }
 

@@ -26,6 +26,7 @@ use coherent::Topic;
 use proto::pb::{
     CreateQuestion, EditPost, Empty, HttpRequest, HttpResponse, Id, ListQuestions, SearchQuery, ThreadQuery,
 };
+use proto::rpc_server::Later;
 use proto::services::question_service::Server as _;
 use proto::{CallContext, Status};
 use std::sync::Arc;
@@ -96,16 +97,23 @@ fn topics(route: WebRoute) -> Option<Vec<Topic>> {
 }
 
 impl QuestionService {
-    /// `Web/Handle`: a GET without credentials of a read route is answered
-    /// from the reply cache when its stamp still holds ([`coherent`]); any
-    /// other request, and every miss, is [`QuestionService::web`].
+    /// The reply cache's key and the topics it depends on, for a GET
+    /// without credentials of a read route; `None` for every other request.
+    fn cacheable(&self, req: &HttpRequest) -> Option<(String, Vec<Topic>)> {
+        let anonymous_get = self.replies.enabled() && req.method == "GET" && auth::credential(req).is_none();
+        let topics = anonymous_get.then(|| route(req).ok().and_then(topics)).flatten()?;
+        Some((format!("{}?{}", req.path, req.query), topics))
+    }
+
+    /// `Web/Handle`: a cacheable request ([`QuestionService::cacheable`]) is
+    /// answered from the reply cache when its stamp still holds
+    /// ([`coherent`]); any other request, and every miss, is
+    /// [`QuestionService::web`].
     pub(crate) fn web_payload(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
         let req: HttpRequest = proto::services::decode(payload, "HttpRequest")?;
-        let anonymous_get = self.replies.enabled() && req.method == "GET" && auth::credential(&req).is_none();
-        let Some(topics) = anonymous_get.then(|| route(&req).ok().and_then(topics)).flatten() else {
+        let Some((key, topics)) = self.cacheable(&req) else {
             return proto::services::encode(&self.web(ctx, req));
         };
-        let key = format!("{}?{}", req.path, req.query);
         let stamp = self.versions.read(&topics);
         if let Some(hit) = stamp.as_ref().and_then(|s| self.replies.get(&key, s)) {
             return Ok(hit.0.clone());
@@ -116,6 +124,24 @@ impl QuestionService {
             self.replies.put(&key, stamp, Arc::new(Reply(bytes.clone())));
         }
         Ok(bytes)
+    }
+
+    /// `Web/Handle` taken over on the RPC loop ([`proto::rpc_server::Later`]):
+    /// a cacheable request's versions are read on the cache's reader thread
+    /// with every other read of the moment, and a hit is answered from
+    /// there; the rest goes to a worker and [`QuestionService::web_payload`].
+    pub(crate) fn web_later(&self, later: Later) -> Result<(), Later> {
+        let Ok(req) = proto::services::decode::<HttpRequest>(later.payload(), "HttpRequest") else { return Err(later) };
+        let Some((key, topics)) = self.cacheable(&req) else { return Err(later) };
+        let replies = self.replies.clone();
+        self.versions.read_later(
+            topics,
+            Box::new(move |stamp| match stamp.and_then(|s| replies.get(&key, &s)) {
+                Some(hit) => later.answer(|_| Ok(hit.0.clone())),
+                None => later.to_pool(),
+            }),
+        );
+        Ok(())
     }
 
     pub(crate) fn web(&self, ctx: &CallContext<'_>, req: HttpRequest) -> HttpResponse {

@@ -174,6 +174,12 @@ impl proto::Handler for ReplicatedWrites {
         }
         out
     }
+
+    /// A call the service takes over is a cache hit, answered without a
+    /// write, or handed to the pool, where [`Self::handle`] runs it.
+    fn take_over(&self, later: proto::rpc_server::Later) -> Result<(), proto::rpc_server::Later> {
+        self.0.take_over(later)
+    }
 }
 
 /// The database lines of a service process's `/metrics` (its `--admin` address; see main.rs).

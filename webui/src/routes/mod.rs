@@ -29,15 +29,16 @@
 
 use crate::auth::{self, Viewer};
 use crate::backend::{Backend, BackendError, Call};
-use crate::page_cache::{PageCache, PLACEHOLDER};
+use crate::page_cache::PageCache;
 use crate::pages::forms::PostKind;
 use crate::{ago, csrf, forms, html, pages};
 
 mod account;
+mod cached;
 mod edit;
 mod post;
 mod read;
-use coherent::Topic;
+pub use cached::{lookup, Lookup};
 use proto::pb::{HttpRequest, HttpResponse, User};
 
 /// The pages the webui serves.
@@ -265,7 +266,7 @@ pub fn handle(backend: &dyn Backend, key: &csrf::Key, call: &Call, req: &HttpReq
 }
 
 /// [`handle`], serving GETs of read pages from `cache` when it can
-/// ([`cached_get`]).
+/// ([`cached::get`]).
 pub fn handle_cached(
     backend: &dyn Backend,
     key: &csrf::Key,
@@ -273,125 +274,74 @@ pub fn handle_cached(
     call: &Call,
     req: &HttpRequest,
 ) -> HttpResponse {
-    let head = req.method == "HEAD";
-    let method = if head { "GET" } else { req.method.as_str() };
-    let here = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
-    let presession = auth::cookie(req, csrf::COOKIE).filter(|c| csrf::is_well_formed(c));
-    let new_csrf = presession.is_none();
-    let visitor = presession.clone().unwrap_or_else(csrf::new_token);
-    let now_ms = ago::render_time(proto::clock::now_ms());
-    let viewer = Viewer { user: None, csrf: key.token(csrf::Binding::Visitor(&visitor)), here, now_ms };
-    let query_error = req.query_pairs().err();
-
-    let mut resp = match route(&req.path) {
-        None => html::response(404, pages::not_found(&viewer, "There is no page at this address.")),
-        Some(r) if !r.allows(method) => {
+    let o = Opening::new(key, req);
+    let resp = match route(&req.path) {
+        None => html::response(404, pages::not_found(&o.viewer, "There is no page at this address.")),
+        Some(r) if !r.allows(&o.method) => {
             let allow = r.allow();
-            html::response(405, pages::method_not_allowed(&viewer, &req.method, allow)).header("Allow", allow)
+            html::response(405, pages::method_not_allowed(&o.viewer, &req.method, allow)).header("Allow", allow)
         }
         // A query string that is not text: no handler gets to read it.
-        Some(_) if query_error.is_some() => {
-            let message = query_error.map(|e| e.to_string()).unwrap_or_default();
-            html::response(400, pages::bad_request(&viewer, &message))
+        Some(_) if o.query_error.is_some() => {
+            let message = o.query_error.clone().unwrap_or_default();
+            html::response(400, pages::bad_request(&o.viewer, &message))
         }
-        Some(r) if cache.is_some_and(|_| method == "GET") && topics(&r).is_some() => {
-            match cache.and_then(|c| cached_get(c, backend, key, call, req, &r, &viewer)) {
+        Some(r) if cache.is_some_and(|_| o.method == "GET") && cached::topics(&r).is_some() => {
+            match cache.and_then(|c| cached::get(c, backend, key, call, req, &r, &o.viewer)) {
                 Some(resp) => resp,
-                None => uncached(backend, key, call, req, &r, viewer, method, presession.as_deref()),
+                None => uncached(backend, key, call, req, &r, o.viewer.clone(), &o.method, o.presession.as_deref()),
             }
         }
-        Some(r) => uncached(backend, key, call, req, &r, viewer, method, presession.as_deref()),
+        Some(r) => uncached(backend, key, call, req, &r, o.viewer.clone(), &o.method, o.presession.as_deref()),
     };
-    let sets_csrf = resp
-        .headers
-        .iter()
-        .any(|h| h.name.eq_ignore_ascii_case("set-cookie") && h.value.starts_with(csrf::COOKIE.as_bytes()));
-    if new_csrf && !sets_csrf {
-        resp = resp.header("Set-Cookie", &csrf::set_cookie(&visitor));
-    }
-    if head {
-        // The length GET would send, as HEAD promises; the body goes.
-        let len = resp.body.len().to_string();
-        resp.body.clear();
-        resp = resp.header("Content-Length", &len);
-    }
-    resp
+    o.close(resp)
 }
 
-/// What a page of a read route shows, for the page cache: the site (lists,
-/// tags, search, user pages) or one thread (a question page and its
-/// history); `None` for every other page.
-fn topics(r: &Route) -> Option<Vec<Topic>> {
-    match r {
-        Route::Home | Route::Tags | Route::Tag(_) | Route::Search | Route::User(_) => Some(vec![Topic::Site]),
-        Route::Question(id) | Route::QuestionRevisions(id) => Some(vec![Topic::Thread(*id)]),
-        _ => None,
-    }
+/// What every page request works out before anything else (no I/O): the
+/// method it is served as, the visitor's pre-session id (new or from its
+/// cookie), who views the page so far (nobody logged in yet), and whether
+/// the query string is readable; [`Opening::close`] finishes the response.
+pub(crate) struct Opening {
+    /// HEAD is served as GET, and loses its body at the end.
+    head: bool,
+    method: String,
+    presession: Option<String>,
+    visitor: String,
+    viewer: Viewer,
+    query_error: Option<String>,
 }
 
-/// A GET of a read page through the page cache ([`PageCache`]): the
-/// versions of what the page shows (and of the logged-in viewer) are read
-/// first; the session is confirmed from the cache under that stamp, or by
-/// the user service; the page comes from the cache if it was rendered under
-/// the same stamp, else it is rendered (with the cache's CSRF placeholder)
-/// and kept. `None` when the cache cannot decide (Redis unreachable, a token
-/// seen here for the first time, a session that is not good any more): the
-/// caller serves the request without it.
-fn cached_get(
-    cache: &PageCache,
-    backend: &dyn Backend,
-    key: &csrf::Key,
-    call: &Call,
-    req: &HttpRequest,
-    r: &Route,
-    viewer: &Viewer,
-) -> Option<HttpResponse> {
-    let mut topics = topics(r)?;
-    let token = auth::session_token(req);
-    let owner = token.as_deref().and_then(|t| cache.sessions().owner(t));
-    if let (Some(t), None) = (&token, owner) {
-        // Whose session this is must be known before its user's version can
-        // be read: learn it now, cache from the next request on.
-        if let Ok(u) = backend.authenticate(call, t) {
-            cache.sessions().set_owner(t, u.id);
+impl Opening {
+    fn new(key: &csrf::Key, req: &HttpRequest) -> Opening {
+        let head = req.method == "HEAD";
+        let method = if head { "GET".to_string() } else { req.method.clone() };
+        let here = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
+        let presession = auth::cookie(req, csrf::COOKIE).filter(|c| csrf::is_well_formed(c));
+        let visitor = presession.clone().unwrap_or_else(csrf::new_token);
+        let now_ms = ago::render_time(proto::clock::now_ms());
+        let viewer = Viewer { user: None, csrf: key.token(csrf::Binding::Visitor(&visitor)), here, now_ms };
+        let query_error = req.query_pairs().err().map(|e| e.to_string());
+        Opening { head, method, presession, visitor, viewer, query_error }
+    }
+
+    /// `resp` with a new pre-session cookie when the visitor had none (and
+    /// the page set none), and without its body for a HEAD.
+    fn close(&self, mut resp: HttpResponse) -> HttpResponse {
+        let sets_csrf = resp
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("set-cookie") && h.value.starts_with(csrf::COOKIE.as_bytes()));
+        if self.presession.is_none() && !sets_csrf {
+            resp = resp.header("Set-Cookie", &csrf::set_cookie(&self.visitor));
         }
-        return None;
+        if self.head {
+            // The length GET would send, as HEAD promises; the body goes.
+            let len = resp.body.len().to_string();
+            resp.body.clear();
+            resp = resp.header("Content-Length", &len);
+        }
+        resp
     }
-    if let Some(u) = owner {
-        // Its sessions (a logout) and what its header shows (reputation).
-        topics.extend([Topic::Sessions(u), Topic::User(u)]);
-    }
-    let stamp = cache.stamp(&topics)?;
-    let mut viewer = viewer.clone();
-    if let (Some(t), Some(u)) = (&token, owner) {
-        let user_stamp = stamp.project(&[Topic::Sessions(u), Topic::User(u)])?;
-        let user = match cache.sessions().get(t, &user_stamp) {
-            Some(user) => user,
-            None => match backend.authenticate(call, t) {
-                Ok(user) if user.id == u => {
-                    cache.sessions().put(t, user_stamp, user.clone());
-                    user
-                }
-                // Ended, or not checkable now: the uncached path says which.
-                _ => return None,
-            },
-        };
-        viewer.user = Some(user);
-        viewer.csrf = key.token(csrf::Binding::Session(t));
-    }
-    // The render minute is part of the key: relative times ("5 mins ago")
-    // are the only thing on a page that changes with the clock alone, and
-    // they change at most once a minute (crate::ago), so a page kept under
-    // its minute is the page an uncached render would give now. A page
-    // left from an earlier minute is a miss, and ages out of the store.
-    let page_key = format!("{} {} {}", viewer.now_ms, viewer.id(), viewer.here);
-    let csrf_token = std::mem::replace(&mut viewer.csrf, PLACEHOLDER.to_string());
-    if let Some(resp) = cache.page(&page_key, &stamp, &csrf_token) {
-        return Some(resp);
-    }
-    let mut ctx = Ctx { backend, call, req, viewer, token, auth_down: None, form: Vec::new(), back: r.page(&req.path) };
-    let rendered = dispatch(&mut ctx, r, "GET");
-    Some(cache.keep(&page_key, stamp, rendered, &csrf_token))
 }
 
 /// A known page answered without the page cache: the session checked with

@@ -511,6 +511,7 @@ impl H2 {
             return self.answer(id, result, &headers, &trailers);
         }
         let job = Job { call, reply: ReplyTo::H2 { conn: ctx.shared.clone(), stream: id } };
+        let Some(job) = super::later::offer(ctx.state, ctx.pool, job) else { return };
         if let Err(job) = ctx.pool.submit(job) {
             log::warn!(target: "rpc", "{}: {} shed: the worker queue is full", ctx.shared.peer, job.call.method);
             pool::finished(ctx.state, ctx.shared);
