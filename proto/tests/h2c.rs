@@ -12,6 +12,7 @@ use prost::Message;
 use proto::h2::frame::{self, Frame};
 use proto::h2::hpack;
 use proto::pb::{health_check_response::ServingStatus, HealthCheckResponse};
+use proto::rpc_server::Later;
 use proto::{CallContext, Code, Handler, ServerConfig, Status};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,7 +31,7 @@ struct Svc {
 impl Handler for Svc {
     fn handle(&self, ctx: &CallContext<'_>, payload: &[u8]) -> Result<Vec<u8>, Status> {
         match ctx.method {
-            "/test/Echo" => Ok(payload.to_vec()),
+            "/test/Echo" | "/test/LaterLost" => Ok(payload.to_vec()),
             "/test/Sleep" => {
                 std::thread::sleep(Duration::from_millis(payload.first().copied().unwrap_or(0) as u64 * 10));
                 Ok(payload.to_vec())
@@ -43,6 +44,27 @@ impl Handler for Svc {
                 Ok(ctx.metadata.iter().find(|(n, _)| n == "x-echo-bin").map(|(_, v)| v.clone()).unwrap_or_default())
             }
             other => Err(Status::new(Code::Unimplemented, format!("no méthode {other}"))),
+        }
+    }
+
+    /// `/test/Later` is taken over on the loop and answered from a thread of
+    /// its own with the payload reversed; `/test/LaterLost` is taken and
+    /// dropped, so a worker answers it (as `/test/Echo`).
+    fn take_over(&self, later: Later) -> Result<(), Later> {
+        match later.method() {
+            "/test/Later" => {
+                std::thread::spawn(move || {
+                    let mut out = later.payload().to_vec();
+                    out.reverse();
+                    later.answer(|_| Ok(out))
+                });
+                Ok(())
+            }
+            "/test/LaterLost" => {
+                std::thread::spawn(move || drop(later));
+                Ok(())
+            }
+            _ => Err(later),
         }
     }
 
@@ -286,6 +308,24 @@ fn unary_calls_answer_with_headers_message_and_trailers() {
     for id in ids {
         assert_eq!(c.reply(id).grpc_status(), Some(Code::Ok));
     }
+}
+
+#[test]
+fn a_call_taken_over_on_the_loop_answers_its_stream_from_another_thread() {
+    let (h, _) = start(2);
+    let mut c = Client::connect(&h);
+    let r = c.call("/test/Later", b"abc");
+    assert_eq!(r.grpc_status(), Some(Code::Ok));
+    assert_eq!(r.message(), b"cba");
+    let r = c.call("/test/LaterLost", b"abc");
+    assert_eq!((r.grpc_status(), r.message()), (Some(Code::Ok), b"abc".to_vec()), "a worker answered the lost one");
+    // Many at once on one connection, taken and answered out of order.
+    let ids: Vec<u32> = (0..50u8).map(|i| c.start("/test/Later", &[], Some(&[i, 1]))).collect();
+    for (i, id) in ids.into_iter().enumerate() {
+        let r = c.reply(id);
+        assert_eq!((r.grpc_status(), r.message()), (Some(Code::Ok), vec![1, i as u8]));
+    }
+    still_served(&h);
 }
 
 #[test]
