@@ -257,11 +257,12 @@ def stored_answers(url, question):
 
 def report(args):
     recs = [json.loads(line) for line in open(args.out) if line.strip()]
-    kills = [float(x) for x in args.balancer_kills.split(",") if x]
+    # A kill is a moment (EPOCH) or, for a cut that takes a while, a window (FROM:TO).
+    kills = [(float(w.split(":")[0]), float(w.split(":")[-1])) for w in args.balancer_kills.split(",") if w]
     gets = [r for r in recs if r["m"] == "GET"]
     bad = [r for r in gets if not (r["s"] and 200 <= r["s"] < 400)]
     on_killed = [r for r in bad if r["e"] and r["e"].startswith("broken")
-                 and any(r["t0"] <= k <= r["t1"] for k in kills)]
+                 and any(r["t0"] <= b and a <= r["t1"] for a, b in kills)]
     # A frozen balancer's kernel still accepts connections for it: GETs open
     # when it froze or sent before the address left it are counted apart.
     edge_freezes = [tuple(float(t) for t in w.split(":")) for w in args.edge_freezes.split(",") if w]
@@ -348,7 +349,7 @@ def main():
     q.add_argument("--out", required=True)
     q.add_argument("--question", type=int, required=True, help="the question the load answered")
     q.add_argument("--database-url", required=True, help="where its answers are stored (read with psql)")
-    q.add_argument("--balancer-kills", default="", help="epoch seconds of balancer kills, comma-separated")
+    q.add_argument("--balancer-kills", default="", help="epoch seconds of balancer kills (or FROM:TO windows of an edge cut), comma-separated")
     q.add_argument("--freezes", help="one line per freeze: NAME SIGSTOP_EPOCH SIGCONT_EPOCH")
     q.add_argument("--edge-freezes", default="",
                    help="FROZE:MOVED epoch pairs: a balancer frozen, the address gone from it; comma-separated")

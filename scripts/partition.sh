@@ -183,8 +183,10 @@ fault_edge() {
     local holder other t0 moved_ms back_ms p
     edge_pair || return 0
     t0=$(now)
-    cuts+="${cuts:+,}$t0"
     swc_cut "$holder"
+    # The cut is a window, not a moment: a GET opened on the holder while
+    # swc_cut ran was open on the cut host too.
+    cuts+="${cuts:+,}$t0:$(now)"
     cut_now=$holder
     moved_ms=$(moved_since "$t0")
     sleep 3
