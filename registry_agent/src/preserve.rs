@@ -57,11 +57,24 @@ impl Keeper {
         service: &str,
         alive: impl Fn(&InstanceRecord) -> bool,
     ) -> Vec<InstanceRecord> {
+        self.with_instances(snap, service, alive, <[InstanceRecord]>::to_vec)
+    }
+
+    /// [`Keeper::instances`] lent to `f` instead of cloned: a choice per
+    /// call needs each instance's address and load, not a copy of its
+    /// descriptor (every method and route it serves).
+    pub fn with_instances<R>(
+        &mut self,
+        snap: &Snapshot,
+        service: &str,
+        alive: impl Fn(&InstanceRecord) -> bool,
+        f: impl FnOnce(&[InstanceRecord]) -> R,
+    ) -> R {
         let listed = snap.instances(service);
         if !listed.is_empty() {
-            return listed.to_vec();
+            return f(listed);
         }
-        let Some(kept) = self.kept.get_mut(service) else { return Vec::new() };
+        let Some(kept) = self.kept.get_mut(service) else { return f(&[]) };
         kept.retain(|r| {
             let ok = alive(r);
             if !ok {
@@ -69,7 +82,7 @@ impl Keeper {
             }
             ok
         });
-        let out = kept.clone();
+        let out = f(kept);
         if kept.is_empty() {
             self.kept.remove(service);
         }

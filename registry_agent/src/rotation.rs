@@ -53,7 +53,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The instances of one service as `Rotation::choosable` finds them.
 struct Choosable {
-    all: Vec<(SocketAddr, InstanceRecord)>,
+    /// Every instance's address and reported load.
+    all: Vec<(SocketAddr, u64)>,
     /// The choosable ones (indexes into `all`) with their recent latency.
     recent: Vec<(usize, Duration)>,
     /// The least of those latencies (`policy::is_slow` compares with it).
@@ -139,7 +140,7 @@ impl Rotation {
         let now = Instant::now();
         let health = lock(&self.inner.health);
         lock(&self.inner.keeper).instances(&snap, service, |r| {
-            r.addr.parse::<SocketAddr>().map(|a| health.available(&a, now)).unwrap_or(false)
+            r.addr.parse::<SocketAddr>().is_ok_and(|a| health.available(&a, now))
         })
     }
 
@@ -148,7 +149,7 @@ impl Rotation {
     /// then not slow before slow (`policy::is_slow`), then fewest calls in
     /// flight from us, then least reported load, exact ties spread by a turn
     /// that rotates per call.
-    pub fn candidates(&self, service: &str, tried: &[SocketAddr]) -> Vec<(SocketAddr, InstanceRecord)> {
+    pub fn candidates(&self, service: &str, tried: &[SocketAddr]) -> Vec<SocketAddr> {
         let Choosable { all, recent, best } = self.choosable(service);
         let rotate = self.inner.rotate.fetch_add(1, Ordering::Relaxed);
         let mut keyed: Vec<(SelectionKey, usize)> = recent
@@ -159,14 +160,14 @@ impl Rotation {
                     tried: tried.contains(a),
                     slow: is_slow(recent, best),
                     in_flight: self.inner.pool.in_flight(a),
-                    load: all[i].1.load,
+                    load: all[i].1,
                     turn: SelectionKey::turn(i, all.len(), rotate),
                 };
                 (key, i)
             })
             .collect();
         keyed.sort();
-        keyed.into_iter().map(|(_, i)| all[i].clone()).collect()
+        keyed.into_iter().map(|(_, i)| all[i].0).collect()
     }
 
     /// The instances of `service` that `candidates` puts last for being slow
@@ -179,11 +180,15 @@ impl Rotation {
     /// What `candidates` ranks and `slow` reports on: the instances of
     /// `service`, and the choosable ones among them with their recent latency.
     fn choosable(&self, service: &str) -> Choosable {
-        let all: Vec<(SocketAddr, InstanceRecord)> = self
-            .instances(service)
-            .into_iter()
-            .filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (a, r)))
-            .collect();
+        let snap = self.observe();
+        let now = Instant::now();
+        let all: Vec<(SocketAddr, u64)> = {
+            let health = lock(&self.inner.health);
+            let alive = |r: &InstanceRecord| r.addr.parse::<SocketAddr>().is_ok_and(|a| health.available(&a, now));
+            lock(&self.inner.keeper).with_instances(&snap, service, alive, |rs| {
+                rs.iter().filter_map(|r| r.addr.parse::<SocketAddr>().ok().map(|a| (a, r.load))).collect()
+            })
+        };
         let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
         let choosable = lock(&self.inner.health).choosable(&addrs, Instant::now());
         let latencies = self.inner.latencies.recent_all(choosable.iter().map(|&i| addrs[i]));

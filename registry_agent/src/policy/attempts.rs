@@ -209,10 +209,10 @@ fn dispatch(c: &Arc<CallState>) {
             let busy: Vec<SocketAddr> = st.outstanding.iter().map(|o| o.addr).collect();
             (st.attempts + 1, st.tried.clone(), busy)
         };
-        let choice = c.rotation.candidates(&spec.service, &tried).into_iter().find(|(a, _)| !busy.contains(a));
+        let choice = c.rotation.candidates(&spec.service, &tried).into_iter().find(|a| !busy.contains(a));
         let remaining = spec.deadline.saturating_duration_since(Instant::now());
         let mut st = c.lock();
-        let Some((addr, _)) = choice else {
+        let Some(addr) = choice else {
             if st.tried.is_empty() {
                 log::warn!(target: "rpc", "no live instance of {}", spec.service);
             }
