@@ -139,9 +139,8 @@ impl Rotation {
         let snap = self.observe();
         let now = Instant::now();
         let health = lock(&self.inner.health);
-        lock(&self.inner.keeper).instances(&snap, service, |r| {
-            r.addr.parse::<SocketAddr>().is_ok_and(|a| health.available(&a, now))
-        })
+        lock(&self.inner.keeper)
+            .instances(&snap, service, |r| r.addr.parse::<SocketAddr>().is_ok_and(|a| health.available(&a, now)))
     }
 
     /// Instances to try for `service`, best first by `SelectionKey`: among

@@ -237,7 +237,7 @@ impl Conn {
 
     /// Output bytes not yet accepted by the socket.
     pub fn out_pending(&self) -> usize {
-        self.reply.unsent().len()
+        self.reply.unsent_len()
     }
 
     /// Runs the state machine as far as the socket and buffers allow.
@@ -506,7 +506,7 @@ impl Conn {
         let mut moved = Flush::Stalled;
         self.readiness.want(Ready::WRITE, !self.reply.flushed());
         while !self.reply.flushed() && self.readiness.can(Ready::WRITE) {
-            match self.readiness.write(&mut self.sock, self.reply.unsent()) {
+            match self.readiness.write_vectored(&mut self.sock, &self.reply.unsent()) {
                 Ok(0) => return Flush::Failed,
                 Ok(n) => {
                     self.reply.advance(n);

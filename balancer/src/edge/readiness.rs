@@ -142,4 +142,13 @@ impl Readiness {
         }
         r
     }
+
+    /// [`Readiness::write`] of several buffers in one system call (`writev`).
+    pub fn write_vectored(&mut self, sock: &mut impl Write, data: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        let r = sock.write_vectored(data);
+        if matches!(&r, Err(e) if e.kind() == ErrorKind::WouldBlock) {
+            self.blocked(Ready::WRITE);
+        }
+        r
+    }
 }

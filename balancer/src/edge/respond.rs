@@ -21,6 +21,7 @@ use crate::edge::env::Env;
 use crate::http1::{self, Head, OutFraming, Response};
 use crate::ops::access_log::{AccessLog, Entry};
 use crate::ops::metrics::{self, GaugeGuard, StatusCounts};
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,6 +61,10 @@ impl Current {
     }
 }
 
+/// Bodies shorter than this are copied behind their head (one write of
+/// both); longer ones are sent from their own buffer ([`Reply::respond`]).
+const COPY_BELOW: usize = 4096;
+
 /// A response being streamed.
 struct Stream {
     status: u16,
@@ -72,6 +77,11 @@ struct Stream {
 pub(crate) struct Reply {
     out: Vec<u8>,
     out_pos: usize,
+    /// A whole response's body, sent after `out` as it came from upstream
+    /// instead of being copied behind its head (a page is tens of KiB, and
+    /// the copy was the loop's largest cost); see [`Reply::respond`].
+    body: Vec<u8>,
+    body_pos: usize,
     current: Option<Current>,
     stream: Option<Stream>,
     /// The connection closes once the response in progress is written.
@@ -108,30 +118,58 @@ impl Reply {
         self.close_after = true;
     }
 
-    /// Output not yet accepted by the socket.
-    pub(crate) fn unsent(&self) -> &[u8] {
-        &self.out[self.out_pos..]
+    /// Output not yet accepted by the socket, in order: what `out` holds,
+    /// then the body queued after it.
+    pub(crate) fn unsent(&self) -> [IoSlice<'_>; 2] {
+        [IoSlice::new(&self.out[self.out_pos..]), IoSlice::new(&self.body[self.body_pos..])]
+    }
+
+    /// How many bytes [`Reply::unsent`] holds.
+    pub(crate) fn unsent_len(&self) -> usize {
+        self.out.len() - self.out_pos + self.body.len() - self.body_pos
     }
 
     /// The socket took `n` more bytes.
     pub(crate) fn advance(&mut self, n: usize) {
-        self.out_pos += n;
+        let from_out = n.min(self.out.len() - self.out_pos);
+        self.out_pos += from_out;
+        self.body_pos += n - from_out;
     }
 
     /// Everything queued has been written.
     pub(crate) fn flushed(&self) -> bool {
-        self.out_pos == self.out.len()
+        self.unsent_len() == 0
+    }
+
+    /// `out`, to append to: a body still queued behind it is moved into it
+    /// first (copied), so whatever is appended goes on the wire after it.
+    fn tail(&mut self) -> &mut Vec<u8> {
+        self.settle();
+        &mut self.out
+    }
+
+    /// Moves a body still queued behind `out` into it (see [`Reply::tail`]).
+    fn settle(&mut self) {
+        if self.body_pos < self.body.len() {
+            self.out.extend_from_slice(&self.body[self.body_pos..]);
+        }
+        self.body = Vec::new();
+        self.body_pos = 0;
     }
 
     /// Queues bytes that are not a response (an interim `100 Continue`).
     pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
+        self.tail().extend_from_slice(bytes);
     }
 
     /// After a write: forgets what was written, so a streamed response
     /// that keeps appending does not pile up written bytes, and gives back
     /// a large buffer once it is empty.
     pub(crate) fn compact(&mut self) {
+        if self.body_pos == self.body.len() && self.body_pos > 0 {
+            self.body = Vec::new();
+            self.body_pos = 0;
+        }
         if self.out_pos == self.out.len() && self.out_pos > 0 {
             self.out.clear();
             self.out_pos = 0;
@@ -167,9 +205,26 @@ impl Reply {
         self.stream = None;
         let cur = self.take_current(env.now);
         let keep = cur.keep_alive && !self.close_after && !env.draining;
-        let bytes = http1::write_response(&mut self.out, &resp, &cur.request_id, keep, cur.is_head);
-        finish(&cur, resp.status, bytes as u64, peer, env);
+        let status = resp.status;
+        let bytes = self.write(resp, &cur.request_id, keep, cur.is_head);
+        finish(&cur, status, bytes as u64, peer, env);
         self.close_after |= !keep;
+    }
+
+    /// Queues `resp` (head, then body); returns the body bytes it sends. A
+    /// large body is kept as it is, after `out` ([`Reply::body`]).
+    fn write(&mut self, resp: Response, request_id: &str, keep: bool, is_head: bool) -> usize {
+        let out = self.tail();
+        if !http1::write_response_head(out, &resp, request_id, keep, is_head) {
+            return 0;
+        }
+        let bytes = resp.body.len();
+        if bytes < COPY_BELOW {
+            out.extend_from_slice(&resp.body);
+        } else {
+            self.body = resp.body;
+        }
+        bytes
     }
 
     /// Starts a streamed response: writes the head with the upstream's
@@ -196,6 +251,7 @@ impl Reply {
             (OutFraming::Close, OutFraming::Close)
         };
         let keep = keep_alive && !self.close_after && !env.draining && framing != OutFraming::Close;
+        self.settle();
         let id = self.current.as_ref().map(|c| c.request_id.as_str()).unwrap_or("-");
         http1::write_head(&mut self.out, status, headers, announce, keep, id);
         self.close_after |= !keep;
@@ -205,12 +261,13 @@ impl Reply {
     /// Appends body bytes of the streamed response.
     pub(crate) fn stream_data(&mut self, data: &[u8]) {
         let Some(st) = self.stream.as_mut() else { return };
-        match st.framing {
-            OutFraming::Length(_) | OutFraming::Close => self.out.extend_from_slice(data),
-            OutFraming::Chunked => http1::push_chunk(&mut self.out, data),
-            OutFraming::None => return,
-        }
+        let framing = st.framing;
         st.bytes += data.len() as u64;
+        match framing {
+            OutFraming::Length(_) | OutFraming::Close => self.tail().extend_from_slice(data),
+            OutFraming::Chunked => http1::push_chunk(self.tail(), data),
+            OutFraming::None => {}
+        }
     }
 
     /// The streamed response is complete: end it and log it; false if no
@@ -218,7 +275,7 @@ impl Reply {
     pub(crate) fn stream_end(&mut self, peer: SocketAddr, env: &mut Env) -> bool {
         let Some(st) = self.stream.take() else { return false };
         if st.framing == OutFraming::Chunked {
-            self.out.extend_from_slice(b"0\r\n\r\n");
+            self.tail().extend_from_slice(b"0\r\n\r\n");
         }
         let cur = self.take_current(env.now);
         finish(&cur, st.status, st.bytes, peer, env);
@@ -245,3 +302,7 @@ fn finish(cur: &Current, status: u16, bytes: u64, peer: SocketAddr, env: &mut En
         env.access.worker_done(&cur.request_id, secs);
     }
 }
+
+#[cfg(test)]
+#[path = "../../tests/unit/edge/respond.rs"]
+mod tests;

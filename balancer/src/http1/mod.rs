@@ -45,6 +45,6 @@ pub use request::{
     parse_head, parse_length, BodyKind, FramingError, Head, Request, MAX_BODY, MAX_HEAD, MAX_REQUEST_LINE,
 };
 pub use response::{
-    bodiless, named_by_connection, push_chunk, push_decimal, valid_field, write_head, write_response, OutFraming,
-    Response,
+    bodiless, named_by_connection, push_chunk, push_decimal, valid_field, write_head, write_response,
+    write_response_head, OutFraming, Response,
 };

@@ -172,6 +172,23 @@ pub fn write_response(
     keep_alive: bool,
     head_request: bool,
 ) -> usize {
+    if !write_response_head(out, resp, request_id, keep_alive, head_request) {
+        return 0;
+    }
+    out.extend_from_slice(&resp.body);
+    resp.body.len()
+}
+
+/// Appends the response's head to `out`; true when its body must follow
+/// (not a HEAD, not a bodiless status), which the caller then sends as it
+/// is, without copying it behind the head.
+pub fn write_response_head(
+    out: &mut Vec<u8>,
+    resp: &Response,
+    request_id: &str,
+    keep_alive: bool,
+    head_request: bool,
+) -> bool {
     let framing = if bodiless(resp.status) {
         OutFraming::None
     } else {
@@ -182,9 +199,5 @@ pub fn write_response(
     };
     let headers = resp.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()));
     write_head(out, resp.status, headers, framing, keep_alive, request_id);
-    if head_request || framing == OutFraming::None {
-        return 0;
-    }
-    out.extend_from_slice(&resp.body);
-    resp.body.len()
+    !(head_request || framing == OutFraming::None)
 }
