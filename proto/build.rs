@@ -220,6 +220,10 @@ fn main() {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let services = Rc::new(RefCell::new(Vec::new()));
     prost_build::Config::new()
+        // A page travels as these two fields: `Bytes` lets a balancer decode
+        // a reply's payload, and the page inside it, as slices of the buffer
+        // it read instead of copying tens of KiB twice (see rpc_client).
+        .bytes([".stackwire.Response.payload", ".stackwire.HttpResponse.body"])
         .service_generator(Box::new(Collect(services.clone())))
         .file_descriptor_set_path(out_dir.join("descriptors.bin"))
         .compile_protos(PROTOS, &["proto/"])

@@ -59,7 +59,7 @@ fn start_crasher(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
                             call_id: req.call_id,
                             status: 0,
                             message: String::new(),
-                            payload: h.encode_to_vec(),
+                            payload: h.encode_to_vec().into(),
                         };
                         if s.write_all(&proto::frame::encode_message(&resp)).is_err() {
                             return;

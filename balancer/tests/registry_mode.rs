@@ -53,7 +53,7 @@ impl Handler for Echo {
         let resp = HttpResponse {
             status: 200,
             headers: vec![Header { name: "Content-Type".into(), value: b"application/json".to_vec() }],
-            body: body.to_string().into_bytes(),
+            body: body.to_string().into_bytes().into(),
         };
         Ok(resp.encode_to_vec())
     }

@@ -226,7 +226,7 @@ impl HttpResponse {
         HttpResponse {
             status: status as u32,
             headers: vec![Header { name: "Content-Type".into(), value: content_type.as_bytes().to_vec() }],
-            body,
+            body: body.into(),
         }
     }
 
@@ -241,7 +241,7 @@ impl HttpResponse {
 
     /// 204: no body, so no Content-Type either.
     pub fn no_content() -> HttpResponse {
-        HttpResponse { status: 204, headers: Vec::new(), body: Vec::new() }
+        HttpResponse { status: 204, headers: Vec::new(), body: Default::default() }
     }
 
     pub fn html(status: u16, body: String) -> HttpResponse {

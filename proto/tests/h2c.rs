@@ -588,7 +588,7 @@ mod own_client {
     fn calls_statuses_and_request_ids_travel() {
         let (h, _) = start(4);
         let c = connect(&h);
-        assert_eq!(c.call("/test/Echo", "rid", T, b"hello".to_vec()).unwrap().payload, b"hello");
+        assert_eq!(c.call("/test/Echo", "rid", T, b"hello".to_vec()).unwrap().payload.as_ref(), &b"hello"[..]);
         let r = c.call("/test/Nope", "rid", T, Vec::new()).unwrap();
         assert_eq!(Code::from_u32(r.status), Code::Unimplemented);
         assert_eq!(r.message, "no méthode /test/Nope", "grpc-message percent-decoded");
@@ -610,7 +610,7 @@ mod own_client {
         }
         for _ in 0..200 {
             let (i, r) = rx.recv_timeout(T).unwrap();
-            assert_eq!(r.unwrap().payload, i.to_be_bytes());
+            assert_eq!(r.unwrap().payload.as_ref(), &i.to_be_bytes()[..]);
         }
         assert_eq!(c.in_flight(), 0);
     }
@@ -634,7 +634,7 @@ mod own_client {
     fn a_graceful_stop_refuses_new_calls_as_not_sent() {
         let (h, _) = start(2);
         let c = connect(&h);
-        assert_eq!(c.call("/test/Echo", "rid", T, b"a".to_vec()).unwrap().payload, b"a");
+        assert_eq!(c.call("/test/Echo", "rid", T, b"a".to_vec()).unwrap().payload.as_ref(), &b"a"[..]);
         h.stop_accepting();
         let end = Instant::now() + T;
         while !c.is_dead() {

@@ -71,7 +71,7 @@ fn views_are_counted_once_per_viewer_even_from_the_page_cache() {
     std::thread::sleep(Duration::from_millis(600)); // three flush periods: nothing more may arrive
     assert_eq!(count(), Some(12));
     // The page shows the stored count (the flush told the caches).
-    let page = String::from_utf8(view(webui.addr, &path, "10.0.0.1:6000").body).expect("utf-8");
+    let page = String::from_utf8(view(webui.addr, &path, "10.0.0.1:6000").body.to_vec()).expect("utf-8");
     assert!(page.contains("Viewed 12 times"), "{page}");
     // Batches, not a write per view: the question service logged a few AddViews calls.
     let q = c.procs_named("question")[0];

@@ -83,7 +83,11 @@ impl Page {
 
     /// The page with `csrf` and fresh keys where the placeholders were.
     fn response(&self, csrf: &str) -> HttpResponse {
-        HttpResponse { status: self.status, headers: self.headers.clone(), body: join(&self.parts, &self.holes, csrf) }
+        HttpResponse {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: join(&self.parts, &self.holes, csrf).into(),
+        }
     }
 }
 
@@ -196,7 +200,7 @@ impl PageCache {
             }
             None => {
                 let (parts, holes) = split(&rendered.body);
-                HttpResponse { body: join(&parts, &holes, csrf), ..rendered }
+                HttpResponse { body: join(&parts, &holes, csrf).into(), ..rendered }
             }
         }
     }

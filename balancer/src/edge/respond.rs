@@ -80,7 +80,7 @@ pub(crate) struct Reply {
     /// A whole response's body, sent after `out` as it came from upstream
     /// instead of being copied behind its head (a page is tens of KiB, and
     /// the copy was the loop's largest cost); see [`Reply::respond`].
-    body: Vec<u8>,
+    body: bytes::Bytes,
     body_pos: usize,
     current: Option<Current>,
     stream: Option<Stream>,
@@ -153,7 +153,7 @@ impl Reply {
         if self.body_pos < self.body.len() {
             self.out.extend_from_slice(&self.body[self.body_pos..]);
         }
-        self.body = Vec::new();
+        self.body = bytes::Bytes::new();
         self.body_pos = 0;
     }
 
@@ -167,7 +167,7 @@ impl Reply {
     /// a large buffer once it is empty.
     pub(crate) fn compact(&mut self) {
         if self.body_pos == self.body.len() && self.body_pos > 0 {
-            self.body = Vec::new();
+            self.body = bytes::Bytes::new();
             self.body_pos = 0;
         }
         if self.out_pos == self.out.len() && self.out_pos > 0 {

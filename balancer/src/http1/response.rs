@@ -9,7 +9,9 @@
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, Vec<u8>)>,
-    pub body: Vec<u8>,
+    /// Shared, not owned: a page decoded from an upstream's reply is a slice
+    /// of the buffer the reply was read into (see `proto::rpc_client`).
+    pub body: bytes::Bytes,
     /// For HEAD: the length the upstream announced (it sent no body).
     pub head_length: Option<u64>,
 }
@@ -19,7 +21,7 @@ impl Response {
         Response {
             status,
             headers: vec![("Content-Type".into(), content_type.as_bytes().to_vec())],
-            body,
+            body: body.into(),
             head_length: None,
         }
     }

@@ -87,7 +87,7 @@ pub struct HttpStatus {
 fn web_unavailable(r: &pb::Response) -> bool {
     policy::rpc_unavailable(r)
         || (Code::from_u32(r.status) == Code::Ok
-            && HttpStatus::decode(r.payload.as_slice()).is_ok_and(|h| unavailable_status(h.status as u16)))
+            && HttpStatus::decode(&r.payload[..]).is_ok_and(|h| unavailable_status(h.status as u16)))
 }
 
 impl Upstream for RpcUpstream {
@@ -185,7 +185,7 @@ fn reply(result: Result<pb::Response, RpcError>) -> Response {
         }
     };
     match result {
-        Ok(r) if r.status == Code::Ok as u32 => match pb::HttpResponse::decode(r.payload.as_slice()) {
+        Ok(r) if r.status == Code::Ok as u32 => match pb::HttpResponse::decode(r.payload) {
             Ok(h) => forward::from_http_response(h),
             Err(e) => {
                 log::warn!(target: "balancer", "undecodable HttpResponse: {e}");

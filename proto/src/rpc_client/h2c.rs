@@ -227,7 +227,7 @@ impl Client {
         } else {
             Vec::new()
         };
-        self.finish(id, Ok(Response { call_id: id as u64, status: code, message, payload }));
+        self.finish(id, Ok(Response { call_id: id as u64, status: code, message, payload: payload.into() }));
     }
 }
 

@@ -372,7 +372,7 @@ pub fn decode_reply<Resp: Message + Default>(resp: Response) -> Result<Resp, Rpc
     if resp.status != Code::Ok as u32 {
         return Err(RpcError::Status(Status::new(Code::from_u32(resp.status), resp.message)));
     }
-    Ok(Resp::decode(resp.payload.as_slice())?)
+    Ok(Resp::decode(resp.payload)?)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -402,7 +402,10 @@ fn read_loop(stream: TcpStream, weak: std::sync::Weak<Inner>, max_message: usize
         // nothing when the peer simply closed.
         let why = match outcome {
             Ok(ReadOutcome::Idle) => continue,
-            Ok(ReadOutcome::Frame) => match Response::decode(buf.as_slice()) {
+            // The frame's buffer becomes the reply's: its payload (and a
+            // page inside it, for a caller that decodes one from `Bytes`)
+            // is a slice of it, not a copy.
+            Ok(ReadOutcome::Frame) => match Response::decode(bytes::Bytes::from(std::mem::take(&mut buf))) {
                 Ok(resp) => {
                     let waiter = lock(&inner.pending).remove(&resp.call_id);
                     if let Some(done) = waiter {

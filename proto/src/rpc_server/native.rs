@@ -130,7 +130,7 @@ pub(crate) fn encode_reply(call_id: u64, result: Result<Vec<u8>, Status>) -> [Ve
         Ok(p) => (0, String::new(), p),
         Err(s) => (s.code as u32, s.message, Vec::new()),
     };
-    let head = Response { call_id, status, message, payload: Vec::new() };
+    let head = Response { call_id, status, message, payload: Default::default() };
     let plen = payload.len();
     let field = if plen > 0 { 1 + prost::encoding::encoded_len_varint(plen as u64) } else { 0 };
     let body = head.encoded_len() + field + plen;

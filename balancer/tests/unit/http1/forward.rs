@@ -45,14 +45,14 @@ fn the_rpc_request_carries_everything() {
     let r = req("PUT /a%20b?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n", b"hi");
     let p = http_request(r, "127.0.0.1:9".parse().unwrap(), "rid");
     assert_eq!((p.method.as_str(), p.path.as_str(), p.query.as_str()), ("PUT", "/a b", "x=1"));
-    assert_eq!((p.body.as_slice(), p.client_addr.as_str(), p.request_id.as_str()), (&b"hi"[..], "127.0.0.1:9", "rid"));
+    assert_eq!((p.body.as_ref(), p.client_addr.as_str(), p.request_id.as_str()), (&b"hi"[..], "127.0.0.1:9", "rid"));
     assert_eq!(p.header("content-length"), Some(&b"2"[..]));
 }
 
 #[test]
 fn invalid_upstream_status_is_502() {
-    let r = from_http_response(pb::HttpResponse { status: 42, headers: vec![], body: vec![] });
+    let r = from_http_response(pb::HttpResponse { status: 42, headers: vec![], body: Default::default() });
     assert_eq!(r.status, 502);
-    let r = from_http_response(pb::HttpResponse { status: 201, headers: vec![], body: b"x".to_vec() });
-    assert_eq!((r.status, r.body.as_slice()), (201, &b"x"[..]));
+    let r = from_http_response(pb::HttpResponse { status: 201, headers: vec![], body: b"x".to_vec().into() });
+    assert_eq!((r.status, r.body.as_ref()), (201, &b"x"[..]));
 }
