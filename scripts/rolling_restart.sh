@@ -69,18 +69,22 @@ live_balancer_addrs() {
     done
 }
 
-# in_rotation ADDR: every running balancer lists ADDR as available (and one runs).
+# in_rotation ADDR PID: every running balancer lists ADDR as available, as
+# registered by process PID (and one runs). The pid matters: a killed
+# instance's record stays in the registry until its TTL runs out, and its
+# address may still look available, so a replacement that dies at once (its
+# port taken) would otherwise pass for back in the moment before it exits.
 in_rotation() {
-    local addr=$1 b n=0
+    local addr=$1 pid=$2 b n=0
     for b in $(live_balancer_addrs); do
         n=$((n + 1))
         curl -fsS --max-time 2 "http://$b/status/json" 2>/dev/null | python3 -c '
 import json, sys
-addr = sys.argv[1]
+addr, pid = sys.argv[1], int(sys.argv[2])
 doc = json.load(sys.stdin)
-ok = any(i.get("addr") == addr and i.get("available")
+ok = any(i.get("addr") == addr and i.get("pid") == pid and i.get("available")
          for s in doc.get("services", []) for i in s.get("instances", []))
-sys.exit(0 if ok else 1)' "$addr" || return 1
+sys.exit(0 if ok else 1)' "$addr" "$pid" || return 1
     done
     ((n > 0))
 }
@@ -95,12 +99,12 @@ sys.exit(0 if any(b.get("this") for b in doc.get("balancers", [])) else 1)'
 
 # healthy NAME: running and taking traffic.
 healthy() {
-    local name=$1 addr
-    sw_proc_pid "$name" >/dev/null || return 1
+    local name=$1 addr pid
+    pid=$(sw_proc_pid "$name") || return 1
     addr=$(addr_of "$name") || return 1
     case $name in
     balancer-*) balancer_up "$(sw_proc_arg "$name" --admin)" ;;
-    *) in_rotation "$addr" ;;
+    *) in_rotation "$addr" "$pid" ;;
     esac
 }
 
