@@ -105,13 +105,14 @@ pub fn read_frame<R: Read>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> Result<R
     }
     let len = check_prefix(&prefix, max)?;
     buf.clear();
-    buf.resize(len, 0);
-    let mut filled = 0;
-    while filled < len {
-        match r.read(&mut buf[filled..]) {
+    // Room for exactly the frame, filled by reads straight into the spare
+    // capacity (not zeroed first: a page-sized frame is read every call).
+    buf.reserve_exact(len);
+    while buf.len() < len {
+        let want = (len - buf.len()) as u64;
+        match r.by_ref().take(want).read_to_end(buf) {
             Ok(0) => return Err(FrameError::Truncated),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(_) => {}
             Err(e) if is_timeout(&e) => return Err(FrameError::Truncated),
             Err(e) => return Err(FrameError::Io(e)),
         }
