@@ -43,6 +43,7 @@ impl StartError {
 }
 
 fn main() {
+    proto::alloc::keep_freed_memory();
     let signals = proto::signals::block();
     proto::logger::init();
     let cfg = match balancer::load_config(std::env::args_os().skip(1)) {

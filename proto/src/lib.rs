@@ -18,6 +18,7 @@
 //! - `logger`, `clock`, `ids`: the worker-log format and the request id (JID)
 //!   that ties one request's lines together across processes.
 //! - `signals`: SIGTERM/SIGHUP delivered as channel messages.
+//! - `alloc`: the C allocator's trim threshold, set first thing by every server binary.
 
 pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/", "stackwire.rs"));
@@ -37,6 +38,7 @@ pub mod pb {
     }
 }
 
+pub mod alloc;
 pub mod clock;
 pub mod fields;
 pub mod frame;

@@ -64,6 +64,7 @@ impl StartError {
 }
 
 fn main() {
+    proto::alloc::keep_freed_memory();
     let signals = proto::signals::block();
     proto::logger::init();
     // A mistake prints clap's message naming the flag and exits 2; --help

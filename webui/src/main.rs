@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    proto::alloc::keep_freed_memory();
     // Before any thread starts, so that every thread inherits the blocked mask.
     let signals = proto::signals::block();
     proto::logger::init();
