@@ -109,6 +109,37 @@ struct Logger {
     pid: u32,
 }
 
+thread_local! {
+    /// The line being formatted, reused: a line costs no allocation.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The last timestamp this thread formatted, and its millisecond: lines
+    /// come many to a millisecond under load, and each formatted it afresh.
+    static STAMP: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
+}
+
+impl Logger {
+    /// One whole line, in the format above, appended to `out`.
+    fn format(&self, out: &mut Vec<u8>, record: &log::Record) {
+        let now = crate::clock::now_ms();
+        STAMP.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.0 != now {
+                *s = (now, crate::clock::iso8601(now));
+            }
+            out.extend_from_slice(s.1.as_bytes());
+        });
+        TID.with(|tid| {
+            let _ = write!(out, " {} TID-{tid} {} ", self.pid, record.target());
+        });
+        JID.with(|j| {
+            if let Some(jid) = j.borrow().as_deref() {
+                let _ = write!(out, "JID-{jid} ");
+            }
+        });
+        let _ = writeln!(out, "{}: {}", record.level(), record.args());
+    }
+}
+
 impl log::Log for Logger {
     fn enabled(&self, m: &log::Metadata) -> bool {
         m.level() <= self.level
@@ -118,33 +149,20 @@ impl log::Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let line = JID.with(|j| {
-            TID.with(|tid| {
-                let jid = j.borrow();
-                let ts = crate::clock::iso8601(crate::clock::now_ms());
-                match jid.as_deref() {
-                    Some(jid) => format!(
-                        "{ts} {} TID-{tid} {} JID-{jid} {}: {}\n",
-                        self.pid,
-                        record.target(),
-                        record.level(),
-                        record.args()
-                    ),
-                    None => format!(
-                        "{ts} {} TID-{tid} {} {}: {}\n",
-                        self.pid,
-                        record.target(),
-                        record.level(),
-                        record.args()
-                    ),
-                }
-            })
+        LINE.with(|line| {
+            // Re-entered only if formatting a message logs itself: then a
+            // fresh buffer, not a panic.
+            let mut own = Vec::new();
+            let mut held = line.try_borrow_mut();
+            let line = held.as_deref_mut().unwrap_or(&mut own);
+            line.clear();
+            self.format(line, record);
+            let mut buf = BUFFER.lock().unwrap_or_else(|e| e.into_inner());
+            buf.extend_from_slice(line);
+            if buf.len() >= FLUSH_AT || record.level() <= log::Level::Warn {
+                write_out(&mut buf);
+            }
         });
-        let mut buf = BUFFER.lock().unwrap_or_else(|e| e.into_inner());
-        buf.extend_from_slice(line.as_bytes());
-        if buf.len() >= FLUSH_AT || record.level() <= log::Level::Warn {
-            write_out(&mut buf);
-        }
     }
 
     fn flush(&self) {
@@ -165,3 +183,7 @@ pub fn init() {
         start_flusher();
     }
 }
+
+#[cfg(test)]
+#[path = "../tests/unit/logger.rs"]
+mod tests;

@@ -148,9 +148,12 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A fresh pre-session id (or any unguessable value): 128 random bits as hex.
+/// From the thread's CSPRNG (ChaCha, seeded and reseeded from the OS), not a
+/// `getrandom` system call per token: a page view takes several (the
+/// visitor's id, a key per form), and the calls were a visible share of it.
 pub fn new_token() -> String {
     let mut bytes = [0u8; ID_LEN / 2];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::thread_rng().fill_bytes(&mut bytes);
     hex(&bytes)
 }
 
