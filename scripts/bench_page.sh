@@ -23,7 +23,8 @@
 # the goals, and the CPU each tier spent per request (utime + stime of its
 # processes over the run, PostgreSQL's backends counted through the
 # postmaster). PROFILE=1 adds a `perf record -g` of stackwire's processes
-# during one more page run and prints where their CPU went.
+# during one more run of the row PROFILE_ROW (page) and prints where their CPU
+# went (PROFILE_ROW="answer POST" profiles the write path).
 #
 # stackwire is (re)started by scripts/start_all.sh with the per-user posting
 # limits raised for this run through their configuration (printed), since one
@@ -32,7 +33,8 @@
 # alone on the machine: flock /work/startall.lock scripts/bench_page.sh
 #
 # Env: ROUNDS (3), DURATION (8s), CONNS (50), OVERLOAD_CONNS (1000),
-# OVERLOAD_DURATION (10s), SW_SEED_PORT (18088), PROFILE (0).
+# OVERLOAD_DURATION (10s), SW_SEED_PORT (18088), PROFILE (0), PROFILE_ROW (page),
+# ONLY (every row; a comma-separated subset such as "seed POST,answer POST").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -43,6 +45,7 @@ DURATION=${DURATION:-8s}
 CONNS=${CONNS:-50}
 OVERLOAD_CONNS=${OVERLOAD_CONNS:-1000}
 OVERLOAD_DURATION=${OVERLOAD_DURATION:-10s}
+PROFILE_ROW=${PROFILE_ROW:-page}
 SEED_PORT=${SW_SEED_PORT:-18088}
 sw=http://127.0.0.1:${SW_HTTP_PORT:-8080}
 seed=http://127.0.0.1:$SEED_PORT
@@ -196,6 +199,11 @@ opts["seed POST"]="-s|$work/seed_post.lua"
 url["answer POST"]=$sw/webserv/answer
 opts["answer POST"]="-s|$work/sw_post.lua"
 rows=("seed page" "page" "json" "page, logged in" "home" "seed POST" "answer POST")
+[[ -n ${url[$PROFILE_ROW]:-} ]] || sw_die "PROFILE_ROW: no row named '$PROFILE_ROW' (one of: ${rows[*]})"
+if [[ -n ${ONLY:-} ]]; then # a comma-separated subset, for a quick look at one change
+    IFS=, read -ra rows <<<"$ONLY"
+    for row in "${rows[@]}"; do [[ -n ${url[$row]:-} ]] || sw_die "ONLY: no row named '$row'"; done
+fi
 
 run_wrk() { # CONNS DURATION URL [OPTS]: wrk's output
     local extra=()
@@ -254,10 +262,10 @@ if [[ ${PROFILE:-0} == 1 ]]; then
             if [[ $p == *+ ]]; then mapfile -t -O "${#prof[@]}" prof < <(pgrep -P "${p%+}" || true); fi
         done
     done
-    sw_log "profile: perf record -g of stackwire's ${#prof[@]} processes during one more page run"
+    sw_log "profile: perf record -g of stackwire's ${#prof[@]} processes during one more '$PROFILE_ROW' run"
     perf record -g -p "$(IFS=,; echo "${prof[*]}")" -o "$work/perf.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
     perf_pid=$!
-    run_wrk "$CONNS" "$DURATION" "${url[page]}" >/dev/null
+    run_wrk "$CONNS" "$DURATION" "${url[$PROFILE_ROW]}" "${opts[$PROFILE_ROW]:-}" >/dev/null
     wait "$perf_pid" || true
 fi
 
@@ -282,7 +290,7 @@ for name in order:
     rps, p99 = med(name, "rps"), med(name, "p99")
     errs = sum(r["errors"] + r["non2xx"] for r in rows if r["row"] == name)
     ratio = goal = ""
-    if name in base:
+    if name in base and base[name] in order:
         ratio = f"{rps / max(1, med(base[name], 'rps')):.2f}x"
         goal = f">={goals[name]}x"
     print(f"{name:18} {rps:9.0f} {p99:8.2f} {errs:7d} {ratio:>7} {goal:>6}")
@@ -313,7 +321,7 @@ print(f"  stackwire RSS: {before['total'] // 1024} MiB before, peak {peak // 102
 PY
 if [[ ${PROFILE:-0} == 1 ]]; then
     echo
-    echo "profile of one page run (perf record -g of stackwire's processes): CPU by thread name"
+    echo "profile of one '$PROFILE_ROW' run (perf record -g of stackwire's processes): CPU by thread name"
     perf report -i "$work/perf.data" --no-children --sort comm -g none --percent-limit 1 --stdio 2>/dev/null |
         grep -v '^#' | grep -v '^$' | head -25
     echo "and by function (over 0.7%):"

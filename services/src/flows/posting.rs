@@ -84,12 +84,20 @@ fn vanished(what: &str, id: i64) -> Status {
     Status::internal(format!("{what} {id} could not be read back"))
 }
 
-/// The id a post got from its insert under `parent` (a question, an
+/// What an insert under `parent` gave (a question, an
 /// answer; name and id): a foreign-key violation is that parent missing
 /// (NOT_FOUND).
-fn under(parent: (&str, i64), inserted: Result<i64, DbError>) -> Result<i64, Status> {
+fn under<T>(parent: (&str, i64), inserted: Result<T, DbError>) -> Result<T, Status> {
     inserted
         .map_err(|e| if e.is_foreign_key_violation() { fields::not_found(parent.0, parent.1) } else { e.to_status() })
+}
+
+/// What a create's insert gives back: the new post's id, or its id and the
+/// row itself when the insert read it back in the same statement (one round
+/// trip fewer; see [`answers::create`]).
+enum New<T> {
+    Id(i64),
+    Row(i64, T),
 }
 
 /// One create's steps 2 to 5, which every kind of post runs alike: its kind
@@ -119,29 +127,36 @@ impl Post<'_> {
     }
 
     /// Steps 2 to 5 in one transaction: `insert` writes the new post (its
-    /// row, tags and revision 1) and gives its id; `get` reads a row back in
-    /// the shape callers get, for a replay as for a new post.
+    /// row, tags and revision 1) and gives its id, or its row too; `get`
+    /// reads a row back in the shape callers get, for a replay and for an
+    /// insert that gave only the id.
     fn create<T>(
         self,
         conn: &mut PgConn,
         get: impl FnOnce(&mut Tx<'_>, i64) -> Result<Option<T>, DbError>,
-        insert: impl FnOnce(&mut Tx<'_>) -> Result<i64, Status>,
+        insert: impl FnOnce(&mut Tx<'_>) -> Result<New<T>, Status>,
     ) -> Result<Created<T>, Status> {
         let mut tx = begin(conn)?;
-        let (id, replayed) = match idempotency::check(&mut tx, self.author, self.key.as_deref(), self.kind, self.print)?
-        {
-            Verdict::Replay(id) => (id, true),
-            Verdict::Create(key) => {
-                lock_author(&mut tx, self.author)?;
-                self.limit.check(&mut tx, self.author)?;
-                let id = insert(&mut tx)?;
-                if let Some(k) = key {
-                    k.made(&mut tx, id)?;
+        let (id, row, replayed) =
+            match idempotency::check(&mut tx, self.author, self.key.as_deref(), self.kind, self.print)? {
+                Verdict::Replay(id) => (id, None, true),
+                Verdict::Create(key) => {
+                    lock_author(&mut tx, self.author)?;
+                    self.limit.check(&mut tx, self.author)?;
+                    let (id, row) = match insert(&mut tx)? {
+                        New::Id(id) => (id, None),
+                        New::Row(id, row) => (id, Some(row)),
+                    };
+                    if let Some(k) = key {
+                        k.made(&mut tx, id)?;
+                    }
+                    (id, row, false)
                 }
-                (id, false)
-            }
+            };
+        let row = match row {
+            Some(row) => row,
+            None => get(&mut tx, id)?.ok_or_else(|| vanished(self.kind, id))?,
         };
-        let row = get(&mut tx, id)?.ok_or_else(|| vanished(self.kind, id))?;
         commit(tx)?;
         Ok(Created { row, replayed })
     }
@@ -161,7 +176,7 @@ pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Questi
             let id = questions::insert(tx, &title, &body, author)?;
             questions::set_tags(tx, id, &tags)?;
             revisions::insert(tx, Target::Question, id, Some(author), Some(&title), &body, &tags)?;
-            Ok(id)
+            Ok(New::Id(id))
         },
     )
 }
@@ -178,11 +193,9 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
         conn,
         |tx, id| answers::get(tx, id),
         |tx| {
-            let inserted = answers::insert(tx, question_id, &body, Some(author));
-            let id = under(("question", question_id), inserted)?;
-            // The insert's trigger counted it and marked the question active.
-            revisions::insert(tx, Target::Answer, id, Some(author), None, &body, &[])?;
-            Ok(id)
+            // With its revision 1; its trigger counts it and marks the question active.
+            let answer = under(("question", question_id), answers::create(tx, question_id, &body, Some(author)))?;
+            Ok(New::Row(answer.id, answer))
         },
     )
 }
@@ -198,6 +211,6 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
     post.create(
         conn,
         |tx, id| comments::get(tx, id),
-        |tx| under(("answer", answer_id), comments::insert(tx, answer_id, &body, Some(author))),
+        |tx| under(("answer", answer_id), comments::insert(tx, answer_id, &body, Some(author))).map(New::Id),
     )
 }

@@ -4,7 +4,7 @@
 //! thread agrees with the others: the accepted answer first, then by score,
 //! then oldest first (id breaks ties between answers of the same instant).
 
-use super::{answer, paged, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
+use super::{answer, paged, revisions, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
 use crate::fields::Target;
 use crate::infra::db::DbError;
 use crate::infra::sql::Sql;
@@ -19,11 +19,23 @@ pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_one("SELECT EXISTS (SELECT 1 FROM answers WHERE id = $1)", &[&id])?.get(0))
 }
 
-/// Inserts an answer and gives its id. A missing question is a foreign-key
-/// violation ([`DbError::is_foreign_key_violation`]).
-pub fn insert(db: &mut impl Sql, question_id: i64, body: &str, author: Option<i64>) -> Result<i64, DbError> {
-    let sql = "INSERT INTO answers (question_id, body, author_id) VALUES ($1, $2, $3) RETURNING id";
-    Ok(db.query_one(sql, &[&question_id, &body, &author])?.get(0))
+/// Inserts an answer with its revision 1 and gives it back as callers see
+/// it, in one statement: a create's round trips are most of its cost (each
+/// one a send, a wake-up and a receive on both sides), so the row, its
+/// revision and the read-back share one. A missing question is a
+/// foreign-key violation ([`DbError::is_foreign_key_violation`]).
+///
+/// The read-back sees the statement's snapshot plus the new row: the
+/// counters its trigger bumps (the question's, the author's) are not among
+/// an answer's columns.
+pub fn create(db: &mut impl Sql, question_id: i64, body: &str, author: Option<i64>) -> Result<Answer, DbError> {
+    let sql = format!(
+        "WITH a AS (INSERT INTO answers (question_id, body, author_id) VALUES ($1, $2, $3) RETURNING *),
+              r AS ({})
+         SELECT {ANSWER_COLUMNS} FROM a",
+        revisions::FIRST_OF_NEW_ANSWER
+    );
+    Ok(answer(&db.query_one(&sql, &[&question_id, &body, &author])?))
 }
 
 /// Page `page` (from 1) of `per_page` (≥ 1) of a question's answers, in

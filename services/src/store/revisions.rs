@@ -7,6 +7,13 @@ use crate::infra::db::DbError;
 use crate::infra::sql::Sql;
 use proto::pb::Revision;
 
+/// The columns a revision is written with; `title` and `tags` are for questions only.
+macro_rules! insert_into {
+    () => {
+        "INSERT INTO revisions (target, post_id, editor_id, title, body, tags) "
+    };
+}
+
 /// Records a revision; `title` and `tags` are for questions only.
 pub fn insert(
     db: &mut impl Sql,
@@ -18,11 +25,18 @@ pub fn insert(
     tags: &[String],
 ) -> Result<(), DbError> {
     db.execute(
-        "INSERT INTO revisions (target, post_id, editor_id, title, body, tags) VALUES ($1, $2, $3, $4, $5, $6)",
+        concat!(insert_into!(), "VALUES ($1, $2, $3, $4, $5, $6)"),
         &[&target.as_str(), &post_id, &editor, &title, &body, &tags],
     )?;
     Ok(())
 }
+
+/// Revision 1 of the answer that a statement inserts in its CTE `a` (the
+/// new answers row, `RETURNING *`), as [`insert`] would record it: for
+/// [`super::answers::create`], which writes both in one round trip.
+/// (`'answer'` is [`Target::Answer`]'s name; a unit test holds them equal.)
+pub const FIRST_OF_NEW_ANSWER: &str =
+    concat!(insert_into!(), "SELECT 'answer', a.id, a.author_id, NULL, a.body, '{}' FROM a");
 
 /// The post's revisions, oldest first; `None` when the post does not exist.
 pub fn list(db: &mut impl Sql, target: Target, post_id: i64) -> Result<Option<Vec<Revision>>, DbError> {

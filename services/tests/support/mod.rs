@@ -64,7 +64,7 @@ impl Env {
     /// service's store does, and reports whether it was refused by the key.
     pub fn insert_orphan_answer_is_fk_violation(&self, question_id: i64) -> bool {
         let mut admin = self.admin.lock().unwrap();
-        match services::store::answers::insert(&mut *admin, question_id, "orphan", None) {
+        match services::store::answers::create(&mut *admin, question_id, "orphan", None) {
             Ok(a) => panic!("orphan answer {a:?} was stored"),
             Err(e) => e.is_foreign_key_violation(),
         }
