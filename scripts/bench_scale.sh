@@ -61,8 +61,32 @@ load() {
     local t=$SECONDS
     psql_db -v users="$add" -v questions="$add" -v answers="$((3 * add))" -v comments="$((6 * add))" \
         -v votes="$add" -f scripts/bench/scale_load.sql >/dev/null
-    psql_db -c "VACUUM ANALYZE" >/dev/null
+    # (as the database owner: the shared catalogs are skipped, which it need not be told)
+    psql_db -c "SET client_min_messages = error" -c "VACUUM ANALYZE" >/dev/null
     sw_log "loaded in $((SECONDS - t)) s: $(count questions) questions, $(count answers) answers, $(count comments) comments"
+    settle
+}
+
+# settle: the load's aftermath off the measurement. A bulk load leaves GBs of
+# WAL for the synchronous standby to replay (its commits waited for the WAL to
+# be written there, not replayed) and of dirty buffers for the checkpointer;
+# both take a core for minutes on a 2-core machine, which a measurement taken
+# meanwhile would put down to the data's size. So: wait for every standby to
+# have replayed up to the primary's WAL position as of now, then checkpoint
+# every node.
+settle() {
+    local t=$SECONDS target node
+    target=$(psql_db -Atc "SELECT pg_current_wal_lsn()")
+    sw_wait_for -t 1800 -m "the standbys to replay the load" replayed_to "$target"
+    for node in "$bench_var"/pg-[0-9]*/patroni.yml; do
+        node=$(basename "$(dirname "$node")")
+        SW_VAR=$bench_var _sw_pg_ha_sql "$node" "CHECKPOINT" >/dev/null || sw_log "WARNING: CHECKPOINT on $node failed"
+    done
+    sw_log "settled in $((SECONDS - t)) s (standbys replayed, CHECKPOINT on every node)"
+}
+replayed_to() { # LSN: every streaming standby has replayed up to LSN (and there is one)
+    [[ $(psql_db -Atc "SELECT count(*) > 0 AND bool_and(replay_lsn >= '$1'::pg_lsn)
+                       FROM pg_stat_replication WHERE state = 'streaming'") == t ]]
 }
 
 # The small site, and what the routes point at (the same rows at every size).

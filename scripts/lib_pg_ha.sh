@@ -301,7 +301,7 @@ sw_start_pg_ha() {
 _sw_pg_ha_create_db() {
     local node=$1 port
     port=$(sed -n 's/^  listen: .*:\([0-9]*\)$/\1/p' "$SW_VAR/$node/patroni.yml" | tail -n1)
-    # pg_monitor: to see its synchronous standby's lag in pg_stat_replication (services/src/replicas.rs).
+    # pg_monitor: to see its synchronous standby's lag in pg_stat_replication (services/src/infra/replicas.rs).
     _sw_pg_create_db "$SW_VAR/$node" "$port" "GRANT pg_monitor TO stackwire;"
 }
 
