@@ -368,7 +368,7 @@ fn search_sorting_and_tags() {
     let in_body = ask(&users[0], "Buffer sizes", "I read that zephyrine settings matter for latency.", "networking");
     let other = ask(&users[1], "Unrelated question", "Nothing to see here", "misc");
     let answered = ask(&users[1], "Answered one", "Has an answer", "misc networking");
-    answer(&users[2], answered, "Here is the answer");
+    let its_answer = answer(&users[2], answered, "Here is the answer");
 
     let found = get_json(&anon, "/webserv/search?q=zephyrine");
     assert_eq!(ids(&found["questions"]), vec![in_title, in_body], "title match ranks first");
@@ -397,6 +397,11 @@ fn search_sorting_and_tags() {
     assert_eq!(list("sort=unanswered"), vec![other, in_body, in_title]);
     answer(&users[3], in_body, "Activity on an old question");
     assert_eq!(list("sort=active"), vec![in_body, answered, other, in_title]);
+    // A comment is activity on its answer's question too.
+    let r =
+        users[0].post_form("/webserv/comment", &[("answer_id", &its_answer.to_string()), ("body", "A late comment")]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(list("sort=active"), vec![answered, in_body, other, in_title]);
     assert_eq!(list("sort=unanswered"), vec![other, in_title]);
     assert_eq!(list("sort=newest&tag=networking"), vec![answered, in_body, in_title]);
     assert_eq!(list("sort=votes&tag=misc"), vec![other, answered]);

@@ -10,7 +10,8 @@
 //!    after another, which is what makes step 4 exact;
 //! 4. the posting limit ([`crate::ratelimit`]);
 //! 5. insert the row, its tags and its revision 1, record what the key made,
-//!    then read the row back in the shape callers get.
+//!    then read the row back in the shape callers get (an answer's and a
+//!    comment's insert reads it back itself, in the same statement).
 //!
 //! Steps 2 to 5 are written once ([`Post::create`]); each kind of post
 //! brings its own step 1 and its own insert.
@@ -211,6 +212,9 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
     post.create(
         conn,
         |tx, id| comments::get(tx, id),
-        |tx| under(("answer", answer_id), comments::insert(tx, answer_id, &body, Some(author))).map(New::Id),
+        |tx| {
+            let comment = under(("answer", answer_id), comments::create(tx, answer_id, &body, Some(author)))?;
+            Ok(New::Row(comment.id, comment))
+        },
     )
 }

@@ -104,19 +104,24 @@ pub fn watch(primary: postgres::Config) -> StandbyState {
     let state = StandbyState::default();
     let out = state.clone();
     let spawned = std::thread::Builder::new().name("standby-watch".into()).spawn(move || {
-        let mut client: Option<postgres::Client> = None;
+        // The connection, with the lag query prepared on it once (it runs four
+        // times a second for as long as the process lives).
+        let mut client: Option<(postgres::Client, postgres::Statement)> = None;
         let mut known: Option<String> = None;
         loop {
             if client.is_none() {
-                client = primary.connect(postgres::NoTls).ok();
-                let id = client.as_mut().and_then(|c| identity(c).ok());
+                client = primary.connect(postgres::NoTls).ok().and_then(|mut c| {
+                    let lag = c.prepare(SYNC_STANDBY_LAG).ok()?;
+                    Some((c, lag))
+                });
+                let id = client.as_mut().and_then(|(c, _)| identity(c).ok());
                 if id.is_some() && known.is_some() && id != known {
                     state.generation.fetch_add(1, Ordering::Relaxed);
                     log::warn!(target: "db", "the primary is now {}: fresh connections", id.as_deref().unwrap_or("?"));
                 }
                 known = id.or(known);
             }
-            let lag = client.as_mut().map(sync_standby_lag);
+            let lag = client.as_mut().map(|(c, lag)| sync_standby_lag(c, lag));
             let usable = match lag {
                 Some(Ok(lag)) => lag.is_some_and(|l| l <= MAX_LAG_BYTES),
                 Some(Err(_)) | None => {
@@ -148,14 +153,13 @@ fn identity(c: &mut postgres::Client) -> Result<String, postgres::Error> {
     row.try_get(0)
 }
 
-/// Bytes of WAL the synchronous standby has not replayed, or None without one.
-fn sync_standby_lag(c: &mut postgres::Client) -> Result<Option<i64>, postgres::Error> {
-    let row = c.query_one(
-        "SELECT min(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))::bigint \
-         FROM pg_stat_replication WHERE sync_state = 'sync' AND state = 'streaming'",
-        &[],
-    )?;
-    row.try_get(0)
+/// Bytes of WAL the synchronous standby has not replayed; NULL without one.
+const SYNC_STANDBY_LAG: &str = "SELECT min(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))::bigint \
+     FROM pg_stat_replication WHERE sync_state = 'sync' AND state = 'streaming'";
+
+/// [`SYNC_STANDBY_LAG`], prepared on `c` as `lag`: the bytes, or None without a synchronous standby.
+fn sync_standby_lag(c: &mut postgres::Client, lag: &postgres::Statement) -> Result<Option<i64>, postgres::Error> {
+    c.query_one(lag, &[])?.try_get(0)
 }
 
 /// Wraps a service's handler so that a call whose write drew the

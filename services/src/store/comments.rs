@@ -10,16 +10,17 @@ pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Comment>, DbError> {
     Ok(db.query_opt(&sql, &[&id])?.as_ref().map(comment))
 }
 
-/// Inserts a comment, marks its question active and gives the comment's
-/// id. A missing answer is a foreign-key violation.
-pub fn insert(db: &mut impl Sql, answer_id: i64, body: &str, author: Option<i64>) -> Result<i64, DbError> {
-    let sql = "INSERT INTO comments (answer_id, body, author_id) VALUES ($1, $2, $3) RETURNING id";
-    let id: i64 = db.query_one(sql, &[&answer_id, &body, &author])?.get(0);
-    db.execute(
-        "UPDATE questions SET last_activity_at = now() WHERE id = (SELECT question_id FROM answers WHERE id = $1)",
-        &[&answer_id],
-    )?;
-    Ok(id)
+/// Inserts a comment, marks its question active and gives the comment back
+/// as callers see it, in one statement (one round trip, as for an answer:
+/// [`super::answers::create`]). A missing answer is a foreign-key violation.
+pub fn create(db: &mut impl Sql, answer_id: i64, body: &str, author: Option<i64>) -> Result<Comment, DbError> {
+    let sql = format!(
+        "WITH c AS (INSERT INTO comments (answer_id, body, author_id) VALUES ($1, $2, $3) RETURNING *),
+              active AS (UPDATE questions SET last_activity_at = now()
+                         WHERE id = (SELECT question_id FROM answers WHERE id = $1))
+         SELECT {COMMENT_COLUMNS} FROM c"
+    );
+    Ok(comment(&db.query_one(&sql, &[&answer_id, &body, &author])?))
 }
 
 /// The comments on any of `answer_ids`, grouped by answer, oldest first
