@@ -18,9 +18,6 @@ use balancer::{
 use proto::signals::Signal;
 use std::sync::Arc;
 
-/// Jobs waiting for a worker before new requests get 503.
-const QUEUE: usize = 4096;
-
 #[derive(Debug, thiserror::Error)]
 enum StartError {
     #[error("route table: {0}")]
@@ -99,7 +96,7 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
     };
     let routes = Arc::new(routes);
     let shared = Arc::new(Shared { live: Default::default(), http: static_http });
-    let jobs = balancer::start_workers(cfg.workers, QUEUE, upstream.clone())?;
+    let jobs = balancer::start_workers(cfg.workers, cfg.queue, upstream.clone())?;
     let n_loops = match cfg.loops {
         // One per core but one: the kernel's network processing and whatever
         // shares the machine need a core too. On the 2-core benchmark box one

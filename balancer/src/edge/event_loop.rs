@@ -330,6 +330,7 @@ impl EventLoop {
                 Err(TrySendError::Disconnected(Job::Requests(b))) => ("the worker pool is gone", b),
                 Err(_) => return,
             };
+            metrics::get().shed.fetch_add(refused.len() as u64, Ordering::Relaxed);
             for job in refused {
                 let Some(conn) = self.conns.get_mut(job.token) else { continue };
                 log::warn!(target: "balancer", "{}: {why}; answering 503", conn.peer());

@@ -68,6 +68,9 @@ struct Cli {
     /// Worker threads (default 32)
     #[arg(long, value_name = "N", env = "STACKWIRE_BALANCER_WORKERS")]
     workers: Option<String>,
+    /// Batches of requests that may wait for a worker; past them, 503 with Retry-After (default 4096)
+    #[arg(long, value_name = "N", env = "STACKWIRE_BALANCER_QUEUE")]
+    queue: Option<String>,
     /// The whole request head must arrive within this (default 10000)
     #[arg(long, value_name = "MS", env = "STACKWIRE_BALANCER_HEADER_TIMEOUT_MS")]
     header_timeout_ms: Option<String>,
@@ -147,6 +150,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamUrl>,
     pub routes: Option<PathBuf>,
     pub workers: usize,
+    /// Jobs (each the requests one loop read in one turn) waiting for a worker, at most.
+    pub queue: usize,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
     pub upstream_timeout: Duration,
@@ -170,6 +175,7 @@ impl Default for Config {
             upstreams: Vec::new(),
             routes: None,
             workers: 32,
+            queue: 4096,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             upstream_timeout: Duration::from_secs(30),
@@ -248,6 +254,7 @@ fn apply(c: &mut Config, key: &str, v: &str) -> Result<(), ConfigError> {
         "routes" if v.is_empty() => return Err(bad(flag, v, "empty path")),
         "routes" => c.routes = Some(PathBuf::from(v)),
         "workers" => c.workers = number(flag, v, 1, 1024)? as usize,
+        "queue" => c.queue = number(flag, v, 1, 1_000_000)? as usize,
         "header-timeout-ms" => c.header_timeout = millis(flag, v)?,
         "idle-timeout-ms" => c.idle_timeout = millis(flag, v)?,
         "upstream-timeout-ms" => c.upstream_timeout = millis(flag, v)?,

@@ -19,14 +19,16 @@
 //! `request_duration_seconds` (histogram), `upstream_connects_total`,
 //! `upstream_connect_errors_total`, `timeouts_total{kind}`,
 //! `client_connections`, `upstream_connections`,
-//! `connections_accepted_total`, `connections_refused_total`; and
+//! `connections_accepted_total`, `connections_refused_total`,
+//! `worker_queue_jobs` (batches of requests waiting for a worker; a full
+//! queue sheds), `shed_total` (requests answered 503 at once for it); and
 //! `stackwire_limit{name,per,window_seconds}`, every per-user and per-address
 //! limit in force (`proto::limits`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Histogram bucket upper bounds, in seconds.
 pub const BUCKETS: [f64; 15] =
@@ -125,6 +127,10 @@ pub struct Metrics {
     pub refused: AtomicU64,
     pub upstream_connects: AtomicU64,
     pub upstream_connect_errors: AtomicU64,
+    /// Requests answered 503 at once because the worker queue was full.
+    pub shed: AtomicU64,
+    /// The worker queue's length, read when scraped ([`Metrics::watch_queue`]).
+    queue_len: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
     timeouts: [AtomicU64; 5],
     /// Every shard but the shared one.
     shards: Mutex<Vec<&'static Shard>>,
@@ -139,6 +145,8 @@ static METRICS: Metrics = Metrics {
     refused: AtomicU64::new(0),
     upstream_connects: AtomicU64::new(0),
     upstream_connect_errors: AtomicU64::new(0),
+    shed: AtomicU64::new(0),
+    queue_len: OnceLock::new(),
     timeouts: [const { AtomicU64::new(0) }; 5],
     shards: Mutex::new(Vec::new()),
     services: Mutex::new(BTreeMap::new()),
@@ -167,6 +175,13 @@ impl Metrics {
         let mut m = self.services.lock().unwrap_or_else(|e| e.into_inner());
         m.entry(service.to_string()).or_default().push(own.clone());
         own
+    }
+
+    /// Where `worker_queue_jobs` comes from: the queue's own count (the
+    /// channel knows its length; a gauge kept beside it could drift). The
+    /// first call wins: a process has one worker pool.
+    pub fn watch_queue(&self, len: impl Fn() -> usize + Send + Sync + 'static) {
+        let _ = self.queue_len.set(Box::new(len));
     }
 
     pub fn timeout(&self, kind: Timeout) {
@@ -229,6 +244,7 @@ impl Metrics {
                 &self.upstream_connect_errors,
             ),
             ("connections_accepted_total", "Client connections accepted.", &self.accepted),
+            ("shed_total", "Requests answered 503 at once because the worker queue was full.", &self.shed),
             (
                 "connections_refused_total",
                 "Client connections closed at once because the limit was reached.",
@@ -248,6 +264,13 @@ impl Metrics {
         ] {
             gauge(&mut o, name, help, v.load(Ordering::Relaxed));
         }
+        let queued = self.queue_len.get().map_or(0, |len| len());
+        gauge(
+            &mut o,
+            "worker_queue_jobs",
+            "Batches of requests waiting for a worker (at most --queue).",
+            queued as i64,
+        );
         // The product's limits, so an operator sees what is in force (`proto::limits`).
         proto::limits::render_prometheus(&mut o);
         o

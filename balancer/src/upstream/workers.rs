@@ -208,6 +208,8 @@ pub trait Upstream: Send + Sync + 'static {
 /// Starts `n` workers; returns the job queue.
 pub fn start(n: usize, queue: usize, upstream: Arc<dyn Upstream>) -> std::io::Result<Sender<Job>> {
     let (tx, rx) = crossbeam_channel::bounded::<Job>(queue);
+    let watched = rx.clone();
+    crate::ops::metrics::get().watch_queue(move || watched.len());
     for i in 0..n.max(1) {
         let rx = rx.clone();
         let up = upstream.clone();

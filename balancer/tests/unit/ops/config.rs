@@ -58,6 +58,7 @@ fn every_flag_in_both_forms() {
         "--routes",
         "/etc/routes",
         "--workers=4",
+        "--queue=8",
         "--header-timeout-ms",
         "1000",
         "--idle-timeout-ms=2000",
@@ -76,6 +77,7 @@ fn every_flag_in_both_forms() {
     assert_eq!(c.upstreams[1].authority, "127.0.0.1:9002");
     assert_eq!(c.routes, Some(PathBuf::from("/etc/routes")));
     assert_eq!(c.workers, 4);
+    assert_eq!(c.queue, 8);
     assert_eq!(c.header_timeout, Duration::from_secs(1));
     assert_eq!(c.idle_timeout, Duration::from_secs(2));
     assert_eq!(c.upstream_timeout, Duration::from_secs(3));
@@ -101,6 +103,7 @@ fn bad_values_name_the_flag() {
     for (flag, value) in [
         ("--workers", "0"),
         ("--workers", "many"),
+        ("--queue", "0"),
         ("--header-timeout-ms", "-5"),
         ("--listen", "nonsense"),
         ("--upstream", "https://127.0.0.1:1"),
