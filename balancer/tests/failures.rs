@@ -14,11 +14,11 @@
 
 mod common;
 
-use common::{get, request, wait_for, Balancer};
+use common::{get, request, wait_for, Balancer, TestRegistry};
 use prost::Message;
 use proto::pb::{health_check_response::ServingStatus, HealthCheckResponse, HttpRequest, HttpResponse};
 use proto::{CallContext, Handler, ServerConfig, Status};
-use registry_agent::{Agent, Descriptor, RegistryConfig};
+use registry_agent::{Agent, Descriptor};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -100,20 +100,13 @@ fn state_of(b: &Balancer, addr: SocketAddr) -> Option<(bool, String)> {
 
 #[test]
 fn sent_writes_are_never_repeated_and_reads_are() {
-    let url =
-        std::env::var("STACKWIRE_TEST_REDIS_URL").expect("STACKWIRE_TEST_REDIS_URL is not set: run scripts/test.sh");
-    let prefix = format!("balancer-failures-{}", std::process::id());
-    let mut cfg = RegistryConfig::new(&url);
-    cfg.prefix = prefix.clone();
+    let registry = TestRegistry::new("balancer-failures");
+    let cfg = registry.cfg.clone();
     // The crasher below is hand-written and speaks only the native frames,
     // so this balancer dials native whatever STACKWIRE_RPC_TRANSPORT says.
     let bal = Balancer::start_env(
         &["--upstream-timeout-ms", "3000", "--admin", "127.0.0.1:0"],
-        &[
-            ("STACKWIRE_REDIS_URL", url.as_str()),
-            ("STACKWIRE_REGISTRY_PREFIX", prefix.as_str()),
-            ("STACKWIRE_RPC_TRANSPORT", "native"),
-        ],
+        &[registry.env().as_slice(), &[("STACKWIRE_RPC_TRANSPORT", "native")]].concat(),
     );
 
     let good = Arc::new(Good::default());

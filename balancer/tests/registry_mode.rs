@@ -9,11 +9,11 @@
 
 mod common;
 
-use common::{get, request, wait_for, Balancer};
+use common::{get, request, wait_for, webui_descriptor, Balancer, TestRegistry};
 use prost::Message;
 use proto::pb::{Header, HttpRequest, HttpResponse};
 use proto::{CallContext, Handler, ServerConfig, Status};
-use registry_agent::{Agent, Descriptor, MethodDesc, RegistryConfig};
+use registry_agent::{Agent, RegistryConfig};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -59,22 +59,14 @@ impl Handler for Echo {
     }
 }
 
-fn descriptor() -> Descriptor {
-    Descriptor {
-        name: "WebUI".into(),
-        title: "Web pages".into(),
-        methods: vec![MethodDesc::new(proto::methods::WEB_HANDLE, "HttpRequest", "HttpResponse")],
-        routes: vec!["GET /".into()],
-    }
-}
-
 fn start_echo(cfg: &RegistryConfig, name: &'static str) -> (Arc<Echo>, Agent, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let echo = Arc::new(Echo { name, hits: AtomicUsize::new(0) });
     let handle = proto::rpc_server::serve(listener, echo.clone(), ServerConfig::new("WebUI::Worker")).unwrap();
     let addr = handle.local_addr();
     let h = handle.clone();
-    let agent = Agent::start(cfg.clone(), "webui", addr, descriptor(), Arc::new(move || h.in_flight() as u64)).unwrap();
+    let agent =
+        Agent::start(cfg.clone(), "webui", addr, webui_descriptor(), Arc::new(move || h.in_flight() as u64)).unwrap();
     (echo, agent, addr)
 }
 
@@ -95,15 +87,9 @@ fn json(r: &common::Resp) -> serde_json::Value {
 
 #[test]
 fn forwards_to_instances_found_only_in_the_registry() {
-    let url =
-        std::env::var("STACKWIRE_TEST_REDIS_URL").expect("STACKWIRE_TEST_REDIS_URL is not set: run scripts/test.sh");
-    let prefix = format!("balancer-test-{}", std::process::id());
-    let mut cfg = RegistryConfig::new(&url);
-    cfg.prefix = prefix.clone();
-    let bal = Balancer::start_env(
-        &["--upstream-timeout-ms", "700"],
-        &[("STACKWIRE_REDIS_URL", url.as_str()), ("STACKWIRE_REGISTRY_PREFIX", prefix.as_str())],
-    );
+    let registry = TestRegistry::new("balancer-test");
+    let cfg = registry.cfg.clone();
+    let bal = Balancer::start_env(&["--upstream-timeout-ms", "700"], &registry.env());
 
     // Nothing registered: the catalog shows the four services, empty; requests get 503.
     let c = catalog(&bal);
@@ -180,7 +166,7 @@ fn forwards_to_instances_found_only_in_the_registry() {
     // A second instance shares the work; an unreachable third is skipped.
     let (two, agent_two, addr_two) = start_echo(&cfg, "two");
     let dead: SocketAddr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let agent_dead = Agent::start(cfg.clone(), "webui", dead, descriptor(), Arc::new(|| 0)).unwrap();
+    let agent_dead = Agent::start(cfg.clone(), "webui", dead, webui_descriptor(), Arc::new(|| 0)).unwrap();
     wait_for("three instances", Duration::from_secs(5), || (webui_addrs(&bal).len() == 3).then_some(()));
     let (h1, h2) = (one.hits.load(Ordering::SeqCst), two.hits.load(Ordering::SeqCst));
     for _ in 0..12 {

@@ -16,8 +16,8 @@
 
 mod common;
 
-use common::{admin_addr, admin_get, get, wait_for, Balancer};
-use registry_agent::{Agent, Descriptor, MethodDesc, RegistryConfig};
+use common::{admin_addr, admin_get, get, wait_for, webui_descriptor, Balancer, TestRegistry};
+use registry_agent::Agent;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -53,22 +53,12 @@ fn send_get(bal: &Balancer, id: &str) -> TcpStream {
 
 #[test]
 fn a_full_worker_queue_answers_503_at_once() {
-    let url =
-        std::env::var("STACKWIRE_TEST_REDIS_URL").expect("STACKWIRE_TEST_REDIS_URL is not set: run scripts/test.sh");
-    let prefix = format!("balancer-queue-test-{}", std::process::id());
-    let mut cfg = RegistryConfig::new(&url);
-    cfg.prefix = prefix.clone();
+    let registry = TestRegistry::new("balancer-queue-test");
     let (_hole, _filler, hole) = black_hole();
-    let descriptor = Descriptor {
-        name: "WebUI".into(),
-        title: "Web pages".into(),
-        methods: vec![MethodDesc::new(proto::methods::WEB_HANDLE, "HttpRequest", "HttpResponse")],
-        routes: vec!["GET /".into()],
-    };
-    let agent = Agent::start(cfg.clone(), "webui", hole, descriptor, Arc::new(|| 0)).unwrap();
+    let agent = Agent::start(registry.cfg.clone(), "webui", hole, webui_descriptor(), Arc::new(|| 0)).unwrap();
     let bal = Balancer::start_env(
         &["--workers", "1", "--queue", "1", "--connect-timeout-ms", "20000", "--admin", "127.0.0.1:0"],
-        &[("STACKWIRE_REDIS_URL", url.as_str()), ("STACKWIRE_REGISTRY_PREFIX", prefix.as_str())],
+        &registry.env(),
     );
     let admin = admin_addr(&bal);
     wait_for("the instance in the catalog", Duration::from_secs(5), || {

@@ -281,3 +281,37 @@ pub fn admin_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_else(|| panic!("not an HTTP reply from the admin listener: {:?}", String::from_utf8_lossy(&out)));
     (reply.status, reply.text())
 }
+
+/// A registry of the test's own in the test Redis: `STACKWIRE_TEST_REDIS_URL`
+/// (scripts/test.sh sets it; without it the test fails rather than pass
+/// unchecked), keys under a prefix no other test or process uses.
+pub struct TestRegistry {
+    pub url: String,
+    pub cfg: registry_agent::RegistryConfig,
+}
+
+impl TestRegistry {
+    pub fn new(name: &str) -> TestRegistry {
+        let url = std::env::var("STACKWIRE_TEST_REDIS_URL")
+            .expect("STACKWIRE_TEST_REDIS_URL is not set: run scripts/test.sh");
+        let mut cfg = registry_agent::RegistryConfig::new(&url);
+        cfg.prefix = format!("{name}-{}", std::process::id());
+        TestRegistry { url, cfg }
+    }
+
+    /// The environment that points a balancer at this registry.
+    pub fn env(&self) -> [(&str, &str); 2] {
+        [("STACKWIRE_REDIS_URL", self.url.as_str()), ("STACKWIRE_REGISTRY_PREFIX", self.cfg.prefix.as_str())]
+    }
+}
+
+/// How the test instances describe themselves: a web UI serving
+/// `Web/Handle` for every path.
+pub fn webui_descriptor() -> registry_agent::Descriptor {
+    registry_agent::Descriptor {
+        name: "WebUI".into(),
+        title: "Web pages".into(),
+        methods: vec![registry_agent::MethodDesc::new(proto::methods::WEB_HANDLE, "HttpRequest", "HttpResponse")],
+        routes: vec!["GET /".into()],
+    }
+}
