@@ -290,7 +290,8 @@ sw_wait_for() {
 _sw_pg() {
     local bin
     bin=$(sw_pg_bindir)
-    (cd / && runuser -u postgres -- "$bin/$1" "${@:2}")
+    # _sw_bare: a server pg_ctl starts keeps none of our descriptors.
+    (cd / && _sw_bare runuser -u postgres -- "$bin/$1" "${@:2}")
 }
 
 # psql as the superuser over the cluster's own unix socket (trust auth).

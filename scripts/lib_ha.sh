@@ -100,7 +100,7 @@ _sw_redis_launch() {
     local kind=$1 name=$2 addr=$3 bin=redis-server log="$SW_VAR/log/$2.log"
     if [[ $kind == sentinel ]]; then bin=redis-sentinel; fi
     sw_on "${addr%:*}"
-    "${_sw_on[@]}" "$bin" "$SW_VAR/$name/$kind.conf" || sw_die "$kind $name failed to start (log: $log)"
+    (_sw_bare "${_sw_on[@]}" "$bin" "$SW_VAR/$name/$kind.conf") || sw_die "$kind $name failed to start (log: $log)"
     if ! sw_wait_for -t 30 -m "$kind $name answering on $addr" _sw_redis_ping "$addr"; then
         if [[ -f $log ]]; then tail -n 20 "$log" >&2; fi
         sw_die "$kind $name is not ready (log: $log)"

@@ -59,6 +59,19 @@ sw_proc_pid() {
     printf '%s\n' "$pid"
 }
 
+# _sw_bare CMD...: execs CMD with none of our descriptors but 0, 1 and 2
+# (run it in a subshell or in the background). A daemon must not keep what
+# its starter holds open: `flock LOCK scripts/start_all.sh` left LOCK locked
+# for as long as the services ran, since each had inherited its descriptor.
+_sw_bare() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec "$@"
+}
+
 # _sw_spawn NAME OUT ERR CMD...: nohup CMD in its own session with the
 # current environment; records pid and start time in _sw_pid.
 _sw_spawn() {
@@ -67,8 +80,9 @@ _sw_spawn() {
     [[ -x $1 ]] || sw_die "$1 not found or not executable"
     # setsid: a Ctrl-C in the calling terminal must not reach the service.
     # Started from a subshell (no job control there, so setsid does not fork
-    # and $! is the service itself); the service is then adopted by init.
-    pid=$(setsid nohup "$@" </dev/null >>"$out" 2>>"$err" & echo "$!")
+    # and $! is the service itself: _sw_bare execs); the service is then
+    # adopted by init.
+    pid=$(_sw_bare setsid nohup "$@" </dev/null >>"$out" 2>>"$err" & echo "$!")
     echo "$pid" >"$SW_VAR/run/$name.pid"
     _sw_pid_starttime "$pid" >"$SW_VAR/run/$name.start" || true
     _sw_pid=$pid

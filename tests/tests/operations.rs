@@ -66,8 +66,13 @@ fn all_up(d: &ops::Deployment) -> Result<(), String> {
 #[test]
 fn operator_scripts_are_safe_from_an_empty_environment() {
     let d = ops::Deployment::new("scripts", &[]);
-    let r = d.run("start_all.sh", &[]);
-    assert!(r.ok, "start_all.sh from env -i:\n{}", r.output);
+    // Under flock, as an operator serialises runs: once the script is done
+    // the lock must be free, so no process it started kept the descriptor.
+    let lock = d.root.join("start_all.lock");
+    let r = d.run_under_flock("start_all.sh", &lock);
+    assert!(r.ok, "flock LOCK start_all.sh from env -i:\n{}", r.output);
+    let free = std::process::Command::new("/usr/bin/flock").arg("-n").arg(&lock).arg("true").status().unwrap();
+    assert!(free.success(), "the lock around start_all.sh is still held by something it started");
     let r = d.run("start_all.sh", &[]);
     assert!(r.ok && r.output.contains("already running"), "start_all.sh again:\n{}", r.output);
     testkit::wait_for("every instance up and in rotation", Duration::from_secs(30), || all_up(&d).ok());

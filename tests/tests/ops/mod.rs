@@ -94,6 +94,16 @@ impl Deployment {
     /// Runs `scripts/NAME` with an empty environment; its output goes to a log
     /// file and is returned.
     pub fn run(&self, script: &str, env: &[(&str, &str)]) -> Run {
+        self.run_as(script, env, &[])
+    }
+
+    /// [`Self::run`] under `flock LOCK`, as an operator serialises runs: the
+    /// script inherits the lock's descriptor, and so would what it starts.
+    pub fn run_under_flock(&self, script: &str, lock: &std::path::Path) -> Run {
+        self.run_as(script, &[], &[std::ffi::OsStr::new("/usr/bin/flock"), lock.as_os_str()])
+    }
+
+    fn run_as(&self, script: &str, env: &[(&str, &str)], wrapper: &[&std::ffi::OsStr]) -> Run {
         let n = self.runs.get() + 1;
         self.runs.set(n);
         let log = self.log_dir.join(format!("{n:02}-{script}.log"));
@@ -103,6 +113,7 @@ impl Deployment {
             cmd.arg(format!("{k}={v}"));
         }
         let out = cmd
+            .args(wrapper)
             .arg("/bin/bash")
             .arg(self.root.join("scripts").join(script))
             .stdin(std::process::Stdio::null())
