@@ -35,7 +35,7 @@ pub fn create(db: &mut impl Sql, question_id: i64, body: &str, author: Option<i6
          SELECT {ANSWER_COLUMNS} FROM a",
         revisions::FIRST_OF_NEW_ANSWER
     );
-    Ok(answer(&db.query_one(&sql, &[&question_id, &body, &author])?))
+    Ok(answer(&db.query_one(&sql, &[&question_id, &body, &author, &Target::Answer.as_str()])?))
 }
 
 /// Page `page` (from 1) of `per_page` (≥ 1) of a question's answers, in

@@ -32,11 +32,11 @@ pub fn insert(
 }
 
 /// Revision 1 of the answer that a statement inserts in its CTE `a` (the
-/// new answers row, `RETURNING *`), as [`insert`] would record it: for
+/// new answers row, `RETURNING *`), as [`insert`] would record it, with the
+/// target's name ([`Target::as_str`]) in parameter `$4`: for
 /// [`super::answers::create`], which writes both in one round trip.
-/// (`'answer'` is [`Target::Answer`]'s name; a unit test holds them equal.)
 pub const FIRST_OF_NEW_ANSWER: &str =
-    concat!(insert_into!(), "SELECT 'answer', a.id, a.author_id, NULL, a.body, '{}' FROM a");
+    concat!(insert_into!(), "SELECT $4::text, a.id, a.author_id, NULL, a.body, '{}' FROM a");
 
 /// The post's revisions, oldest first; `None` when the post does not exist.
 pub fn list(db: &mut impl Sql, target: Target, post_id: i64) -> Result<Option<Vec<Revision>>, DbError> {

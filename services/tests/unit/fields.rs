@@ -100,10 +100,3 @@ fn sorts_targets_directions_and_keys() {
         assert_eq!(check_idempotency_key(bad), Err(FieldError::IdempotencyKey), "{bad:?}");
     }
 }
-
-#[test]
-fn a_new_answers_revision_is_recorded_under_the_answer_target() {
-    // store::revisions::FIRST_OF_NEW_ANSWER writes the target as a literal.
-    let sql = crate::store::revisions::FIRST_OF_NEW_ANSWER;
-    assert!(sql.contains(&format!("SELECT '{}', a.id", Target::Answer.as_str())), "{sql}");
-}
