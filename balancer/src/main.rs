@@ -72,10 +72,13 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         None => RouteTable::default(),
     };
     let mut static_http = None;
+    let mut rpc = None;
     let (upstream, mode): (Arc<dyn Upstream>, String) = if cfg.upstreams.is_empty() {
         let rc = cfg.registry.config()?;
         let mode = format!("registry mode, prefix {}", rc.prefix);
-        (Arc::new(RpcUpstream::with_registry(rc, cfg.connect_timeout)), mode)
+        let up = Arc::new(RpcUpstream::with_registry(rc, cfg.connect_timeout));
+        rpc = Some(up.clone());
+        (up, mode)
     } else {
         let list: Vec<&str> = cfg.upstreams.iter().map(|u| u.url.as_str()).collect();
         let mode = format!("static mode, upstreams {}, {}", list.join(" "), cfg.balance.name());
@@ -95,7 +98,7 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         drain_timeout: cfg.drain_timeout,
     };
     let routes = Arc::new(routes);
-    let shared = Arc::new(Shared { live: Default::default(), http: static_http });
+    let shared = Arc::new(Shared { live: Default::default(), http: static_http, rpc });
     let jobs = balancer::start_workers(cfg.workers, cfg.queue, upstream.clone())?;
     let n_loops = match cfg.loops {
         // One per core but one: the kernel's network processing and whatever

@@ -74,6 +74,12 @@ impl Pool {
         }
     }
 
+    /// The live connection to `addr`, if one is open; never dials (for a
+    /// thread that must not wait, see `policy::try_start`).
+    pub fn open(&self, addr: SocketAddr) -> Option<Connection> {
+        self.lock().get(&addr)?.conn.as_ref().filter(|c| !c.is_dead()).cloned()
+    }
+
     /// Starts counting a call to `addr`.
     pub fn begin(&self, addr: SocketAddr) -> InFlight {
         InFlight::new(self.lock().entry(addr).or_default().in_flight.clone())

@@ -8,9 +8,11 @@
 //! tokens), its upstream connections and their idle pool (`Proxy`, static
 //! mode), a route table, and the one `Env` it lends whatever it drives (the
 //! time, the limits, the access-log buffer, whether it is draining). It never blocks on
-//! anything but `poll` itself: work that might wait (RPC calls, the catalog)
-//! is sent to the worker pool with `try_send` (the requests of one turn of
-//! the poll in one message, see `upstream/workers.rs`), and results come back on a
+//! anything but `poll` itself: registry-mode calls are sent from here when
+//! that cannot wait (`upstream/rpc.rs`), and work that might wait (a call
+//! that could not be sent so, the catalog) goes to the worker pool with
+//! `try_send` (the requests of one turn of the poll in one message, see
+//! `upstream/workers.rs`); replies and results come back on a
 //! channel whose sender wakes the poll through a `mio::Waker`; static HTTP
 //! upstreams are driven right here, non-blocking (see `upstream/http/proxy.rs`).
 //!
@@ -37,7 +39,8 @@ use crate::ops::metrics::{self, StatusCounts};
 use crate::routes::{RouteTable, Target};
 use crate::upstream::http::backends::HttpUpstreams;
 use crate::upstream::http::proxy::{Proxy, UP_BASE};
-use crate::upstream::workers::{Job, LoopMsg, Notifier, RequestJob};
+use crate::upstream::rpc::RpcUpstream;
+use crate::upstream::workers::{self, Job, LoopMsg, Notifier, RequestJob};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -72,6 +75,9 @@ pub struct Shared {
     pub live: AtomicUsize,
     /// Static mode: the upstreams the loops proxy to themselves.
     pub http: Option<&'static HttpUpstreams>,
+    /// Registry mode: the services the loops send calls to themselves when
+    /// that cannot wait (see `upstream/rpc.rs`).
+    pub rpc: Option<Arc<RpcUpstream>>,
 }
 
 pub struct EventLoop {
@@ -322,6 +328,9 @@ impl EventLoop {
     /// queue is full, each is answered 503 at once (its connection waits for
     /// exactly that sequence number, as for a reply).
     fn flush_jobs(&mut self, jobs: &Sender<Job>) {
+        if let Some(rpc) = self.shared.rpc.clone() {
+            self.send_calls(&rpc, jobs);
+        }
         while !self.batch.is_empty() {
             let batch = std::mem::take(&mut self.batch);
             let (why, refused) = match jobs.try_send(Job::Requests(batch)) {
@@ -341,6 +350,32 @@ impl EventLoop {
                 }
             }
         }
+    }
+
+    /// Registry mode: sends this turn's service calls from here where that
+    /// cannot wait, and hands the others to the workers in one message
+    /// (503 each when the queue is full), leaving the rest of the batch.
+    fn send_calls(&mut self, rpc: &RpcUpstream, jobs: &Sender<Job>) {
+        let mut later = Vec::new();
+        for job in std::mem::take(&mut self.batch) {
+            if !matches!(job.target, Target::Service(_)) {
+                self.batch.push(job);
+            } else if let Some(call) = workers::start_here(job, rpc) {
+                later.push(call);
+            }
+        }
+        if later.is_empty() {
+            return;
+        }
+        let (why, refused) = match jobs.try_send(Job::Calls(later)) {
+            Ok(()) => return,
+            Err(TrySendError::Full(Job::Calls(c))) => ("every worker is busy", c),
+            Err(TrySendError::Disconnected(Job::Calls(c))) => ("the worker pool is gone", c),
+            Err(_) => return,
+        };
+        metrics::get().shed.fetch_add(refused.len() as u64, Ordering::Relaxed);
+        log::warn!(target: "balancer", "{} calls: {why}; answering 503", refused.len());
+        refused.into_iter().for_each(|call| call.shed(why));
     }
 
     fn apply_messages(&mut self, jobs: &Sender<Job>) {

@@ -21,7 +21,9 @@
 //! `client_connections`, `upstream_connections`,
 //! `connections_accepted_total`, `connections_refused_total`,
 //! `worker_queue_jobs` (batches of requests waiting for a worker; a full
-//! queue sheds), `shed_total` (requests answered 503 at once for it); and
+//! queue sheds), `shed_total` (requests answered 503 at once for it),
+//! `rpc_sent_by_loop_total` and `rpc_sent_by_worker_total` (where each
+//! registry-mode call was sent from, see `upstream::rpc`); and
 //! `stackwire_limit{name,per,window_seconds}`, every per-user and per-address
 //! limit in force (`proto::limits`).
 
@@ -129,6 +131,10 @@ pub struct Metrics {
     pub upstream_connect_errors: AtomicU64,
     /// Requests answered 503 at once because the worker queue was full.
     pub shed: AtomicU64,
+    /// Registry-mode calls sent by the event loop itself, and those it
+    /// handed to a worker because sending could have waited.
+    pub sent_by_loop: AtomicU64,
+    pub sent_by_worker: AtomicU64,
     /// The worker queue's length, read when scraped ([`Metrics::watch_queue`]).
     queue_len: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
     timeouts: [AtomicU64; 5],
@@ -146,6 +152,8 @@ static METRICS: Metrics = Metrics {
     upstream_connects: AtomicU64::new(0),
     upstream_connect_errors: AtomicU64::new(0),
     shed: AtomicU64::new(0),
+    sent_by_loop: AtomicU64::new(0),
+    sent_by_worker: AtomicU64::new(0),
     queue_len: OnceLock::new(),
     timeouts: [const { AtomicU64::new(0) }; 5],
     shards: Mutex::new(Vec::new()),
@@ -245,6 +253,12 @@ impl Metrics {
             ),
             ("connections_accepted_total", "Client connections accepted.", &self.accepted),
             ("shed_total", "Requests answered 503 at once because the worker queue was full.", &self.shed),
+            ("rpc_sent_by_loop_total", "Service calls the event loop sent itself.", &self.sent_by_loop),
+            (
+                "rpc_sent_by_worker_total",
+                "Service calls sent by a worker, because sending them could have waited.",
+                &self.sent_by_worker,
+            ),
             (
                 "connections_refused_total",
                 "Client connections closed at once because the limit was reached.",

@@ -1,10 +1,13 @@
 //! The worker pool, and the messages that flow back to the event loop.
 //!
-//! The event loop must never wait, so everything that might (picking an
-//! instance under a lock, dialing, a blocking HTTP exchange in static mode,
-//! reading the registry snapshot for the catalog) happens on a fixed pool of
-//! worker threads fed by a bounded crossbeam channel. The loop only
-//! `try_send`s: a full queue is an immediate 503, not a stall.
+//! The event loop must never wait, so everything that might (dialing an
+//! instance, writing a call to one that is slow to read, reading the
+//! registry snapshot for the catalog) happens on a fixed pool of worker
+//! threads fed by a bounded crossbeam channel. The loop only `try_send`s: a
+//! full queue is an immediate 503, not a stall. A service call that cannot
+//! wait (an open connection with room, nearly every call) the loop sends
+//! itself ([`start_here`]): a hand-off to a worker and back costs more than
+//! the call.
 //!
 //! A loop hands over, in one message, every request it read in one turn of
 //! its poll (`Job::Requests`): under load a turn reads several, and one
@@ -24,11 +27,13 @@
 //! cancelled RPC) still produces one, so no connection waits forever.
 //!
 //! Worker lines carry the request id (`JID-…`) through `JobScope`:
-//! `Balancer::Worker … INFO: start` when a worker takes a job and
-//! `done: 0.009 sec` when its response is ready, on whichever thread that is.
+//! `Balancer::Worker … INFO: start` when a worker takes a job (or the loop
+//! has sent a request's call itself) and `done: 0.009 sec` when its response
+//! is ready, on whichever thread that is.
 
 use crate::http1::{Request, Response};
 use crate::routes::{RouteTable, Target};
+use crate::upstream::rpc::{Call, RpcUpstream};
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 use proto::logger::JobScope;
@@ -118,6 +123,9 @@ pub struct RequestJob {
 pub enum Job {
     /// The requests one loop read in one turn, started in order.
     Requests(Vec<RequestJob>),
+    /// Service calls of one turn that the loop could not send without
+    /// waiting (see `upstream::rpc`).
+    Calls(Vec<Call>),
     Cancel(Cancel),
 }
 
@@ -223,6 +231,7 @@ fn run(rx: Receiver<Job>, upstream: &dyn Upstream) {
         match job {
             Job::Cancel(cancel) => cancel(),
             Job::Requests(jobs) => jobs.into_iter().for_each(|job| serve(job, upstream)),
+            Job::Calls(calls) => calls.into_iter().for_each(start_call),
         }
     }
 }
@@ -243,6 +252,37 @@ fn serve(job: RequestJob, upstream: &dyn Upstream) {
     }));
     if outcome.is_err() {
         log::error!(target: WORKER, "worker panicked; answered 502");
+    }
+}
+
+/// A service call the event loop handed over, sent here (it may wait).
+fn start_call(call: Call) {
+    let _scope = JobScope::enter(call.request_id());
+    log::info!(target: WORKER, "start");
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || call.start()));
+    if outcome.is_err() {
+        log::error!(target: WORKER, "worker panicked; answered 502");
+    }
+}
+
+/// Sends a service request's call from the event loop when that cannot
+/// wait; the call comes back when it could (for a worker to send). A panic
+/// costs the request (its `Done` answers 502 on unwind), never the loop.
+pub fn start_here(job: RequestJob, rpc: &RpcUpstream) -> Option<Call> {
+    let _scope = JobScope::enter(&job.request_id);
+    let done = Done::new(job.notifier.clone(), &job);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || rpc.call(job, done)?.start_here()));
+    match outcome {
+        // Sent: the request's `start` line (a worker writes it for the others).
+        Ok(None) => {
+            log::info!(target: WORKER, "start");
+            None
+        }
+        Ok(later) => later,
+        Err(_) => {
+            log::error!(target: WORKER, "panic while starting a call on the event loop; answered 502");
+            None
+        }
     }
 }
 

@@ -30,6 +30,7 @@ use prost::Message;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -267,6 +268,41 @@ impl Connection {
         }
     }
 
+    /// Room to send one call of a `payload_len`-byte payload at once, for a
+    /// thread that must not wait (the balancer's event loop): the writer is
+    /// free and the socket's send buffer has room for what is queued on it
+    /// and this frame several times over, so the frame goes in without
+    /// blocking. `None` when it might wait (a
+    /// busy writer, a peer that is not reading, a large payload, a dead
+    /// connection, and always over h2c): send from a thread that may.
+    pub fn send_now(&self, payload_len: usize) -> Option<SendNow<'_>> {
+        let Transport::Native(inner) = &self.inner else { return None };
+        if inner.dead.load(Ordering::Acquire) {
+            return None;
+        }
+        let writer = inner.writer.try_lock().ok()?;
+        let fd = writer.as_raw_fd();
+        let (mut queued, mut sndbuf): (libc::c_int, libc::c_int) = (0, 0);
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: TIOCOUTQ (SIOCOUTQ on a TCP socket) writes one int, the
+        // bytes not yet acknowledged, and SO_SNDBUF one int and its length,
+        // into locals of that size.
+        let ok = unsafe {
+            libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) == 0
+                && libc::getsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_SNDBUF,
+                    (&mut sndbuf as *mut libc::c_int).cast(),
+                    &mut len,
+                ) == 0
+        };
+        // A write blocks when the memory the queued data takes, several
+        // times its bytes for small frames, reaches the send buffer's size.
+        let room = ok && SEND_NOW_SLACK * (queued as usize + payload_len + 1024) <= sndbuf.max(0) as usize;
+        room.then_some(SendNow { inner, writer })
+    }
+
     /// Forgets a call whose caller stopped waiting; a late reply is dropped.
     pub fn cancel(&self, call_id: u64) {
         match &self.inner {
@@ -330,7 +366,43 @@ impl Connection {
     }
 }
 
+/// How many times its bytes the data queued on a socket may take in its
+/// send buffer (`skb` overhead: a 600-byte frame takes about 1.3 KiB)
+/// with a margin: [`Connection::send_now`] needs that much room.
+const SEND_NOW_SLACK: usize = 4;
+
+/// A call that can be sent without waiting ([`Connection::send_now`]): holds
+/// the connection's writer until it is used.
+pub struct SendNow<'c> {
+    inner: &'c Arc<Inner>,
+    writer: std::sync::MutexGuard<'c, TcpStream>,
+}
+
+impl SendNow<'_> {
+    /// [`Connection::start_with`], through the writer already held.
+    pub fn start_with(self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>, done: Completion) -> u64 {
+        if let Some(why) = crate::metadata::refusal(opts.metadata) {
+            done(Err(RpcError::Status(Status::invalid(why))));
+            return 0;
+        }
+        write_call(self.inner, self.writer, method, opts, payload, done)
+    }
+}
+
 fn start_native(inner: &Arc<Inner>, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>, done: Completion) -> u64 {
+    write_call(inner, lock(&inner.writer), method, opts, payload, done)
+}
+
+/// Registers `done` and writes the call through `writer` (the connection's
+/// own, held by the caller).
+fn write_call(
+    inner: &Arc<Inner>,
+    mut writer: std::sync::MutexGuard<'_, TcpStream>,
+    method: &str,
+    opts: &CallOptions<'_>,
+    payload: Vec<u8>,
+    done: Completion,
+) -> u64 {
     let call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
     if inner.dead.load(Ordering::Acquire) {
         done(Err(RpcError::NotSent(inner.addr)));
@@ -351,7 +423,9 @@ fn start_native(inner: &Arc<Inner>, method: &str, opts: &CallOptions<'_>, payloa
     let bytes = frame::encode_message(&req);
     inner.in_flight.fetch_add(1, Ordering::Relaxed);
     lock(&inner.pending).insert(call_id, done);
-    let wrote = lock(&inner.writer).write_all(&bytes);
+    let wrote = writer.write_all(&bytes);
+    // `fail_all` takes the writer to shut the socket down.
+    drop(writer);
     if wrote.is_err() {
         // A frame cut short is never handled by the server, so this call
         // is reported as not sent (callers may retry it anywhere); the

@@ -32,10 +32,11 @@ use super::latency::per_try_timeout;
 use super::timer;
 use crate::rotation::Rotation;
 use proto::pb::Response;
-use proto::{CallOptions, Code, Connection, RpcError};
+use proto::rpc_client::Completion;
+use proto::{CallOptions, Code, Connection, RpcError, SendNow};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One request, as the attempt loop needs it.
 pub struct CallSpec {
@@ -58,6 +59,44 @@ pub fn rpc_unavailable(r: &Response) -> bool {
 
 /// Runs once with the request's outcome. Must not block.
 pub type Finish = Box<dyn FnOnce(Result<Response, RpcError>) + Send>;
+
+/// A request not sent yet: [`start`]ed from a thread that may wait, or
+/// first offered to [`try_start`] by one that must not.
+pub struct Unsent(Box<Parts>);
+
+struct Parts {
+    spec: CallSpec,
+    finish: Finish,
+    /// The instance [`try_start`] chose and could not send to without
+    /// waiting: the first attempt goes there still, if it is a candidate.
+    first: Option<SocketAddr>,
+}
+
+impl Unsent {
+    pub fn new(spec: CallSpec, finish: Finish) -> Unsent {
+        Unsent(Box::new(Parts { spec, finish, first: None }))
+    }
+
+    pub fn spec(&self) -> &CallSpec {
+        &self.0.spec
+    }
+
+    /// Sends the first attempt from this thread, which may wait.
+    pub fn start(self, rotation: &Rotation) -> Flight {
+        let Parts { spec, finish, first } = *self.0;
+        rotation.count_request();
+        let state = State { finish: Some(finish), first, ..State::default() };
+        let call =
+            Arc::new(CallState { spec, rotation: rotation.clone(), started: Instant::now(), st: Mutex::new(state) });
+        dispatch(&call);
+        Flight { call }
+    }
+
+    /// Finishes the request with `error`, sending nothing.
+    pub fn fail(self, error: RpcError) {
+        (self.0.finish)(Err(error));
+    }
+}
 
 /// A request in flight.
 #[derive(Clone)]
@@ -98,6 +137,8 @@ struct State {
     outstanding: Vec<Outstanding>,
     /// The outcome of the last failed attempt, answered if nothing better comes.
     last: Option<Result<Response, RpcError>>,
+    /// Where the first attempt goes, chosen already ([`Unsent`]).
+    first: Option<SocketAddr>,
 }
 
 impl CallState {
@@ -108,15 +149,33 @@ impl CallState {
 
 /// Starts `spec` over `rotation`'s instances; `finish` gets the outcome.
 pub fn start(rotation: &Rotation, spec: CallSpec, finish: Finish) -> Flight {
+    Unsent::new(spec, finish).start(rotation)
+}
+
+/// [`start`] from a thread that must never wait (the balancer's event
+/// loop): the first attempt goes out here only when sending it cannot wait,
+/// that is when a connection to the instance [`start`] would choose is open
+/// already and takes the call at once ([`Connection::send_now`]). Otherwise
+/// nothing has been sent and the call comes back, to be started with
+/// [`Unsent::start`] from a thread that may wait (to dial, or to write to a
+/// peer slow to read), at the same instance first. Later attempts (retries,
+/// hedges) run where they always do.
+pub fn try_start(rotation: &Rotation, mut call: Unsent) -> Result<Flight, Unsent> {
+    let spec = &call.0.spec;
+    let remaining = spec.deadline.saturating_duration_since(Instant::now());
+    let Some(addr) = rotation.candidates(&spec.service, &[]).into_iter().next() else { return Err(call) };
+    call.0.first = Some(addr);
+    let Some(conn) = rotation.pool().open(addr) else { return Err(call) };
+    let now = match conn.send_now(spec.payload.len()) {
+        Some(now) if !remaining.is_zero() => now,
+        _ => return Err(call),
+    };
     rotation.count_request();
-    let call = Arc::new(CallState {
-        spec,
-        rotation: rotation.clone(),
-        started: Instant::now(),
-        st: Mutex::new(State { finish: Some(finish), ..State::default() }),
-    });
-    dispatch(&call);
-    Flight { call }
+    let Parts { spec, finish, .. } = *call.0;
+    let state = State { finish: Some(finish), attempts: 1, tried: vec![addr], ..State::default() };
+    let call = Arc::new(CallState { spec, rotation: rotation.clone(), started: Instant::now(), st: Mutex::new(state) });
+    send(&call, 1, addr, &conn, remaining, Some(now));
+    Ok(Flight { call })
 }
 
 /// [`start`], waiting for the outcome until the deadline.
@@ -198,8 +257,8 @@ fn finish_if_idle(c: &Arc<CallState>, mut st: MutexGuard<'_, State>) {
 fn dispatch(c: &Arc<CallState>) {
     let spec = &c.spec;
     loop {
-        let (n, tried, busy) = {
-            let st = c.lock();
+        let (n, tried, busy, first) = {
+            let mut st = c.lock();
             if st.finish.is_none() {
                 return;
             }
@@ -207,9 +266,11 @@ fn dispatch(c: &Arc<CallState>) {
                 return finish_if_idle(c, st);
             }
             let busy: Vec<SocketAddr> = st.outstanding.iter().map(|o| o.addr).collect();
-            (st.attempts + 1, st.tried.clone(), busy)
+            (st.attempts + 1, st.tried.clone(), busy, st.first.take())
         };
-        let choice = c.rotation.candidates(&spec.service, &tried).into_iter().find(|a| !busy.contains(a));
+        let candidates = c.rotation.candidates(&spec.service, &tried);
+        let choice =
+            first.filter(|a| candidates.contains(a)).or_else(|| candidates.into_iter().find(|a| !busy.contains(a)));
         let remaining = spec.deadline.saturating_duration_since(Instant::now());
         let mut st = c.lock();
         let Some(addr) = choice else {
@@ -241,31 +302,36 @@ fn dispatch(c: &Arc<CallState>) {
                 }
             }
         };
-        let sent = Instant::now();
-        let timer = match per_try_timeout(c.rotation.latency(addr), remaining) {
-            Some(t) if spec.idempotency.repeatable() => {
-                let me = c.clone();
-                timer::at(sent + t, Box::new(move || slow(&me, n, t)))
-            }
-            _ => None,
-        };
-        c.lock().outstanding.push(Outstanding { n, addr, sent, on: None, timer });
-        let counted = c.rotation.pool().begin(addr);
-        let me = c.clone();
-        let opts = CallOptions::new(&spec.request_id, remaining).with_metadata(&spec.metadata);
-        let id = conn.start_with(
-            &spec.method,
-            &opts,
-            spec.payload.clone(),
-            Box::new(move |result| {
-                drop(counted);
-                completed(&me, n, addr, sent, result);
-            }),
-        );
-        if let Some(o) = c.lock().outstanding.iter_mut().find(|o| o.n == n) {
-            o.on = Some((conn, id));
+        return send(c, n, addr, &conn, remaining, None);
+    }
+}
+
+/// Sends attempt `n` to `addr` over `conn` (through `now`, the writer the
+/// caller already holds, if any), with `remaining` of the deadline left.
+fn send(c: &Arc<CallState>, n: u32, addr: SocketAddr, conn: &Connection, remaining: Duration, now: Option<SendNow>) {
+    let spec = &c.spec;
+    let sent = Instant::now();
+    let timer = match per_try_timeout(c.rotation.latency(addr), remaining) {
+        Some(t) if spec.idempotency.repeatable() => {
+            let me = c.clone();
+            timer::at(sent + t, Box::new(move || slow(&me, n, t)))
         }
-        return;
+        _ => None,
+    };
+    c.lock().outstanding.push(Outstanding { n, addr, sent, on: None, timer });
+    let counted = c.rotation.pool().begin(addr);
+    let me = c.clone();
+    let opts = CallOptions::new(&spec.request_id, remaining).with_metadata(&spec.metadata);
+    let done: Completion = Box::new(move |result| {
+        drop(counted);
+        completed(&me, n, addr, sent, result);
+    });
+    let id = match now {
+        Some(now) => now.start_with(&spec.method, &opts, spec.payload.clone(), done),
+        None => conn.start_with(&spec.method, &opts, spec.payload.clone(), done),
+    };
+    if let Some(o) = c.lock().outstanding.iter_mut().find(|o| o.n == n) {
+        o.on = Some((conn.clone(), id));
     }
 }
 

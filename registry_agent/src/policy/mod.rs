@@ -13,7 +13,7 @@
 //! | [`decide`] | retry, hedge or give up after a failure or a per-try timeout |
 //! | [`RetryBudget`] | retries and hedges add at most 20% (at least 3 a second) |
 //! | [`per_try_timeout`] | `clamp(4 × Peak-EWMA, 100 ms, 1 s)`, see `latency` for why |
-//! | [`start`] / [`call_blocking`] | the attempt loop, from a completion or a blocking caller |
+//! | [`start`] / [`try_start`] / [`call_blocking`] | the attempt loop, from a completion, an event loop or a blocking caller |
 //!
 //! A gray failure — an instance frozen by `SIGSTOP`, wedged on a lock,
 //! swapping — keeps its connections open and its registry record alive, so
@@ -34,7 +34,7 @@ mod key;
 mod latency;
 mod timer;
 
-pub use attempts::{call_blocking, rpc_unavailable, start, CallSpec, Finish, Flight};
+pub use attempts::{call_blocking, rpc_unavailable, start, try_start, CallSpec, Finish, Flight, Unsent};
 pub use budget::{Budget, RetryBudget};
 pub use decide::{decide, Decision, Failure, MAX_ATTEMPTS};
 pub use idempotency::Idempotency;
