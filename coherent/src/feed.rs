@@ -1,6 +1,6 @@
-//! The change feed: every bump publishes the names of the topics it bumped
-//! on `{prefix}:changes`, and every process holding stores listens and drops
-//! the values of those topics.
+//! The change feed: the names of the topics bumped are published on
+//! `{prefix}:changes` (several bumps to a message, see `publish`), and every
+//! process holding stores listens and drops the values of those topics.
 //!
 //! Redis pub/sub loses what is published while a listener is disconnected,
 //! so each (re)subscription empties the stores it serves: whatever they held

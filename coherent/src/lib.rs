@@ -18,9 +18,10 @@
 //! - [`Store`]: a byte-bounded LRU map of values, each kept with the stamp it
 //!   was read under. A value is served only if its stamp equals the one just
 //!   read: no write to its topics was acknowledged since it was read.
-//! - [`feed`]: the change feed. Each bump also publishes its topics; every
-//!   instance listens and drops the values of those topics at once, so memory
-//!   goes to live values and the invalidations are counted. The feed is what
+//! - [`feed`]: the change feed. Each bump also announces its topics (with
+//!   the other bumps of that moment, `publish`); every instance listens and
+//!   drops the values of those topics at once, so memory goes to live values
+//!   and the invalidations are counted. The feed is what
 //!   keeps the caches tidy, the stamp is what keeps them right: a message
 //!   arrives a moment after the write is acknowledged, and is lost while a
 //!   listener reconnects; a stamp is checked on every read.
@@ -52,6 +53,7 @@
 pub mod admin;
 mod batch;
 pub mod feed;
+mod publish;
 mod sessions;
 mod store;
 mod topic;

@@ -12,6 +12,7 @@
 //! that go to the database, never a stale one.
 
 use crate::batch::{Batcher, ReadMany, Then};
+use crate::publish::Publisher;
 use crate::Topic;
 use registry_agent::RegistryConfig;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,11 +89,13 @@ pub struct Versions {
     pub(crate) queued: AtomicU64,
     pub(crate) batches: AtomicU64,
     batcher: Batcher<Stamp>,
+    publisher: Publisher,
 }
 
 impl Versions {
     pub fn new(cfg: RegistryConfig) -> Arc<Versions> {
         Arc::new(Versions {
+            publisher: Publisher::new(cfg.clone()),
             cfg,
             idle: Mutex::new(Vec::new()),
             node: Mutex::new(Node { run_id: String::new(), epoch: 0 }),
@@ -235,15 +238,14 @@ impl ReadMany<Stamp> for Versions {
 }
 
 impl Versions {
-    /// Bumps the counters of `topics` and announces them on the feed, in one
-    /// atomic round trip; retried on fresh connections (a failover moves the
-    /// primary) before giving up.
+    /// Bumps the counters of `topics` in one atomic round trip, retried on
+    /// fresh connections (a failover moves the primary) before giving up;
+    /// then queues them for the change feed (`publish`: announced a moment
+    /// later, together with the other bumps of that moment).
     pub fn bump(&self, topics: &[Topic]) -> Result<(), BumpError> {
         if topics.is_empty() {
             return Ok(());
         }
-        let words: Vec<String> = topics.iter().map(Topic::name).collect();
-        let message = words.join(" ");
         let mut last = String::new();
         for _ in 0..BUMP_ATTEMPTS {
             let mut pipe = redis::pipe();
@@ -251,17 +253,18 @@ impl Versions {
             for t in topics {
                 pipe.cmd("INCR").arg(t.key(&self.cfg.prefix)).ignore();
             }
-            pipe.cmd("PUBLISH").arg(crate::feed::channel(&self.cfg)).arg(&message).ignore();
             match self.with(|con| pipe.query::<()>(con)) {
                 Ok(_) => {
                     self.bumps.fetch_add(1, Ordering::Relaxed);
+                    self.publisher.announce(topics);
                     return Ok(());
                 }
                 Err(e) => last = e.to_string(),
             }
         }
         self.bump_failures.fetch_add(1, Ordering::Relaxed);
-        log::error!(target: "cache", "cannot bump {message}: {last}");
+        let names: Vec<String> = topics.iter().map(Topic::name).collect();
+        log::error!(target: "cache", "cannot bump {}: {last}", names.join(" "));
         Err(BumpError(last))
     }
 

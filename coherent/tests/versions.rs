@@ -1,7 +1,8 @@
 //! The version counters against a real Redis (STACKWIRE_TEST_REDIS_URL,
 //! started by scripts/test.sh): a read sees every bump made before it, and
 //! reads queued for the reader thread (`read_later`) get exactly what a read
-//! of their own would have, many of them per round trip.
+//! of their own would have, many of them per round trip; bumps are announced
+//! on the change feed several to a message.
 
 use coherent::{Stamp, Topic, Versions};
 use registry_agent::RegistryConfig;
@@ -96,4 +97,28 @@ fn an_unreachable_redis_answers_every_queued_read_with_none() {
     for _ in 0..3 {
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), None);
     }
+}
+
+#[test]
+fn bumps_are_announced_on_the_feed_several_to_a_message() {
+    let v = versions("feed");
+    let url = std::env::var("STACKWIRE_TEST_REDIS_URL").unwrap();
+    let mut con = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let mut ps = con.as_pubsub();
+    ps.subscribe(coherent::feed::channel(v.config())).unwrap();
+    ps.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // Fifty bumps, one after another, each acknowledged before the next.
+    let bumped: Vec<Topic> = (1..=50).map(Topic::Thread).collect();
+    for t in &bumped {
+        v.bump(&[*t]).unwrap();
+    }
+    let (mut messages, mut seen) = (0, std::collections::BTreeSet::new());
+    while seen.len() < bumped.len() {
+        let msg = ps.get_message().expect("every bumped topic announced within 5 s");
+        let payload: String = msg.get_payload().unwrap();
+        messages += 1;
+        seen.extend(payload.split_whitespace().map(|w| Topic::parse(w).expect(w)));
+    }
+    assert_eq!(seen, bumped.iter().copied().collect(), "exactly the topics bumped");
+    assert!(messages < 25, "50 bumps took {messages} messages: the feed wakes every listener for each");
 }
