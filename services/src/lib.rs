@@ -59,7 +59,8 @@ mod user;
 mod vote;
 
 // What the binary (src/main.rs) starts; it also reads `args`, `db` and
-// `replicas`, and the tests `db`, `store::answers` and `web`. Everything else is private.
+// `replicas`, and the tests `db`, `store::answers` (with the answers'
+// `ratelimit::ANSWERS` it takes) and `web`. Everything else is private.
 pub use answer::AnswerService;
 pub use auth::Auth;
 pub use comment::CommentService;
@@ -67,5 +68,6 @@ pub use descriptor::descriptor;
 pub use doors::web;
 pub use infra::{db, replicas};
 pub use question::{QuestionService, Reply};
+pub use ratelimit::ANSWERS as ANSWER_LIMIT;
 pub use user::UserService;
 pub use vote::VoteService;

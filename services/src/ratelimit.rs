@@ -60,22 +60,44 @@ impl Limit {
 
     /// Ok when `author` may post one more now.
     pub fn check(&self, db: &mut impl Sql, author: i64) -> Result<(), Status> {
+        let row = db
+            .query_one(&self.recent_sql("$1", "$2"), &[&author, &self.max()])
+            .map_err(|e| DbError::from(e).to_status())?;
+        self.allows(author, row.get(0), row.get(1))
+    }
+
+    /// The author's posts that count now, as one row `(n, wait)`: how many
+    /// (the newest `max` at most), and the seconds until the oldest of them
+    /// leaves the window. `author` and `max` are the statement's parameters
+    /// for them (an answer's or a comment's insert checks the limit in its
+    /// own statement, see `store::answers::create`).
+    pub fn recent_sql(&self, author: &str, max: &str) -> String {
         // The `max` newest posts in the window; when there are `max` of them,
         // the oldest of those decides when the next post is allowed.
-        let sql = format!(
-            "SELECT count(*), COALESCE(ceil(extract(epoch FROM min(created_at) + interval '{WINDOW_SECS} seconds' - now())), 0)::bigint
-             FROM (SELECT created_at FROM {} WHERE author_id = $1 AND created_at > now() - interval '{WINDOW_SECS} seconds'
-                   ORDER BY created_at DESC LIMIT $2) recent",
+        format!(
+            "SELECT count(*) AS n,
+                    COALESCE(ceil(extract(epoch FROM min(created_at) + interval '{WINDOW_SECS} seconds' - now())), 0)::bigint
+                        AS wait
+             FROM (SELECT created_at FROM {} WHERE author_id = {author} AND created_at > now() - interval '{WINDOW_SECS} seconds'
+                   ORDER BY created_at DESC LIMIT {max}) recent",
             self.table
-        );
-        let max = self.max();
-        let row = db.query_one(&sql, &[&author, &max]).map_err(|e| DbError::from(e).to_status())?;
-        let (count, wait): (i64, i64) = (row.get(0), row.get(1));
-        if count >= max {
-            log::info!(target: "ratelimit", "user {author} refused: {count} {} in the last minute", self.table);
-            return Err(self.refusal(wait));
+        )
+    }
+
+    /// Ok when `n` posts of `author` in the window leave room for one more;
+    /// the refusal, `wait` seconds, else.
+    pub fn allows(&self, author: i64, n: i64, wait: i64) -> Result<(), Status> {
+        if n >= self.max() {
+            return Err(self.refuses(author, n, wait));
         }
         Ok(())
+    }
+
+    /// The refusal of `author`'s post, with `n` posts in the window and
+    /// `wait` seconds to go, logged.
+    pub fn refuses(&self, author: i64, n: i64, wait: i64) -> Status {
+        log::info!(target: "ratelimit", "user {author} refused: {n} {} in the last minute", self.table);
+        self.refusal(wait)
     }
 }
 

@@ -156,6 +156,23 @@ fn accounts_sessions_limits_and_idempotency() {
     assert_eq!(r.status, 429, "{}", r.text());
     assert!(error_of(&r).starts_with("you can post at most 10 answers a minute"), "{}", r.text());
     assert!(r.header("Retry-After").is_some());
+    // Comments: 10 a minute; the refused one writes nothing (its limit and
+    // its insert are one statement) and leaves the question's activity alone.
+    let aid = a1.json()["id"].to_string();
+    for i in 1..=10 {
+        let r = ann.post_form("/webserv/comment", &[("answer_id", &aid), ("body", &format!("comment {i}"))]);
+        assert_eq!(r.status, 201, "comment {i}: {}", r.text());
+    }
+    let activity = "SELECT last_activity_at::text FROM questions WHERE id = $1";
+    let active: String = db.query_one(activity, &[&qid]).unwrap().get(0);
+    let r = ann.post_form("/webserv/comment", &[("answer_id", &aid), ("body", "eleventh")]);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(error_of(&r).starts_with("you can post at most 10 comments a minute"), "{}", r.text());
+    assert!(r.header("Retry-After").is_some());
+    let aid: i64 = aid.parse().unwrap();
+    let n: i64 = db.query_one("SELECT count(*) FROM comments WHERE answer_id = $1", &[&aid]).unwrap().get(0);
+    assert_eq!(n, 10, "the refused comment was stored");
+    assert_eq!(db.query_one(activity, &[&qid]).unwrap().get::<_, String>(0), active, "the refused comment moved it");
 
     // Rows from before accounts have no author: "anonymous".
     let old: i64 = db

@@ -11,7 +11,8 @@
 //! 4. the posting limit ([`crate::ratelimit`]);
 //! 5. insert the row, its tags and its revision 1, record what the key made,
 //!    then read the row back in the shape callers get (an answer's and a
-//!    comment's insert reads it back itself, in the same statement).
+//!    comment's insert checks the limit and reads the row back itself, all
+//!    in one statement: steps 4 and 5 in one round trip).
 //!
 //! Steps 2 to 5 are written once ([`Post::create`]); each kind of post
 //! brings its own step 1 and its own insert.
@@ -28,7 +29,7 @@ use crate::flows::idempotency::{self, Verdict};
 use crate::infra::db::DbError;
 use crate::infra::sql::{PgConn, Tx};
 use crate::ratelimit;
-use crate::store::{answers, comments, questions, revisions, users};
+use crate::store::{answers, comments, questions, revisions, users, Quoted};
 use proto::pb::{Answer, Comment, CreateAnswer, CreateComment, CreateQuestion, Question};
 use proto::{Code, Status};
 
@@ -93,6 +94,15 @@ fn under<T>(parent: (&str, i64), inserted: Result<T, DbError>) -> Result<T, Stat
         .map_err(|e| if e.is_foreign_key_violation() { fields::not_found(parent.0, parent.1) } else { e.to_status() })
 }
 
+/// The post an insert that checked the posting limit itself made, or the
+/// limit's refusal.
+fn within<T>(limit: &ratelimit::Limit, author: i64, made: Quoted<T>) -> Result<T, Status> {
+    match made {
+        Quoted::Made(row) => Ok(row),
+        Quoted::Full { n, wait } => Err(limit.refuses(author, n, wait)),
+    }
+}
+
 /// What a create's insert gives back: the new post's id, or its id and the
 /// row itself when the insert read it back in the same statement (one round
 /// trip fewer; see [`answers::create`]).
@@ -127,15 +137,15 @@ impl Post<'_> {
         Ok(Post { kind, author, key, print: idempotency::fingerprint(kind, request), limit })
     }
 
-    /// Steps 2 to 5 in one transaction: `insert` writes the new post (its
-    /// row, tags and revision 1) and gives its id, or its row too; `get`
-    /// reads a row back in the shape callers get, for a replay and for an
-    /// insert that gave only the id.
+    /// Steps 2 to 5 in one transaction: `insert` checks the posting limit
+    /// it is given and writes the new post (its row, tags and revision 1)
+    /// and gives its id, or its row too; `get` reads a row back in the shape
+    /// callers get, for a replay and for an insert that gave only the id.
     fn create<T>(
         self,
         conn: &mut PgConn,
         get: impl FnOnce(&mut Tx<'_>, i64) -> Result<Option<T>, DbError>,
-        insert: impl FnOnce(&mut Tx<'_>) -> Result<New<T>, Status>,
+        insert: impl FnOnce(&mut Tx<'_>, &ratelimit::Limit) -> Result<New<T>, Status>,
     ) -> Result<Created<T>, Status> {
         let mut tx = begin(conn)?;
         let (id, row, replayed) =
@@ -143,8 +153,7 @@ impl Post<'_> {
                 Verdict::Replay(id) => (id, None, true),
                 Verdict::Create(key) => {
                     lock_author(&mut tx, self.author)?;
-                    self.limit.check(&mut tx, self.author)?;
-                    let (id, row) = match insert(&mut tx)? {
+                    let (id, row) = match insert(&mut tx, self.limit)? {
                         New::Id(id) => (id, None),
                         New::Row(id, row) => (id, Some(row)),
                     };
@@ -173,7 +182,8 @@ pub fn question(conn: &mut PgConn, req: CreateQuestion) -> Result<Created<Questi
     post.create(
         conn,
         |tx, id| questions::get(tx, id),
-        |tx| {
+        |tx, limit| {
+            limit.check(tx, author)?;
             let id = questions::insert(tx, &title, &body, author)?;
             questions::set_tags(tx, id, &tags)?;
             revisions::insert(tx, Target::Question, id, Some(author), Some(&title), &body, &tags)?;
@@ -193,9 +203,10 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
     post.create(
         conn,
         |tx, id| answers::get(tx, id),
-        |tx| {
-            // With its revision 1; its trigger counts it and marks the question active.
-            let answer = under(("question", question_id), answers::create(tx, question_id, &body, Some(author)))?;
+        |tx, limit| {
+            // With the limit and its revision 1; its trigger counts it and marks the question active.
+            let made = under(("question", question_id), answers::create(tx, question_id, &body, Some(author), limit));
+            let answer = within(limit, author, made?)?;
             Ok(New::Row(answer.id, answer))
         },
     )
@@ -212,8 +223,9 @@ pub fn comment(conn: &mut PgConn, req: CreateComment) -> Result<Created<Comment>
     post.create(
         conn,
         |tx, id| comments::get(tx, id),
-        |tx| {
-            let comment = under(("answer", answer_id), comments::create(tx, answer_id, &body, Some(author)))?;
+        |tx, limit| {
+            let made = under(("answer", answer_id), comments::create(tx, answer_id, &body, Some(author), limit));
+            let comment = within(limit, author, made?)?;
             Ok(New::Row(comment.id, comment))
         },
     )

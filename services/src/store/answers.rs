@@ -4,10 +4,11 @@
 //! thread agrees with the others: the accepted answer first, then by score,
 //! then oldest first (id breaks ties between answers of the same instant).
 
-use super::{answer, paged, revisions, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
+use super::{answer, paged, quoted, revisions, Quoted, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
 use crate::fields::Target;
 use crate::infra::db::DbError;
 use crate::infra::sql::Sql;
+use crate::ratelimit::Limit;
 use proto::pb::Answer;
 
 pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Answer>, DbError> {
@@ -20,22 +21,36 @@ pub fn exists(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
 }
 
 /// Inserts an answer with its revision 1 and gives it back as callers see
-/// it, in one statement: a create's round trips are most of its cost (each
-/// one a send, a wake-up and a receive on both sides), so the row, its
-/// revision and the read-back share one. A missing question is a
-/// foreign-key violation ([`DbError::is_foreign_key_violation`]).
+/// it, in one statement that also checks the author's posting limit: a
+/// create's round trips are most of its cost (each one a send,
+/// a wake-up and a receive on both sides), so the limit, the row, its
+/// revision and the read-back share one. The limit counts with this
+/// statement's snapshot, taken after the author's row was locked (the
+/// statement before), so two racing posts of one user are counted one after
+/// the other. A missing question is a foreign-key violation
+/// ([`DbError::is_foreign_key_violation`]).
 ///
 /// The read-back sees the statement's snapshot plus the new row: the
 /// counters its trigger bumps (the question's, the author's) are not among
 /// an answer's columns.
-pub fn create(db: &mut impl Sql, question_id: i64, body: &str, author: Option<i64>) -> Result<Answer, DbError> {
+pub fn create(
+    db: &mut impl Sql,
+    question_id: i64,
+    body: &str,
+    author: Option<i64>,
+    limit: &Limit,
+) -> Result<Quoted<Answer>, DbError> {
     let sql = format!(
-        "WITH a AS (INSERT INTO answers (question_id, body, author_id) VALUES ($1, $2, $3) RETURNING *),
+        "WITH recent AS ({}),
+              a AS (INSERT INTO answers (question_id, body, author_id)
+                    SELECT $1, $2, $3 FROM recent WHERE recent.n < $5 RETURNING *),
               r AS ({})
-         SELECT {ANSWER_COLUMNS} FROM a",
+         SELECT {ANSWER_COLUMNS}, recent.n, recent.wait FROM recent LEFT JOIN a ON true",
+        limit.recent_sql("$3", "$5"),
         revisions::FIRST_OF_NEW_ANSWER
     );
-    Ok(answer(&db.query_one(&sql, &[&question_id, &body, &author, &Target::Answer.as_str()])?))
+    let row = db.query_one(&sql, &[&question_id, &body, &author, &Target::Answer.as_str(), &limit.max()])?;
+    Ok(quoted(&row, limit, answer))
 }
 
 /// Page `page` (from 1) of `per_page` (≥ 1) of a question's answers, in

@@ -1,8 +1,9 @@
 //! Comments on answers.
 
-use super::{comment, COMMENT_COLUMNS, COMMENT_FROM};
+use super::{comment, quoted, Quoted, COMMENT_COLUMNS, COMMENT_FROM};
 use crate::infra::db::DbError;
 use crate::infra::sql::Sql;
+use crate::ratelimit::Limit;
 use proto::pb::Comment;
 
 pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Comment>, DbError> {
@@ -11,16 +12,27 @@ pub fn get(db: &mut impl Sql, id: i64) -> Result<Option<Comment>, DbError> {
 }
 
 /// Inserts a comment, marks its question active and gives the comment back
-/// as callers see it, in one statement (one round trip, as for an answer:
-/// [`super::answers::create`]). A missing answer is a foreign-key violation.
-pub fn create(db: &mut impl Sql, answer_id: i64, body: &str, author: Option<i64>) -> Result<Comment, DbError> {
+/// as callers see it, in one statement that also checks the author's posting
+/// limit (as for an answer: [`super::answers::create`]). A missing
+/// answer is a foreign-key violation.
+pub fn create(
+    db: &mut impl Sql,
+    answer_id: i64,
+    body: &str,
+    author: Option<i64>,
+    limit: &Limit,
+) -> Result<Quoted<Comment>, DbError> {
     let sql = format!(
-        "WITH c AS (INSERT INTO comments (answer_id, body, author_id) VALUES ($1, $2, $3) RETURNING *),
+        "WITH recent AS ({}),
+              c AS (INSERT INTO comments (answer_id, body, author_id)
+                    SELECT $1, $2, $3 FROM recent WHERE recent.n < $4 RETURNING *),
               active AS (UPDATE questions SET last_activity_at = now()
-                         WHERE id = (SELECT question_id FROM answers WHERE id = $1))
-         SELECT {COMMENT_COLUMNS} FROM c"
+                         WHERE id = (SELECT question_id FROM answers WHERE id = $1) AND EXISTS (SELECT 1 FROM c))
+         SELECT {COMMENT_COLUMNS}, recent.n, recent.wait FROM recent LEFT JOIN c ON true",
+        limit.recent_sql("$3", "$4")
     );
-    Ok(comment(&db.query_one(&sql, &[&answer_id, &body, &author])?))
+    let row = db.query_one(&sql, &[&answer_id, &body, &author, &limit.max()])?;
+    Ok(quoted(&row, limit, comment))
 }
 
 /// The comments on any of `answer_ids`, grouped by answer, oldest first

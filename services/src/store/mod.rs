@@ -43,6 +43,7 @@ pub(crate) mod votes;
 use crate::fields::Target;
 use crate::infra::db::DbError;
 use crate::infra::sql::{Params, Sql};
+use crate::ratelimit::Limit;
 use postgres::Row;
 use proto::pb::{Answer, Comment, Question};
 
@@ -154,6 +155,25 @@ pub fn comment(row: &Row) -> Comment {
 }
 
 /// The table a vote or revision target lives in.
+/// What a create that checks the author's posting limit in its own
+/// statement gave: the new post, or the limit's count and wait when it left
+/// no room (nothing was written).
+pub enum Quoted<T> {
+    Made(T),
+    Full { n: i64, wait: i64 },
+}
+
+/// The outcome of such a create, whose statement ends with the limit's `n`
+/// and `wait` after the post's columns (`parse` reads those).
+fn quoted<T>(row: &Row, limit: &Limit, parse: fn(&Row) -> T) -> Quoted<T> {
+    let (n, wait): (i64, i64) = (row.get(row.len() - 2), row.get(row.len() - 1));
+    if n >= limit.max() {
+        Quoted::Full { n, wait }
+    } else {
+        Quoted::Made(parse(row))
+    }
+}
+
 pub fn table(target: Target) -> &'static str {
     match target {
         Target::Question => "questions",

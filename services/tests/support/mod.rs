@@ -64,8 +64,9 @@ impl Env {
     /// service's store does, and reports whether it was refused by the key.
     pub fn insert_orphan_answer_is_fk_violation(&self, question_id: i64) -> bool {
         let mut admin = self.admin.lock().unwrap();
-        match services::store::answers::create(&mut *admin, question_id, "orphan", None) {
-            Ok(a) => panic!("orphan answer {a:?} was stored"),
+        match services::store::answers::create(&mut *admin, question_id, "orphan", None, &services::ANSWER_LIMIT) {
+            Ok(services::store::Quoted::Made(a)) => panic!("orphan answer {a:?} was stored"),
+            Ok(services::store::Quoted::Full { n, .. }) => panic!("no author, yet {n} posts in the limit"),
             Err(e) => e.is_foreign_key_violation(),
         }
     }
