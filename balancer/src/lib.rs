@@ -11,9 +11,10 @@
 //!                                    │ routes.rs: prefix → service
 //!            ┌───────────────────────┴───────────────────────────┐
 //!            ▼ static mode (--upstream)                          ▼ registry mode
-//!  upstream/http/proxy: choose (ewma), pool, retry   upstream/workers: a thread pool (try_send)
-//!  upstream/http/upconn: non-blocking HTTP/1.1 in    upstream/rpc: registry_agent::policy's attempt
-//!    the same event loop, the body streamed            loop (instance, retries, hedges) ──RPC──▶ service
+//!  upstream/http/proxy: choose (ewma), pool, retry   upstream/rpc: registry_agent::policy's attempt
+//!  upstream/http/upconn: non-blocking HTTP/1.1 in      loop (instance, retries, hedges) ──RPC──▶ service,
+//!    the same event loop, the body streamed            sent by the loop, or by upstream/workers (try_send)
+//!                                                      when sending could wait
 //!            │                                                   │ reply: channel + mio waker
 //!            ▼                                                   ▼
 //!  edge/respond: our framing, responses in request order ──▶ client
@@ -22,9 +23,10 @@
 //!
 //! In static mode the loop proxies the request itself over pooled
 //! keep-alive connections, streaming the response back; in registry mode it
-//! is handed to a worker pool and forwarded as an RPC to a live instance
-//! found in the Redis registry, the reply coming back through a channel and
-//! a waker. Responses leave in request order. The design borrows from Sōzu
+//! is forwarded as an RPC to a live instance found in the Redis registry,
+//! sent by the loop itself when that cannot wait (an open connection with
+//! room, nearly every call) and by a worker pool when it could, the reply
+//! coming back through a channel and a waker. Responses leave in request order. The design borrows from Sōzu
 //! (a mio reverse proxy: readiness bookkeeping, slab of connections, timers
 //! by scan, a loop per core), Pingora (framing rules) and linkerd
 //! (Peak-EWMA balancing), kept small: one file, one job.
@@ -35,7 +37,7 @@
 //! | `http1/` | request framing (the rule table), chunked decoding, response serialization, hop-by-hop rules |
 //! | `routes.rs` | the prefix → service table (data, reloaded on SIGHUP) |
 //! | `upstream/http/` | static upstreams driven by the loop: choice (Peak-EWMA), pool, retries, streaming |
-//! | `upstream/` | the worker pool, the RPC way out (`rpc.rs`) and `GET /webserv/services` (`catalog.rs`) |
+//! | `upstream/` | the RPC way out (`rpc.rs`), the worker pool for what could wait (`workers.rs`) and `GET /webserv/services` (`catalog.rs`) |
 //! | `ops/` | flags, their environment variables and the TOML file (clap, serde), the admin port, `/metrics`, `/status`, the access log |
 //!
 //! Modules are private; what the binary (`main.rs`), the tests and the fuzz
