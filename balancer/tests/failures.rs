@@ -14,12 +14,11 @@
 
 mod common;
 
-use common::{get, request, wait_for, Balancer, TestRegistry};
+use common::{get, next_call, request, wait_for, Balancer, TestRegistry};
 use prost::Message;
-use proto::pb::{health_check_response::ServingStatus, HealthCheckResponse, HttpRequest, HttpResponse};
+use proto::pb::{HttpRequest, HttpResponse};
 use proto::{CallContext, Handler, ServerConfig, Status};
 use registry_agent::{Agent, Descriptor};
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,31 +47,12 @@ fn start_crasher(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
             let Ok(mut s) = stream else { continue };
             let seen = seen.clone();
             std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                while let Ok(proto::frame::ReadOutcome::Frame) =
-                    proto::frame::read_frame(&mut s, &mut buf, proto::frame::DEFAULT_MAX_MESSAGE)
-                {
-                    let Ok(req) = proto::pb::Request::decode(buf.as_slice()) else { return };
-                    if req.method == proto::methods::HEALTH_CHECK {
-                        let h = HealthCheckResponse { status: ServingStatus::Serving as i32 };
-                        let resp = proto::pb::Response {
-                            call_id: req.call_id,
-                            status: 0,
-                            message: String::new(),
-                            payload: h.encode_to_vec().into(),
-                        };
-                        if s.write_all(&proto::frame::encode_message(&resp)).is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                    if let Ok(h) = HttpRequest::decode(req.payload.as_slice()) {
-                        seen.lock().unwrap().push(format!("{} {}", h.method, h.path));
-                    }
-                    // "Crash" after doing the work: the reply never comes.
-                    let _ = s.shutdown(std::net::Shutdown::Both);
-                    return;
+                let Some(req) = next_call(&mut s, &mut Vec::new()) else { return };
+                if let Ok(h) = HttpRequest::decode(req.payload.as_slice()) {
+                    seen.lock().unwrap().push(format!("{} {}", h.method, h.path));
                 }
+                // "Crash" after doing the work: the reply never comes.
+                let _ = s.shutdown(std::net::Shutdown::Both);
             });
         }
     });

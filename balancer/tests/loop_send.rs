@@ -20,9 +20,9 @@
 
 mod common;
 
-use common::{admin_addr, admin_get, get, request, wait_for, webui_descriptor, Balancer, TestRegistry};
+use common::{admin_addr, admin_get, get, next_call, request, wait_for, webui_descriptor, Balancer, TestRegistry};
 use prost::Message;
-use proto::pb::{health_check_response::ServingStatus, HealthCheckResponse, HttpResponse};
+use proto::pb::HttpResponse;
 use proto::{CallContext, Handler, ServerConfig, Status};
 use registry_agent::{Agent, Descriptor};
 use std::io::Write;
@@ -87,25 +87,8 @@ fn start_freezer() -> SocketAddr {
         let mut frozen: Vec<TcpStream> = Vec::new();
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
-            let mut buf = Vec::new();
-            while let Ok(proto::frame::ReadOutcome::Frame) =
-                proto::frame::read_frame(&mut s, &mut buf, proto::frame::DEFAULT_MAX_MESSAGE)
-            {
-                let Ok(req) = proto::pb::Request::decode(buf.as_slice()) else { break };
-                if req.method != proto::methods::HEALTH_CHECK {
-                    break;
-                }
-                let h = HealthCheckResponse { status: ServingStatus::Serving as i32 };
-                let resp = proto::pb::Response {
-                    call_id: req.call_id,
-                    status: 0,
-                    message: String::new(),
-                    payload: h.encode_to_vec().into(),
-                };
-                if s.write_all(&proto::frame::encode_message(&resp)).is_err() {
-                    break;
-                }
-            }
+            // The first call other than a health check freezes it.
+            let _ = next_call(&mut s, &mut Vec::new());
             // Frozen: kept open, never read again.
             frozen.push(s);
         }

@@ -333,12 +333,7 @@ impl EventLoop {
         }
         while !self.batch.is_empty() {
             let batch = std::mem::take(&mut self.batch);
-            let (why, refused) = match jobs.try_send(Job::Requests(batch)) {
-                Ok(()) => return,
-                Err(TrySendError::Full(Job::Requests(b))) => ("every worker is busy", b),
-                Err(TrySendError::Disconnected(Job::Requests(b))) => ("the worker pool is gone", b),
-                Err(_) => return,
-            };
+            let Some((why, Job::Requests(refused))) = refusal(jobs.try_send(Job::Requests(batch))) else { return };
             metrics::get().shed.fetch_add(refused.len() as u64, Ordering::Relaxed);
             for job in refused {
                 let Some(conn) = self.conns.get_mut(job.token) else { continue };
@@ -367,12 +362,7 @@ impl EventLoop {
         if later.is_empty() {
             return;
         }
-        let (why, refused) = match jobs.try_send(Job::Calls(later)) {
-            Ok(()) => return,
-            Err(TrySendError::Full(Job::Calls(c))) => ("every worker is busy", c),
-            Err(TrySendError::Disconnected(Job::Calls(c))) => ("the worker pool is gone", c),
-            Err(_) => return,
-        };
+        let Some((why, Job::Calls(refused))) = refusal(jobs.try_send(Job::Calls(later))) else { return };
         metrics::get().shed.fetch_add(refused.len() as u64, Ordering::Relaxed);
         log::warn!(target: "balancer", "{} calls: {why}; answering 503", refused.len());
         refused.into_iter().for_each(|call| call.shed(why));
@@ -468,6 +458,15 @@ impl EventLoop {
 }
 
 /// This loop's metric table for `target`, created on first use.
+/// Why the worker queue refused a job, and the job back; `None` once sent.
+fn refusal(sent: Result<(), TrySendError<Job>>) -> Option<(&'static str, Job)> {
+    match sent {
+        Ok(()) => None,
+        Err(TrySendError::Full(job)) => Some(("every worker is busy", job)),
+        Err(TrySendError::Disconnected(job)) => Some(("the worker pool is gone", job)),
+    }
+}
+
 fn counts(cache: &mut HashMap<String, Arc<StatusCounts>>, target: &Target) -> Arc<StatusCounts> {
     let name = match target {
         Target::Service(s) => s.as_str(),

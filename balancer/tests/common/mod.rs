@@ -315,3 +315,30 @@ pub fn webui_descriptor() -> registry_agent::Descriptor {
         routes: vec!["GET /".into()],
     }
 }
+
+/// For instances written by hand in the native frames: reads calls on `s`,
+/// answering health checks (SERVING) on the way, until the first other call,
+/// which it returns; `None` when the connection ends first (or a frame is not
+/// a call, or a reply cannot be written).
+pub fn next_call(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<proto::pb::Request> {
+    use prost::Message;
+    use proto::pb::health_check_response::ServingStatus;
+    loop {
+        let Ok(proto::frame::ReadOutcome::Frame) = proto::frame::read_frame(s, buf, proto::frame::DEFAULT_MAX_MESSAGE)
+        else {
+            return None;
+        };
+        let req = proto::pb::Request::decode(buf.as_slice()).ok()?;
+        if req.method != proto::methods::HEALTH_CHECK {
+            return Some(req);
+        }
+        let h = proto::pb::HealthCheckResponse { status: ServingStatus::Serving as i32 };
+        let resp = proto::pb::Response {
+            call_id: req.call_id,
+            status: 0,
+            message: String::new(),
+            payload: h.encode_to_vec().into(),
+        };
+        s.write_all(&proto::frame::encode_message(&resp)).ok()?;
+    }
+}
