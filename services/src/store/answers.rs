@@ -4,7 +4,7 @@
 //! thread agrees with the others: the accepted answer first, then by score,
 //! then oldest first (id breaks ties between answers of the same instant).
 
-use super::{answer, paged, quoted, revisions, Quoted, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
+use super::{answer, limited_insert, paged, quoted, revisions, Quoted, Start, Window, ANSWER_COLUMNS, ANSWER_FROM};
 use crate::fields::Target;
 use crate::infra::db::DbError;
 use crate::infra::sql::Sql;
@@ -40,15 +40,9 @@ pub fn create(
     author: Option<i64>,
     limit: &Limit,
 ) -> Result<Quoted<Answer>, DbError> {
-    let sql = format!(
-        "WITH recent AS ({}),
-              a AS (INSERT INTO answers (question_id, body, author_id)
-                    SELECT $1, $2, $3 FROM recent WHERE recent.n < $5 RETURNING *),
-              r AS ({})
-         SELECT {ANSWER_COLUMNS}, recent.n, recent.wait FROM recent LEFT JOIN a ON true",
-        limit.recent_sql("$3", "$5"),
-        revisions::FIRST_OF_NEW_ANSWER
-    );
+    let revision = format!(", r AS ({})", revisions::FIRST_OF_NEW_ANSWER);
+    let into = "answers (question_id, body, author_id)";
+    let sql = limited_insert(limit, into, "a", "$5", &revision, ANSWER_COLUMNS);
     let row = db.query_one(&sql, &[&question_id, &body, &author, &Target::Answer.as_str(), &limit.max()])?;
     Ok(quoted(&row, limit, answer))
 }

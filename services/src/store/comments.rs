@@ -1,6 +1,6 @@
 //! Comments on answers.
 
-use super::{comment, quoted, Quoted, COMMENT_COLUMNS, COMMENT_FROM};
+use super::{comment, limited_insert, quoted, Quoted, COMMENT_COLUMNS, COMMENT_FROM};
 use crate::infra::db::DbError;
 use crate::infra::sql::Sql;
 use crate::ratelimit::Limit;
@@ -22,15 +22,10 @@ pub fn create(
     author: Option<i64>,
     limit: &Limit,
 ) -> Result<Quoted<Comment>, DbError> {
-    let sql = format!(
-        "WITH recent AS ({}),
-              c AS (INSERT INTO comments (answer_id, body, author_id)
-                    SELECT $1, $2, $3 FROM recent WHERE recent.n < $4 RETURNING *),
-              active AS (UPDATE questions SET last_activity_at = now()
-                         WHERE id = (SELECT question_id FROM answers WHERE id = $1) AND EXISTS (SELECT 1 FROM c))
-         SELECT {COMMENT_COLUMNS}, recent.n, recent.wait FROM recent LEFT JOIN c ON true",
-        limit.recent_sql("$3", "$4")
-    );
+    // Its question is active only if the comment was made.
+    let active = ", active AS (UPDATE questions SET last_activity_at = now()
+                               WHERE id = (SELECT question_id FROM answers WHERE id = $1) AND EXISTS (SELECT 1 FROM c))";
+    let sql = limited_insert(limit, "comments (answer_id, body, author_id)", "c", "$4", active, COMMENT_COLUMNS);
     let row = db.query_one(&sql, &[&answer_id, &body, &author, &limit.max()])?;
     Ok(quoted(&row, limit, comment))
 }

@@ -163,6 +163,22 @@ pub enum Quoted<T> {
     Full { n: i64, wait: i64 },
 }
 
+/// The statement of such a create: `recent` counts the author's (`$3`)
+/// posts in the window (`limit`'s, its `max` as parameter `max`); `alias`
+/// inserts `$1, $2, $3` into `into` (a table and its parent, body and author
+/// columns) only when they leave room; `more` adds the CTEs that follow
+/// from the insert; the statement returns the new row's `columns` (empty
+/// when refused), then `n` and `wait` for [`quoted`].
+fn limited_insert(limit: &Limit, into: &str, alias: &str, max: &str, more: &str, columns: &str) -> String {
+    format!(
+        "WITH recent AS ({}),
+              {alias} AS (INSERT INTO {into} SELECT $1, $2, $3 FROM recent WHERE recent.n < {max} RETURNING *)
+              {more}
+         SELECT {columns}, recent.n, recent.wait FROM recent LEFT JOIN {alias} ON true",
+        limit.recent_sql("$3", max)
+    )
+}
+
 /// The outcome of such a create, whose statement ends with the limit's `n`
 /// and `wait` after the post's columns (`parse` reads those).
 fn quoted<T>(row: &Row, limit: &Limit, parse: fn(&Row) -> T) -> Quoted<T> {
