@@ -182,6 +182,7 @@ SW_SETTINGS_VARS=(SW_HOST SW_PG_PORT SW_PG_PORTS SW_PATRONI_PORTS SW_ETCD_PORTS 
 # sw_load_settings: sets each recorded setting that the environment does not.
 sw_load_settings() {
     local f="$SW_VAR/settings" k v n known
+    SW_SETTINGS_FROM_FILE=""
     [[ -f $f ]] || return 0
     while IFS='=' read -r k v; do
         [[ $k =~ ^SW_[A-Z0-9_]+$ ]] || continue
@@ -191,8 +192,19 @@ sw_load_settings() {
         if [[ -z ${!k+set} ]]; then
             printf -v "$k" '%s' "$v"
             export "${k?}"
+            SW_SETTINGS_FROM_FILE+=" $k"
         fi
     done <"$f"
+}
+
+# sw_setting_origin NAME: where a setting's value came from, for log lines:
+# "the environment", or the settings file of an earlier start_all.sh.
+sw_setting_origin() {
+    if [[ " ${SW_SETTINGS_FROM_FILE:-} " == *" $1 "* ]]; then
+        echo "recorded in $SW_VAR/settings by an earlier start; $1= in the environment clears it"
+    else
+        echo "from the environment"
+    fi
 }
 
 # sw_save_settings: records every setting that is set now.

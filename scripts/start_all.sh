@@ -27,7 +27,8 @@
 # SW_RPC_ADMIN_OFFSET (1000: a service or webui on RPC port P serves
 # GET /metrics on P + 1000), SW_QUESTIONS,
 # SW_ANSWERS, SW_COMMENTS, SW_WEBUIS, SW_USERS, SW_VOTES (2 each),
-# SW_BIN_DIR (use these binaries instead of building release ones),
+# SW_BIN_DIR (use these binaries instead of building release ones; recorded
+# like the others, so later runs use them too until SW_BIN_DIR= clears it),
 # SW_START_TIMEOUT (60 s), SW_VAR (data directory, chosen if unset). The
 # effective settings are recorded for the other scripts (see lib.sh).
 set -euo pipefail
@@ -100,7 +101,7 @@ fi
 
 if [[ -n ${SW_BIN_DIR:-} ]]; then
     bin=$SW_BIN_DIR
-    sw_log "using the binaries in $bin (SW_BIN_DIR)"
+    sw_log "using the binaries in $bin (SW_BIN_DIR, $(sw_setting_origin SW_BIN_DIR)), not building"
 else
     sw_log "cargo build --release --workspace --bins"
     cargo build --release --workspace --bins
