@@ -381,11 +381,13 @@ pub struct SendNow<'c> {
 impl SendNow<'_> {
     /// [`Connection::start_with`], through the writer already held.
     pub fn start_with(self, method: &str, opts: &CallOptions<'_>, payload: Vec<u8>, done: Completion) -> u64 {
+        let SendNow { inner, writer } = self;
         if let Some(why) = crate::metadata::refusal(opts.metadata) {
+            drop(writer);
             done(Err(RpcError::Status(Status::invalid(why))));
             return 0;
         }
-        write_call(self.inner, self.writer, method, opts, payload, done)
+        write_call(inner, writer, method, opts, payload, done)
     }
 }
 
@@ -405,6 +407,8 @@ fn write_call(
 ) -> u64 {
     let call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
     if inner.dead.load(Ordering::Acquire) {
+        // A completion runs with none of the connection's locks held.
+        drop(writer);
         done(Err(RpcError::NotSent(inner.addr)));
         return call_id;
     }
