@@ -85,9 +85,7 @@ impl Unsent {
     pub fn start(self, rotation: &Rotation) -> Flight {
         let Parts { spec, finish, first } = *self.0;
         rotation.count_request();
-        let state = State { finish: Some(finish), first, ..State::default() };
-        let call =
-            Arc::new(CallState { spec, rotation: rotation.clone(), started: Instant::now(), st: Mutex::new(state) });
+        let call = CallState::new(rotation, spec, State { finish: Some(finish), first, ..State::default() });
         dispatch(&call);
         Flight { call }
     }
@@ -142,6 +140,11 @@ struct State {
 }
 
 impl CallState {
+    /// A request starting now, over `rotation`'s instances.
+    fn new(rotation: &Rotation, spec: CallSpec, state: State) -> Arc<CallState> {
+        Arc::new(CallState { spec, rotation: rotation.clone(), started: Instant::now(), st: Mutex::new(state) })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -173,7 +176,7 @@ pub fn try_start(rotation: &Rotation, mut call: Unsent) -> Result<Flight, Unsent
     rotation.count_request();
     let Parts { spec, finish, .. } = *call.0;
     let state = State { finish: Some(finish), attempts: 1, tried: vec![addr], ..State::default() };
-    let call = Arc::new(CallState { spec, rotation: rotation.clone(), started: Instant::now(), st: Mutex::new(state) });
+    let call = CallState::new(rotation, spec, state);
     send(&call, 1, addr, &conn, remaining, Some(now));
     Ok(Flight { call })
 }
