@@ -40,8 +40,7 @@ pub fn start(cfg: RegistryConfig, targets: Vec<Arc<dyn Invalidate>>) {
 }
 
 fn listen(cfg: &RegistryConfig, targets: &[Arc<dyn Invalidate>]) -> redis::RedisResult<()> {
-    let client = registry_agent::redis_primary(cfg)
-        .map_err(|e| redis::RedisError::from((redis::ErrorKind::IoError, "no Redis primary", e.to_string())))?;
+    let client = crate::primary(cfg)?;
     let mut con = client.get_connection_with_timeout(Duration::from_secs(1))?;
     let mut ps = con.as_pubsub();
     ps.subscribe(channel(cfg))?;

@@ -78,3 +78,10 @@ pub fn feed_enabled() -> bool {
 pub fn budget_from_env(default_kb: usize) -> usize {
     std::env::var("STACKWIRE_CACHE_KB").ok().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(default_kb) * 1024
 }
+
+/// The registry's Redis primary (through the Sentinels when configured), as
+/// a client; every connection of this crate is made through it.
+pub(crate) fn primary(cfg: &registry_agent::RegistryConfig) -> redis::RedisResult<redis::Client> {
+    registry_agent::redis_primary(cfg)
+        .map_err(|e| redis::RedisError::from((redis::ErrorKind::IoError, "no Redis primary", e.to_string())))
+}

@@ -102,8 +102,7 @@ fn run(pending: Weak<Pending>, cfg: RegistryConfig) {
 
 fn publish(con: &mut Option<redis::Connection>, cfg: &RegistryConfig, message: &str) -> redis::RedisResult<()> {
     if con.is_none() {
-        let client = registry_agent::redis_primary(cfg)
-            .map_err(|e| redis::RedisError::from((redis::ErrorKind::IoError, "no Redis primary", e.to_string())))?;
+        let client = crate::primary(cfg)?;
         let c = client.get_connection_with_timeout(TIMEOUT)?;
         c.set_read_timeout(Some(TIMEOUT))?;
         c.set_write_timeout(Some(TIMEOUT))?;

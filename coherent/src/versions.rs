@@ -116,8 +116,7 @@ impl Versions {
     }
 
     fn connect(&self) -> Result<Conn, redis::RedisError> {
-        let client = registry_agent::redis_primary(&self.cfg)
-            .map_err(|e| redis::RedisError::from((redis::ErrorKind::IoError, "no Redis primary", e.to_string())))?;
+        let client = crate::primary(&self.cfg)?;
         let mut con = client.get_connection_with_timeout(TIMEOUT)?;
         con.set_read_timeout(Some(TIMEOUT))?;
         con.set_write_timeout(Some(TIMEOUT))?;
