@@ -67,8 +67,16 @@ fn a_new_instance_takes_traffic_within_a_second_and_a_stopped_one_expires() {
     for _ in 0..30 {
         assert_eq!(c.http().get(&format!("/webserv/question/{qid}")).status, 200);
     }
-    let log = c.procs[idx].log_text();
-    assert!(log.contains("Question::Worker"), "the new instance served nothing:\n{log}");
+    // Its log lines are written on a short tick (proto::logger::FLUSH_EVERY),
+    // not as they happen: poll for them rather than read the log once.
+    let served =
+        testkit::poll(Duration::from_secs(2), || c.procs[idx].log_text().contains("Question::Worker").then_some(()));
+    assert!(
+        served.is_some(),
+        "the new instance served nothing:\n{}\nthe balancer's catalog: {}",
+        c.procs[idx].log_text(),
+        c.catalog()
+    );
 
     // Freeze it: it stops beating and must leave within TTL (3 s) + 1 s.
     c.procs[idx].signal(libc::SIGSTOP);
