@@ -55,5 +55,6 @@ pub use ops::admin::start as start_admin;
 pub use ops::config::{load as load_config, Config, LoadError};
 pub use routes::{RouteError, RouteTable};
 pub use upstream::http::{HttpCatalog, HttpUpstreams};
+pub use upstream::replies::read_on as read_replies_on;
 pub use upstream::rpc::{unavailable_status, RpcUpstream};
 pub use upstream::workers::{start as start_workers, LoopMsg, Notifier, Upstream};

@@ -98,6 +98,7 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         drain_timeout: cfg.drain_timeout,
     };
     let routes = Arc::new(routes);
+    let registry_mode = rpc.is_some();
     let shared = Arc::new(Shared { live: Default::default(), http: static_http, rpc });
     let jobs = balancer::start_workers(cfg.workers, cfg.queue, upstream.clone())?;
     let n_loops = match cfg.loops {
@@ -121,6 +122,10 @@ fn run(cfg: Config, signals: crossbeam_channel::Receiver<Signal>) -> Result<(), 
         .map_err(|e| StartError::Listen { addr: e.addr, source: e.source })?;
     if let Some(local) = loops.shared_addr {
         log::info!(target: "balancer", "also serving on shared {local} (SO_REUSEPORT)");
+    }
+    if registry_mode {
+        // The loops read the replies of the calls they make (upstream/replies.rs).
+        balancer::read_replies_on(loops.notifiers.clone());
     }
     if let Some(addr) = cfg.admin {
         let local =

@@ -56,6 +56,6 @@ pub mod services;
 pub mod signals;
 mod status;
 
-pub use rpc_client::{CallOptions, Channel, Connection, RpcError, SendNow, Wire};
+pub use rpc_client::{CallOptions, Channel, Connection, Replies, RpcError, SendNow, Wire};
 pub use rpc_server::{CallContext, Handler, ServerConfig, ServerHandle};
 pub use status::{Code, Status};

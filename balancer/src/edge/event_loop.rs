@@ -12,9 +12,11 @@
 //! that cannot wait (`upstream/rpc.rs`), and work that might wait (a call
 //! that could not be sent so, the catalog) goes to the worker pool with
 //! `try_send` (the requests of one turn of the poll in one message, see
-//! `upstream/workers.rs`); replies and results come back on a
-//! channel whose sender wakes the poll through a `mio::Waker`; static HTTP
-//! upstreams are driven right here, non-blocking (see `upstream/http/proxy.rs`).
+//! `upstream/workers.rs`); the replies to registry-mode calls are read right
+//! here, from the RPC connections the loop hosts (`upstream/replies.rs`),
+//! and other results come back on a channel whose sender wakes the poll
+//! through a `mio::Waker`; static HTTP upstreams are driven right here,
+//! non-blocking (see `upstream/http/proxy.rs`).
 //!
 //! Each iteration:
 //! 1. poll (at most 100 ms, which is also the timer resolution);
@@ -22,7 +24,7 @@
 //!    at once, so the kernel backlog cannot fill with clients we will never
 //!    serve) and drive every connection an event names;
 //! 3. apply the messages from other threads: replies, cancel handles, a new
-//!    route table (SIGHUP), stop (SIGTERM/SIGINT);
+//!    route table (SIGHUP), RPC connections to host, stop (SIGTERM/SIGINT);
 //! 4. every 100 ms, scan connections for deadlines (header, idle, upstream);
 //! 5. write out the access log when 16 KiB have gathered, or at the tick.
 //!
@@ -39,6 +41,7 @@ use crate::ops::metrics::{self, StatusCounts};
 use crate::routes::{RouteTable, Target};
 use crate::upstream::http::backends::HttpUpstreams;
 use crate::upstream::http::proxy::{Proxy, UP_BASE};
+use crate::upstream::replies::{self, Hosted};
 use crate::upstream::rpc::RpcUpstream;
 use crate::upstream::workers::{self, Job, LoopMsg, Notifier, RequestJob};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -88,6 +91,8 @@ pub struct EventLoop {
     conns: Slab<Conn>,
     /// Static mode: this loop's upstream connections.
     proxy: Option<Proxy>,
+    /// Registry mode: the RPC connections whose replies this loop reads.
+    hosted: Hosted,
     /// Lent to every connection driven.
     env: Env,
     msgs: Receiver<LoopMsg>,
@@ -134,6 +139,7 @@ impl EventLoop {
             listeners,
             conns: Slab::new(),
             proxy: shared.http.map(Proxy::new),
+            hosted: Hosted::default(),
             env,
             msgs,
             notifier: notifier.clone(),
@@ -163,10 +169,12 @@ impl EventLoop {
             }
             let now = Instant::now();
             self.env.now = now;
+            self.notifier.will_read();
             for ev in events.iter() {
                 match ev.token() {
                     WAKER => {}
                     Token(t) if t >= LISTENERS => self.accept(t - LISTENERS, &jobs),
+                    Token(t) if t >= replies::BASE => self.hosted.readable(self.poll.registry(), t - replies::BASE),
                     Token(t) if t >= UP_BASE => self.upstream_event(t - UP_BASE, ev, &jobs),
                     Token(i) => {
                         if let Some(conn) = self.conns.get_mut(i) {
@@ -390,6 +398,7 @@ impl EventLoop {
                     self.routes = table;
                 }
                 LoopMsg::Stop => self.begin_drain(),
+                LoopMsg::Host(r) => self.hosted.adopt(self.poll.registry(), r),
             }
         }
     }

@@ -17,9 +17,9 @@
 //! each: [`Notifier`] skips the wake when one is already on its way.
 //!
 //! A job carries the connection's token and a sequence number unique to the
-//! request. Whoever finishes the request (the worker itself, or an RPC reader
-//! thread running the completion) sends `LoopMsg::Done` back and wakes the
-//! loop through its `mio::Waker`; the loop checks the sequence number, so a
+//! request. Whoever finishes the request (the worker itself, or the loop
+//! reading the reply, `upstream/replies.rs`) sends `LoopMsg::Done` back and
+//! wakes the loop through its `mio::Waker` (unless the loop is the sender); the loop checks the sequence number, so a
 //! reply that arrives after a timeout, or for a connection whose token has
 //! since been reused, is dropped instead of being written to a stranger.
 //!
@@ -65,6 +65,9 @@ pub enum LoopMsg {
     Stop,
     /// SIGHUP: a freshly loaded route table.
     Routes(Arc<RouteTable>),
+    /// An RPC connection whose replies the loop is to read
+    /// (`upstream/replies.rs`).
+    Host(proto::Replies),
 }
 
 /// Sends to the event loop and wakes it.
@@ -83,14 +86,38 @@ impl Notifier {
     }
 
     pub fn send(&self, msg: LoopMsg) {
+        let _ = self.try_send(msg);
+    }
+
+    /// [`Notifier::send`]; the message back if the loop has stopped.
+    fn try_send(&self, msg: LoopMsg) -> Result<(), LoopMsg> {
+        self.tx.send(msg).map_err(|e| e.0)?;
         // Sent before the flag is read: either the flag was set and the loop
         // has yet to clear it (then it reads this message after clearing), or
         // we set it and wake the loop ourselves.
-        if self.tx.send(msg).is_ok() && !self.woken.swap(true, Ordering::SeqCst) {
+        if !self.woken.swap(true, Ordering::SeqCst) {
             if let Err(e) = self.waker.wake() {
                 log::error!(target: "balancer", "cannot wake the event loop: {e}");
             }
         }
+        Ok(())
+    }
+
+    /// Hands an RPC connection's reading to the loop; back if the loop has
+    /// stopped (its thread then goes on reading it).
+    pub fn host(&self, replies: proto::Replies) -> Result<(), proto::Replies> {
+        match self.try_send(LoopMsg::Host(replies)) {
+            Err(LoopMsg::Host(back)) => Err(back),
+            // Only the message sent can come back.
+            _ => Ok(()),
+        }
+    }
+
+    /// The loop calls this before it handles a turn's events: it reads its
+    /// messages after them, so whatever is sent meanwhile (a reply read on
+    /// the loop itself, `upstream/replies.rs`) needs no wake-up.
+    pub fn will_read(&self) {
+        self.woken.store(true, Ordering::SeqCst);
     }
 
     /// The loop calls this before it reads its messages: later ones wake it again.

@@ -1,9 +1,9 @@
 //! A blocking RPC client that multiplexes many calls over one TCP connection.
 //!
 //! Callers on any thread write a `Request` envelope (under a short write lock)
-//! and park on their own channel; one reader thread per connection reads
-//! `Response` envelopes and hands each to the waiter registered under its
-//! call id. So a connection is opened once and kept, calls complete out of
+//! and park on their own channel; one reader per connection (a thread, or an
+//! event loop that hosts it: `replies`) reads `Response` envelopes and hands
+//! each to the waiter registered under its call id. So a connection is opened once and kept, calls complete out of
 //! order, and a slow call never blocks a fast one behind it.
 //!
 //! A connection that breaks fails every waiting call with `Unavailable` and is
@@ -22,8 +22,11 @@
 //! (`crate::services`) run over either.
 
 mod h2c;
+mod replies;
 
-use crate::frame::{self, FrameError, ReadOutcome};
+pub use replies::{read_on, Host, Replies};
+
+use crate::frame;
 use crate::pb::{Header, Request, Response};
 use crate::status::{Code, Status};
 use prost::Message;
@@ -131,7 +134,7 @@ impl Channel for Connection {
     }
 }
 
-/// Called once with the outcome of a call, on the connection's reader thread
+/// Called once with the outcome of a call, on the connection's reader (its thread, or the event loop hosting it)
 /// (or the caller's thread if the write itself failed). Must not block.
 pub type Completion = Box<dyn FnOnce(Result<Response, RpcError>) + Send>;
 
@@ -146,7 +149,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Wakes the reader thread, which holds only a weak reference.
+        // Ends the reader (a thread, or a loop hosting it), which holds only a weak reference.
         if let Ok(w) = self.writer.get_mut() {
             let _ = w.shutdown(Shutdown::Both);
         }
@@ -193,7 +196,7 @@ impl Connection {
         Connection::connect_with(Wire::configured(), addr, timeout, max_message)
     }
 
-    /// Dials `addr` over `wire` and starts the reader thread.
+    /// Dials `addr` over `wire` and starts its reader (`replies`).
     pub fn connect_with(
         wire: Wire,
         addr: SocketAddr,
@@ -218,10 +221,7 @@ impl Connection {
             dead: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
         });
-        let weak = Arc::downgrade(&inner);
-        std::thread::Builder::new()
-            .name(format!("rpc-read-{addr}"))
-            .spawn(move || read_loop(reader, weak, max_message))
+        replies::start(Replies::new(reader, Arc::downgrade(&inner), max_message), format!("rpc-read-{addr}"))
             .map_err(|source| RpcError::Connect { addr, source })?;
         Ok(Connection { inner: Transport::Native(inner) })
     }
@@ -468,46 +468,25 @@ fn fail_all(inner: &Inner) {
     }
 }
 
-fn read_loop(stream: TcpStream, weak: std::sync::Weak<Inner>, max_message: usize) {
-    // Buffered: one read() takes every reply that has arrived, instead of
-    // two system calls per reply (prefix, then payload).
-    let mut stream = std::io::BufReader::with_capacity(64 << 10, stream);
-    let mut buf = Vec::new();
-    loop {
-        let outcome = frame::read_frame(&mut stream, &mut buf, max_message);
-        let Some(inner) = weak.upgrade() else { return };
-        // Why the connection ends, when it does: a line for the log, or
-        // nothing when the peer simply closed.
-        let why = match outcome {
-            Ok(ReadOutcome::Idle) => continue,
-            // The frame's buffer becomes the reply's: its payload (and a
-            // page inside it, for a caller that decodes one from `Bytes`)
-            // is a slice of it, not a copy.
-            Ok(ReadOutcome::Frame) => match Response::decode(bytes::Bytes::from(std::mem::take(&mut buf))) {
-                Ok(resp) => {
-                    let waiter = lock(&inner.pending).remove(&resp.call_id);
-                    if let Some(done) = waiter {
-                        inner.in_flight.fetch_sub(1, Ordering::Relaxed);
-                        done(Ok(resp));
-                        continue;
-                    }
-                    if resp.call_id != 0 {
-                        continue; // the reply to a call its caller gave up on
-                    }
-                    // The server rejected the connection as a whole.
-                    Some(format!("{} closed the connection: {}", inner.addr, resp.message))
-                }
-                Err(e) => Some(format!("undecodable reply from {}: {e}", inner.addr)),
-            },
-            Ok(ReadOutcome::Closed) | Err(FrameError::Io(_)) | Err(FrameError::Truncated) => None,
-            Err(e) => Some(format!("bad frame from {}: {e}", inner.addr)),
-        };
-        if let Some(why) = why {
-            log::warn!(target: "rpc", "{why}");
-        }
-        fail_all(&inner);
-        return;
+/// What one reply frame means for its connection: a call answered (or a
+/// late reply to a call its caller gave up on, dropped), or the end of the
+/// connection, with why.
+fn on_frame(inner: &Inner, frame: bytes::Bytes) -> Result<(), String> {
+    // The frame's buffer becomes the reply's: its payload (and a page
+    // inside it, for a caller that decodes one from `Bytes`) is a slice of
+    // it, not a copy.
+    let resp = Response::decode(frame).map_err(|e| format!("undecodable reply from {}: {e}", inner.addr))?;
+    let waiter = lock(&inner.pending).remove(&resp.call_id);
+    if let Some(done) = waiter {
+        inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+        done(Ok(resp));
+        return Ok(());
     }
+    if resp.call_id != 0 {
+        return Ok(());
+    }
+    // The server rejected the connection as a whole.
+    Err(format!("{} closed the connection: {}", inner.addr, resp.message))
 }
 
 #[cfg(test)]
