@@ -3,8 +3,8 @@
 //! retries and hedges.
 //!
 //! Completions and timers must not block (a completion runs on a
-//! connection's reader thread, and every other reply on that connection
-//! waits behind it), while starting an attempt may have to dial, which can
+//! connection's reader, a thread or the balancer's event loop, and every
+//! other reply it reads waits behind it), while starting an attempt may have to dial, which can
 //! take up to the connect timeout. So completions and timers only decide,
 //! and hand the dialing to [`work`]. Both are started on first use; if the
 //! system refuses a thread, work runs on the caller's thread and timers do
