@@ -11,6 +11,9 @@
 //! that moment, sends their `MGET`s in one write, gets every answer in one
 //! read, and runs each caller's callback with its stamp. Fifty pages asked
 //! for at once cost Redis one read and one write instead of fifty of each.
+//! (An RPC loop that makes its own reads, `loop_reads`, saves the thread's
+//! wake-ups too; this thread serves every other caller, and the loop while
+//! it has no connection.)
 //!
 //! The queue is bounded ([`MAX_QUEUED`]): past it a read is answered at once
 //! with `None` ("no stamp": the caller serves without the cache), never

@@ -14,7 +14,10 @@
 //!   A reader reads the counters of its topics (one `MGET`, no SQL) before it
 //!   reads anything else ([`Versions::read`], a [`Stamp`]); readers that can
 //!   take the answer in a callback share one round trip among all the reads
-//!   asked for at that moment ([`Versions::read_later`]).
+//!   asked for at that moment ([`Versions::read_later`]), made by the RPC
+//!   loop that asked for them when its handler offers it the work
+//!   (`loop_reads`, [`Versions::loop_work`]), else by a reader thread
+//!   (`batch`).
 //! - [`Store`]: a byte-bounded LRU map of values, each kept with the stamp it
 //!   was read under. A value is served only if its stamp equals the one just
 //!   read: no write to its topics was acknowledged since it was read.
@@ -53,7 +56,9 @@
 pub mod admin;
 mod batch;
 pub mod feed;
+mod loop_reads;
 mod publish;
+mod resp;
 mod sessions;
 mod store;
 mod topic;
@@ -62,7 +67,7 @@ mod versions;
 pub use sessions::{Checked, Sessions};
 pub use store::{Store, StoreStats, Weigh};
 pub use topic::Topic;
-pub use versions::{BumpError, Stamp, Versions};
+pub use versions::{loop_client_name, BumpError, Stamp, Versions};
 
 /// `STACKWIRE_CACHE_FEED`: `off` runs the stores without the change feed.
 /// Reads stay exactly as right (the stamps decide every read); changed

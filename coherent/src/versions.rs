@@ -12,7 +12,9 @@
 //! that go to the database, never a stale one.
 
 use crate::batch::{Batcher, ReadMany, Then};
+use crate::loop_reads::{self, Handoff, LoopReads};
 use crate::publish::Publisher;
+use crate::resp::{self, Reply};
 use crate::Topic;
 use registry_agent::RegistryConfig;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +22,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a read or a bump waits for Redis before giving up on it.
-const TIMEOUT: Duration = Duration::from_millis(500);
+pub(crate) const TIMEOUT: Duration = Duration::from_millis(500);
+/// The client name of an RPC loop's connection for the version reads under
+/// registry prefix `prefix` (`CLIENT LIST` shows it): `stackwire-loop-reads:`
+/// and the prefix, anything but printable ASCII in it made `_`.
+pub fn loop_client_name(prefix: &str) -> String {
+    let prefix: String = prefix.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect();
+    format!("stackwire-loop-reads:{prefix}")
+}
 /// Attempts a bump makes (each on a fresh connection after a failure).
 const BUMP_ATTEMPTS: usize = 3;
 /// Pooled connections kept idle at most.
@@ -53,6 +62,11 @@ impl Stamp {
 
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// The stamp of `topics` whose counters are `values`, read under `epoch`.
+    pub(crate) fn of(epoch: u64, topics: &[Topic], values: impl IntoIterator<Item = u64>) -> Stamp {
+        Stamp { epoch, versions: topics.iter().copied().zip(values).collect() }
     }
 }
 
@@ -88,7 +102,10 @@ pub struct Versions {
     /// the round trips that carried more than one of them.
     pub(crate) queued: AtomicU64,
     pub(crate) batches: AtomicU64,
+    /// Reads made on an RPC server's loop (`loop_reads`).
+    pub(crate) loop_reads: AtomicU64,
     batcher: Batcher<Stamp>,
+    pub(crate) handoff: Mutex<Handoff>,
     publisher: Publisher,
 }
 
@@ -106,7 +123,9 @@ impl Versions {
             epochs: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             batches: AtomicU64::new(0),
+            loop_reads: AtomicU64::new(0),
             batcher: Default::default(),
+            handoff: Default::default(),
         })
     }
 
@@ -121,6 +140,12 @@ impl Versions {
         con.set_read_timeout(Some(TIMEOUT))?;
         con.set_write_timeout(Some(TIMEOUT))?;
         let info: String = redis::cmd("INFO").arg("server").query(&mut con)?;
+        Ok(Conn { con, epoch: self.epoch_of(&info) })
+    }
+
+    /// The epoch of the node whose `INFO server` is `info`: the current one,
+    /// or a new one if the node is not the one the current epoch is about.
+    fn epoch_of(&self, info: &str) -> u64 {
         let run_id =
             info.lines().find_map(|l| l.strip_prefix("run_id:")).map(|s| s.trim().to_string()).unwrap_or_default();
         let mut node = self.node.lock().unwrap_or_else(|e| e.into_inner());
@@ -130,7 +155,73 @@ impl Versions {
             self.epochs.fetch_add(1, Ordering::Relaxed);
             log::info!(target: "cache", "version counters: epoch {} (Redis node {})", node.epoch, node.run_id);
         }
-        Ok(Conn { con, epoch: node.epoch })
+        node.epoch
+    }
+
+    /// The current epoch.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.node.lock().unwrap_or_else(|e| e.into_inner()).epoch
+    }
+
+    /// A plain socket to the primary, authenticated, and its epoch: for an
+    /// event loop's reads (`loop_reads`), which cannot use the `redis`
+    /// crate's blocking connections. Blocks up to a few [`TIMEOUT`]s.
+    pub(crate) fn connect_raw(&self) -> Result<(std::net::TcpStream, u64), String> {
+        use std::io::{Read, Write};
+        use std::net::ToSocketAddrs;
+        let client = crate::primary(&self.cfg).map_err(|e| e.to_string())?;
+        let info = client.get_connection_info();
+        let redis::ConnectionAddr::Tcp(host, port) = &info.addr else {
+            return Err("the Redis primary is not at a TCP address".into());
+        };
+        let addr = (host.as_str(), *port).to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
+        let mut s = std::net::TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+        s.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+        let _ = s.set_nodelay(true);
+        let (mut out, mut expected) = (Vec::new(), 1);
+        let r = &info.redis;
+        if let Some(password) = &r.password {
+            match &r.username {
+                Some(user) => resp::command(&mut out, &[b"AUTH", user.as_bytes(), password.as_bytes()]),
+                None => resp::command(&mut out, &[b"AUTH", password.as_bytes()]),
+            }
+            expected += 1;
+        }
+        if r.db != 0 {
+            resp::command(&mut out, &[b"SELECT", r.db.to_string().as_bytes()]);
+            expected += 1;
+        }
+        // Named, so that `CLIENT LIST` says which connections these are.
+        let name = loop_client_name(&self.cfg.prefix);
+        resp::command(&mut out, &[b"CLIENT", b"SETNAME", name.as_bytes()]);
+        resp::command(&mut out, &[b"INFO", b"server"]);
+        expected += 1;
+        s.write_all(&out).map_err(|e| e.to_string())?;
+        let (mut input, mut replies, mut chunk) = (Vec::new(), Vec::new(), [0u8; 4096]);
+        while replies.len() < expected {
+            match resp::parse(&input)? {
+                Some((reply, used)) => {
+                    input.drain(..used);
+                    replies.push(reply);
+                }
+                None => match s.read(&mut chunk).map_err(|e| e.to_string())? {
+                    0 => return Err("Redis closed the connection".into()),
+                    n => input.extend_from_slice(&chunk[..n]),
+                },
+            }
+        }
+        if let Some(Reply::Error(e)) = replies.iter().find(|r| matches!(r, Reply::Error(_))) {
+            return Err(e.clone());
+        }
+        let Some(Reply::Bulk(Some(info))) = replies.pop() else { return Err("no INFO reply".into()) };
+        Ok((s, self.epoch_of(&String::from_utf8_lossy(&info))))
+    }
+
+    /// The work an RPC server's loop does to make the version reads asked
+    /// for on it (`loop_reads`), for `Handler::loop_work`.
+    pub fn loop_work(self: &Arc<Self>) -> Box<dyn proto::rpc_server::LoopWork> {
+        Box::new(LoopReads::new(self.clone()))
     }
 
     fn take(&self) -> Result<Conn, redis::RedisError> {
@@ -170,7 +261,10 @@ impl Versions {
     /// `None` when too many reads are waiting.
     pub fn read_later(self: &Arc<Self>, topics: Vec<Topic>, then: Then<Stamp>) {
         self.queued.fetch_add(1, Ordering::Relaxed);
-        self.batcher.push(self, topics, then);
+        // On an RPC loop that makes its own reads (`loop_reads`), there.
+        if let Err((topics, then)) = loop_reads::offer(&self.handoff, topics, then) {
+            self.batcher.push(self, topics, then);
+        }
     }
 }
 
@@ -223,8 +317,7 @@ impl ReadMany<Stamp> for Versions {
                         self.read_failures.fetch_add(1, Ordering::Relaxed);
                         return None;
                     }
-                    let versions = topics.iter().copied().zip(values.into_iter().map(|v| v.unwrap_or(0))).collect();
-                    Some(Stamp { epoch, versions })
+                    Some(Stamp::of(epoch, topics, values.into_iter().map(|v| v.unwrap_or(0))))
                 })
                 .collect(),
             Ok(_) => failed(reads.len()),
@@ -275,6 +368,8 @@ impl Versions {
         let _ = writeln!(out, "stackwire_cache_version_reads_total {}", n(&self.reads));
         let _ = writeln!(out, "# TYPE stackwire_cache_version_reads_queued_total counter");
         let _ = writeln!(out, "stackwire_cache_version_reads_queued_total {}", n(&self.queued));
+        let _ = writeln!(out, "# TYPE stackwire_cache_version_reads_on_loop_total counter");
+        let _ = writeln!(out, "stackwire_cache_version_reads_on_loop_total {}", n(&self.loop_reads));
         let _ = writeln!(out, "# TYPE stackwire_cache_version_read_batches_total counter");
         let _ = writeln!(out, "stackwire_cache_version_read_batches_total {}", n(&self.batches));
         let _ = writeln!(out, "# TYPE stackwire_cache_version_read_failures_total counter");

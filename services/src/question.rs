@@ -197,4 +197,10 @@ impl Handler for QuestionService {
             Err(later)
         }
     }
+
+    /// The version reads of the calls taken over are made on the RPC loop
+    /// (`coherent::loop_reads`).
+    fn loop_work(&self) -> Option<Box<dyn proto::rpc_server::LoopWork>> {
+        Some(self.versions.loop_work())
+    }
 }

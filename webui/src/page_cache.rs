@@ -172,10 +172,18 @@ impl PageCache {
         self.versions.read(topics)
     }
 
-    /// [`PageCache::stamp`] on the version reader's thread, made together
-    /// with every other read of that moment; `then` runs there.
+    /// [`PageCache::stamp`] made together with every other read of that
+    /// moment, on the RPC loop when it is asked for there (and the loop has
+    /// its connection), else on the version reader's thread; `then` runs
+    /// on whichever made it.
     pub fn stamp_later(&self, topics: Vec<Topic>, then: Box<dyn FnOnce(Option<Stamp>) + Send>) {
         self.versions.read_later(topics, then)
+    }
+
+    /// The work an RPC loop does to make the reads of [`PageCache::stamp_later`]
+    /// asked for on it (`coherent::loop_reads`).
+    pub fn loop_work(&self) -> Box<dyn proto::rpc_server::LoopWork> {
+        self.versions.loop_work()
     }
 
     /// The session stores.

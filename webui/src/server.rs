@@ -162,8 +162,9 @@ impl Handler for WebHandler {
     }
 
     /// A cached page's GET is answered without a worker: its versions are
-    /// read on the cache's reader thread with every other read of the moment
-    /// (`routes::cached`), and a hit is answered there; the rest (a miss,
+    /// read with every other read of the moment, on this loop
+    /// (`loop_work`) or the cache's reader thread (`routes::cached`), and a
+    /// hit is answered there; the rest (a miss,
     /// anything that needs a call or SQL) goes to a worker and `handle`.
     fn take_over(&self, later: Later) -> Result<(), Later> {
         let Some(cache) = self.cache.clone() else { return Err(later) };
@@ -187,6 +188,12 @@ impl Handler for WebHandler {
             }),
         );
         Ok(())
+    }
+
+    /// The version reads of the pages taken over are made on the RPC loop
+    /// (`coherent::loop_reads`).
+    fn loop_work(&self) -> Option<Box<dyn proto::rpc_server::LoopWork>> {
+        self.cache.as_ref().filter(|c| c.enabled()).map(|c| c.loop_work())
     }
 }
 

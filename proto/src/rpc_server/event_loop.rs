@@ -23,7 +23,7 @@ use super::out::{Sent, Shared};
 use super::pool::{self, Call, Job, Pool, ReplyTo};
 use super::readiness::{Readiness, Ready};
 use super::reply::Done;
-use super::State;
+use super::{LoopWork, State, LOOP_WORK_TOKEN};
 use crate::h2::frame::PREFACE;
 use crate::h2::H2Error;
 use crate::metadata;
@@ -94,6 +94,8 @@ pub(crate) struct EventLoop {
     next_id: u64,
     /// An accept failed (out of descriptors, say): try again at the tick.
     accept_failed: bool,
+    /// The handler's own work on the loop (`Handler::loop_work`).
+    work: Option<Box<dyn LoopWork>>,
 }
 
 impl EventLoop {
@@ -118,10 +120,12 @@ impl EventLoop {
             goaway_told: false,
             next_id: 1,
             accept_failed: false,
+            work: None,
         })
     }
 
     pub(crate) fn run(mut self) {
+        self.work = self.state.handler.loop_work();
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now() + TICK;
         loop {
@@ -138,11 +142,19 @@ impl EventLoop {
                 match ev.token() {
                     WAKER => woke = true,
                     LISTENER => self.accept(),
+                    LOOP_WORK_TOKEN => {
+                        if let Some(w) = self.work.as_mut() {
+                            w.ready(self.poll.registry());
+                        }
+                    }
                     Token(t) => self.on_event(t - FIRST, Ready::from_event(ev)),
                 }
             }
             if woke {
                 self.on_wake();
+            }
+            if let Some(w) = self.work.as_mut() {
+                w.turn_done(self.poll.registry());
             }
             let now = Instant::now();
             if now >= next_tick {

@@ -45,6 +45,7 @@ mod reply;
 mod streaming;
 
 pub use later::Later;
+pub use mio;
 
 use crate::frame;
 use crate::status::Status;
@@ -121,6 +122,25 @@ impl CallContext<'_> {
     }
 }
 
+/// A handler's own round trips, made by the server's event loop: a socket
+/// of the handler's that the loop watches under [`LOOP_WORK_TOKEN`], so that
+/// the calls it takes over ([`Handler::take_over`]) are answered on the loop
+/// when that socket's replies arrive, with no thread woken in between (the
+/// page cache's version reads: `coherent::loop_reads`). Every method runs on
+/// the loop and must never block.
+pub trait LoopWork: Send {
+    /// The socket is ready: read (and write) what it can.
+    fn ready(&mut self, registry: &mio::Registry);
+
+    /// The end of each turn of the loop (after a turn's calls were read, and
+    /// at least every 100 ms): send what the turn asked for, and give up on
+    /// what has waited too long.
+    fn turn_done(&mut self, registry: &mio::Registry);
+}
+
+/// The token a [`LoopWork`]'s socket is registered under.
+pub const LOOP_WORK_TOKEN: mio::Token = mio::Token(usize::MAX);
+
 /// A service's methods. Returns the encoded reply payload or a status.
 pub trait Handler: Send + Sync + 'static {
     /// Runs on a worker thread; may block.
@@ -143,6 +163,12 @@ pub trait Handler: Send + Sync + 'static {
     /// `handle_inline` must not.
     fn take_over(&self, later: Later) -> Result<(), Later> {
         Err(later)
+    }
+
+    /// Work of the handler's own that runs on the event loop ([`LoopWork`]),
+    /// asked for once when the loop starts; `None` (the default) for none.
+    fn loop_work(&self) -> Option<Box<dyn LoopWork>> {
+        None
     }
 
     /// True for a method served as a stream by [`Handler::handle_stream`]

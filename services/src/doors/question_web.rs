@@ -127,9 +127,10 @@ impl QuestionService {
     }
 
     /// `Web/Handle` taken over on the RPC loop ([`proto::rpc_server::Later`]):
-    /// a cacheable request's versions are read on the cache's reader thread
-    /// with every other read of the moment, and a hit is answered from
-    /// there; the rest goes to a worker and [`QuestionService::web_payload`].
+    /// a cacheable request's versions are read with every other read of the
+    /// moment, on the RPC loop (`loop_work`) or the cache's reader thread,
+    /// and a hit is answered from there; the rest goes to a worker and
+    /// [`QuestionService::web_payload`].
     pub(crate) fn web_later(&self, later: Later) -> Result<(), Later> {
         let Ok(req) = proto::services::decode::<HttpRequest>(later.payload(), "HttpRequest") else { return Err(later) };
         let Some((key, topics)) = self.cacheable(&req) else { return Err(later) };

@@ -184,6 +184,10 @@ impl proto::Handler for ReplicatedWrites {
     fn take_over(&self, later: proto::rpc_server::Later) -> Result<(), proto::rpc_server::Later> {
         self.0.take_over(later)
     }
+
+    fn loop_work(&self) -> Option<Box<dyn proto::rpc_server::LoopWork>> {
+        self.0.loop_work()
+    }
 }
 
 /// The database lines of a service process's `/metrics` (its `--admin` address; see main.rs).

@@ -8,9 +8,10 @@
 //!
 //! The RPC loop ([`lookup`], then [`Lookup::answer`]) does the part that
 //! needs no call and no SQL: it works out the page's topics on the loop and
-//! hands the version read to the cache's reader thread, which makes it
-//! together with every other read of that moment (one Redis round trip for
-//! many pages) and answers a hit from there. Anything else (a page not kept
+//! asks for the version read, which the loop itself makes at the end of its
+//! turn together with every other read of that turn (one Redis round trip
+//! for many pages, `coherent::loop_reads`; the cache's reader thread when
+//! the loop has no Redis connection), and answers a hit when it arrives. Anything else (a page not kept
 //! under the stamp, a session this process has not confirmed under it, a
 //! token seen here for the first time) goes to a worker, which runs [`get`]
 //! from the start. Both ways share every rule below: the same topics, the
