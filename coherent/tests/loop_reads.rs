@@ -13,26 +13,15 @@
 //! - The loop's connection killed by Redis (`CLIENT KILL`): no call hangs,
 //!   the loop connects again, and its reads are right again.
 
+mod common;
+
 use coherent::{loop_client_name, Topic, Versions};
+use common::{metric, versions};
 use proto::rpc_server::{Later, LoopWork};
 use proto::{CallContext, Connection, Handler, ServerConfig, Status};
-use registry_agent::RegistryConfig;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn versions(name: &str) -> Arc<Versions> {
-    let url = std::env::var("STACKWIRE_TEST_REDIS_URL").expect("STACKWIRE_TEST_REDIS_URL: run through scripts/test.sh");
-    let mut c = RegistryConfig::new(&url);
-    c.prefix = format!("coherent-loop-{name}-{}", std::process::id());
-    Versions::new(c)
-}
-
-fn metric(v: &Versions, name: &str) -> u64 {
-    let mut out = String::new();
-    v.render(&mut out);
-    out.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).expect(name)
-}
 
 fn on_loop(v: &Versions) -> u64 {
     metric(v, "stackwire_cache_version_reads_on_loop_total")

@@ -4,23 +4,13 @@
 //! of their own would have, many of them per round trip; bumps are announced
 //! on the change feed several to a message.
 
+mod common;
+
 use coherent::{Stamp, Topic, Versions};
+use common::{metric, versions};
 use registry_agent::RegistryConfig;
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn versions(name: &str) -> std::sync::Arc<Versions> {
-    let url = std::env::var("STACKWIRE_TEST_REDIS_URL").expect("STACKWIRE_TEST_REDIS_URL: run through scripts/test.sh");
-    let mut c = RegistryConfig::new(&url);
-    c.prefix = format!("coherent-test-{name}-{}", std::process::id());
-    Versions::new(c)
-}
-
-fn metric(v: &Versions, name: &str) -> u64 {
-    let mut out = String::new();
-    v.render(&mut out);
-    out.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).expect(name)
-}
 
 #[test]
 fn a_queued_read_sees_every_bump_made_before_it() {
