@@ -240,6 +240,15 @@ _sw_pg_ha_sql() {
     (cd / && runuser -u postgres -- psql -X -qAt -h "$SW_VAR/$node" -p "$port" -U postgres -d postgres -c "$2") 2>/dev/null
 }
 
+# _sw_pg_ha_writable_primary NAME: Patroni has a leader, and its server is
+# out of recovery (writes succeed).
+_sw_pg_ha_writable_primary() {
+    local primary node
+    primary=$(sw_pg_ha_primary "$1") || return 1
+    node=$(sw_pg_ha_member_of "$1" "$primary") || return 1
+    [[ $(_sw_pg_ha_sql "$node" "SELECT pg_is_in_recovery()") == f ]]
+}
+
 # sw_pg_ha_streaming NAME NODE: NODE is a standby receiving WAL from the primary.
 sw_pg_ha_streaming() {
     [[ $(_sw_pg_ha_sql "$2" "SELECT status FROM pg_stat_wal_receiver") == streaming ]]
@@ -283,7 +292,9 @@ sw_start_pg_ha() {
         hosts+="${hosts:+,}${_pg_hosts[i]}:${_pg_ports[i]}"
         apis+="${apis:+,}${_pg_hosts[i]}:${_api_ports[i]}"
     done
-    sw_wait_for -t 120 -m "a Patroni leader for $name" sw_pg_ha_primary "$name" ||
+    # Patroni names its leader before the promotion has finished: until then
+    # the leader's server is still read-only, and creating the role fails.
+    sw_wait_for -t 120 -m "a Patroni leader for $name that accepts writes" _sw_pg_ha_writable_primary "$name" ||
         sw_die "no PostgreSQL primary came up (logs: $SW_VAR/log/$name-1.log, $name-2.log)"
     primary=$(sw_pg_ha_primary "$name")
     pnode=$(sw_pg_ha_member_of "$name" "$primary")
