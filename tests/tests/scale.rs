@@ -13,7 +13,11 @@
 //! - no sequential scan of a table that grows with the site ([`GROWING`]);
 //! - no scan node that touched more than [`MAX_ROWS`] rows (returned plus
 //!   filtered out): an index range walked with a filter is as bad as a
-//!   sequential scan, and this is what catches it.
+//!   sequential scan, and this is what catches it;
+//! - no parallel plan (a Gather node), with the database set to make them
+//!   free: starting workers costs a request milliseconds (at 1M questions a
+//!   search whose matches the planner overestimated went parallel and ran at
+//!   a quarter of its small-site rate), so the services' sessions refuse them.
 //!
 //! Three passes, each with freshly started services (new connections pick up
 //! the database's settings): on the freshly loaded database that was never
@@ -80,6 +84,12 @@ fn explain_on(c: &Cluster, db: &mut postgres::Client, plan_cache_mode: &str) {
         ("auto_explain.log_nested_statements", "on"),
         ("auto_explain.log_level", "notice"),
         ("plan_cache_mode", plan_cache_mode),
+        // Parallel plans made free: a service whose sessions still allowed
+        // them would get one here, and `check` refuses every Gather.
+        ("parallel_setup_cost", "0"),
+        ("parallel_tuple_cost", "0"),
+        ("min_parallel_table_scan_size", "0"),
+        ("min_parallel_index_scan_size", "0"),
     ] {
         db.batch_execute(&format!("ALTER DATABASE {} SET {k} = '{v}'", c.db_name))
             .unwrap_or_else(|e| panic!("ALTER DATABASE SET {k} (scripts/test.sh grants these): {e}"));
@@ -116,6 +126,9 @@ fn touched(node: &Value) -> f64 {
 fn check(node: &Value, query: &str, bad: &mut Vec<String>) {
     let kind = node["Node Type"].as_str().unwrap_or("");
     let relation = node["Relation Name"].as_str().unwrap_or("");
+    if kind.starts_with("Gather") {
+        bad.push(format!("{kind} (parallel workers started for one request) in: {query}"));
+    }
     if kind == "Seq Scan" && GROWING.contains(&relation) {
         bad.push(format!("Seq Scan on {relation} in: {query}"));
     }

@@ -5,7 +5,8 @@
 //! ones are closed after a minute, because test clusters run many service
 //! processes against one server and PostgreSQL allows only ~100 connections.
 //! Each connection gets a `statement_timeout`, so a stuck query releases its
-//! worker thread instead of holding it for good.
+//! worker thread instead of holding it for good, and no parallel query
+//! ([`SESSION_OPTIONS`]).
 //!
 //! Migrations are applied at start by whichever service process gets there
 //! first. All six processes of a cluster may start at once, so each runs the
@@ -38,7 +39,14 @@ pub type Conn = PooledConnection<Manager>;
 const MIGRATION_LOCK: i64 = 0x0053_746b_7769_7265; // "Stkwire"
 
 pub const DEFAULT_POOL_SIZE: u32 = 8;
-const STATEMENT_TIMEOUT_MS: u64 = 10_000;
+/// What every session of ours sets at connect, after the URL's own options:
+/// the statement timeout, and no parallel query. A request's statements read
+/// a page; starting parallel workers for one costs milliseconds (and on a
+/// small machine takes the cores other requests are waiting for). The
+/// planner chose them where it overestimated the rows: at 1M questions a
+/// search for a word of twenty matches (estimated 5,000) went parallel and
+/// ran at a quarter of its rate on a small site.
+const SESSION_OPTIONS: &str = "-c statement_timeout=10000 -c max_parallel_workers_per_gather=0";
 /// Per host: with several hosts a dead one costs at most this before the next is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest a call waits for a pooled connection. Shorter than the time
@@ -180,8 +188,8 @@ impl DbConfig {
         }
         // Keep options the URL already sets (a test's search_path, say).
         let options = match pg.get_options() {
-            Some(o) if !o.trim().is_empty() => format!("{o} -c statement_timeout={STATEMENT_TIMEOUT_MS}"),
-            _ => format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"),
+            Some(o) if !o.trim().is_empty() => format!("{o} {SESSION_OPTIONS}"),
+            _ => SESSION_OPTIONS.to_string(),
         };
         pg.options(&options);
         pg.notice_callback(crate::infra::replicas::on_notice);

@@ -4,9 +4,9 @@
 use super::*;
 
 #[test]
-fn config_adds_a_statement_timeout_and_keeps_url_options() {
+fn config_adds_the_session_options_and_keeps_url_options() {
     let c = DbConfig::new("postgresql://u:secret@10.0.0.1:15432/stackwire", None, "stackwire-question").unwrap();
-    assert_eq!(c.pg.get_options(), Some("-c statement_timeout=10000"));
+    assert_eq!(c.pg.get_options(), Some(SESSION_OPTIONS));
     assert_eq!(c.pool_size, DEFAULT_POOL_SIZE);
     assert_eq!(c.describe(), "10.0.0.1:15432/stackwire");
     assert!(c.read.is_none());
@@ -16,7 +16,7 @@ fn config_adds_a_statement_timeout_and_keeps_url_options() {
     assert!(c.pg.get_options().unwrap().contains("synchronous_commit=remote_apply"));
     assert!(!c.describe().contains("secret"));
     let c = DbConfig::new("postgresql://u@h/db?options=-csearch_path%3Dt1", Some("3"), "x").unwrap();
-    assert_eq!(c.pg.get_options(), Some("-csearch_path=t1 -c statement_timeout=10000"));
+    assert_eq!(c.pg.get_options(), Some(format!("-csearch_path=t1 {SESSION_OPTIONS}").as_str()));
     assert_eq!(c.pool_size, 3);
 }
 
