@@ -6,24 +6,69 @@
 //! attribute we write is double-quoted, and escaping the quotes too means a
 //! value can be moved between text and attribute without a second thought.
 //!
-//! The layout is one self-contained document: no JavaScript, no fonts, no
-//! external stylesheet, just a small inline `<style>` (style.css) sized for
-//! a 375-px phone and switching to dark colours through
-//! `prefers-color-scheme`. Its header shows who is logged in, with a logout
-//! button that is a CSRF-protected POST form like every other form. The
-//! response headers in [`response`] add a Content-Security-Policy that allows
-//! nothing but that inline style, so even an escaping bug could not run a
-//! script.
+//! The layout: no JavaScript, no fonts, one stylesheet (style.css) sized
+//! for a 375-px phone and switching to dark colours through
+//! `prefers-color-scheme`. The sheet is linked, not inlined: it is more than
+//! half of a question page's bytes, and inline it went out again with every
+//! page view (through the webui's socket, the balancer's two and the
+//! client's); linked, a browser fetches it once. Its address carries a hash
+//! of its bytes ([`STYLE_PATH`]), so it is served as immutable and a changed
+//! sheet is a new address; [`stylesheet`] answers for it. The header shows
+//! who is logged in, with a logout button that is a CSRF-protected POST form
+//! like every other form. The response headers in [`response`] add a
+//! Content-Security-Policy that allows nothing but that stylesheet from this
+//! site (no inline style, no script), so even an escaping bug could not run
+//! a script or restyle a page.
 
 use crate::auth::{self, Viewer};
 use crate::csrf;
 use proto::pb::HttpResponse;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
 
 /// Escapes text for use in HTML text content and double-quoted attribute values.
 pub use proto::http::html_escape as escape;
 
-/// The stylesheet, inline in every page (there is nothing else to load).
-const STYLE: &str = include_str!("style.css");
+/// The stylesheet every page links to.
+pub const STYLE: &str = include_str!("style.css");
+
+/// Where pages link the stylesheet: its name carries the first 64 bits of
+/// its SHA-256, so the address changes whenever the sheet does.
+pub static STYLE_PATH: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha256::digest(STYLE.as_bytes());
+    format!("/style/site.{}.css", crate::csrf::hex(&digest[..8]))
+});
+
+/// How long a browser keeps the sheet at its own address: a year, the
+/// longest `max-age` caches honour, and unchanging (`immutable`).
+const STYLE_CACHE: &str = "public, max-age=31536000, immutable";
+
+/// The response for a GET or HEAD of `path` when it is a stylesheet
+/// address, `None` for every other path. The current sheet's own address
+/// may be kept for good; any other `site.*.css` (a page from an instance of
+/// another version, during a rolling restart) gets the current sheet,
+/// which must not be kept: `no-cache`. No cookie, no session: it is the
+/// same for everybody.
+pub fn stylesheet(method: &str, path: &str) -> Option<HttpResponse> {
+    let name = path.strip_prefix("/style/site.")?.strip_suffix(".css")?;
+    if name.len() != 16 || !name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    let cache = if path == STYLE_PATH.as_str() { STYLE_CACHE } else { "no-cache" };
+    let resp = match method {
+        "GET" => HttpResponse::with_body(200, "text/css; charset=utf-8", STYLE.as_bytes().to_vec()),
+        // HEAD: the GET's headers, its length included, and no body.
+        "HEAD" => HttpResponse::with_body(200, "text/css; charset=utf-8", Vec::new())
+            .header("Content-Length", &STYLE.len().to_string()),
+        _ => {
+            return Some(
+                HttpResponse::with_body(405, "text/plain; charset=utf-8", b"GET or HEAD".to_vec())
+                    .header("Allow", "GET, HEAD"),
+            )
+        }
+    };
+    Some(resp.header("Cache-Control", cache).header("X-Content-Type-Options", "nosniff"))
+}
 
 /// The header's right side: who is logged in (with a logout button, a POST
 /// with the CSRF token), or the way to log in and come back here.
@@ -64,7 +109,7 @@ pub fn search_page(viewer: &Viewer, title: &str, query: &str, main: &str) -> Str
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n\
-         <title>{title} · stackwire</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <title>{title} · stackwire</title>\n<link rel=\"stylesheet\" href=\"{style}\">\n</head>\n<body>\n\
          <header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"/\">stackwire</a>\
          <nav class=\"links\"><a href=\"/\">Questions</a><a href=\"/tags\">Tags</a><a href=\"/ask\">Ask</a></nav>\
          <form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">\
@@ -75,14 +120,16 @@ pub fn search_page(viewer: &Viewer, title: &str, query: &str, main: &str) -> Str
          <footer class=\"site\"><div class=\"wrap\">stackwire: questions and answers.</div></footer>\n\
          </body>\n</html>\n",
         title = escape(title),
+        style = STYLE_PATH.as_str(),
         query = escape(query),
         who = who(viewer),
     )
 }
 
-/// The policy that lets the page use its inline style and submit forms to
-/// us, and nothing else: no scripts, no frames, no outside resources.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
+/// The policy that lets the page use our stylesheet and submit forms to
+/// us, and nothing else: no scripts, no inline style, no frames, no outside
+/// resources.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
                    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// An HTML response with the headers every page carries.

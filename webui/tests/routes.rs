@@ -171,7 +171,7 @@ fn paths_match_exactly_and_ids_are_positive_integers() {
     ] {
         assert_eq!(route(bad), None, "{bad:?}");
     }
-    assert_eq!(ROUTES.len(), 24);
+    assert_eq!(ROUTES.len(), 25);
 }
 
 #[test]
@@ -209,6 +209,35 @@ fn head_is_get_without_a_body() {
     assert!(head.body.is_empty());
     assert_eq!(header(&head, "content-length"), Some(get.body.len().to_string()));
     assert_eq!(b.send("HEAD", "/questions/1", None).status, 200);
+}
+
+#[test]
+fn pages_link_the_stylesheet_which_is_served_immutable_without_a_cookie() {
+    let fake = Fake::default();
+    fake.question(0, "q", &[]);
+    let mut b = Browser::new(&fake);
+    let page = body(&b.get("/questions/1"));
+    assert!(!page.contains("<style"), "no inline style: the CSP refuses it");
+    let href = page.split("<link rel=\"stylesheet\" href=\"").nth(1).and_then(|s| s.split('"').next());
+    let href = href.expect("the page links a stylesheet").to_string();
+    assert_eq!(href, webui::html::STYLE_PATH.as_str());
+    let css = b.send("GET", &href, None);
+    assert_eq!(css.status, 200);
+    assert_eq!(header(&css, "content-type").as_deref(), Some("text/css; charset=utf-8"));
+    assert_eq!(header(&css, "cache-control").as_deref(), Some("public, max-age=31536000, immutable"));
+    assert_eq!(css.body.as_ref(), webui::html::STYLE.as_bytes());
+    assert!(set_cookies(&css).is_empty(), "the same for everybody: no cookie");
+    let head = b.send("HEAD", &href, None);
+    assert!(head.status == 200 && head.body.is_empty());
+    assert_eq!(header(&head, "content-length"), Some(webui::html::STYLE.len().to_string()));
+    // Another version's address (a rolling restart): the current sheet, not to be kept.
+    let other = b.send("GET", "/style/site.0123456789abcdef.css", None);
+    assert_eq!(other.status, 200);
+    assert_eq!(header(&other, "cache-control").as_deref(), Some("no-cache"));
+    assert_eq!(b.send("POST", &href, None).status, 405);
+    for bad in ["/style/site.css", "/style/site.0123456789ABCDEF.css", "/style/site.0123.css", "/style/x.css"] {
+        assert_html(&b.get(bad), 404);
+    }
 }
 
 #[test]

@@ -120,6 +120,7 @@ pub const ROUTES: &[&str] = &[
     "GET /answers/{id}/edit",
     "POST /answers/{id}/edit",
     "GET /answers/{id}/revisions",
+    "GET /style/site.{hash}.css",
 ];
 
 /// A positive id written in plain decimal digits.
@@ -274,6 +275,10 @@ pub fn handle_cached(
     call: &Call,
     req: &HttpRequest,
 ) -> HttpResponse {
+    // The stylesheet is the same for everybody: no session, no cookie.
+    if let Some(resp) = html::stylesheet(&req.method, &req.path) {
+        return resp;
+    }
     let o = Opening::new(key, req);
     let resp = match route(&req.path) {
         None => html::response(404, pages::not_found(&o.viewer, "There is no page at this address.")),

@@ -25,12 +25,14 @@ fn escaped_text_contains_no_markup_characters() {
 }
 
 #[test]
-fn layout_is_self_contained_and_phone_ready() {
+fn layout_links_our_stylesheet_only_and_is_phone_ready() {
     let doc = page(&Viewer::default(), "A <b>title</b>", "<p>hi</p>\n");
     assert!(doc.starts_with("<!DOCTYPE html>"));
     assert!(doc.contains("<title>A &lt;b&gt;title&lt;/b&gt; · stackwire</title>"));
     assert!(doc.contains("name=\"viewport\" content=\"width=device-width, initial-scale=1\""));
-    assert!(doc.contains("prefers-color-scheme:dark"));
+    assert!(doc.contains(&format!("<link rel=\"stylesheet\" href=\"{}\">", STYLE_PATH.as_str())));
+    assert!(STYLE_PATH.starts_with("/style/site.") && STYLE_PATH.ends_with(".css"));
+    assert!(STYLE.contains("prefers-color-scheme:dark") && !doc.contains("<style"));
     assert!(!doc.contains("<script"));
     assert!(!doc.contains("http://") && !doc.contains("https://"));
 }
@@ -64,5 +66,6 @@ fn responses_forbid_scripts() {
         .unwrap_or_default();
     assert!(csp.contains("default-src 'none'"));
     assert!(!csp.contains("script-src"));
+    assert!(csp.contains("style-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(r.status, 200);
 }
