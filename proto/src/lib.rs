@@ -47,6 +47,7 @@ pub mod headline;
 pub mod http;
 pub mod ids;
 pub mod limits;
+pub mod log_sink;
 pub mod logger;
 pub mod metadata;
 pub mod methods;

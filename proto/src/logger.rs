@@ -10,55 +10,23 @@
 //!
 //! Lines are buffered, not written one `write()` each: a request's path logs
 //! a few lines in every process it crosses, and a system call per line was a
-//! visible share of a page view's CPU. Whole lines are appended to one buffer
-//! and written to stderr together every [`FLUSH_EVERY`] by a background
-//! thread, at once when the buffer passes [`FLUSH_AT`] bytes, at once for
-//! warnings and errors (after everything before them, so the order stays), and
-//! at process exit (an `atexit` handler, so `std::process::exit` and a return
-//! from `main` both flush). Only a `kill -9` can lose lines: those of the last
-//! tick at most. Lines stay whole because only whole lines enter the buffer.
+//! visible share of a page view's CPU. Whole lines go to the stderr buffer of
+//! [`crate::log_sink`], whose background thread writes them every
+//! [`FLUSH_EVERY`] (warnings and errors at once, after everything before
+//! them, so the order stays), and at process exit (an `atexit` handler, so
+//! `std::process::exit` and a return from `main` both flush). Only a `kill -9`
+//! can lose lines: those of the last tick at most. Lines stay whole because
+//! only whole lines enter the buffer. No thread that logs waits for the
+//! disk (see that module for why that matters).
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Mutex, Once};
-use std::time::Duration;
 
-/// How long a line may wait in the buffer.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(20);
-/// A buffer this full is written at once.
-pub const FLUSH_AT: usize = 64 * 1024;
-
-/// Lines waiting for the next write.
-static BUFFER: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+pub use crate::log_sink::FLUSH_EVERY;
 
 /// Writes out whatever is buffered.
 pub fn flush() {
-    let mut buf = BUFFER.lock().unwrap_or_else(|e| e.into_inner());
-    write_out(&mut buf);
-}
-
-fn write_out(buf: &mut Vec<u8>) {
-    if !buf.is_empty() {
-        let _ = std::io::stderr().lock().write_all(buf);
-        buf.clear();
-    }
-}
-
-extern "C" fn flush_at_exit() {
-    flush();
-}
-
-/// Starts the flushing thread and the exit hook, once per process.
-fn start_flusher() {
-    static START: Once = Once::new();
-    START.call_once(|| {
-        // SAFETY: registers a plain function with no captured state.
-        unsafe { libc::atexit(flush_at_exit) };
-        let _ = std::thread::Builder::new().name("log-flush".into()).spawn(|| loop {
-            std::thread::sleep(FLUSH_EVERY);
-            flush();
-        });
-    });
+    crate::log_sink::STDERR.flush();
 }
 
 thread_local! {
@@ -157,11 +125,7 @@ impl log::Log for Logger {
             let line = held.as_deref_mut().unwrap_or(&mut own);
             line.clear();
             self.format(line, record);
-            let mut buf = BUFFER.lock().unwrap_or_else(|e| e.into_inner());
-            buf.extend_from_slice(line);
-            if buf.len() >= FLUSH_AT || record.level() <= log::Level::Warn {
-                write_out(&mut buf);
-            }
+            crate::log_sink::STDERR.append(line, record.level() <= log::Level::Warn);
         });
     }
 
@@ -180,7 +144,7 @@ pub fn init() {
     let logger = Logger { level, pid: std::process::id() };
     if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(level);
-        start_flusher();
+        crate::log_sink::start_flusher();
     }
 }
 

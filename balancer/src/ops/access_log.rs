@@ -4,10 +4,11 @@
 //! `127.0.0.1 - - [21/Nov/2018:19:57:10 +0000] "GET /perform HTTP/1.1" 200 20 0.0015`
 //!
 //! The event loop writes every line, so the log must cost no system call per
-//! request: lines go into a buffer that the loop writes out when it holds
-//! 16 KiB or at its 100 ms tick, whichever comes first (so a line is never
-//! more than a tick late), under the stream's lock so that lines from
-//! several loops never interleave. The CLF
+//! request, and the loop must never wait for the disk: lines go into a
+//! buffer of the loop's own that it hands to [`proto::log_sink`] when it
+//! holds 16 KiB or at its 100 ms tick, whichever comes first (a copy under a
+//! lock); that module's thread writes them out within its own tick, whole
+//! buffers in order, so lines from several loops never interleave. The CLF
 //! timestamp only changes once a second, so it is formatted once a second.
 //! The request line comes from the client; quotes, backslashes and
 //! non-printable bytes are escaped so that no client can forge or break a line.
@@ -18,7 +19,6 @@
 //! them here in exactly the format `proto::logger` uses, buffered the same
 //! way and flushed to stderr with the access log.
 
-use std::io::Write;
 use std::net::IpAddr;
 
 /// One finished response.
@@ -173,18 +173,18 @@ impl AccessLog {
         self.out.len() + self.err.len()
     }
 
-    /// Writes everything out. A closed stdout or stderr must not stop the
-    /// balancer, so errors are dropped with the lines.
+    /// Hands everything to the log writer ([`proto::log_sink`]), which
+    /// writes it out on its own thread.
     pub fn flush(&mut self) {
         if !self.out.is_empty() {
-            let _ = std::io::stdout().lock().write_all(&self.out);
+            proto::log_sink::STDOUT.append(&self.out, false);
             self.out.clear();
             if self.out.capacity() > 1 << 20 {
                 self.out = Vec::with_capacity(64 * 1024);
             }
         }
         if !self.err.is_empty() {
-            let _ = std::io::stderr().lock().write_all(&self.err);
+            proto::log_sink::STDERR.append(&self.err, false);
             self.err.clear();
             if self.err.capacity() > 1 << 20 {
                 self.err = Vec::new();
