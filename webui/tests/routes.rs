@@ -171,7 +171,7 @@ fn paths_match_exactly_and_ids_are_positive_integers() {
     ] {
         assert_eq!(route(bad), None, "{bad:?}");
     }
-    assert_eq!(ROUTES.len(), 25);
+    assert_eq!(ROUTES.len(), 24);
 }
 
 #[test]

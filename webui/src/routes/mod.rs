@@ -94,7 +94,8 @@ impl Route {
     }
 }
 
-/// The routes as the registry descriptor lists them.
+/// The pages, as the registry descriptor lists them (the stylesheet they
+/// link, [`html::stylesheet`], is an asset, not a page: no query, no form).
 pub const ROUTES: &[&str] = &[
     "GET /",
     "GET /ask",
@@ -120,7 +121,6 @@ pub const ROUTES: &[&str] = &[
     "GET /answers/{id}/edit",
     "POST /answers/{id}/edit",
     "GET /answers/{id}/revisions",
-    "GET /style/site.{hash}.css",
 ];
 
 /// A positive id written in plain decimal digits.
