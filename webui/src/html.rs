@@ -36,15 +36,15 @@ pub const STYLE: &str = include_str!("style.css");
 /// its SHA-256, so the address changes whenever the sheet does.
 pub static STYLE_PATH: LazyLock<String> = LazyLock::new(|| {
     let digest = Sha256::digest(STYLE.as_bytes());
-    format!("/style/site.{}.css", crate::csrf::hex(&digest[..8]))
+    format!("/style/site.{}.css", csrf::hex(&digest[..8]))
 });
 
 /// How long a browser keeps the sheet at its own address: a year, the
 /// longest `max-age` caches honour, and unchanging (`immutable`).
 const STYLE_CACHE: &str = "public, max-age=31536000, immutable";
 
-/// The response for a GET or HEAD of `path` when it is a stylesheet
-/// address, `None` for every other path. The current sheet's own address
+/// The response for a GET (or HEAD, served as GET) of `path` when it is a
+/// stylesheet address, `None` for every other path. The current sheet's own address
 /// may be kept for good; any other `site.*.css` (a page from an instance of
 /// another version, during a rolling restart) gets the current sheet,
 /// which must not be kept: `no-cache`. No cookie, no session: it is the
@@ -55,18 +55,12 @@ pub fn stylesheet(method: &str, path: &str) -> Option<HttpResponse> {
         return None;
     }
     let cache = if path == STYLE_PATH.as_str() { STYLE_CACHE } else { "no-cache" };
-    let resp = match method {
-        "GET" => HttpResponse::with_body(200, "text/css; charset=utf-8", STYLE.as_bytes().to_vec()),
-        // HEAD: the GET's headers, its length included, and no body.
-        "HEAD" => HttpResponse::with_body(200, "text/css; charset=utf-8", Vec::new())
-            .header("Content-Length", &STYLE.len().to_string()),
-        _ => {
-            return Some(
-                HttpResponse::with_body(405, "text/plain; charset=utf-8", b"GET or HEAD".to_vec())
-                    .header("Allow", "GET, HEAD"),
-            )
-        }
-    };
+    if !matches!(method, "GET" | "HEAD") {
+        let refused = HttpResponse::with_body(405, "text/plain; charset=utf-8", b"GET or HEAD".to_vec());
+        return Some(refused.header("Allow", "GET, HEAD"));
+    }
+    // A HEAD gets this too; the router takes the body off as for every page.
+    let resp = HttpResponse::with_body(200, "text/css; charset=utf-8", STYLE.as_bytes().to_vec());
     Some(resp.header("Cache-Control", cache).header("X-Content-Type-Options", "nosniff"))
 }
 

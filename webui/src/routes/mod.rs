@@ -277,7 +277,7 @@ pub fn handle_cached(
 ) -> HttpResponse {
     // The stylesheet is the same for everybody: no session, no cookie.
     if let Some(resp) = html::stylesheet(&req.method, &req.path) {
-        return resp;
+        return if req.method == "HEAD" { head_of(resp) } else { resp };
     }
     let o = Opening::new(key, req);
     let resp = match route(&req.path) {
@@ -340,13 +340,18 @@ impl Opening {
             resp = resp.header("Set-Cookie", &csrf::set_cookie(&self.visitor));
         }
         if self.head {
-            // The length GET would send, as HEAD promises; the body goes.
-            let len = resp.body.len().to_string();
-            resp.body.clear();
-            resp = resp.header("Content-Length", &len);
+            resp = head_of(resp);
         }
         resp
     }
+}
+
+/// The answer to a HEAD from the GET's: the length GET would send, as HEAD
+/// promises; the body goes.
+fn head_of(mut resp: HttpResponse) -> HttpResponse {
+    let len = resp.body.len().to_string();
+    resp.body.clear();
+    resp.header("Content-Length", &len)
 }
 
 /// A known page answered without the page cache: the session checked with
