@@ -209,5 +209,6 @@ pub fn render_metrics(service: &str, standby: Option<&StandbyState>) -> String {
         out.push_str("# TYPE stackwire_db_primary_changes_total counter\n");
         out.push_str(&format!("stackwire_db_primary_changes_total{{service=\"{service}\"}} {}\n", s.generation()));
     }
+    super::group_commit::render_metrics(service, &mut out);
     out
 }

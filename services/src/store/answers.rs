@@ -47,6 +47,57 @@ pub fn create(
     Ok(quoted(&row, limit, answer))
 }
 
+/// One answer of a group written by [`create_many`].
+pub struct NewAnswer<'b> {
+    pub question_id: i64,
+    pub body: &'b str,
+    pub author: i64,
+}
+
+/// Inserts a group of answers, each with its revision 1, in one statement,
+/// and gives back `(index in posts, answer)` for those it made. It makes only
+/// those that go through without a question: the question exists, and the
+/// author (whose row the caller has locked) is within the posting limit,
+/// counting the author's earlier posts of this group. The rest it leaves
+/// for [`create`], one by one, which says exactly why each one is refused:
+/// a group is a shortcut for the common case, never a second set of rules.
+///
+/// Rows are inserted in question order, so the counters their trigger bumps
+/// are updated in the same order by every group (two groups wait for each
+/// other instead of deadlocking). The ids are drawn first (`nextval` in a
+/// materialized CTE) so each row finds its way back to its post.
+pub fn create_many(db: &mut impl Sql, posts: &[NewAnswer<'_>], limit: &Limit) -> Result<Vec<(usize, Answer)>, DbError> {
+    let questions: Vec<i64> = posts.iter().map(|p| p.question_id).collect();
+    let bodies: Vec<&str> = posts.iter().map(|p| p.body).collect();
+    let authors: Vec<i64> = posts.iter().map(|p| p.author).collect();
+    let sql = format!(
+        "WITH post AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
+                           WITH ORDINALITY AS p(question_id, body, author_id, ord)),
+              recent AS (SELECT w.author_id, r.n FROM (SELECT DISTINCT author_id FROM post) w,
+                           LATERAL ({}) r),
+              fit AS MATERIALIZED (
+                SELECT nextval(pg_get_serial_sequence('answers', 'id')) AS id, ranked.*
+                FROM (SELECT post.*, recent.n + row_number() OVER (PARTITION BY post.author_id ORDER BY post.ord) AS nth
+                      FROM post JOIN recent USING (author_id)) ranked
+                WHERE nth <= $5 AND EXISTS (SELECT 1 FROM questions q WHERE q.id = ranked.question_id)
+                ORDER BY question_id, ord),
+              a AS (INSERT INTO answers (id, question_id, body, author_id)
+                    SELECT id, question_id, body, author_id FROM fit ORDER BY question_id, ord RETURNING *),
+              r AS ({})
+         SELECT {ANSWER_COLUMNS}, fit.ord FROM a JOIN fit ON fit.id = a.id",
+        limit.recent_sql("w.author_id", "$5"),
+        revisions::FIRST_OF_NEW_ANSWER,
+    );
+    let rows = db.query(&sql, &[&questions, &bodies, &authors, &Target::Answer.as_str(), &limit.max()])?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let ord: i64 = row.get(row.len() - 1);
+            usize::try_from(ord - 1).ok().map(|i| (i, answer(row)))
+        })
+        .collect())
+}
+
 /// Page `page` (from 1) of `per_page` (≥ 1) of a question's answers, in
 /// thread order, and whether another page follows.
 pub fn for_question(

@@ -72,6 +72,14 @@ pub fn lock(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_opt("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", &[&id])?.is_some())
 }
 
+/// Locks the rows of `ids` that exist (as [`lock`] does one), in id order so
+/// that two writers locking overlapping sets queue instead of deadlocking;
+/// gives the ids it locked.
+pub fn lock_many(db: &mut impl Sql, ids: &[i64]) -> Result<Vec<i64>, DbError> {
+    let rows = db.query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE", &[&ids])?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// Stores a session for `user_id` under the token's hash (30 days), and
 /// drops that user's expired ones while we are here.
 pub fn create_session(db: &mut impl Sql, token_hash: &str, user_id: i64) -> Result<(), DbError> {
