@@ -21,7 +21,7 @@ use crate::doors::web::{self, Body, Stop};
 use crate::fields::{self, FieldError, Target};
 use crate::flows::authored;
 use crate::flows::edits::{self, LOG_IN_TO_ACCEPT, LOG_IN_TO_EDIT};
-use crate::flows::posting::{self, Created, LOG_IN_TO_POST};
+use crate::flows::posting::{self, Created, Grouped, LOG_IN_TO_POST};
 use crate::infra::db::Db;
 use crate::infra::group_commit::GroupCommit;
 use crate::store;
@@ -52,7 +52,7 @@ pub struct AnswerService {
     db: Db,
     auth: Auth,
     versions: Arc<Versions>,
-    creates: GroupCommit<CreateAnswer, Created<Answer>>,
+    creates: GroupCommit<CreateAnswer, Grouped>,
 }
 
 impl AnswerService {
@@ -65,13 +65,54 @@ impl AnswerService {
         let question_id = fields::check_id("question_id", req.question_id)?;
         // Creates that arrive together are written together (one
         // transaction, one statement, one commit): see `posting::answers`.
-        let created = self.creates.submit(req, ctx.deadline, |reqs| match self.db.conn_for(ctx) {
-            Ok(mut conn) => posting::answers(&mut conn, reqs),
-            Err(e) => reqs.iter().map(|_| Err(e.clone())).collect(),
-        })?;
-        changes::created(&self.versions, created.row.question_id, created.row.author_id)?;
+        // What a group does not make, its caller makes alone.
+        let grouped = if posting::groupable(&req) {
+            self.creates.submit(req, ctx.deadline, |reqs| self.write_group(ctx, reqs))?
+        } else {
+            Grouped::Alone(req)
+        };
+        let created = match grouped {
+            Grouped::Made(created) => created,
+            Grouped::Alone(req) => {
+                let mut conn = self.db.conn_for(ctx)?;
+                let created = posting::answer(&mut conn, req)?;
+                changes::created(&self.versions, created.row.question_id, created.row.author_id)?;
+                created
+            }
+        };
         log::info!(target: "Answer::Worker", "{} answer {} to question {question_id}", created.verb(), created.row.id);
         Ok(created)
+    }
+
+    /// A group of creates (run by whichever of their callers leads it):
+    /// those it makes are announced with one bump of every topic they
+    /// changed before any of them is answered, so each reply still comes
+    /// after its change is visible everywhere (a failed bump fails each of
+    /// them with UNAVAILABLE, as it fails a lone create). A group of one is
+    /// written the same way: it holds the leader's place while it writes,
+    /// which is what lets the next creates gather behind it. No free
+    /// connection leaves every create to its own caller.
+    fn write_group(&self, ctx: &CallContext<'_>, reqs: Vec<CreateAnswer>) -> Vec<Result<Grouped, Status>> {
+        let Ok(mut conn) = self.db.conn_for(ctx) else {
+            return reqs.into_iter().map(|req| Ok(Grouped::Alone(req))).collect();
+        };
+        let outcomes = posting::answers(&mut conn, reqs);
+        drop(conn);
+        let made: Vec<(i64, i64)> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Grouped::Made(c) => Some((c.row.question_id, c.row.author_id)),
+                Grouped::Alone(_) => None,
+            })
+            .collect();
+        let announced = changes::created_together(&self.versions, &made);
+        outcomes
+            .into_iter()
+            .map(|o| match (o, &announced) {
+                (Grouped::Made(_), Err(e)) => Err(e.clone()),
+                (o, _) => Ok(o),
+            })
+            .collect()
     }
 
     pub fn accept_as(&self, ctx: &CallContext<'_>, req: AcceptAnswer) -> Result<Answer, Status> {

@@ -36,7 +36,20 @@ pub fn post(question_id: i64, authors: &[Option<i64>]) -> Vec<Topic> {
 /// Bumps the topics of a new post in thread `question_id` by `author_id`
 /// (0: none): the create rule above.
 pub fn created(versions: &Versions, question_id: i64, author_id: i64) -> Result<(), Status> {
-    announce(versions, &post(question_id, &[Some(author_id).filter(|&a| a > 0)]))
+    created_together(versions, &[(question_id, author_id)])
+}
+
+/// Bumps the topics of several new posts, `(thread, author)` each, in one
+/// round trip (a group commit's answers: see `AnswerService::create_as`);
+/// a topic two of them share is bumped once.
+pub fn created_together(versions: &Versions, posts: &[(i64, i64)]) -> Result<(), Status> {
+    let mut topics: Vec<Topic> = posts
+        .iter()
+        .flat_map(|&(question_id, author_id)| post(question_id, &[Some(author_id).filter(|&a| a > 0)]))
+        .collect();
+    topics.sort_unstable();
+    topics.dedup();
+    announce(versions, &topics)
 }
 
 /// The topics of a batch of views of the questions `ids`.

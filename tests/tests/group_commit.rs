@@ -10,7 +10,8 @@
 
 use serde_json::Value;
 use std::thread;
-use testkit::{Cluster, Proc, Shape};
+use std::time::Duration;
+use testkit::{wait_for, Cluster, Proc, Shape};
 
 const LIMIT: usize = 4;
 
@@ -109,4 +110,52 @@ fn answers_posted_at_once_are_grouped_and_each_gets_exactly_its_own() {
         group_metric(answer_proc, "largest") > 1 && items > groups,
         "no group of more than one: {groups} groups, {items} items"
     );
+}
+
+/// A writer whose user row another transaction holds waits alone: the
+/// group skips that row (it never queues the others behind one user's
+/// lock) and leaves the post to its own thread, which waits for the lock
+/// and then posts as a lone create would. Another writer's post, made
+/// while the first waits, is answered at once.
+#[test]
+fn one_users_held_row_does_not_stall_the_others_posts() {
+    let shape = Shape { questions: 1, answers: 1, comments: 1, webuis: 0, users: 1, votes: 1 };
+    let c = Cluster::start_with("group-commit-lock", shape, &[("STACKWIRE_LIMIT_SIGNUPS_PER_ADDRESS", "1000")]);
+    let (held, free) = (c.signup_and_login("gc_held"), c.signup_and_login("gc_free"));
+    let asker = c.http_as(&c.signup_and_login("gc_lock_asker"));
+    let r = asker.post_form("/webserv/question", &[("title", "Held rows"), ("body", "b"), ("tags", "gc")]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let q = r.json()["id"].as_i64().expect("question id").to_string();
+
+    let mut db = postgres::Client::connect(&c.db_url, postgres::NoTls).expect("database");
+    let mut hold = db.transaction().expect("begin");
+    hold.execute("SELECT 1 FROM users WHERE username = 'gc_held' FOR UPDATE", &[]).expect("lock the row");
+    let waited = thread::scope(|s| {
+        let first = s.spawn(|| c.http_as(&held).post_form("/webserv/answer", &[("question_id", &q), ("body", "held")]));
+        let mut watch = postgres::Client::connect(&c.db_url, postgres::NoTls).expect("database");
+        wait_for("the held writer's post to wait for its row", Duration::from_secs(10), || {
+            let n: i64 = watch
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%users%'",
+                    &[],
+                )
+                .expect("pg_stat_activity")
+                .get(0);
+            (n > 0).then_some(())
+        });
+        // Well within the statement timeout (10 s), after which a group
+        // stuck on the row would give up and let the others through anyway.
+        let started = std::time::Instant::now();
+        for i in 0..3 {
+            let r =
+                c.http_as(&free).post_form("/webserv/answer", &[("question_id", &q), ("body", &format!("free {i}"))]);
+            assert_eq!(r.status, 201, "a free writer's post while another's row is held: {}", r.text());
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "the free writer's posts took {:?}", started.elapsed());
+        assert!(!first.is_finished(), "the held writer's post waits for its row");
+        hold.rollback().expect("release");
+        first.join().expect("held poster")
+    });
+    assert_eq!((waited.status, waited.json()["body"].as_str()), (201, Some("held")), "{}", waited.text());
 }

@@ -212,68 +212,80 @@ pub fn answer(conn: &mut PgConn, req: CreateAnswer) -> Result<Created<Answer>, S
     )
 }
 
-/// Creates a group of answers gathered by group commit
-/// ([`crate::infra::group_commit`]): one result per request, in order.
+/// What a group commit did with one answer create: made it, or left it to
+/// its caller to make alone with [`answer`].
+#[derive(Debug)]
+pub enum Grouped {
+    Made(Created<Answer>),
+    Alone(CreateAnswer),
+}
+
+/// Whether a create may join a group: it has no idempotency key (a keyed
+/// create runs steps 2 to 5 alone) and its fields pass their checks.
+pub fn groupable(req: &CreateAnswer) -> bool {
+    matches!(fields::check_idempotency_key(&req.idempotency_key), Ok(None)) && plain(req).is_ok()
+}
+
+fn plain(req: &CreateAnswer) -> Result<(i64, i64, String), Status> {
+    let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
+    let question_id = fields::check_id("question_id", req.question_id)?;
+    Ok((author, question_id, fields::clean_text(fields::ANSWER_BODY, &req.body)?))
+}
+
+/// Writes a group of answer creates gathered by group commit
+/// ([`crate::infra::group_commit`]) together: one transaction, one statement
+/// ([`answers::create_many`]), one commit; one outcome per request, in order.
 ///
-/// The plain ones (checked fields, no idempotency key, their author's row
-/// found and locked) are written together: one transaction, one statement
-/// ([`answers::create_many`]), one commit. Everything else, and anything the
-/// group statement did not make (a missing question, a full posting limit),
-/// and all of them if the group's transaction fails (a deadlock, a question
-/// deleted under it), goes through [`answer`], one at a time, afterwards:
-/// the one place that decides refusals and replays. A request that fails its
-/// checks gets the same error it would get alone.
-pub fn answers(conn: &mut PgConn, reqs: Vec<CreateAnswer>) -> Vec<Result<Created<Answer>, Status>> {
-    let mut results: Vec<Option<Result<Created<Answer>, Status>>> = reqs.iter().map(|_| None).collect();
-    let mut plain: Vec<(usize, i64, i64, String)> = Vec::new();
-    for (i, req) in reqs.iter().enumerate() {
-        let checked = (|| {
-            let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
-            let question_id = fields::check_id("question_id", req.question_id)?;
-            let body = fields::clean_text(fields::ANSWER_BODY, &req.body)?;
-            Ok::<_, Status>((author, question_id, body, fields::check_idempotency_key(&req.idempotency_key)?))
-        })();
-        match checked {
-            Err(e) => results[i] = Some(Err(e)),
-            Ok((author, question_id, body, None)) => plain.push((i, author, question_id, body)),
-            Ok(_) => {} // keyed: alone, below
-        }
-    }
-    if plain.len() > 1 {
-        match together(conn, &plain) {
-            Ok(made) => {
-                for (i, row) in made {
-                    results[i] = Some(Ok(Created { row, replayed: false }));
+/// Only the common case is made here. A create the group does not make
+/// comes back `Alone`, for its caller to run through [`answer`] on its own
+/// thread, which decides every refusal exactly as it does for a lone
+/// create: one that fails its checks or has a key, one whose author's row
+/// another transaction holds (skipped, not waited for: a group never queues
+/// behind one user's lock), one whose question is missing or whose author
+/// is over the posting limit, and every one of a group whose transaction
+/// fails (a deadlock, a question deleted under it).
+pub fn answers(conn: &mut PgConn, reqs: Vec<CreateAnswer>) -> Vec<Grouped> {
+    let mut made: Vec<Option<Created<Answer>>> = reqs.iter().map(|_| None).collect();
+    let posts: Vec<(usize, i64, i64, String)> = reqs
+        .iter()
+        .enumerate()
+        .filter(|(_, req)| groupable(req))
+        .filter_map(|(i, req)| plain(req).ok().map(|(author, question, body)| (i, author, question, body)))
+        .collect();
+    if !posts.is_empty() {
+        match together(conn, &posts) {
+            Ok(rows) => {
+                for (i, row) in rows {
+                    made[i] = Some(Created { row, replayed: false });
                 }
             }
             Err(e) => {
-                log::warn!(target: "posting", "a group of {} answers failed ({e}); writing them one by one", plain.len())
+                log::warn!(target: "posting", "a group of {} answers failed ({e}); each is written alone", posts.len())
             }
         }
     }
     reqs.into_iter()
-        .zip(results)
-        .map(|(req, done)| match done {
-            Some(result) => result,
-            None => answer(conn, req),
+        .zip(made)
+        .map(|(req, made)| match made {
+            Some(created) => Grouped::Made(created),
+            None => Grouped::Alone(req),
         })
         .collect()
 }
 
-/// The group's one transaction: lock the authors, insert what fits, commit;
-/// gives `(request index, answer)` for each answer made.
-fn together(conn: &mut PgConn, plain: &[(usize, i64, i64, String)]) -> Result<Vec<(usize, Answer)>, Status> {
+/// The group's one transaction: lock the authors that are free, insert
+/// what fits, commit; gives `(request index, answer)` for each answer made.
+fn together(conn: &mut PgConn, posts: &[(usize, i64, i64, String)]) -> Result<Vec<(usize, Answer)>, Status> {
     let mut tx = begin(conn)?;
-    let mut authors: Vec<i64> = plain.iter().map(|p| p.1).collect();
+    let mut authors: Vec<i64> = posts.iter().map(|p| p.1).collect();
     authors.sort_unstable();
     authors.dedup();
-    let locked = users::lock_many(&mut tx, &authors)?;
-    let posts: Vec<(usize, answers::NewAnswer<'_>)> = plain
+    let locked = users::lock_free(&mut tx, &authors)?;
+    let (index, posts): (Vec<usize>, Vec<answers::NewAnswer<'_>>) = posts
         .iter()
         .filter(|p| locked.binary_search(&p.1).is_ok())
         .map(|p| (p.0, answers::NewAnswer { question_id: p.2, body: &p.3, author: p.1 }))
-        .collect();
-    let (index, posts): (Vec<usize>, Vec<answers::NewAnswer<'_>>) = posts.into_iter().unzip();
+        .unzip();
     let made = answers::create_many(&mut tx, &posts, &ratelimit::ANSWERS)?;
     commit(tx)?;
     Ok(made.into_iter().filter_map(|(k, a)| index.get(k).map(|&i| (i, a))).collect())

@@ -72,11 +72,13 @@ pub fn lock(db: &mut impl Sql, id: i64) -> Result<bool, DbError> {
     Ok(db.query_opt("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", &[&id])?.is_some())
 }
 
-/// Locks the rows of `ids` that exist (as [`lock`] does one), in id order so
-/// that two writers locking overlapping sets queue instead of deadlocking;
-/// gives the ids it locked.
-pub fn lock_many(db: &mut impl Sql, ids: &[i64]) -> Result<Vec<i64>, DbError> {
-    let rows = db.query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE", &[&ids])?;
+/// Locks the rows of `ids` that exist and that no other transaction holds
+/// (as [`lock`] does one, but skipping a held row instead of waiting for
+/// it), in id order; gives the ids it locked, sorted. A group commit uses it
+/// so that one user's busy row never stalls the others' posts.
+pub fn lock_free(db: &mut impl Sql, ids: &[i64]) -> Result<Vec<i64>, DbError> {
+    let rows =
+        db.query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED", &[&ids])?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
