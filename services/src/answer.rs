@@ -101,16 +101,16 @@ impl AnswerService {
         let made: Vec<(i64, i64)> = outcomes
             .iter()
             .filter_map(|o| match o {
-                Grouped::Made(c) => Some((c.row.question_id, c.row.author_id)),
-                Grouped::Alone(_) => None,
+                Ok(Grouped::Made(c)) => Some((c.row.question_id, c.row.author_id)),
+                _ => None,
             })
             .collect();
         let announced = changes::created_together(&self.versions, &made);
         outcomes
             .into_iter()
             .map(|o| match (o, &announced) {
-                (Grouped::Made(_), Err(e)) => Err(e.clone()),
-                (o, _) => Ok(o),
+                (Ok(Grouped::Made(_)), Err(e)) => Err(e.clone()),
+                (o, _) => o,
             })
             .collect()
     }

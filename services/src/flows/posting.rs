@@ -27,6 +27,7 @@ use crate::auth::check_user_id;
 use crate::fields::{self, Target};
 use crate::flows::idempotency::{self, Verdict};
 use crate::infra::db::DbError;
+use crate::infra::replicas;
 use crate::infra::sql::{PgConn, Tx};
 use crate::ratelimit;
 use crate::store::{answers, comments, questions, revisions, users, Quoted};
@@ -244,8 +245,13 @@ fn plain(req: &CreateAnswer) -> Result<(i64, i64, String), Status> {
 /// behind one user's lock), one whose question is missing or whose author
 /// is over the posting limit, and every one of a group whose transaction
 /// fails (a deadlock, a question deleted under it).
-pub fn answers(conn: &mut PgConn, reqs: Vec<CreateAnswer>) -> Vec<Grouped> {
-    let mut made: Vec<Option<Created<Answer>>> = reqs.iter().map(|_| None).collect();
+///
+/// A group whose COMMIT failed, or drew the unreplicated-commit warning
+/// ([`crate::infra::replicas`]), may be committed: its posts are not
+/// written again (that would post them twice) but answered with the error,
+/// UNAVAILABLE, as a lone create's would be.
+pub fn answers(conn: &mut PgConn, reqs: Vec<CreateAnswer>) -> Vec<Result<Grouped, Status>> {
+    let mut made: Vec<Option<Result<Created<Answer>, Status>>> = reqs.iter().map(|_| None).collect();
     let posts: Vec<(usize, i64, i64, String)> = reqs
         .iter()
         .enumerate()
@@ -256,26 +262,51 @@ pub fn answers(conn: &mut PgConn, reqs: Vec<CreateAnswer>) -> Vec<Grouped> {
         match together(conn, &posts) {
             Ok(rows) => {
                 for (i, row) in rows {
-                    made[i] = Some(Created { row, replayed: false });
+                    made[i] = Some(Ok(Created { row, replayed: false }));
                 }
             }
-            Err(e) => {
+            Err(Failed::RolledBack(e)) => {
                 log::warn!(target: "posting", "a group of {} answers failed ({e}); each is written alone", posts.len())
+            }
+            Err(Failed::MaybeCommitted(e)) => {
+                log::error!(target: "posting", "a group of {} answers may be committed: {e}", posts.len());
+                for p in &posts {
+                    made[p.0] = Some(Err(e.clone()));
+                }
             }
         }
     }
     reqs.into_iter()
         .zip(made)
         .map(|(req, made)| match made {
-            Some(created) => Grouped::Made(created),
-            None => Grouped::Alone(req),
+            Some(result) => result.map(Grouped::Made),
+            None => Ok(Grouped::Alone(req)),
         })
         .collect()
 }
 
+/// How a group's transaction failed: before its COMMIT (nothing written,
+/// each post may be written alone), or at or after it (its rows may be in).
+enum Failed {
+    RolledBack(Status),
+    MaybeCommitted(Status),
+}
+
+impl From<Status> for Failed {
+    fn from(e: Status) -> Failed {
+        Failed::RolledBack(e)
+    }
+}
+
+impl From<DbError> for Failed {
+    fn from(e: DbError) -> Failed {
+        Failed::RolledBack(e.into())
+    }
+}
+
 /// The group's one transaction: lock the authors that are free, insert
 /// what fits, commit; gives `(request index, answer)` for each answer made.
-fn together(conn: &mut PgConn, posts: &[(usize, i64, i64, String)]) -> Result<Vec<(usize, Answer)>, Status> {
+fn together(conn: &mut PgConn, posts: &[(usize, i64, i64, String)]) -> Result<Vec<(usize, Answer)>, Failed> {
     let mut tx = begin(conn)?;
     let mut authors: Vec<i64> = posts.iter().map(|p| p.1).collect();
     authors.sort_unstable();
@@ -287,7 +318,10 @@ fn together(conn: &mut PgConn, posts: &[(usize, i64, i64, String)]) -> Result<Ve
         .map(|p| (p.0, answers::NewAnswer { question_id: p.2, body: &p.3, author: p.1 }))
         .unzip();
     let made = answers::create_many(&mut tx, &posts, &ratelimit::ANSWERS)?;
-    commit(tx)?;
+    commit(tx).map_err(Failed::MaybeCommitted)?;
+    if replicas::take_unreplicated() {
+        return Err(Failed::MaybeCommitted(replicas::unreplicated()));
+    }
     Ok(made.into_iter().filter_map(|(k, a)| index.get(k).map(|&i| (i, a))).collect())
 }
 

@@ -68,6 +68,14 @@ pub fn take_unreplicated() -> bool {
     SEEN.with(|s| s.replace(false))
 }
 
+/// What a call whose commit may not have been replicated answers.
+pub fn unreplicated() -> proto::Status {
+    proto::Status::new(
+        proto::Code::Unavailable,
+        "the write may not have reached the standby; repeat it with the same Idempotency-Key",
+    )
+}
+
 /// Commits the server reported as possibly not replicated, since start.
 pub fn unreplicated_commits() -> u64 {
     UNREPLICATED.load(Ordering::Relaxed)
@@ -171,10 +179,7 @@ impl proto::Handler for ReplicatedWrites {
         take_unreplicated();
         let out = self.0.handle(ctx, payload);
         if take_unreplicated() && out.is_ok() {
-            return Err(proto::Status::new(
-                proto::Code::Unavailable,
-                "the write may not have reached the standby; repeat it with the same Idempotency-Key",
-            ));
+            return Err(unreplicated());
         }
         out
     }
