@@ -17,6 +17,11 @@
 //! Steps 2 to 5 are written once ([`Post::create`]); each kind of post
 //! brings its own step 1 and its own insert.
 //!
+//! Answers have a shortcut for the common case, [`answers`]: creates that
+//! arrive while another is being written are written together, one
+//! transaction and one statement for the group, which checks the same
+//! posting limit; whatever it does not make falls back to [`answer`].
+//!
 //! Step 2 goes first so that a repeated request never waits behind its own
 //! first attempt's lock on the author. The posts' own `idempotency_key`
 //! columns (migration 2) are no longer written: `idempotency_keys` is the one
