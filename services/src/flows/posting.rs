@@ -229,13 +229,17 @@ pub enum Grouped {
 /// Whether a create may join a group: it has no idempotency key (a keyed
 /// create runs steps 2 to 5 alone) and its fields pass their checks.
 pub fn groupable(req: &CreateAnswer) -> bool {
-    matches!(fields::check_idempotency_key(&req.idempotency_key), Ok(None)) && plain(req).is_ok()
+    plain(req).is_some()
 }
 
-fn plain(req: &CreateAnswer) -> Result<(i64, i64, String), Status> {
-    let author = check_user_id(req.author_id, LOG_IN_TO_POST)?;
-    let question_id = fields::check_id("question_id", req.question_id)?;
-    Ok((author, question_id, fields::clean_text(fields::ANSWER_BODY, &req.body)?))
+/// A groupable create's checked `(author, question, body)`.
+fn plain(req: &CreateAnswer) -> Option<(i64, i64, String)> {
+    if !matches!(fields::check_idempotency_key(&req.idempotency_key), Ok(None)) {
+        return None;
+    }
+    let author = check_user_id(req.author_id, LOG_IN_TO_POST).ok()?;
+    let question_id = fields::check_id("question_id", req.question_id).ok()?;
+    Some((author, question_id, fields::clean_text(fields::ANSWER_BODY, &req.body).ok()?))
 }
 
 /// Writes a group of answer creates gathered by group commit
@@ -260,8 +264,7 @@ pub fn answers(conn: &mut PgConn, reqs: Vec<CreateAnswer>) -> Vec<Result<Grouped
     let posts: Vec<(usize, i64, i64, String)> = reqs
         .iter()
         .enumerate()
-        .filter(|(_, req)| groupable(req))
-        .filter_map(|(i, req)| plain(req).ok().map(|(author, question, body)| (i, author, question, body)))
+        .filter_map(|(i, req)| plain(req).map(|(author, question, body)| (i, author, question, body)))
         .collect();
     if !posts.is_empty() {
         match together(conn, &posts) {

@@ -56,7 +56,7 @@ pub struct NewAnswer<'b> {
 
 /// Inserts a group of answers, each with its revision 1, in one statement,
 /// and gives back `(index in posts, answer)` for those it made. It makes only
-/// those that go through without a question: the question exists, and the
+/// those that need no refusal: the question exists, and the
 /// author (whose row the caller has locked) is within the posting limit,
 /// counting the author's earlier posts of this group. The rest it leaves
 /// for [`create`], one by one, which says exactly why each one is refused:
