@@ -57,6 +57,26 @@ pub fn wait_for<T>(what: &str, limit: Duration, f: impl FnMut() -> Option<T>) ->
     }
 }
 
+/// Waits (up to 10 s) until a statement of the database at `db_url` that
+/// mentions `table` waits for a lock: a request the test holds up with a row
+/// lock of its own has got as far as that row. Panics naming `what`.
+#[track_caller]
+pub fn wait_for_lock_wait(db_url: &str, table: &str, what: &str) {
+    let mut watch = postgres::Client::connect(db_url, postgres::NoTls).expect("connect to the cluster database");
+    let like = format!("%{table}%");
+    wait_for(what, Duration::from_secs(10), || {
+        let n: i64 = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1",
+                &[&like],
+            )
+            .expect("pg_stat_activity")
+            .get(0);
+        (n > 0).then_some(())
+    });
+}
+
 /// Waits up to `limit` for `child` to exit: its exit code, or None when it
 /// is still running or died by a signal.
 pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {

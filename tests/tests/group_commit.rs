@@ -11,7 +11,7 @@
 use serde_json::Value;
 use std::thread;
 use std::time::Duration;
-use testkit::{wait_for, Cluster, Proc, Shape};
+use testkit::{wait_for_lock_wait, Cluster, Proc, Shape};
 
 const LIMIT: usize = 4;
 
@@ -132,18 +132,7 @@ fn one_users_held_row_does_not_stall_the_others_posts() {
     hold.execute("SELECT 1 FROM users WHERE username = 'gc_held' FOR UPDATE", &[]).expect("lock the row");
     let waited = thread::scope(|s| {
         let first = s.spawn(|| c.http_as(&held).post_form("/webserv/answer", &[("question_id", &q), ("body", "held")]));
-        let mut watch = postgres::Client::connect(&c.db_url, postgres::NoTls).expect("database");
-        wait_for("the held writer's post to wait for its row", Duration::from_secs(10), || {
-            let n: i64 = watch
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity
-                     WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%users%'",
-                    &[],
-                )
-                .expect("pg_stat_activity")
-                .get(0);
-            (n > 0).then_some(())
-        });
+        wait_for_lock_wait(&c.db_url, "users", "the held writer's post to wait for its row");
         // Well within the statement timeout (10 s), after which a group
         // stuck on the row would give up and let the others through anyway.
         let started = std::time::Instant::now();

@@ -8,8 +8,7 @@
 //! its transaction (after taking its key), and is seen waiting in
 //! `pg_stat_activity` before the second request is sent.
 
-use std::time::Duration;
-use testkit::{wait_for, Cluster, Reply, Shape};
+use testkit::{wait_for_lock_wait, Cluster, Reply, Shape};
 
 fn post(c: &Cluster, token: &str, path: &str, key: &str, body: &str) -> Reply {
     c.http_as(token).request(
@@ -51,18 +50,7 @@ fn same_key_different_body_is_422_in_flight_is_409_and_keys_expire() {
     let answer = format!("question_id={qid}&body=Answered+once");
     let in_flight = std::thread::scope(|s| {
         let first = s.spawn(|| post(&c, &token, "/webserv/answer", "k-answer", &answer));
-        let mut watch = postgres::Client::connect(&c.db_url, postgres::NoTls).unwrap();
-        wait_for("the first request to wait inside its transaction", Duration::from_secs(10), || {
-            let n: i64 = watch
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity
-                     WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%users%'",
-                    &[],
-                )
-                .unwrap()
-                .get(0);
-            (n > 0).then_some(())
-        });
+        wait_for_lock_wait(&c.db_url, "users", "the first request to wait inside its transaction");
         let second = post(&c, &token, "/webserv/answer", "k-answer", &answer);
         assert_eq!(second.status, 409, "{}", second.text());
         let third = post(&c, &token, "/webserv/answer", "k-answer", &format!("question_id={qid}&body=Changed"));
