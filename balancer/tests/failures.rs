@@ -153,7 +153,7 @@ fn sent_writes_are_never_repeated_and_reads_are() {
     // A registered address where nothing listens: never sent, so even POSTs move on.
     crasher_agent.deregister();
     wait_for("the crasher gone", Duration::from_secs(5), || state_of(&bal, crasher).is_none().then_some(()));
-    let dead: SocketAddr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead: SocketAddr = testkit::refused_addr();
     let _c = Agent::start(cfg.clone(), "webui", dead, descriptor(), Arc::new(|| 0)).unwrap();
     wait_for("the dead address listed", Duration::from_secs(5), || state_of(&bal, dead).map(|_| ()));
     let hits = AtomicUsize::new(0);

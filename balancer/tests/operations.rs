@@ -174,7 +174,7 @@ fn metrics_parse_as_prometheus_text_and_move() {
 #[test]
 fn timeouts_and_connect_errors_are_counted() {
     let a = Backend::start("a");
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = testkit::refused_addr();
     let bal = Balancer::start(&[
         "--upstream",
         &a.url(),

@@ -165,7 +165,7 @@ fn forwards_to_instances_found_only_in_the_registry() {
 
     // A second instance shares the work; an unreachable third is skipped.
     let (two, agent_two, addr_two) = start_echo(&cfg, "two");
-    let dead: SocketAddr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead: SocketAddr = testkit::refused_addr();
     let agent_dead = Agent::start(cfg.clone(), "webui", dead, webui_descriptor(), Arc::new(|| 0)).unwrap();
     wait_for("three instances", Duration::from_secs(5), || (webui_addrs(&bal).len() == 3).then_some(()));
     let (h1, h2) = (one.hits.load(Ordering::SeqCst), two.hits.load(Ordering::SeqCst));

@@ -344,8 +344,7 @@ fn an_upstream_that_does_not_accept_gets_504_at_the_connect_timeout() {
 
 #[test]
 fn no_reachable_upstream_is_503_with_retry_after() {
-    let dead: Vec<std::net::SocketAddr> =
-        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()).collect();
+    let dead: Vec<std::net::SocketAddr> = (0..2).map(|_| testkit::refused_addr()).collect();
     let bal =
         Balancer::start(&["--upstream", &format!("http://{}", dead[0]), "--upstream", &format!("http://{}", dead[1])]);
     for _ in 0..3 {

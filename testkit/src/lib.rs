@@ -129,3 +129,13 @@ pub fn free_ports(n: u16) -> u16 {
         base = if base + n + 10 > 32_000 { 20_000 } else { base + n + 10 };
     }
 }
+
+/// An address nothing listens on, so a connect to it is refused at once.
+/// It is taken on 127.0.0.2, not 127.0.0.1: every test listener binds
+/// 127.0.0.1:0, and a port freed here could otherwise be handed straight to
+/// another test's (perhaps deliberately hanging) listener running in
+/// parallel, turning "refused" into "connected, no answer".
+pub fn refused_addr() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2:0 (loopback /8)");
+    l.local_addr().expect("local_addr of a bound listener")
+}
