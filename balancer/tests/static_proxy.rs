@@ -150,7 +150,6 @@ fn http10_closes_unless_keep_alive_is_asked() {
 #[test]
 fn a_slow_upstream_gets_504_and_a_dead_one_is_skipped() {
     let a = Backend::start("a");
-    // A port nobody listens on: bind, note, close.
     let dead = testkit::refused_addr();
     let bal = Balancer::start(&[
         "--upstream",

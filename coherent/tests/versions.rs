@@ -76,9 +76,8 @@ fn a_read_of_nothing_fails_alone() {
 
 #[test]
 fn an_unreachable_redis_answers_every_queued_read_with_none() {
-    // A port nothing listens on (bound, then closed).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let v = Versions::new(RegistryConfig::new(&format!("redis://127.0.0.1:{port}/")));
+    let dead = testkit::refused_addr();
+    let v = Versions::new(RegistryConfig::new(&format!("redis://{dead}/")));
     let (tx, rx) = mpsc::channel();
     for _ in 0..3 {
         let tx = tx.clone();
