@@ -24,18 +24,19 @@ ALTER TABLE questions DISABLE TRIGGER USER;
 ALTER TABLE answers DISABLE TRIGGER USER;
 ALTER TABLE votes DISABLE TRIGGER USER;
 ALTER TABLE question_tags DISABLE TRIGGER USER;
+ALTER TABLE question_activity DISABLE TRIGGER USER;
 
 CREATE TEMP TABLE load_indexes AS
     SELECT i.indexname, i.indexdef FROM pg_indexes i
     WHERE i.schemaname = current_schema()
       AND i.tablename IN ('users', 'sessions', 'questions', 'answers', 'comments', 'question_tags', 'votes',
-                          'revisions', 'idempotency_keys', 'login_throttle')
+                          'revisions', 'idempotency_keys', 'login_throttle', 'question_activity')
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname);
 CREATE TEMP TABLE load_fks AS
     SELECT c.conrelid::regclass::text AS tbl, c.conname, pg_get_constraintdef(c.oid) AS def FROM pg_constraint c
     WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
       AND c.conrelid::regclass::text IN ('sessions', 'questions', 'answers', 'comments', 'question_tags', 'revisions',
-                                         'idempotency_keys');
+                                         'idempotency_keys', 'question_activity');
 DO $$ DECLARE r record; BEGIN
     FOR r IN SELECT tbl, conname FROM load_fks LOOP
         EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', r.tbl, r.conname);
@@ -57,12 +58,12 @@ INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
     SELECT encode(sha256(('bulk-session-' || u.id)::bytea), 'hex'), u.id, now(), now() + interval '30 days'
     FROM users u, load_base b WHERE u.id > b.u;
 
-INSERT INTO questions (title, body, created_at, last_activity_at, author_id)
+INSERT INTO questions (title, body, created_at, author_id)
     SELECT 'Bulk question ' || i || ' on w' || (i * 7919) % (:questions / 20 + 1) || ' and '
                || (ARRAY['sockets', 'frames', 'threads', 'queues', 'caches'])[1 + i % 5],
            'How does w' || (i * 7919) % (:questions / 20 + 1) || ' behave when the '
                || (ARRAY['buffer', 'client', 'server', 'pool', 'timer'])[1 + i % 5] || ' is full?',
-           t, t, b.u + 1 + (i * 104729) % :users
+           t, b.u + 1 + (i * 104729) % :users
     FROM generate_series(1::int8, :questions) i, load_base b,
          LATERAL (SELECT now() - interval '400 days' + (i::float8 / :questions) * interval '399 days' AS t) ts;
 
@@ -86,21 +87,24 @@ INSERT INTO votes (user_id, target, post_id, value)
 
 -- Scores from the votes; every fifth answered question accepted its first
 -- answer; activity is the latest answer; answers counted.
+CREATE TEMP TABLE load_answered AS
+    SELECT question_id, min(id) AS first, max(created_at) AS latest, count(*) AS n FROM answers GROUP BY question_id;
 UPDATE questions q SET score = coalesce(v.s, 0),
-                       accepted_answer_id = CASE WHEN q.id % 5 = 0 THEN a.first END,
-                       last_activity_at = greatest(q.created_at, a.latest),
-                       answer_count = coalesce(a.n, 0)
+                       accepted_answer_id = CASE WHEN q.id % 5 = 0 THEN a.first END
     FROM questions q2
     LEFT JOIN (SELECT post_id, sum(value) AS s FROM votes WHERE target = 'question' GROUP BY post_id) v
         ON v.post_id = q2.id
-    LEFT JOIN (SELECT question_id, min(id) AS first, max(created_at) AS latest, count(*) AS n
-               FROM answers GROUP BY question_id) a ON a.question_id = q2.id,
+    LEFT JOIN load_answered a ON a.question_id = q2.id,
     load_base b
     WHERE q.id = q2.id AND q2.id > b.q;
+INSERT INTO question_activity (question_id, created_at, last_activity_at, answer_count)
+    SELECT q.id, q.created_at, greatest(q.created_at, a.latest), coalesce(a.n, 0)
+    FROM questions q LEFT JOIN load_answered a ON a.question_id = q.id, load_base b
+    WHERE q.id > b.q;
 
 INSERT INTO question_tags (question_id, tag, position, created_at, last_activity_at, score, answer_count)
-    SELECT q.id, t.tag, t.position, q.created_at, q.last_activity_at, q.score, q.answer_count
-    FROM questions q, load_base b,
+    SELECT q.id, t.tag, t.position, q.created_at, s.last_activity_at, q.score, s.answer_count
+    FROM questions q JOIN question_activity s ON s.question_id = q.id, load_base b,
          LATERAL (VALUES ('tag' || (q.id * 13) % 50, 1),
                          ('tag' || 50 + (q.id * 7) % 950, 2),
                          ('tagr' || q.id % (:questions / 20 + 1), 3)) AS t(tag, position)
@@ -138,6 +142,8 @@ ALTER TABLE questions ENABLE TRIGGER USER;
 ALTER TABLE answers ENABLE TRIGGER USER;
 ALTER TABLE votes ENABLE TRIGGER USER;
 ALTER TABLE question_tags ENABLE TRIGGER USER;
+ALTER TABLE question_activity ENABLE TRIGGER USER;
 DROP TABLE load_base;
 DROP TABLE load_indexes;
 DROP TABLE load_fks;
+DROP TABLE load_answered;

@@ -204,10 +204,9 @@ fn a_person_asks_answers_votes_accepts_and_searches_in_chromium() {
 fn seed_questions(db_url: &str, n: i64) {
     let mut db = postgres::Client::connect(db_url, postgres::NoTls).expect("connect to the cluster's database");
     db.batch_execute(&format!(
-        "INSERT INTO questions (title, body, author_id, created_at, last_activity_at)
+        "INSERT INTO questions (title, body, author_id, created_at)
              SELECT 'Seeded question ' || i, 'Body of **seeded** question ' || i || ' with `code` in it.',
-                    (SELECT id FROM users WHERE username = 'asker'), now() - i * interval '1 hour',
-                    now() - i * interval '1 hour'
+                    (SELECT id FROM users WHERE username = 'asker'), now() - i * interval '1 hour'
              FROM generate_series(1, {n}) AS i;
          INSERT INTO question_tags (question_id, tag, position)
              SELECT id, 'seeded', 1 FROM questions WHERE title LIKE 'Seeded question %';"

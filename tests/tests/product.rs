@@ -163,7 +163,7 @@ fn accounts_sessions_limits_and_idempotency() {
         let r = ann.post_form("/webserv/comment", &[("answer_id", &aid), ("body", &format!("comment {i}"))]);
         assert_eq!(r.status, 201, "comment {i}: {}", r.text());
     }
-    let activity = "SELECT last_activity_at::text FROM questions WHERE id = $1";
+    let activity = "SELECT last_activity_at::text FROM question_activity WHERE question_id = $1";
     let active: String = db.query_one(activity, &[&qid]).unwrap().get(0);
     let r = ann.post_form("/webserv/comment", &[("answer_id", &aid), ("body", "eleventh")]);
     assert_eq!(r.status, 429, "{}", r.text());

@@ -44,6 +44,7 @@ const GROWING: &[&str] = &[
     "answers",
     "comments",
     "question_tags",
+    "question_activity",
     "votes",
     "revisions",
     "tags",

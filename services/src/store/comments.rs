@@ -23,8 +23,9 @@ pub fn create(
     limit: &Limit,
 ) -> Result<Quoted<Comment>, DbError> {
     // Its question is active only if the comment was made.
-    let active = ", active AS (UPDATE questions SET last_activity_at = now()
-                               WHERE id = (SELECT question_id FROM answers WHERE id = $1) AND EXISTS (SELECT 1 FROM c))";
+    let active = ", active AS (UPDATE question_activity SET last_activity_at = now()
+                               WHERE question_id = (SELECT question_id FROM answers WHERE id = $1)
+                                 AND EXISTS (SELECT 1 FROM c))";
     let sql = limited_insert(limit, "comments (answer_id, body, author_id)", "c", "$4", active, COMMENT_COLUMNS);
     let row = db.query_one(&sql, &[&answer_id, &body, &author, &limit.max()])?;
     Ok(quoted(&row, limit, comment))

@@ -49,7 +49,7 @@ use proto::pb::{Answer, Comment, Question};
 
 /// `created_at` as epoch milliseconds, for a table aliased `q`, `a` or `c`.
 macro_rules! ms {
-    ($col:literal) => {
+    ($col:expr) => {
         concat!("floor(extract(epoch FROM ", $col, ") * 1000)::bigint")
     };
 }
@@ -75,18 +75,28 @@ macro_rules! reputation {
 }
 pub(crate) use reputation;
 
+/// The question `q`'s activity row (migration 7) column `$col`, or `$none`
+/// for a question without one: a primary-key probe.
+macro_rules! activity {
+    ($col:literal, $none:literal) => {
+        concat!("COALESCE((SELECT s.", $col, " FROM question_activity s WHERE s.question_id = q.id), ", $none, ")")
+    };
+}
+pub(crate) use activity;
+
 /// Every column of [`Question`], in [`question`]'s order; `q` is the
-/// questions row. The author and the tags are subqueries (primary-key and
-/// key-prefix probes), for the reason given at [`author`].
+/// questions row. The author, the tags and the activity are subqueries
+/// (primary-key and key-prefix probes), for the reason given at [`author`].
 pub const QUESTION_COLUMNS: &str = concat!(
     "q.id, q.title, q.body, ",
     ms!("q.created_at"),
     ", COALESCE(q.author_id, 0), ",
     author!("q.author_id"),
     ", q.score, COALESCE(q.accepted_answer_id, 0), ",
-    ms!("q.last_activity_at"),
+    ms!(activity!("last_activity_at", "q.created_at")),
     ", ARRAY(SELECT t.tag FROM question_tags t WHERE t.question_id = q.id ORDER BY t.position), ",
-    "q.answer_count::bigint, q.view_count, ",
+    activity!("answer_count", "0"),
+    "::bigint, q.view_count, ",
     reputation!("q.author_id")
 );
 pub const QUESTION_FROM: &str = "questions q";

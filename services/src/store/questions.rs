@@ -1,8 +1,9 @@
 //! Questions and their tags.
 //!
 //! Lists are one query each, and each is one range of one index whatever the
-//! size of the site: every sort has an index in its exact ORDER BY, the
-//! "unanswered" one a partial index, and a tag page reads the tag's own
+//! size of the site: every sort has an index in its exact ORDER BY (the
+//! "active" and "unanswered" ones on `question_activity`, the latter a
+//! partial index), and a tag page reads the tag's own
 //! rows of `question_tags`, which carry their question's sort keys
 //! (migration 3), through an index per sort led by the tag. The page of ids
 //! is chosen first from the index alone and only those rows are then read
@@ -70,17 +71,20 @@ pub fn lock_for_edit(db: &mut impl Sql, id: i64) -> Result<Option<Editable>, DbE
     Ok(row.map(|r| Editable { author_id: r.get(0), title: r.get(1), body: r.get(2), tags: r.get(3) }))
 }
 
+/// Replaces a question's title and body, which also makes it active (as
+/// [`touch`] does, in the same statement).
 pub fn update(db: &mut impl Sql, id: i64, title: &str, body: &str) -> Result<(), DbError> {
     db.execute(
-        "UPDATE questions SET title = $2, body = $3, last_activity_at = now() WHERE id = $1",
+        "WITH q AS (UPDATE questions SET title = $2, body = $3 WHERE id = $1 RETURNING id)
+         UPDATE question_activity SET last_activity_at = now() WHERE question_id = (SELECT id FROM q)",
         &[&id, &title, &body],
     )?;
     Ok(())
 }
 
-/// Marks question `id` as just active (an answer, a comment).
+/// Marks question `id` as just active (an edit of it or of an answer).
 pub fn touch(db: &mut impl Sql, id: i64) -> Result<(), DbError> {
-    db.execute("UPDATE questions SET last_activity_at = now() WHERE id = $1", &[&id])?;
+    db.execute("UPDATE question_activity SET last_activity_at = now() WHERE question_id = $1", &[&id])?;
     Ok(())
 }
 
@@ -108,49 +112,83 @@ fn keys(sort: Sort) -> &'static [&'static str] {
     }
 }
 
-/// A key column of table alias `t` (`question_tags`, whose id column is
-/// `question_id`) or any other alias (`questions`).
-fn column(alias: &str, key: &str) -> String {
-    match (alias, key) {
-        ("t", "id") => "t.question_id".to_string(),
-        _ => format!("{alias}.{key}"),
+/// A table a list reads its page of ids from: `questions`, a question's
+/// `question_activity` row (the "active" and "unanswered" sorts, migration
+/// 7) or a tag's `question_tags` rows (a tag page); each carries the sort
+/// keys it is read in, under the same names, and names its question's id
+/// column `id` or `question_id`.
+#[derive(Clone, Copy)]
+struct Source {
+    table: &'static str,
+    alias: &'static str,
+    id: &'static str,
+}
+
+const QUESTIONS: Source = Source { table: "questions", alias: "q", id: "id" };
+const ACTIVITY: Source = Source { table: "question_activity", alias: "s", id: "question_id" };
+const TAGS: Source = Source { table: "question_tags", alias: "t", id: "question_id" };
+
+impl Source {
+    /// The list's rows: a tag's, or the table that has the sort's index.
+    fn of(sort: Sort, tagged: bool) -> Source {
+        match (tagged, sort) {
+            (true, _) => TAGS,
+            (false, Sort::Active | Sort::Unanswered) => ACTIVITY,
+            (false, Sort::Newest | Sort::Votes) => QUESTIONS,
+        }
+    }
+
+    /// Key `key` of this table under alias `alias`.
+    fn column(self, alias: &str, key: &str) -> String {
+        format!("{alias}.{}", if key == "id" { self.id } else { key })
     }
 }
 
 /// The statement for one list variant: the tag is `$1` and the after-id the
-/// next parameter, when the variant has them.
+/// next parameter, when the variant has them. The page of ids is chosen
+/// with its sort keys (`k0`, `k1`, …, the id last), which also order the
+/// rows read whole.
 fn list_sql(sort: Sort, tagged: bool, after: bool, w: Window) -> String {
     let keys = keys(sort);
-    let (alias, from) = if tagged { ("t", "question_tags t") } else { ("q", "questions q") };
+    let src = Source::of(sort, tagged);
+    let a = src.alias;
     let mut filter = Vec::new();
     let mut next = 1;
     if tagged {
-        filter.push(format!("t.tag = ${next}"));
+        filter.push(format!("{a}.tag = ${next}"));
         next += 1;
     }
     if sort == Sort::Unanswered {
-        filter.push(format!("{alias}.answer_count = 0"));
+        filter.push(format!("{a}.answer_count = 0"));
     }
     if after {
-        let mine: Vec<String> = keys.iter().map(|k| column(alias, k)).collect();
-        let theirs: Vec<String> = keys.iter().map(|k| format!("x.{k}")).collect();
+        // The keys of the question the page continues after, from a table that has them all.
+        let x = if sort == Sort::Active { ACTIVITY } else { QUESTIONS };
+        let mine: Vec<String> = keys.iter().map(|k| src.column(a, k)).collect();
+        let theirs: Vec<String> = keys.iter().map(|k| x.column("x", k)).collect();
         filter.push(format!(
-            "({}) < (SELECT {} FROM questions x WHERE x.id = ${next})",
+            "({}) < (SELECT {} FROM {} x WHERE {} = ${next})",
             mine.join(", "),
-            theirs.join(", ")
+            theirs.join(", "),
+            x.table,
+            x.column("x", "id")
         ));
     }
-    let order = |a: &str| keys.iter().map(|k| format!("{} DESC", column(a, k))).collect::<Vec<_>>().join(", ");
     let filter = if filter.is_empty() { String::new() } else { format!("WHERE {}", filter.join(" AND ")) };
+    let picked: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{} AS k{i}", src.column(a, k))).collect();
+    let inner: Vec<String> = keys.iter().map(|k| format!("{} DESC", src.column(a, k))).collect();
+    let outer: Vec<String> = (0..keys.len()).map(|i| format!("page.k{i} DESC")).collect();
     format!(
         "SELECT {QUESTION_COLUMNS} FROM
-            (SELECT {id} AS id FROM {from} {filter} ORDER BY {inner} {clause}) page
-         JOIN {QUESTION_FROM} ON q.id = page.id
+            (SELECT {picked} FROM {table} {a} {filter} ORDER BY {inner} {clause}) page
+         JOIN {QUESTION_FROM} ON q.id = page.k{last}
          ORDER BY {outer}",
-        id = column(alias, "id"),
-        inner = order(alias),
-        outer = order("q"),
+        picked = picked.join(", "),
+        table = src.table,
+        inner = inner.join(", "),
         clause = w.clause(),
+        last = keys.len() - 1,
+        outer = outer.join(", "),
     )
 }
 

@@ -17,7 +17,7 @@
 //! The page asks for one answer more than it shows; that extra answer only
 //! answers "is there another page?", and its comments are not read.
 
-use super::{author, ms, reputation};
+use super::{activity, author, ms, reputation};
 use crate::infra::db::DbError;
 use crate::infra::sql::Sql;
 use proto::pb::{Answer, AnswerWithComments, Comment, PostVote, Question, Thread};
@@ -35,8 +35,11 @@ const VOTE: i16 = 3;
 /// answers), views (the question).
 const THREAD: &str = concat!(
     "WITH q AS (
-        SELECT q.id, q.title, q.body, q.created_at, q.author_id, q.score, q.accepted_answer_id,
-               q.last_activity_at, q.answer_count, q.view_count, ",
+        SELECT q.id, q.title, q.body, q.created_at, q.author_id, q.score, q.accepted_answer_id, ",
+    activity!("last_activity_at", "q.created_at"),
+    " AS last_activity_at, ",
+    activity!("answer_count", "0"),
+    " AS answer_count, q.view_count, ",
     author!("q.author_id"),
     " AS author, ",
     reputation!("q.author_id"),
