@@ -35,7 +35,8 @@
 # Env: ROUNDS (3), DURATION (8s), WARMUP (2s: each row once before round 1,
 # not measured), CONNS (50), OVERLOAD_CONNS (1000),
 # OVERLOAD_DURATION (10s), SW_SEED_PORT (18088), PROFILE (0), PROFILE_ROW (page),
-# ONLY (every row; a comma-separated subset such as "seed POST,answer POST").
+# ONLY (every row; a comma-separated subset such as "seed POST,answer POST"),
+# WRITERS (200: the users the answer POSTs take turns at).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -48,6 +49,8 @@ CONNS=${CONNS:-50}
 OVERLOAD_CONNS=${OVERLOAD_CONNS:-1000}
 OVERLOAD_DURATION=${OVERLOAD_DURATION:-10s}
 PROFILE_ROW=${PROFILE_ROW:-page}
+WRITERS=${WRITERS:-200}
+[[ $WRITERS =~ ^[1-9][0-9]{0,5}$ ]] || sw_die "WRITERS: a number of users from 1 to 999999, not '$WRITERS'"
 SEED_PORT=${SW_SEED_PORT:-18088}
 sw=http://127.0.0.1:${SW_HTTP_PORT:-8080}
 seed=http://127.0.0.1:$SEED_PORT
@@ -64,7 +67,7 @@ limits=(STACKWIRE_LIMIT_ANSWERS_PER_USER=1000000 STACKWIRE_LIMIT_COMMENTS_PER_US
     STACKWIRE_LIMIT_QUESTIONS_PER_USER=1000000 STACKWIRE_LIMIT_SIGNUPS_PER_ADDRESS=1000000)
 was_running=0
 sw_proc_pid balancer-1 >/dev/null && was_running=1
-echo "posting limits raised for this run, through configuration: ${limits[*]}"
+echo "posting limits raised for this run, through configuration: ${limits[*]}; answer POSTs from $WRITERS writers"
 scripts/stop_all.sh >/dev/null
 seed_pid=""
 cleanup() {
@@ -124,20 +127,22 @@ for i in 1 2 3 4 5; do
             -d "body=Comment $j: and refuse lengths over the maximum." "$sw/webserv/comment"
     done
 done
-# The answer POSTs: 200 writers (users with sessions made in SQL, their
-# tokens known to us) answering 100 questions of their own, round robin, so
-# that they neither queue on one question's row nor count thousands of their
-# own recent posts against the (raised) posting limit.
-psql "$STACKWIRE_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+# The answer POSTs: $WRITERS writers (benchpost1..N, users with sessions
+# made in SQL, their tokens known to us) answering 100 questions of their
+# own, round robin, so that they neither queue on one question's row nor
+# count thousands of their own recent posts against the (raised) posting
+# limit (each post counts the author's posts of the last minute).
+psql "$STACKWIRE_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -v writers="$WRITERS" >/dev/null <<'SQL'
 INSERT INTO users (username, password_hash)
-    SELECT 'benchpost' || i, 'no-login' FROM generate_series(1, 200) i
+    SELECT 'benchpost' || i, 'no-login' FROM generate_series(1, :writers) i
     WHERE NOT EXISTS (SELECT 1 FROM users WHERE lower(username) = 'benchpost' || i);
 INSERT INTO sessions (token_hash, user_id)
     SELECT encode(sha256(md5('benchpost-' || username)::bytea), 'hex'), id FROM users
-    WHERE username ~ '^benchpost[0-9]+$' ON CONFLICT DO NOTHING;
+    WHERE username IN (SELECT 'benchpost' || i FROM generate_series(1, :writers) i) ON CONFLICT DO NOTHING;
 SQL
 post_tokens=$(psql "$STACKWIRE_DATABASE_URL" -X -q -tAc \
-    "SELECT string_agg('\"' || md5('benchpost-' || username) || '\"', ',') FROM users WHERE username ~ '^benchpost[0-9]+\$'")
+    "SELECT string_agg('\"' || md5('benchpost-' || username) || '\"', ',') FROM users
+     WHERE username IN (SELECT 'benchpost' || i FROM generate_series(1, $WRITERS) i)")
 post_questions=()
 for i in $(seq 1 100); do
     post_questions+=("$(curl -fsS -H "Authorization: Bearer $asker" -d "title=Where the benchmark posts, $i" \
