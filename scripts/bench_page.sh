@@ -36,7 +36,7 @@
 # not measured), CONNS (50), OVERLOAD_CONNS (1000),
 # OVERLOAD_DURATION (10s), SW_SEED_PORT (18088), PROFILE (0), PROFILE_ROW (page),
 # ONLY (every row; a comma-separated subset such as "seed POST,answer POST"),
-# WRITERS (200: the users the answer POSTs take turns at).
+# WRITERS (2000: the users the answer POSTs take turns at).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -49,7 +49,7 @@ CONNS=${CONNS:-50}
 OVERLOAD_CONNS=${OVERLOAD_CONNS:-1000}
 OVERLOAD_DURATION=${OVERLOAD_DURATION:-10s}
 PROFILE_ROW=${PROFILE_ROW:-page}
-WRITERS=${WRITERS:-200}
+WRITERS=${WRITERS:-2000}
 [[ $WRITERS =~ ^[1-9][0-9]{0,5}$ ]] || sw_die "WRITERS: a number of users from 1 to 999999, not '$WRITERS'"
 SEED_PORT=${SW_SEED_PORT:-18088}
 sw=http://127.0.0.1:${SW_HTTP_PORT:-8080}
@@ -129,9 +129,14 @@ for i in 1 2 3 4 5; do
 done
 # The answer POSTs: $WRITERS writers (benchpost1..N, users with sessions
 # made in SQL, their tokens known to us) answering 100 questions of their
-# own, round robin, so that they neither queue on one question's row nor
-# count thousands of their own recent posts against the (raised) posting
-# limit (each post counts the author's posts of the last minute).
+# own, round robin, so that they do not queue on one question's row. Each
+# post's limit check counts its author's posts of the last minute, up to the
+# limit (services/src/ratelimit.rs): at the default limit that is at
+# most 10 rows, but this run raises the limit, so the count is however many
+# the author posted. 2,000 writers each post about once a second (~90 rows
+# a count); 200 writers post ~12 a second each (~700 rows a count), which
+# measures the raised limit more than the write (the note on issue 9 has
+# both figures).
 psql "$STACKWIRE_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -v writers="$WRITERS" >/dev/null <<'SQL'
 INSERT INTO users (username, password_hash)
     SELECT 'benchpost' || i, 'no-login' FROM generate_series(1, :writers) i
