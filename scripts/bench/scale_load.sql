@@ -11,7 +11,10 @@
 --
 -- Shape: 50 popular tags (tag0..tag49, ~6% of questions each), 950 common
 -- ones and a long tail of rare ones (tagr0..); every title carries a word
--- wN shared by about 20 questions (a selective search) and a common word.
+-- wN shared by 20 questions (a selective search: the 20th part of the
+-- question's number on the whole site, so that wN matches the same 20
+-- questions however many loads came after them, and a search's cost, which
+-- follows its matches, is compared like for like) and a common word.
 -- The counters kept by triggers are switched off for the load and computed
 -- once afterwards by sw_recount() (migrations 3, 4), which is what the
 -- triggers would have produced row by row, only faster; the secondary
@@ -59,9 +62,9 @@ INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
     FROM users u, load_base b WHERE u.id > b.u;
 
 INSERT INTO questions (title, body, created_at, author_id)
-    SELECT 'Bulk question ' || i || ' on w' || (i * 7919) % (:questions / 20 + 1) || ' and '
+    SELECT 'Bulk question ' || i || ' on w' || (b.q + i) / 20 || ' and '
                || (ARRAY['sockets', 'frames', 'threads', 'queues', 'caches'])[1 + i % 5],
-           'How does w' || (i * 7919) % (:questions / 20 + 1) || ' behave when the '
+           'How does w' || (b.q + i) / 20 || ' behave when the '
                || (ARRAY['buffer', 'client', 'server', 'pool', 'timer'])[1 + i % 5] || ' is full?',
            t, b.u + 1 + (i * 104729) % :users
     FROM generate_series(1::int8, :questions) i, load_base b,

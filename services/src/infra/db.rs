@@ -40,13 +40,22 @@ const MIGRATION_LOCK: i64 = 0x0053_746b_7769_7265; // "Stkwire"
 
 pub const DEFAULT_POOL_SIZE: u32 = 8;
 /// What every session of ours sets at connect, after the URL's own options:
-/// the statement timeout, and no parallel query. A request's statements read
-/// a page; starting parallel workers for one costs milliseconds (and on a
-/// small machine takes the cores other requests are waiting for). The
-/// planner chose them where it overestimated the rows: at 1M questions a
+/// the statement timeout, no parallel query, no JIT, and one plan per
+/// prepared statement. A request's statements read a page; starting
+/// parallel workers for one costs milliseconds (and on a small machine takes
+/// the cores other requests are waiting for), and so does compiling it. The
+/// planner chose workers where it overestimated the rows: at 1M questions a
 /// search for a word of twenty matches (estimated 5,000) went parallel and
-/// ran at a quarter of its rate on a small site.
-const SESSION_OPTIONS: &str = "-c statement_timeout=10000 -c max_parallel_workers_per_gather=0";
+/// ran at a quarter of its rate on a small site. Left to choose between a
+/// plan for the statement and one per call, PostgreSQL planned that search
+/// afresh on every call (a third of its time at 1M questions), because the
+/// statement's own plan was costed above the JIT threshold and so looked
+/// dearer; it is the same plan. Every statement is written so that its
+/// statement-wide plan is its good one (ranges of indexes, the parameters in
+/// index conditions), which tests/tests/scale.rs checks on the plans the
+/// services really run.
+const SESSION_OPTIONS: &str =
+    "-c statement_timeout=10000 -c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan";
 /// Per host: with several hosts a dead one costs at most this before the next is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest a call waits for a pooled connection. Shorter than the time
