@@ -108,6 +108,9 @@ sw_wait_for -t 30 -m "the seed stack on $seed" curl -fsS -o /dev/null "$seed/que
     sw_die "the seed stack did not start (log: $SW_VAR/log/seed-stack.log)"
 
 # --- stackwire's thread: 5 answers, 3 comments on each -------------------------
+# The first answer carries a fenced Rust block, so the page is highlighted
+# (issue 15) as a real thread's would be.
+code=$'\n\n```rust\nlet mut prefix = [0u8; 5];\nstream.read_exact(&mut prefix)?;\nlet len = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;\n```'
 token() { # USER: signs up (if new) and logs in; prints the token
     curl -fsS -o /dev/null -d "username=$1" -d 'password=bench password 1' "$sw/webserv/user" || true
     curl -fsS -d "username=$1" -d 'password=bench password 1' "$sw/webserv/user/login" |
@@ -120,7 +123,8 @@ q=$(curl -fsS -H "Authorization: Bearer $asker" -d 'title=How do I read a length
     -d 'body=Five bytes first, then what?' -d 'tags=rpc framing' "$sw/webserv/question" | id_of)
 for i in 1 2 3 4 5; do
     a=$(curl -fsS -H "Authorization: Bearer $answerer" -d "question_id=$q" \
-        -d "body=Answer $i: read the 5-byte prefix, check the length, then read exactly that many bytes." \
+        --data-urlencode "body=Answer $i: read the 5-byte prefix, check the length, then read exactly that many bytes.$(
+            if ((i == 1)); then printf '%s' "$code"; fi)" \
         "$sw/webserv/answer" | id_of)
     for j in 1 2 3; do
         curl -fsS -o /dev/null -H "Authorization: Bearer $asker" -d "answer_id=$a" \
