@@ -71,15 +71,12 @@ pub fn lock_for_edit(db: &mut impl Sql, id: i64) -> Result<Option<Editable>, DbE
     Ok(row.map(|r| Editable { author_id: r.get(0), title: r.get(1), body: r.get(2), tags: r.get(3) }))
 }
 
-/// Replaces a question's title and body, which also makes it active (as
-/// [`touch`] does, in the same statement).
+/// Replaces a question's title and body, which also makes it active
+/// ([`touch`]; an edit is rare, so the second round trip is not worth a
+/// second copy of that rule).
 pub fn update(db: &mut impl Sql, id: i64, title: &str, body: &str) -> Result<(), DbError> {
-    db.execute(
-        "WITH q AS (UPDATE questions SET title = $2, body = $3 WHERE id = $1 RETURNING id)
-         UPDATE question_activity SET last_activity_at = now() WHERE question_id = (SELECT id FROM q)",
-        &[&id, &title, &body],
-    )?;
-    Ok(())
+    db.execute("UPDATE questions SET title = $2, body = $3 WHERE id = $1", &[&id, &title, &body])?;
+    touch(db, id)
 }
 
 /// Marks question `id` as just active (an edit of it or of an answer).
